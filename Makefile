@@ -1,0 +1,115 @@
+# Autograd Playground: build, run and test.
+#
+#   make setup   system packages (graphviz, node/npm), .venv, static/vendor/
+#   make run     serve on $(HOST):$(PORT)          e.g. PORT=8123 make run
+#   make test    setup + chromium, then the whole pytest suite (PYTEST_ARGS=...)
+#   make bench   API vs. torchviz benchmark
+#   make clean   remove everything setup made
+#
+# Debian/Ubuntu with apt-get; run as root or with sudo available.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := setup
+.DELETE_ON_ERROR:
+# apt-get holds a lock and the steps build on each other: never run in parallel.
+.NOTPARALLEL:
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+PYTHON ?= python3
+export PYTHON
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+# torch is pinned exactly. A bare `torch` (or an open range) pulls a CUDA build
+# of several GB, so it is installed first and explicitly from a CPU source.
+TORCH_VERSION := 2.13.0
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+WHEEL_DIR ?= /opt/wheels
+
+# Stamps live inside what they stand for: deleting .venv or node_modules
+# deletes the stamp too.
+VENV_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+VENDOR := static/vendor
+VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/axe.min.js
+
+# Checks for scripts/ensure-debs: COMMAND|/path|python:MODULE|lib:SONAME=debian-packages
+# (Playwright's bundled node driver needs libatomic.so.1.)
+SYS_DEBS := /etc/ssl/certs/ca-certificates.crt=ca-certificates \
+	dot=graphviz,fonts-dejavu-core npm=nodejs,npm
+BROWSER_DEBS := /usr/bin/chromium=chromium lib:libatomic.so.1=libatomic1 \
+	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf=fonts-dejavu-core \
+	/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf=fonts-liberation
+
+.PHONY: setup sysdeps browser-deps run test bench clean help
+
+help:
+	@sed -n '3,9p' Makefile
+
+## ---- setup -------------------------------------------------------------------
+
+setup: sysdeps $(VENV_STAMP) $(VENDOR_FILES)
+
+sysdeps:
+	scripts/ensure-debs $(SYS_DEBS)
+
+$(PY):
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 needed; $(PYTHON) is " + sys.version.split()[0])'
+	scripts/ensure-debs python:ensurepip=python3-venv
+	$(PYTHON) -m venv --clear $(VENV)
+
+# Re-installs whenever pyproject.toml changes.
+$(VENV_STAMP): pyproject.toml | $(PY)
+	tag=$$($(PY) -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
+	if compgen -G "$(WHEEL_DIR)/torch-$(TORCH_VERSION)+cpu-$$tag-*.whl" >/dev/null; then \
+		echo "torch: CPU wheel from $(WHEEL_DIR)"; \
+		$(PIP) install --find-links $(WHEEL_DIR) torch==$(TORCH_VERSION); \
+	else \
+		echo "torch: CPU build from $(TORCH_INDEX_URL)"; \
+		$(PIP) install --index-url $(TORCH_INDEX_URL) torch==$(TORCH_VERSION); \
+	fi
+	$(PIP) install -e '.[test]'
+	if $(PIP) list --format=freeze | grep -i '^nvidia-'; then \
+		echo "error: CUDA packages got into $(VENV) (above); torch must be the CPU build" >&2; \
+		exit 1; \
+	fi
+	$(PY) -c 'import torch; print("torch", torch.__version__, "cuda:", torch.version.cuda)'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(VENDOR)/htmx.min.js: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+$(VENDOR)/axe.min.js: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp node_modules/axe-core/axe.min.js $@
+
+## ---- run / test / bench ------------------------------------------------------
+
+run: setup
+	exec $(VENV)/bin/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+
+# Checks the setup packages too, so a bare machine runs apt-get update once.
+browser-deps:
+	scripts/ensure-debs $(SYS_DEBS) $(BROWSER_DEBS)
+
+test: browser-deps setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/api_vs_torchviz.py
+
+## ---- clean -------------------------------------------------------------------
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .hypothesis test-artifacts build *.egg-info
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

@@ -1,0 +1,307 @@
+"""The web app: routes that translate HTTP to core calls and back.
+
+Build it with ``create_app(settings)``; ``uvicorn app.main:create_app
+--factory`` does that with settings from the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
+from pydantic import BaseModel, ConfigDict, Field
+
+from app import explain, i18n, page
+from app.expr import ExprError
+from app.graph import format_value
+from app.pipeline import compute
+from app.render import RenderError, inline_svg
+from app.settings import Settings
+
+# Scripts and styles only from this server: no inline script, no CDN.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+class GraphRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "expression": "5*x**3 + 2*x**2 + 4*x + 8",
+                    "inputs": {"x": 2},
+                    "requires_grad": {"x": True},
+                }
+            ]
+        },
+    )
+
+    # A coarse bound on the body; the setting max_length gives the real, explained limit.
+    expression: str = Field(max_length=100_000, description="The function, e.g. 5*x**3 + 2*x**2.")
+    inputs: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="A value per variable: a number or a nested list of numbers.",
+    )
+    requires_grad: dict[str, bool] | None = Field(
+        default=None, max_length=100, description="Per variable; true where missing."
+    )
+    view: Literal["torchviz", "annotated"] = Field(
+        default="torchviz", description="Which picture `svg` holds."
+    )
+
+
+class Refusal(BaseModel):
+    detail: str = Field(description="A sentence a student can act on.")
+    error: dict[str, Any] | None = Field(
+        default=None, description="Where the problem is: column, start, end, token."
+    )
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    413: {"model": Refusal, "description": "The function is too long."},
+    422: {"model": Refusal, "description": "The function or its values were refused."},
+    503: {"model": Refusal, "description": "The graph could not be drawn right now."},
+}
+
+
+def refusal_body(error: ExprError) -> dict[str, Any]:
+    return {
+        "detail": error.message,
+        "error": {
+            "template": error.template,
+            "params": {k: str(v) for k, v in error.params.items()},
+            "column": error.column,
+            "start": error.start,
+            "end": error.end,
+        },
+    }
+
+
+def _validation_sentence(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "The request could not be read."
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    if first.get("type") == "json_invalid":
+        return "The request body is not valid JSON."
+    message = str(first.get("msg", "is invalid")).rstrip(".")
+    if where:
+        return f"The field '{where}' is not valid: {message}."
+    return f"The request is not valid: {message}."
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Autograd Playground",
+        description="Type a function; real PyTorch builds its graph and backpropagates.",
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+    )
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(ExprError)
+    async def expr_error(_: Request, exc: ExprError) -> JSONResponse:
+        return JSONResponse(refusal_body(exc), status_code=exc.status)
+
+    @app.exception_handler(RenderError)
+    async def render_error(_: Request, exc: RenderError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        too_long = any(
+            e.get("type") == "string_too_long" and tuple(e.get("loc", ()))[-1:] == ("expression",)
+            for e in exc.errors()
+        )
+        if too_long:
+            error = ExprError(
+                "The function is longer than {limit} characters.", {"limit": settings.max_length},
+                status=413,
+            )
+            return JSONResponse(refusal_body(error), status_code=413)
+        return JSONResponse({"detail": _validation_sentence(exc)}, status_code=422)
+
+    @app.post("/api/graph", responses=REFUSALS, summary="Build, backpropagate and draw a function")
+    def graph(body: GraphRequest, config: SettingsDep) -> dict[str, Any]:
+        if len(body.inputs) > config.max_variables:
+            raise ExprError(
+                "Too many variables: {count}; the limit is {limit}.",
+                {"count": len(body.inputs), "limit": config.max_variables},
+            )
+        return compute(
+            body.expression,
+            body.inputs,
+            body.requires_grad,
+            body.view,
+            config.limits(),
+            config.dot_timeout,
+        )
+
+    environments = {lang: _environment(lang) for lang in i18n.LANGUAGES}
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def page_response(request: Request, state: page.PageState, block: str | None) -> HTMLResponse:
+        lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
+        context = page_context(state, lang, settings, with_result=block != "fields")
+        env = environments[lang]
+        if block:
+            html = render_block(env, "index.html", block, **context)
+        else:
+            html = env.get_template("index.html").render(**context)
+        response = HTMLResponse(html)
+        response.headers["Vary"] = "HX-Request, Accept-Language"
+        response.headers["Content-Language"] = lang
+        return response
+
+    @app.get("/", response_class=HTMLResponse, summary="The playground page")
+    def index(request: Request) -> HTMLResponse:
+        state = page.from_query(request.query_params, limit=settings.max_length * 4)
+        htmx = request.headers.get("hx-request") == "true"
+        target = request.headers.get("hx-target")
+        block = None
+        if htmx and target in ("result", "fields"):
+            block = target
+        return page_response(request, state, block)
+
+    @app.get("/fields", response_class=HTMLResponse, summary="The value fields for a function")
+    def fields(request: Request) -> HTMLResponse:
+        state = page.from_query(request.query_params, limit=settings.max_length * 4)
+        return page_response(request, state, "fields")
+
+    @app.get("/healthz", summary="200 when the app can serve")
+    def healthz() -> JSONResponse:
+        if shutil.which("dot") is None:
+            return JSONResponse({"status": "Graphviz is missing"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return app
+
+
+def _environment(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+    env.globals["fmt"] = format_value
+    return env
+
+
+def page_context(
+    state: page.PageState, lang: str, settings: Settings, with_result: bool = True
+) -> dict[str, Any]:
+    """Everything index.html shows for one state, computed once."""
+    limits = settings.limits()
+    names, parse_error = page.variables_of(state.expr, limits)
+    if parse_error is None:
+        state = page.with_variables(state, names)
+    context: dict[str, Any] = {
+        "state": state,
+        "lang": lang,
+        "examples": page.EXAMPLES,
+        "result": None,
+        "error": None,
+    }
+    if not with_result:
+        return context
+    try:
+        if parse_error is not None:
+            raise parse_error
+        page.check_names(state.values)
+        inputs = {name: page.parse_value(name, text) for name, text in state.values.items()}
+        grads = {name: state.grad_on(name) for name in state.values}
+        result = compute(state.expr, inputs, grads, state.view, limits, settings.dot_timeout)
+    except ExprError as error:
+        context["error"] = _error_view(error, state.expr, lang)
+        return context
+    except RenderError:
+        context["error"] = {"message": i18n.message(lang, "The graph could not be drawn right now; "
+                                                          "please try again."), "where": None}
+        return context
+    steps = explain.steps(result)
+    forward = explain.forward(result) if state.forward else []
+    total = len(forward) + len(steps)
+    step = min(max(state.step, 0), total)
+    state = dataclasses.replace(state, step=step)
+    context.update(
+        state=state,
+        result=result,
+        steps=steps,
+        forward=forward,
+        total=total,
+        nodes=explain.node_views(result),
+        svg=inline_svg(result["svg"], _node_classes(step, forward, steps)),
+    )
+    return context
+
+
+def _node_classes(step: int, forward: list, steps: list) -> dict[str, str]:
+    """The classes the graph's nodes carry at ``step``, as the script sets them."""
+    classes: dict[str, str] = {}
+    if 0 < step <= len(forward):
+        built = set(forward[step - 1].built)
+        for view in forward:
+            for node in view.built:
+                classes.setdefault(node, "")
+        for node in ["out"] + [s.node for s in steps]:
+            if node not in built:
+                classes[node] = "unbuilt"
+        if forward[step - 1].node:
+            classes[forward[step - 1].node] = "current"
+    elif step > len(forward):
+        k = step - len(forward)
+        for done in steps[: k - 1]:
+            classes[done.node] = "done"
+        classes[steps[k - 1].node] = "current"
+    return {k: v for k, v in classes.items() if v}
+
+
+def _error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:
+    params = dict(error.params)
+    where = None
+    if error.start is not None and error.start <= len(text):
+        end = max(error.end or error.start + 1, error.start)
+        where = {"before": text[: error.start], "bad": text[error.start : end] or " ",
+                 "after": text[end:]}
+    return {"message": i18n.message(lang, error.template, error.column, **params), "where": where}

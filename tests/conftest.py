@@ -1,0 +1,62 @@
+"""Shared fixtures: settings, the app built from them, and a client for the API.
+
+The app is always built with ``create_app(settings)``; a test that needs other
+limits asks for ``make_client`` and passes the settings it wants.
+
+Starlette 1.x warns, once, when its TestClient module is imported with httpx
+rather than httpx2; httpx works, so that import is silenced here (conftest is
+imported before any test module), whatever warning filters pytest runs with.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import pytest
+from fastapi import FastAPI
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No PLAYGROUND_* variable from the shell leaks into a test's Settings."""
+    for name in list(os.environ):
+        if name.startswith("PLAYGROUND_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings(clean_env: None) -> Settings:
+    """The default settings, exactly as documented."""
+    return Settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_client(clean_env: None) -> Iterator[Callable[..., TestClient]]:
+    """``make_client(max_length=10)``: a client for an app with those settings."""
+    with ExitStack() as stack:
+
+        def make(**overrides: object) -> TestClient:
+            return stack.enter_context(TestClient(create_app(Settings(**overrides))))
+
+        yield make

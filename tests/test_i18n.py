@@ -1,0 +1,118 @@
+"""Languages: a real catalogue, complete for German, and how a request picks its language."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from app import i18n
+from app.expr import ExprError, parse
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "app" / "locale" / "de" / "LC_MESSAGES" / "messages.po"
+
+
+def catalogue():
+    with PO.open("rb") as f:
+        return read_po(f, locale="de")
+
+
+def template_messages() -> set[str]:
+    """Every _("...") in the templates."""
+    found = set()
+    for path in (ROOT / "templates").glob("*.html"):
+        found |= set(re.findall(r'_\(\s*"((?:[^"\\]|\\.)*)"', path.read_text()))
+        found |= set(re.findall(r"_\(\s*'((?:[^'\\]|\\.)*)'", path.read_text()))
+    return found
+
+
+def refusal_templates() -> set[str]:
+    """Every first argument of ExprError(...) and .refuse(...) in app/, read with ast."""
+    found = set()
+    for path in (ROOT / "app").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            first = node.args[0]
+            if name in ("ExprError", "refuse") and isinstance(first, ast.Constant):
+                found.add(first.value)
+    return found
+
+
+def test_every_message_has_a_german_translation():
+    translated = {m.id: m.string for m in catalogue() if m.id}
+    for message in template_messages() | refusal_templates():
+        assert translated.get(message), f"no German for: {message!r}"
+
+
+def test_the_catalogue_has_no_fuzzy_or_empty_entries():
+    for m in catalogue():
+        if m.id:
+            assert m.string, m.id
+            assert not m.fuzzy, m.id
+
+
+def test_placeholders_survive_translation():
+    for m in catalogue():
+        if not m.id:
+            continue
+        assert sorted(re.findall(r"\{\w+(?::\w+)?\}", m.id)) == sorted(
+            re.findall(r"\{\w+(?::\w+)?\}", m.string)
+        ), m.id
+        assert sorted(re.findall(r"%\(\w+\)s", m.id)) == sorted(
+            re.findall(r"%\(\w+\)s", m.string)
+        ), m.id
+
+
+def test_the_lesson_words_are_used():
+    german = " ".join(m.string for m in catalogue() if m.id)
+    for word in ("Rechengraph", "Gradient", "Ableitung", "Rückwärtsdurchlauf"):
+        assert word in german
+
+
+@pytest.mark.parametrize(
+    "query, header, expected",
+    [
+        (None, None, "en"),
+        (None, "de-DE,de;q=0.9,en;q=0.8", "de"),
+        (None, "en-US,en;q=0.9,de;q=0.8", "en"),
+        (None, "fr-FR,de;q=0.5", "de"),
+        (None, "fr-FR", "en"),
+        ("en", "de-DE", "en"),
+        ("de", "en", "de"),
+        ("xx", "de", "de"),
+        (None, "de;q=0.2,en;q=0.9", "en"),
+        (None, "garbage;;;q=x", "en"),
+    ],
+)
+def test_language_negotiation(query, header, expected):
+    assert i18n.negotiate(query, header) == expected
+
+
+def test_a_refusal_reads_in_german_with_its_parts_translated():
+    with pytest.raises(ExprError) as info:
+        parse("x.grad")
+    error = info.value
+    german = i18n.message("de", error.template, error.column, **error.params)
+    assert german == "Nicht erlaubt: Attributzugriff (Spalte 1, 'x.grad')."
+    assert i18n.message("en", error.template, error.column, **error.params) == error.message
+
+
+def test_the_catalogue_is_up_to_date_with_the_code(tmp_path):
+    """Extraction finds no message id that the catalogue lacks (scripts/update-messages)."""
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+         "--no-default-keywords", "-k", "_", "-k", "gettext", "-k", "N_", "-k", "ExprError:1",
+         "-k", "refuse:1", "-k", "message:2", "-k", "Example:1", "-o", str(pot), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    with pot.open("rb") as f:
+        wanted = {m.id for m in read_po(f) if m.id}
+    have = {m.id for m in catalogue() if m.id and m.string}
+    assert not wanted - have, f"untranslated: {sorted(wanted - have)}"

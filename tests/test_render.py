@@ -1,0 +1,401 @@
+"""The picture: torchviz's graph with stable ids, the annotated view, layout, sanitizing.
+
+The oracle for the torchviz view is torchviz itself, called by hand the way the
+lesson does it. SVG is always read through xml.etree, never compared as text.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+import pytest
+import torch
+import torchviz
+
+from app.expr import Limits, parse
+from app.graph import Trace, trace
+from app.pipeline import compute
+from app.render import (
+    SVG_NS,
+    RenderError,
+    annotated_dot,
+    layout,
+    render,
+    sanitize_svg,
+    torchviz_dot,
+)
+
+SEED = "5*x**3 + 2*x**2 + 4*x + 8"
+NS = {"svg": SVG_NS}
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def seed_trace() -> Trace:
+    return trace(parse(SEED), {"x": 2})
+
+
+def lesson_output() -> tuple[torch.Tensor, torch.Tensor]:
+    """The seed example exactly as the lesson writes it."""
+    x = torch.tensor(2.0, requires_grad=True)
+    y = 5 * x**3 + 2 * x**2 + 4 * x + 8
+    return x, y
+
+
+def parse_svg(svg: str) -> ET.Element:
+    return ET.fromstring(svg)
+
+
+def groups(root: ET.Element, kind: str) -> list[ET.Element]:
+    """The ``<g class="node">`` or ``<g class="edge">`` elements."""
+    return [g for g in root.iterfind(".//svg:g", NS) if g.get("class") == kind]
+
+
+def node_texts(root: ET.Element) -> dict[str, list[str]]:
+    """Graphviz node name (its <title>) -> the lines of text drawn in its box."""
+    out = {}
+    for g in groups(root, "node"):
+        title = g.find("svg:title", NS).text
+        out[title] = [t.text or "" for t in g.iterfind("svg:text", NS)]
+    return out
+
+
+def node_ids(root: ET.Element) -> set[str]:
+    return {g.get("id") for g in groups(root, "node")}
+
+
+def edge_titles(root: ET.Element) -> list[tuple[str, str]]:
+    pairs = []
+    for g in groups(root, "edge"):
+        a, b = g.find("svg:title", NS).text.split("->")
+        pairs.append((a, b))
+    return pairs
+
+
+def labelled_edges(root: ET.Element) -> Counter:
+    """Edges as (label of source box, label of target box): comparable across id schemes."""
+    labels = {name: "|".join(lines) for name, lines in node_texts(root).items()}
+    return Counter((labels[a], labels[b]) for a, b in edge_titles(root))
+
+
+def arrow_lines(dot_source: str) -> int:
+    return sum("->" in line for line in dot_source.splitlines())
+
+
+# --- the torchviz view ------------------------------------------------------
+
+
+def test_every_node_of_the_seed_is_a_g_with_its_stable_id() -> None:
+    result = seed_trace()
+    root = parse_svg(render(result, "torchviz").svg)
+
+    expected = {n.id for n in result.nodes} | {"out", "var-x"}
+    assert expected == {f"n{i}" for i in range(9)} | {"out", "var-x"}
+    assert node_ids(root) == expected
+    # Graphviz's own <title> agrees with the id, so a node is found either way.
+    assert set(node_texts(root)) == expected
+
+
+def test_torchviz_view_shows_the_op_names_as_text() -> None:
+    result = seed_trace()
+    texts = node_texts(parse_svg(render(result, "torchviz").svg))
+
+    for node in result.nodes:
+        assert texts[node.id] == [node.name]
+    shown = Counter(line for lines in texts.values() for line in lines)
+    assert shown["AddBackward0"] == 3
+    assert shown["MulBackward0"] == 3
+    assert shown["PowBackward0"] == 2
+    assert shown["AccumulateGrad"] == 1
+    assert texts["var-x"][0] == "x"  # the variable box is named as in params=
+
+
+def test_edge_count_matches_torchviz_by_hand() -> None:
+    _, y = lesson_output()
+    by_hand = torchviz.make_dot(y).source
+    root = parse_svg(render(seed_trace(), "torchviz").svg)
+
+    assert arrow_lines(by_hand) == 12  # 9 ops/leaf, plus var -> leaf and n0 -> out
+    assert len(groups(root, "edge")) == arrow_lines(by_hand)
+
+
+def test_torchviz_view_is_the_lesson_graph_with_other_names() -> None:
+    """Same boxes and the same arrows between the same labels as torchviz by hand."""
+    x, y = lesson_output()
+    by_hand = parse_svg(sanitize_svg(layout(torchviz.make_dot(y, params={"x": x}).source)))
+    ours = parse_svg(render(seed_trace(), "torchviz").svg)
+
+    assert Counter(map(tuple, node_texts(ours).values())) == Counter(
+        map(tuple, node_texts(by_hand).values())
+    )
+    assert labelled_edges(ours) == labelled_edges(by_hand)
+
+
+def test_torchviz_dot_has_no_raw_python_ids() -> None:
+    dot = torchviz_dot(seed_trace())
+    statements = re.findall(r'^\t"([^"]+)"', dot, flags=re.MULTILINE)
+
+    assert statements, dot
+    assert set(statements) == {f"n{i}" for i in range(9)} | {"out", "var-x"}
+    assert not re.search(r"\b\d{6,}\b", dot)  # torchviz names nodes by id(): long numbers
+
+
+# --- determinism ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", ["torchviz", "annotated"])
+def test_two_identical_requests_give_byte_identical_svg_and_dot(view: str) -> None:
+    first = compute(SEED, {"x": 2}, view=view)
+    second = compute(SEED, {"x": 2}, view=view)
+
+    assert first["view"] == second["view"] == view
+    assert first["dot"] == second["dot"]
+    assert first["svg"] == second["svg"]
+    assert node_ids(parse_svg(first["svg"])) == {f"n{i}" for i in range(9)} | {"out", "var-x"}
+
+
+# --- the annotated view -----------------------------------------------------
+
+
+def test_annotated_view_shows_forward_values_and_gradients() -> None:
+    texts = node_texts(parse_svg(render(seed_trace(), "annotated").svg))
+
+    # Hand-derived at x = 2: 5*2**3 = 40, d/d(5*x**3) of the sum is 1,
+    # d(5*u)/du = 5 reaches x**3, x**2 gets 2; x.grad = 15*4 + 4*2 + 4 = 72.
+    assert texts["n3"] == ["MulBackward0", "5*x**3 = 40", "grad in 1"]
+    assert texts["n4"] == ["PowBackward0", "x**3 = 8", "grad in 5"]
+    assert texts["n7"] == ["PowBackward0", "x**2 = 4", "grad in 2"]
+    assert texts["n0"] == ["AddBackward0", f"{SEED} = 64", "grad in 1"]
+    assert texts["n5"] == ["AccumulateGrad", "grad in 72"]
+    assert texts["var-x"] == ["x = 2", "grad 72"]
+    assert texts["out"] == ["y = 64"]
+
+
+def test_annotated_view_has_the_same_nodes_and_edges_as_torchviz_view() -> None:
+    result = seed_trace()
+    plain = parse_svg(render(result, "torchviz").svg)
+    annotated = parse_svg(render(result, "annotated").svg)
+
+    assert node_ids(annotated) == node_ids(plain)
+    assert Counter(edge_titles(annotated)) == Counter(edge_titles(plain))
+
+
+def test_annotated_dot_labels_come_from_the_trace() -> None:
+    result = trace(parse("sin(x)*y"), {"x": 0, "y": 3}, {"y": False})
+    dot = annotated_dot(result)
+
+    assert '"var-x"' in dot
+    assert '"var-y"' not in dot  # y does not require grad: no variable box
+    texts = node_texts(parse_svg(render(result, "annotated").svg))
+    # d(sin(x)*3)/dx at 0 = 3*cos(0) = 3
+    assert texts["var-x"] == ["x = 0", "grad 3"]
+
+
+# --- sanitizing -------------------------------------------------------------
+
+HOSTILE_SVG = """<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">
+<!-- Generated by graphviz, or so it says -->
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+     width="100pt" height="50pt" viewBox="0 0 100 50" onload="alert('root')">
+<!-- a comment inside -->
+<?php echo "pi"; ?>
+<script>alert('script')</script>
+<script type="text/javascript" xlink:href="https://evil.example/x.js"/>
+<style>rect { fill: url(javascript:alert(1)) }</style>
+<g id="keep" class="node" onclick="alert('click')" onmouseover="alert('over')">
+  <title>keep</title>
+  <polygon id="poly" fill="lightgrey" stroke="black" points="0,0 10,0 10,10"
+           style="fill: url(javascript:alert(1))"/>
+  <path id="line" fill="none" stroke="url(#evil)" d="M0,0L10,10"/>
+  <text id="label" x="5" y="5" font-family="monospace" onfocus="alert('focus')">hello</text>
+  <ellipse id="dot" cx="1" cy="1" rx="1" ry="1" href="javascript:alert(1)"/>
+</g>
+<a xlink:href="javascript:alert('link')" href="javascript:alert('link2')">
+  <text id="in-link">click me</text>
+</a>
+<foreignObject width="10" height="10">
+  <div xmlns="http://www.w3.org/1999/xhtml"><img src="x" onerror="alert('img')"/></div>
+</foreignObject>
+<image href="https://evil.example/track.png" width="1" height="1"/>
+<use xlink:href="#keep"/>
+<set attributeName="onmouseover" to="alert('set')"/>
+<animate attributeName="href" values="javascript:alert(1)"/>
+<iframe src="javascript:alert(1)"/>
+<rect id='bad" onload="alert(1)' x="1" y="1" width="2" height="2"/>
+</svg>
+"""
+
+ALLOWED = {"svg", "g", "title", "polygon", "polyline", "ellipse", "path", "text", "rect",
+           "circle", "line"}
+
+
+def local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def test_sanitize_removes_scripts_links_events_and_foreign_content() -> None:
+    out = sanitize_svg(HOSTILE_SVG)
+    root = parse_svg(out)
+    elements = list(root.iter())
+    tags = {local(e.tag) for e in elements}
+
+    assert tags <= ALLOWED
+    for gone in ("script", "foreignObject", "a", "style", "image", "use", "set", "animate",
+                 "iframe", "div", "img"):
+        assert gone not in tags
+    for element in elements:
+        for name, value in element.attrib.items():
+            assert not local(name).lower().startswith("on"), (element.tag, name)
+            assert local(name) not in {"href", "style", "src"}, (element.tag, name)
+            assert "url(" not in value.lower(), (element.tag, name, value)
+            assert "javascript" not in value.lower(), (element.tag, name, value)
+    # The whole <a> goes, with what it wrapped.
+    assert root.find(".//*[@id='in-link']") is None
+
+
+def test_sanitize_keeps_the_drawing() -> None:
+    root = parse_svg(sanitize_svg(HOSTILE_SVG))
+
+    assert local(root.tag) == "svg"
+    assert root.get("viewBox") == "0 0 100 50"
+    keep = root.find("svg:g[@id='keep']", NS)
+    assert keep is not None and keep.get("class") == "node"
+    assert keep.find("svg:title", NS).text == "keep"
+    polygon = keep.find("svg:polygon[@id='poly']", NS)
+    assert polygon.get("points") == "0,0 10,0 10,10"
+    assert polygon.get("fill") == "lightgrey"
+    path = keep.find("svg:path[@id='line']", NS)
+    assert path.get("d") == "M0,0L10,10"
+    assert path.get("stroke") is None  # its url(#evil) went, the path stayed
+    text = keep.find("svg:text[@id='label']", NS)
+    assert text.text == "hello" and text.get("font-family") == "monospace"
+    assert keep.find("svg:ellipse[@id='dot']", NS).get("rx") == "1"
+    # An id that would break out of its attribute is dropped; the rect stays.
+    rect = root.find("svg:rect", NS)
+    assert rect is not None and rect.get("id") is None and rect.get("width") == "2"
+
+
+def test_sanitize_drops_prolog_doctype_comments_and_processing_instructions() -> None:
+    out = sanitize_svg(HOSTILE_SVG)
+
+    assert out.startswith("<svg")
+    assert "<!DOCTYPE" not in out
+    assert "<?xml" not in out
+    assert "<?" not in out
+    assert "<!--" not in out
+
+
+def test_rendered_svg_has_no_prolog_doctype_or_comments() -> None:
+    raw = layout(torchviz_dot(seed_trace()))
+    assert "<!--" in raw and "<?xml" in raw  # Graphviz writes them ...
+    for view in ("torchviz", "annotated"):
+        svg = render(seed_trace(), view).svg
+        # ... and the picture we hand out has none of them.
+        assert svg.startswith("<svg")
+        assert "<!DOCTYPE" not in svg and "<?xml" not in svg and "<!--" not in svg
+
+
+@pytest.mark.parametrize(
+    "broken",
+    ["", "no svg here", "<svg xmlns='http://www.w3.org/2000/svg'><g></svg>"],
+    ids=["empty", "no-svg", "unbalanced"],
+)
+def test_sanitize_refuses_what_is_not_svg(broken: str) -> None:
+    with pytest.raises(RenderError):
+        sanitize_svg(broken)
+
+
+def test_sanitize_checks_the_root_element_too() -> None:
+    """'<svg' found at the start of '<svg:script ...>' must not smuggle a script root through."""
+    hostile = '<svg:script xmlns:svg="http://www.w3.org/2000/svg">alert(1)</svg:script>'
+    try:
+        out = sanitize_svg(hostile)
+    except RenderError:
+        return  # refusing is fine
+    assert local(parse_svg(out).tag) == "svg"
+    assert "script" not in out
+
+
+# --- layout -----------------------------------------------------------------
+
+
+def big_dot(nodes: int = 3000) -> str:
+    edges = "".join(f"\tn{i} -> n{(i * 7919) % nodes}\n\tn{i} -> n{i + 1}\n" for i in range(nodes))
+    return "digraph {\n" + edges + "}\n"
+
+
+def test_layout_timeout_raises_render_error_quickly() -> None:
+    started = time.monotonic()
+    with pytest.raises(RenderError, match="longer than"):
+        layout(big_dot(), timeout=0.001)
+    assert time.monotonic() - started < 5
+
+
+def test_layout_without_graphviz_raises_render_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_subprocess(*args: object, **kwargs: object) -> None:
+        raise AssertionError("layout must not try to run anything without 'dot'")
+
+    monkeypatch.setattr("app.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("app.render.subprocess.run", no_subprocess)
+    with pytest.raises(RenderError, match="not installed"):
+        layout("digraph { a -> b }")
+    with pytest.raises(RenderError):
+        render(seed_trace(), "torchviz")
+
+
+def test_layout_reports_graphviz_failure() -> None:
+    with pytest.raises(RenderError, match="could not draw"):
+        layout("digraph { a -> }")
+
+
+def test_layout_calls_dot_with_svg_output_and_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = {}
+    real_run = subprocess.run
+
+    def spy(cmd, **kwargs):
+        seen["cmd"], seen["timeout"] = cmd, kwargs.get("timeout")
+        return real_run(cmd, **kwargs)
+
+    monkeypatch.setattr("app.render.subprocess.run", spy)
+    svg = layout("digraph { a -> b }", timeout=3.5)
+    assert seen["cmd"][1:] == ["-Tsvg"]
+    assert seen["timeout"] == 3.5
+    assert set(node_texts(parse_svg(sanitize_svg(svg)))) == {"a", "b"}
+
+
+# --- a deeper graph ---------------------------------------------------------
+
+
+# x+x+...+x with 100 terms is a chain of 99 adds that all point back at x;
+# Graphviz needs about 11 s for that shape (0.04 s at 40 terms, 2 s at 80), far
+# past the 5 s default timeout (see test_main.py's xfail on it). So the 100-deep
+# case here is a chain of "+1", and x+x+... is drawn at 40 terms.
+DEEP = [
+    pytest.param("x" + "+1" * 99, Limits(max_depth=200), 100, 1.0, id="x+1+...+1, 100 deep"),
+    pytest.param("x" + "+x" * 39, Limits(), 40, 40.0, id="x+x+...+x, 40 terms"),
+]
+
+
+@pytest.mark.parametrize("view", ["torchviz", "annotated"])
+@pytest.mark.parametrize(("expression", "limits", "count", "grad"), DEEP)
+def test_a_deep_graph_renders_with_every_node_id(
+    view: str, expression: str, limits: Limits, count: int, grad: float
+) -> None:
+    result = trace(parse(expression, limits), {"x": 2})
+
+    assert len(result.nodes) == count  # count-1 AddBackward0 + 1 AccumulateGrad
+    assert result.gradients == {"x": grad}
+    root = parse_svg(render(result, view).svg)
+    assert node_ids(root) == {f"n{i}" for i in range(count)} | {"out", "var-x"}
+    # One arrow per input of each node (x+x has two from the leaf), plus
+    # var-x -> leaf and n0 -> out.
+    inputs = sum(1 for n in result.nodes for i in n.inputs if i is not None)
+    assert len(groups(root, "edge")) == inputs + 2

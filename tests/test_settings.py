@@ -1,0 +1,56 @@
+"""Every setting is typed, read from the environment and documented in the README."""
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import Settings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def documented_settings() -> dict[str, str]:
+    """The README's settings table: name -> default, as written there."""
+    text = README.read_text()
+    section = text.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `(\w+)` \| ([^|]+?) \|", section, flags=re.M))
+
+
+def test_every_setting_is_in_the_readme_table():
+    documented = documented_settings()
+    missing = set(Settings.model_fields) - set(documented)
+    assert not missing, f"settings missing from README.md's table: {sorted(missing)}"
+    unknown = set(documented) - set(Settings.model_fields)
+    assert not unknown, f"README.md documents settings that do not exist: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", sorted(Settings.model_fields))
+def test_the_documented_default_is_the_real_one(name):
+    written = documented_settings()[name]
+    real = Settings.model_fields[name].default
+    if isinstance(real, bool):
+        assert written == str(real).lower()
+    else:
+        assert float(written) == float(real)
+
+
+def test_every_setting_has_a_description():
+    for name, field in Settings.model_fields.items():
+        assert field.description, name
+
+
+def test_settings_come_from_the_environment_with_the_prefix(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_LENGTH", "123")
+    monkeypatch.setenv("PLAYGROUND_DOCS_ENABLED", "false")
+    settings = Settings()
+    assert settings.max_length == 123
+    assert settings.docs_enabled is False
+    assert settings.limits().max_length == 123
+
+
+def test_nonsense_values_are_refused_at_start_up(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_LENGTH", "0")
+    with pytest.raises(ValidationError):
+        Settings()

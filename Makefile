@@ -36,7 +36,8 @@ WHEEL_DIR ?= /opt/wheels
 VENV_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 VENDOR := static/vendor
-VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/axe.min.js
+VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/axe.min.js \
+	$(VENDOR)/swagger-ui-bundle.js $(VENDOR)/swagger-ui.css
 
 # Checks for scripts/ensure-debs: COMMAND|/path|python:MODULE|lib:SONAME=debian-packages
 # (Playwright's bundled node driver needs libatomic.so.1.)
@@ -92,6 +93,11 @@ $(VENDOR)/htmx.min.js: $(NPM_STAMP)
 $(VENDOR)/axe.min.js: $(NPM_STAMP)
 	mkdir -p $(@D)
 	cp node_modules/axe-core/axe.min.js $@
+
+# The OpenAPI docs at /docs, served from here rather than from a CDN.
+$(VENDOR)/swagger-ui-bundle.js $(VENDOR)/swagger-ui.css: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp node_modules/swagger-ui-dist/$(@F) $@
 
 ## ---- run / test / bench ------------------------------------------------------
 

@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Autograd Playground",
         description="Type a function; real PyTorch builds its graph and backpropagates.",
-        docs_url="/docs" if settings.docs_enabled else None,
+        docs_url=None,  # served below from static/vendor, not from a CDN
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
@@ -205,6 +205,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def fields(request: Request) -> HTMLResponse:
         state = page.from_query(request.query_params, limit=settings.max_length * 4)
         return page_response(request, state, "fields")
+
+    if settings.docs_enabled:
+
+        @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+        def docs() -> HTMLResponse:
+            html = environments["en"].get_template("docs.html").render(openapi_url=app.openapi_url)
+            return HTMLResponse(html)
 
     @app.get("/healthz", summary="200 when the app can serve")
     def healthz() -> JSONResponse:

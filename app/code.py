@@ -24,9 +24,15 @@ def torch_code(parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, 
             on.append(name)
         else:
             lines.append(f"{name} = torch.tensor({value!r})")
-    lines += [f"y = {expression_code(parsed)}", "print(y)", "", "y.backward()"]
+    y = output_name(parsed)
+    lines += [f"{y} = {expression_code(parsed)}", f"print({y})", "", f"{y}.backward()"]
     lines += [f"print({name}.grad)" for name in on]
     return "\n".join(lines) + "\n"
+
+
+def output_name(parsed: Parsed) -> str:
+    """``y``, as in the lesson, unless a variable already has that name."""
+    return next(n for n in ("y", "out", "result", "f_x") if n not in parsed.variables)
 
 
 def _floats(value: Any) -> Any:

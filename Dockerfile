@@ -10,7 +10,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS frontend
 WORKDIR /build
 COPY package.json package-lock.json ./
-# Runtime files only (htmx); axe-core is a dev dependency for browser tests.
+# Runtime files only (htmx, Swagger UI); axe-core is a dev dependency for browser tests.
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # ---- application -------------------------------------------------------------
@@ -38,6 +38,8 @@ COPY app/ app/
 COPY templates/ templates/
 COPY static/ static/
 COPY --from=frontend /build/node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+COPY --from=frontend /build/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+     /build/node_modules/swagger-ui-dist/swagger-ui.css static/vendor/
 
 # Editable on purpose: the app finds templates/ and static/ from
 # Path(__file__).parent.parent, i.e. /app. torch==2.13.0 is already satisfied.

@@ -185,9 +185,10 @@ def test_links_keep_a_plus_in_the_function(client):
 
 def test_node_details_are_rendered_for_every_node(client):
     page = soup(client.get("/"))
-    nodes = {g["id"] for g in page.select("#graph g.node")} - {"out", "var-x"}
+    nodes = {g["id"] for g in page.select("#graph g.node")}
     details = {d["data-node"] for d in page.select(".node-details")}
-    assert details == nodes
+    assert details == nodes  # the ops, and the tensor boxes out and var-x
+    assert "x.grad" in page.select_one('.node-details[data-node="var-x"]').text
     pow3 = next(d for d in page.select(".node-details") if d.h2.code.text == "x**3")
     assert "exponent = 3" in pow3.text
 

@@ -301,10 +301,11 @@ def _caret_to_power(text: str) -> tuple[str, list[int]]:
 def _syntax_error(exc: SyntaxError, text: str, origin: list[int]) -> ExprError:
     stripped = text.rstrip()
     if stripped and stripped[-1] in "+-*/^@(,":
+        start = len(stripped) - (2 if stripped.endswith("**") else 1)
         return ExprError(
             "The function ends too early, after '{token}' at column {column}.",
-            {"token": stripped[-1]},
-            len(stripped) - 1,
+            {"token": stripped[start:]},
+            start,
             len(stripped),
         )
     offset = (exc.offset or 1) - 1

@@ -72,7 +72,7 @@ def test_unreadable_text_gives_no_fields_and_no_crash(client):
     "expr, bad, words",
     [
         ("x.__class__", "x.__class__", "attribute"),
-        ("5*x**", "*", "ends too early"),
+        ("5*x**", "**", "ends too early"),
         ("foo(x)", "foo", "Unknown function"),
     ],
 )

@@ -20,6 +20,7 @@ import torch
 import torchviz
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 from fastapi.testclient import TestClient  # noqa: E402
 

@@ -1,0 +1,219 @@
+"""Browser fixtures: the real server on a free port, Debian's chromium, a page per test.
+
+The server is started exactly as in production (``uvicorn app.main:create_app
+--factory``) in a subprocess, so these tests see the real headers (CSP), the
+real static files and the real htmx round trips. The browser is
+``/usr/bin/chromium``; Playwright's own browser download is never used.
+
+Every page a test opens through ``new_page`` records console errors, uncaught
+exceptions and Content-Security-Policy violations, and ``screenshot`` saves a
+picture of a state to ``test-artifacts/screenshots/<test>-<state>.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT_S = 30
+DESKTOP = {"width": 1280, "height": 900}
+
+LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
+
+# Runs before any page script: records CSP violations, which do not always
+# reach the console (e.g. a blocked inline style attribute set by script).
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+    + " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def base_url() -> Iterator[str]:
+    """The app served by uvicorn on a free port, for the whole session."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def server_log() -> str:
+        log.seek(0)
+        return log.read()[-4000:]
+
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}:\n{server_log()}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"/healthz not 200 within {SERVER_START_TIMEOUT_S} s:\n{server_log()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def link(base_url: str) -> Callable[..., str]:
+    """``link(expr, x=2, step=4)``: a playground URL, encoded as the page encodes
+    it (``+`` is ``%2B``); the function defaults to the lesson's."""
+
+    def make(expr: str = LESSON, **params: Any) -> str:
+        return f"{base_url}/?" + urlencode({"expr": expr, **params}, quote_via=quote)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser-deps` installs Debian's chromium")
+    with sync_playwright() as p:
+        yield p
+
+
+def _launch(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One browser for the session; each test gets its own context."""
+    browser = _launch(playwright)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def fresh_browser(playwright: Playwright) -> Iterator[Browser]:
+    """A browser of its own, as on a first visit: the shared one remembers things
+    across contexts (e.g. that /favicon.ico failed, so it does not ask again)."""
+    browser = _launch(playwright)
+    yield browser
+    browser.close()
+
+
+class Problems:
+    """What went wrong in the browser while a test ran."""
+
+    def __init__(self) -> None:
+        self.console: list[str] = []
+        self.exceptions: list[str] = []
+        self.pages: list[Page] = []
+
+    def watch(self, page: Page) -> None:
+        self.pages.append(page)
+        page.on("console", lambda msg: self.console.append(f"{msg.text} ({msg.location})")
+                if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.exceptions.append(str(exc)))
+
+    def csp_violations(self) -> list[str]:
+        found: list[str] = []
+        for page in self.pages:
+            if not page.is_closed():
+                found += page.evaluate("() => window.__cspViolations || []")
+        return found
+
+
+@pytest.fixture
+def problems() -> Problems:
+    return Problems()
+
+
+@pytest.fixture
+def new_context(browser: Browser, problems: Problems) -> Iterator[Callable[..., BrowserContext]]:
+    """``new_context(locale="de-DE", ...)``: a new context, closed after the test;
+    ``in_browser=`` picks another browser than the session's."""
+    contexts: list[BrowserContext] = []
+
+    def make(*, in_browser: Browser | None = None, **options: Any) -> BrowserContext:
+        options.setdefault("viewport", DESKTOP)
+        context = (in_browser or browser).new_context(**options)
+        context.set_default_timeout(10_000)
+        context.add_init_script(RECORD_CSP_VIOLATIONS)
+        context.on("page", problems.watch)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def new_page(new_context: Callable[..., BrowserContext]) -> Callable[..., Page]:
+    """``new_page(**context_options)``: a page in its own new context."""
+
+    def make(**options: Any) -> Page:
+        return new_context(**options).new_page()
+
+    return make
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Page]) -> Page:
+    """A desktop page (1280 px wide, English)."""
+    return new_page(locale="en-US")
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
+    """``screenshot(page, "result")`` saves test-artifacts/screenshots/<test>-result.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    test = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+    def take(page: Page, state: str) -> Path:
+        path = SCREENSHOTS / f"{test}-{state}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import QueryParams
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments import render_block
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,17 +28,24 @@ from app.pipeline import compute
 from app.render import RenderError, inline_svg
 from app.settings import Settings
 
-# Scripts and styles only from this server: no inline script, no CDN.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
-)
+def content_security_policy(frame_ancestors: str, also: str = "") -> str:
+    """Scripts and styles only from this server (plus ``also``): no inline script, no CDN."""
+    extra = f" {also}" if also else ""
+    return (
+        f"default-src 'self'; script-src 'self'{extra}; style-src 'self'; "
+        f"img-src 'self' data:; frame-src 'self'{extra}; object-src 'none'; base-uri 'none'; "
+        f"form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
+
+
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+# Blocks that need no computed result.
+SMALL_BLOCKS = ("fields", "share_snippet")
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -129,12 +138,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = settings
+    default_policy = content_security_policy(settings.playground_frame_ancestors)
+    # Course sites are many and unknown: /embed may be framed by what the setting allows.
+    embed_policy = content_security_policy(settings.allowed_frame_ancestors)
+    lesson_policy = content_security_policy(
+        settings.playground_frame_ancestors, settings.lesson_embed_origin
+    )
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", default_policy)
         return response
 
     @app.exception_handler(ExprError)
@@ -181,33 +197,97 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     environments = {lang: _environment(lang) for lang in i18n.LANGUAGES}
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    def page_response(request: Request, state: page.PageState, block: str | None) -> HTMLResponse:
+    def page_response(
+        request: Request,
+        state: page.PageState,
+        block: str | None,
+        template: str = "index.html",
+        **extra: Any,
+    ) -> HTMLResponse:
         lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
-        context = page_context(state, lang, settings, with_result=block != "fields")
+        context = page_context(state, lang, settings, with_result=block not in SMALL_BLOCKS)
+        context.update(base_url=str(request.base_url).rstrip("/"), **extra)
         env = environments[lang]
         if block:
-            html = render_block(env, "index.html", block, **context)
+            html = render_block(env, template, block, **context)
         else:
-            html = env.get_template("index.html").render(**context)
+            html = env.get_template(template).render(**context)
         response = HTMLResponse(html)
-        response.headers["Vary"] = "HX-Request, Accept-Language"
+        response.headers["Vary"] = "HX-Request, HX-Target, Accept-Language"
         response.headers["Content-Language"] = lang
         return response
 
+    def htmx_block(request: Request) -> str | None:
+        """The block an htmx request asks for by its target; None for a full page."""
+        target = request.headers.get("hx-target")
+        if request.headers.get("hx-request") == "true" and target in ("result", "fields"):
+            return target
+        return None
+
+    def read_state(request: Request, path: str = "/") -> page.PageState:
+        return page.from_query(request.query_params, settings.max_length * 4, path)
+
     @app.get("/", response_class=HTMLResponse, summary="The playground page")
     def index(request: Request) -> HTMLResponse:
-        state = page.from_query(request.query_params, limit=settings.max_length * 4)
-        htmx = request.headers.get("hx-request") == "true"
-        target = request.headers.get("hx-target")
-        block = None
-        if htmx and target in ("result", "fields"):
-            block = target
-        return page_response(request, state, block)
+        return page_response(request, read_state(request), htmx_block(request))
+
+    @app.get("/embed", response_class=HTMLResponse, summary="The compact view for an iframe")
+    def embed(request: Request) -> HTMLResponse:
+        state = read_state(request, "/embed")
+        response = page_response(request, state, htmx_block(request), "embed.html")
+        response.headers["Content-Security-Policy"] = embed_policy
+        return response
 
     @app.get("/fields", response_class=HTMLResponse, summary="The value fields for a function")
     def fields(request: Request) -> HTMLResponse:
-        state = page.from_query(request.query_params, limit=settings.max_length * 4)
-        return page_response(request, state, "fields")
+        return page_response(request, read_state(request), "fields")
+
+    @app.get("/share", response_class=HTMLResponse, summary="The embed snippet for a state")
+    def share(request: Request) -> HTMLResponse:
+        state = page.from_query(QueryParams(request.query_params.get("state", "")[:20_000]))
+        options = page.embed_options(request.query_params, state)
+        return page_response(request, state, "share_snippet", share=options)
+
+    @app.get(
+        "/oembed",
+        summary="oEmbed for a playground link",
+        responses={404: {"model": Refusal}, 422: REFUSALS[422], 501: {"model": Refusal}},
+    )
+    def oembed(request: Request, url: str, format: str = "json") -> JSONResponse:
+        if format != "json":
+            return JSONResponse({"detail": "Only the json format is offered."}, status_code=501)
+        parts = urlsplit(url)
+        if parts.path not in ("/", "/embed") or len(url) > 20_000:
+            return JSONResponse(
+                {"detail": "Only links to the playground (/) or /embed can be embedded."},
+                status_code=404,
+            )
+        state = page.from_query(QueryParams(parts.query))
+        options = page.embed_options(QueryParams(parts.query), state)
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(page.oembed(state, options, base))
+
+    @app.get("/lesson", response_class=HTMLResponse, summary="A demo course page with live frames")
+    def lesson(request: Request) -> HTMLResponse:
+        language = i18n.negotiate(
+            request.query_params.get("lang"), request.headers.get("accept-language")
+        )
+        origin = settings.lesson_embed_origin
+        state = page.PageState(lang=language)
+        frames = {name: origin + url for name, url in page.lesson_frames(language).items()}
+        html = environments[language].get_template(f"lesson_{language}.html").render(
+            state=state,
+            lang=language,
+            frames=frames,
+            host_script=f"{origin}/static/embed-host.js",
+            playground_url=page.PageState(lang=language).url("/"),
+            other_lang_url="/lesson?lang=" + ("en" if language == "de" else "de"),
+        )
+        response = HTMLResponse(html)
+        response.headers["Content-Security-Policy"] = lesson_policy
+        response.headers["Vary"] = "Accept-Language"
+        response.headers["Content-Language"] = language
+        return response
 
     if settings.docs_enabled:
 
@@ -235,6 +315,9 @@ def _environment(lang: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)
     env.globals["fmt"] = format_value
+    env.globals["snippet"] = page.snippet
+    env.globals["hideable"] = page.HIDEABLE
+    env.globals["default_share"] = lambda state: page.EmbedOptions(lang=state.lang, step=state.step)
     return env
 
 
@@ -252,6 +335,8 @@ def page_context(
         "examples": page.EXAMPLES,
         "result": None,
         "error": None,
+        "share": None,
+        "base_url": "",
     }
     if not with_result:
         return context

@@ -8,12 +8,13 @@ in ``RESERVED`` are the page's own.
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
-from app.expr import ExprError, Limits, parse
+from app.expr import N_, ExprError, Limits, parse
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 
@@ -27,12 +28,18 @@ RESERVED = {
     "forward": "1 to step through the forward pass too",
     "grad": "a variable whose requires_grad is on (repeat it); with rg=1, the others are off",
     "rg": "1 when the grad parameters are the complete list",
-    "readonly": "1 to show the function without letting it be edited (embed)",
-    "hide": "parts of the view to hide (embed)",
-    "autoplay": "1 to start stepping at once (embed)",
+    "readonly": "1 to show the function and values without letting them be edited",
+    "hide": "parts to hide, comma-separated: " + "function, values, output, graph, steps, "
+    "details, code, examples",
+    "autoplay": "1 to start stepping through the steps at once",
 }
 
 VIEWS = ("torchviz", "annotated")
+# Parts of the view that hide= can take away (comma-separated).
+HIDEABLE = (
+    N_("function"), N_("values"), N_("output"), N_("graph"), N_("steps"), N_("details"),
+    N_("code"), N_("examples"),
+)
 THEMES = ("auto", "light", "dark")
 DEFAULT_VALUE = "1"
 
@@ -76,6 +83,10 @@ class PageState:
     lang: str | None = None
     theme: str = "auto"
     forward: bool = False
+    readonly: bool = False
+    hide: tuple[str, ...] = ()
+    autoplay: bool = False
+    path: str = "/"  # the page these links lead to: / or /embed; not in the query
 
     def grad_on(self, name: str) -> bool:
         return self.grads.get(name, True)
@@ -98,10 +109,28 @@ class PageState:
             pairs.append(("lang", state.lang))
         if state.theme != "auto":
             pairs.append(("theme", state.theme))
-        return urlencode(pairs, quote_via=quote)
+        if state.readonly:
+            pairs.append(("readonly", "1"))
+        if state.hide:
+            pairs.append(("hide", ",".join(state.hide)))
+        if state.autoplay:
+            pairs.append(("autoplay", "1"))
+        return urlencode(pairs, quote_via=_quote)
 
-    def url(self, path: str = "/", **changes: Any) -> str:
-        return f"{path}?{self.query(**changes)}"
+    def url(self, path: str | None = None, **changes: Any) -> str:
+        return f"{path or self.path}?{self.query(**changes)}"
+
+    def playground_url(self) -> str:
+        """The same state full-size: the playground, without the embed's controls."""
+        return self.url("/", readonly=False, hide=(), autoplay=False)
+
+    def shows(self, part: str) -> bool:
+        return part not in self.hide
+
+
+def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
+    """Percent-encoding that leaves * , [ ] readable; + and everything else is encoded."""
+    return quote(text, safe="*,[]", encoding=encoding, errors=errors)
 
 
 def _first(params: Any, name: str) -> str | None:
@@ -111,7 +140,7 @@ def _first(params: Any, name: str) -> str | None:
     return values
 
 
-def from_query(params: Any, limit: int = 10_000) -> PageState:
+def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
     """Read a page state from query parameters (a Starlette QueryParams or a dict)."""
     expr = _first(params, "expr")
     if expr is None:
@@ -140,6 +169,10 @@ def from_query(params: Any, limit: int = 10_000) -> PageState:
         lang=lang if lang in ("en", "de") else None,
         theme=theme if theme in THEMES else "auto",
         forward=_first(params, "forward") == "1",
+        readonly=_first(params, "readonly") == "1",
+        hide=tuple(p for p in HIDEABLE if p in (_first(params, "hide") or "").split(",")),
+        autoplay=_first(params, "autoplay") == "1",
+        path=path,
     )
 
 
@@ -182,3 +215,92 @@ def parse_value(name: str, text: str) -> Any:
         raise ExprError(
             "The value of '{name}' is not a number or a list like [1, 2, 3].", {"name": name}
         ) from None
+
+
+# --- sharing and embedding --------------------------------------------------
+
+EMBED_WIDTH, EMBED_HEIGHT = 700, 450
+
+
+@dataclass(frozen=True)
+class EmbedOptions:
+    """What a teacher chose in the share dialog for an iframe."""
+
+    readonly: bool = True
+    lang: str | None = None
+    step: int = 0
+    hide: tuple[str, ...] = ("code", "examples")
+    autoplay: bool = False
+
+
+def embed_options(params: Any, state: PageState) -> EmbedOptions:
+    """Options from the share dialog's form (or an oEmbed link); defaults where absent."""
+    if _first(params, "options") != "1" and not any(
+        k in params for k in ("readonly", "hide", "autoplay")
+    ):
+        return EmbedOptions(lang=state.lang, step=state.step)
+    listed = params.getlist("hide") if hasattr(params, "getlist") else params.get("hide", [])
+    hidden = {h for item in listed for h in item.split(",")}
+    step = _first(params, "step") or "0"
+    lang = _first(params, "lang")
+    return EmbedOptions(
+        readonly=_first(params, "readonly") == "1",
+        lang=lang if lang in ("en", "de") else None,
+        step=int(step) if step.isdigit() and len(step) < 6 else 0,
+        hide=tuple(p for p in HIDEABLE if p in hidden),
+        autoplay=_first(params, "autoplay") == "1",
+    )
+
+
+def embed_url(state: PageState, options: EmbedOptions) -> str:
+    return state.url(
+        "/embed",
+        readonly=options.readonly,
+        lang=options.lang,
+        step=options.step,
+        hide=options.hide,
+        autoplay=options.autoplay,
+        theme="auto",
+    )
+
+
+def snippet(base: str, state: PageState, options: EmbedOptions) -> str:
+    """The HTML a teacher pastes into a course page. Attribute values are escaped here."""
+    src = html.escape(base + embed_url(state, options), quote=True)
+    title = html.escape(f"Autograd Playground: y = {state.expr}", quote=True)
+    return (
+        f'<iframe src="{src}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
+        'loading="lazy" sandbox="allow-scripts allow-same-origin allow-popups" '
+        'style="border:0;max-width:100%"></iframe>\n'
+        f'<script src="{html.escape(base, quote=True)}/static/embed-host.js" async></script>'
+    )
+
+
+def oembed(state: PageState, options: EmbedOptions, base: str) -> dict[str, Any]:
+    return {
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": "Autograd Playground",
+        "provider_url": base + "/",
+        "title": f"y = {state.expr}",
+        "html": snippet(base, state, options),
+        "width": EMBED_WIDTH,
+        "height": EMBED_HEIGHT,
+    }
+
+
+def lesson_frames(lang: str) -> dict[str, str]:
+    """The three live frames of the demo lesson, as root-relative /embed URLs."""
+    seed = PageState(lang=lang, values={"x": "2"})
+    return {
+        "tensor": embed_url(
+            PageState(expr="x**2", values={"x": "3"}, lang=lang),
+            EmbedOptions(readonly=True, lang=lang, hide=("steps", "details", "examples")),
+        ),
+        "graph": embed_url(
+            seed, EmbedOptions(readonly=True, lang=lang, hide=("steps", "code", "examples"))
+        ),
+        "backward": embed_url(
+            seed, EmbedOptions(readonly=True, lang=lang, hide=("code", "examples"))
+        ),
+    }

@@ -7,7 +7,9 @@ when a field is missing from that table.
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.expr import Limits
@@ -36,6 +38,34 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Seconds Graphviz may spend laying out one graph."
     )
     docs_enabled: bool = Field(True, description="Serve the OpenAPI docs at /docs.")
+    allowed_frame_ancestors: str = Field(
+        "*",
+        description="Sites that may put /embed in an iframe: CSP frame-ancestors sources, "
+        "separated by spaces or commas (*, 'self', https://moodle.example.org).",
+    )
+    playground_frame_ancestors: str = Field(
+        "'self'", description="Sites that may put the full playground (/) in an iframe."
+    )
+    lesson_embed_origin: str = Field(
+        "",
+        description="Origin the demo lesson at /lesson loads its frames from, e.g. "
+        "https://playground.example.org; empty means this server.",
+    )
+
+    @field_validator("allowed_frame_ancestors", "playground_frame_ancestors")
+    @classmethod
+    def _frame_sources(cls, value: str) -> str:
+        return " ".join(frame_sources(value))
+
+    @field_validator("lesson_embed_origin")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not _ORIGIN.match(value):
+            raise ValueError(
+                f"{value!r} is not an origin; write it as https://host or http://host:port"
+            )
+        return value
 
     def limits(self) -> Limits:
         return Limits(
@@ -47,3 +77,35 @@ class Settings(BaseSettings):
             max_elements=self.max_elements,
             max_dims=self.max_dims,
         )
+
+
+_HOST_SOURCE = re.compile(
+    r"^(?:(?:https?|wss?)://)?(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::(?:\d{1,5}|\*))?"
+    r"(?:/[A-Za-z0-9._~/-]*)?$"
+)
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?$")
+_KEYWORDS = {"*", "'self'", "'none'"}
+
+
+def frame_sources(value: str) -> list[str]:
+    """Parse a frame-ancestors setting; refuse anything a browser would not understand.
+
+    Raises ValueError with the offending entry, so the app refuses to start with
+    a clear message rather than sending a policy that silently blocks every frame.
+    """
+    sources = [s for s in re.split(r"[\s,]+", value.strip()) if s]
+    if not sources:
+        raise ValueError("is empty; use * to allow every site, or 'none' to allow none")
+    for source in sources:
+        if source in _KEYWORDS or re.fullmatch(r"(?:https?|wss?):", source):
+            continue
+        if source in ("self", "none"):
+            raise ValueError(f"{source!r} needs single quotes: '{source}'")
+        if not _HOST_SOURCE.match(source):
+            raise ValueError(
+                f"{source!r} is not a valid frame-ancestors source; use *, 'self', "
+                "https://moodle.example.org or *.example.org"
+            )
+    if "'none'" in sources and len(sources) > 1:
+        raise ValueError("'none' cannot be combined with other sources")
+    return sources

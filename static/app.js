@@ -498,6 +498,18 @@
       $$('[data-testid^="view-"][href], [data-testid^="lang-"][href], .lang-switch a[href]').forEach(
         (a) => setLinkParam(a, "step", k),
       );
+      // The share panel offers the step on screen as the embed's start step.
+      const shareStep = document.querySelector('[data-testid="share-step"]');
+      if (shareStep && shareStep.value !== String(k)) {
+        shareStep.value = String(k);
+        shareStep.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      const shareLink = document.querySelector('[data-testid="share-link"]');
+      if (shareLink) {
+        const link = new URL(shareLink.value, window.location.href);
+        link.searchParams.set("step", String(k));
+        shareLink.value = link.href;
+      }
     }
 
     if (announce) {
@@ -620,9 +632,14 @@
   async function onCopy(button) {
     const source = document.querySelector(button.dataset.copy);
     if (!source) return;
-    const ok = await copyText(source.textContent);
+    const field = "value" in source && source.tagName !== "BUTTON";
+    const ok = await copyText(field ? source.value : source.textContent);
     if (!ok) {
-      // Select the code so the student can copy it by hand.
+      // Select the text so it can be copied by hand.
+      if (field) {
+        source.select();
+        return;
+      }
       const range = document.createRange();
       range.selectNodeContents(source);
       const sel = window.getSelection();

@@ -32,6 +32,8 @@ def test_the_documented_default_is_the_real_one(name):
     real = Settings.model_fields[name].default
     if isinstance(real, bool):
         assert written == str(real).lower()
+    elif isinstance(real, str):
+        assert written == f"`{real}`"
     else:
         assert float(written) == float(real)
 

@@ -54,4 +54,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 
 # Shell form for ${WEB_CONCURRENCY}; exec makes uvicorn PID 1 so it gets SIGTERM.
-CMD exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000 --workers "${WEB_CONCURRENCY:-1}"
+CMD exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000 --workers "${WEB_CONCURRENCY:-1}" --no-access-log --no-proxy-headers

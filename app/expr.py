@@ -133,6 +133,10 @@ class ExprError(Exception):
     end: int | None = None
     status: int = 422
 
+    def __reduce__(self):
+        # Crosses from a worker process to the server: pickle the fields, not args.
+        return (ExprError, (self.template, self.params, self.start, self.end, self.status))
+
     @property
     def column(self) -> int | None:
         return None if self.start is None else self.start + 1

@@ -7,14 +7,20 @@ Build it with ``create_app(settings)``; ``uvicorn app.main:create_app
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
+import math
 import shutil
-from urllib.parse import urlsplit
+import sys
+import time
+from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import QueryParams
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -22,9 +28,11 @@ from jinja2_fragments import render_block
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import explain, i18n, page
-from app.expr import ExprError
+from app.engine import Busy, Engine, Overrun, default_workers, make_job
+from app.expr import N_, ExprError
 from app.graph import format_value
-from app.pipeline import compute
+from app.metrics import Metrics
+from app.ratelimit import RateLimiter, client_address
 from app.render import RenderError, inline_svg
 from app.settings import Settings
 
@@ -43,6 +51,16 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+# Routes a client address is rate-limited on, and which of them answer with HTML.
+LIMITED_ROUTES = {"/", "/embed", "/fields", "/share", "/oembed", "/api/graph", "/lesson"}
+PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/lesson"}
+ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/metrics", "/docs", "/openapi.json"}
+RATE_LIMITED_MESSAGE = N_(
+    "Too many requests from your network; please wait {seconds} s and try again."
+)
+
+access_log = logging.getLogger("playground.access")
 
 # Blocks that need no computed result.
 SMALL_BLOCKS = ("fields", "share_snippet")
@@ -90,7 +108,7 @@ class Refusal(BaseModel):
 REFUSALS: dict[int | str, dict[str, Any]] = {
     413: {"model": Refusal, "description": "The function is too long."},
     422: {"model": Refusal, "description": "The function or its values were refused."},
-    503: {"model": Refusal, "description": "The graph could not be drawn right now."},
+    503: {"model": Refusal, "description": "The server is busy, or the graph could not be drawn."},
 }
 
 
@@ -128,9 +146,64 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+def overrun_error(exc: Overrun, settings: Settings) -> ExprError:
+    if exc.reason == "timeout":
+        return ExprError(
+            "The computation took longer than {limit} s and was stopped; make the function "
+            "smaller.",
+            {"limit": f"{settings.request_timeout:g}"},
+        )
+    return ExprError(
+        "The computation was stopped because it needed more than the server allows; make the "
+        "function smaller."
+    )
+
+
+BUSY_MESSAGE = N_("The server is busy with other students' work; please try again in a moment.")
+
+
+def build_engine(settings: Settings, metrics: Metrics) -> Engine:
+    workers = default_workers() if settings.workers is None else settings.workers
+
+    def on_event(kind: str, value: str) -> None:
+        if kind == "cache":
+            metrics.cache_event(value)
+        elif kind == "restart":
+            metrics.worker_restart(value)
+        elif kind == "queue":
+            metrics.set_queue_depth(int(value))
+
+    return Engine(
+        on_event=on_event,
+        workers=workers,
+        timeout=settings.request_timeout,
+        limits=settings.limits(),
+        dot_timeout=settings.dot_timeout,
+        max_queue=settings.max_queue,
+        max_tasks=settings.worker_max_tasks,
+        memory_mb=settings.worker_memory_mb,
+        cache_size=settings.cache_size,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    metrics = Metrics()
+    engine = build_engine(settings, metrics)
+    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    trusted = frozenset(p for p in settings.trusted_proxies.split(",") if p)
+    _setup_access_log()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine.start()
+        if settings.warm_cache:
+            await _warm_cache(engine, settings)
+        yield
+        engine.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Autograd Playground",
         description="Type a function; real PyTorch builds its graph and backpropagates.",
         docs_url=None,  # served below from static/vendor, not from a CDN
@@ -138,6 +211,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = settings
+    app.state.engine = engine
+    app.state.metrics = metrics
     default_policy = content_security_policy(settings.playground_frame_ancestors)
     # Course sites are many and unknown: /embed may be framed by what the setting allows.
     embed_policy = content_security_policy(settings.allowed_frame_ancestors)
@@ -146,20 +221,81 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
+    async def observe(request: Request, call_next):
+        """Rate limit, security headers, metrics and one log line, for every request."""
+        start = time.perf_counter()
+        path = request.url.path
+        peer = request.client.host if request.client else None
+        forwarded = ", ".join(request.headers.getlist("x-forwarded-for")) or None
+        client = client_address(peer, forwarded, trusted)
+        wait = limiter.hit(client) if path in LIMITED_ROUTES else 0.0
+        if wait > 0:
+            response = too_many_requests(request, math.ceil(wait))
+            request.state.outcome = "rate_limited"
+        else:
+            response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         response.headers.setdefault("Content-Security-Policy", default_policy)
+        seconds = time.perf_counter() - start
+        route = path if path in ROUTE_LABELS else "/static" if path.startswith("/static/") else "unmatched"
+        outcome = getattr(request.state, "outcome", None) or _outcome_of(response.status_code)
+        metrics.observe_request(route, response.status_code, seconds)
+        metrics.outcome(outcome)
+        access_log.info(
+            json.dumps(
+                {
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "ms": round(seconds * 1000, 1),
+                    "cache": getattr(request.state, "cache", "-"),
+                    "outcome": outcome,
+                    "expr": getattr(request.state, "expr", "")[: settings.log_expression_chars],
+                },
+                ensure_ascii=False,
+            )
+        )
         return response
 
+    def too_many_requests(request: Request, seconds: int) -> Response:
+        headers = {"Retry-After": str(seconds)}
+        if request.url.path not in PAGE_ROUTES:
+            detail = RATE_LIMITED_MESSAGE.format(seconds=seconds)
+            return JSONResponse({"detail": detail}, status_code=429, headers=headers)
+        state = page.from_query(request.query_params, settings.max_length * 4)
+        lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
+        message = i18n.message(lang, RATE_LIMITED_MESSAGE, seconds=seconds)
+        env = environments[lang]
+        context = {"state": state, "lang": lang, "message": message}
+        if request.headers.get("hx-request") == "true":
+            html = render_block(env, "message.html", "message", **context)
+        else:
+            html = env.get_template("message.html").render(**context)
+        return HTMLResponse(html, status_code=429, headers=headers)
+
     @app.exception_handler(ExprError)
-    async def expr_error(_: Request, exc: ExprError) -> JSONResponse:
+    async def expr_error(request: Request, exc: ExprError) -> JSONResponse:
+        request.state.outcome = "refused"
         return JSONResponse(refusal_body(exc), status_code=exc.status)
 
     @app.exception_handler(RenderError)
     async def render_error(_: Request, exc: RenderError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> JSONResponse:
+        request.state.outcome = "busy"
+        return JSONResponse(
+            {"detail": BUSY_MESSAGE}, status_code=503, headers={"Retry-After": str(exc.retry_after)}
+        )
+
+    @app.exception_handler(Overrun)
+    async def overrun(request: Request, exc: Overrun) -> JSONResponse:
+        request.state.outcome = "timeout"
+        error = overrun_error(exc, settings)
+        return JSONResponse(refusal_body(error), status_code=error.status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -176,20 +312,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": _validation_sentence(exc)}, status_code=422)
 
     @app.post("/api/graph", responses=REFUSALS, summary="Build, backpropagate and draw a function")
-    def graph(body: GraphRequest, config: SettingsDep) -> JSONResponse:
+    async def graph(request: Request, body: GraphRequest, config: SettingsDep) -> JSONResponse:
         if len(body.inputs) > config.max_variables:
             raise ExprError(
                 "Too many variables: {count}; the limit is {limit}.",
                 {"count": len(body.inputs), "limit": config.max_variables},
             )
-        result = compute(
-            body.expression,
-            body.inputs,
-            body.requires_grad,
-            body.view,
-            config.limits(),
-            config.dot_timeout,
+        request.state.expr = body.expression
+        job = make_job(
+            body.expression, body.inputs, body.requires_grad, body.view, config.limits()
         )
+        result, request.state.cache = await engine.compute(job)
         # Already plain JSON data: skip FastAPI's recursive encoder, which costs
         # more than the whole trace for a big graph.
         return JSONResponse(result)
@@ -197,7 +330,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     environments = {lang: _environment(lang) for lang in i18n.LANGUAGES}
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    def page_response(
+    async def page_response(
         request: Request,
         state: page.PageState,
         block: str | None,
@@ -205,17 +338,57 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         **extra: Any,
     ) -> HTMLResponse:
         lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
-        context = page_context(state, lang, settings, with_result=block not in SMALL_BLOCKS)
+        request.state.expr = state.expr
+        state, outcome, status, headers = await page_result(
+            request, state, lang, with_result=block not in SMALL_BLOCKS
+        )
+        context = page_context(state, lang, outcome)
         context.update(base_url=str(request.base_url).rstrip("/"), **extra)
         env = environments[lang]
         if block:
             html = render_block(env, template, block, **context)
         else:
             html = env.get_template(template).render(**context)
-        response = HTMLResponse(html)
+        response = HTMLResponse(html, status_code=status, headers=headers)
         response.headers["Vary"] = "HX-Request, HX-Target, Accept-Language"
         response.headers["Content-Language"] = lang
         return response
+
+    async def page_result(
+        request: Request, state: page.PageState, lang: str, with_result: bool
+    ) -> tuple[page.PageState, dict[str, Any] | None, int, dict[str, str]]:
+        """The state with its variables, and the result or the error to show, and the status."""
+        limits = settings.limits()
+        names, parse_error = page.variables_of(state.expr, limits)
+        if parse_error is None:
+            state = page.with_variables(state, names)
+        if not with_result:
+            return state, None, 200, {}
+        status, headers = 200, {}
+        try:
+            if parse_error is not None:
+                raise parse_error
+            page.check_names(state.values)
+            inputs = {name: page.parse_value(name, text) for name, text in state.values.items()}
+            grads = {name: state.grad_on(name) for name in state.values}
+            job = make_job(state.expr, inputs, grads, state.view, limits)
+            result, request.state.cache = await engine.compute(job)
+            return state, {"result": result}, 200, {}
+        except ExprError as error:
+            request.state.outcome = "refused"
+            outcome = {"error": _error_view(error, state.expr, lang)}
+        except Overrun as exc:
+            request.state.outcome = "timeout"
+            outcome = {"error": _error_view(overrun_error(exc, settings), state.expr, lang)}
+        except Busy as exc:
+            request.state.outcome = "busy"
+            status, headers = 503, {"Retry-After": str(exc.retry_after)}
+            outcome = {"error": {"message": i18n.message(lang, BUSY_MESSAGE), "where": None}}
+        except RenderError:
+            status, headers = 503, {"Retry-After": "2"}
+            message = "The graph could not be drawn right now; please try again."
+            outcome = {"error": {"message": i18n.message(lang, message), "where": None}}
+        return state, outcome, status, headers
 
     def htmx_block(request: Request) -> str | None:
         """The block an htmx request asks for by its target; None for a full page."""
@@ -228,25 +401,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return page.from_query(request.query_params, settings.max_length * 4, path)
 
     @app.get("/", response_class=HTMLResponse, summary="The playground page")
-    def index(request: Request) -> HTMLResponse:
-        return page_response(request, read_state(request), htmx_block(request))
+    async def index(request: Request) -> HTMLResponse:
+        return await page_response(request, read_state(request), htmx_block(request))
 
     @app.get("/embed", response_class=HTMLResponse, summary="The compact view for an iframe")
-    def embed(request: Request) -> HTMLResponse:
+    async def embed(request: Request) -> HTMLResponse:
         state = read_state(request, "/embed")
-        response = page_response(request, state, htmx_block(request), "embed.html")
+        response = await page_response(request, state, htmx_block(request), "embed.html")
         response.headers["Content-Security-Policy"] = embed_policy
         return response
 
     @app.get("/fields", response_class=HTMLResponse, summary="The value fields for a function")
-    def fields(request: Request) -> HTMLResponse:
-        return page_response(request, read_state(request), "fields")
+    async def fields(request: Request) -> HTMLResponse:
+        return await page_response(request, read_state(request), "fields")
 
     @app.get("/share", response_class=HTMLResponse, summary="The embed snippet for a state")
-    def share(request: Request) -> HTMLResponse:
+    async def share(request: Request) -> HTMLResponse:
         state = page.from_query(QueryParams(request.query_params.get("state", "")[:20_000]))
         options = page.embed_options(request.query_params, state)
-        return page_response(request, state, "share_snippet", share=options)
+        return await page_response(request, state, "share_snippet", share=options)
 
     @app.get(
         "/oembed",
@@ -296,6 +469,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             html = environments["en"].get_template("docs.html").render(openapi_url=app.openapi_url)
             return HTMLResponse(html)
 
+    if settings.metrics_enabled:
+
+        @app.get("/metrics", include_in_schema=False)
+        def prometheus() -> Response:
+            body, content_type = metrics.render()
+            return Response(body, media_type=content_type)
+
     @app.get("/healthz", summary="200 when the app can serve")
     def healthz() -> JSONResponse:
         if shutil.which("dot") is None:
@@ -322,13 +502,9 @@ def _environment(lang: str) -> Environment:
 
 
 def page_context(
-    state: page.PageState, lang: str, settings: Settings, with_result: bool = True
+    state: page.PageState, lang: str, outcome: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Everything index.html shows for one state, computed once."""
-    limits = settings.limits()
-    names, parse_error = page.variables_of(state.expr, limits)
-    if parse_error is None:
-        state = page.with_variables(state, names)
+    """Everything index.html shows for one state and its result or error."""
     context: dict[str, Any] = {
         "state": state,
         "lang": lang,
@@ -338,22 +514,12 @@ def page_context(
         "share": None,
         "base_url": "",
     }
-    if not with_result:
+    if not outcome:
         return context
-    try:
-        if parse_error is not None:
-            raise parse_error
-        page.check_names(state.values)
-        inputs = {name: page.parse_value(name, text) for name, text in state.values.items()}
-        grads = {name: state.grad_on(name) for name in state.values}
-        result = compute(state.expr, inputs, grads, state.view, limits, settings.dot_timeout)
-    except ExprError as error:
-        context["error"] = _error_view(error, state.expr, lang)
+    if "error" in outcome:
+        context["error"] = outcome["error"]
         return context
-    except RenderError:
-        context["error"] = {"message": i18n.message(lang, "The graph could not be drawn right now; "
-                                                          "please try again."), "where": None}
-        return context
+    result = outcome["result"]
     steps = explain.steps(result)
     forward = explain.forward(result) if state.forward else []
     total = len(forward) + len(steps)
@@ -369,6 +535,19 @@ def page_context(
         svg=inline_svg(result["svg"], _node_classes(step, forward, steps)),
     )
     return context
+
+
+async def _warm_cache(engine: Engine, settings: Settings) -> None:
+    """Compute the examples and the lesson's frames before the first student asks."""
+    lesson = page.Example("", "x**2", {"x": "3"})
+    for example in (*page.EXAMPLES, lesson):
+        inputs = {name: page.parse_value(name, text) for name, text in example.values.items()}
+        grads = {name: name not in example.nograd for name in example.values}
+        for view in ("torchviz", "annotated"):
+            try:
+                await engine.compute(make_job(example.expr, inputs, grads, view, settings.limits()))
+            except (ExprError, Overrun, Busy, RenderError):
+                continue  # a start-up without the cache still serves
 
 
 def _node_classes(step: int, forward: list, steps: list) -> dict[str, str]:
@@ -400,3 +579,23 @@ def _error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:
         where = {"before": text[: error.start], "bad": text[error.start : end] or " ",
                  "after": text[end:]}
     return {"message": i18n.message(lang, error.template, error.column, **params), "where": where}
+
+
+def _outcome_of(status: int) -> str:
+    if status < 400:
+        return "ok"
+    if status == 429:
+        return "rate_limited"
+    if status == 503:
+        return "busy"
+    return "refused" if status < 500 else "error"
+
+
+def _setup_access_log() -> None:
+    """One JSON line per request on standard error, whatever the server's log set-up."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False

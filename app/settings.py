@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.expr import Limits
+from app.ratelimit import parse_trusted_proxies
 
 
 class Settings(BaseSettings):
@@ -38,6 +39,51 @@ class Settings(BaseSettings):
         5.0, gt=0, description="Seconds Graphviz may spend laying out one graph."
     )
     docs_enabled: bool = Field(True, description="Serve the OpenAPI docs at /docs.")
+    workers: int | None = Field(
+        None,
+        ge=0,
+        description="Worker processes for the torch and Graphviz work; empty means one per "
+        "CPU, 0 runs it in the server process without isolation (development, tests).",
+    )
+    request_timeout: float = Field(
+        2.0, gt=0, description="Seconds one computation may take before it is stopped."
+    )
+    worker_memory_mb: int = Field(
+        1536, ge=0, description="Address-space cap of each worker (RLIMIT_AS), in MiB; 0: none."
+    )
+    worker_max_tasks: int = Field(
+        500, ge=0, description="A worker is replaced after this many tasks; 0: never."
+    )
+    max_queue: int = Field(
+        64, ge=0, description="Computations that may wait for a worker before new ones get 503."
+    )
+    cache_size: int = Field(1024, ge=0, description="Results kept in the in-memory cache.")
+    warm_cache: bool = Field(
+        True, description="Compute the examples and the lesson's frames at start-up."
+    )
+    rate_limit_per_minute: int = Field(
+        1200,
+        ge=0,
+        description="Requests a minute one client address may make (a class behind one NAT "
+        "address shares it); 0: no limit.",
+    )
+    rate_limit_burst: int = Field(
+        400, ge=1, description="Requests one address may make at once before the rate applies."
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="IP addresses of reverse proxies whose X-Forwarded-For (and -Proto, -Host) "
+        "is believed; empty: none.",
+    )
+    log_expression_chars: int = Field(
+        80, ge=0, description="At most this much of a function's text goes into a log line."
+    )
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        return ",".join(sorted(parse_trusted_proxies(value)))
     allowed_frame_ancestors: str = Field(
         "*",
         description="Sites that may put /embed in an iframe: CSP frame-ancestors sources, "

@@ -34,10 +34,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+# Most tests exercise everything but the process isolation, so their apps compute
+# in-process and skip the start-up warm-up: a worker pool costs seconds to start.
+# tests/test_isolation.py and the browser tests run the real pool.
+IN_PROCESS = {"workers": 0, "warm_cache": False}
+
+
 @pytest.fixture
 def settings(clean_env: None) -> Settings:
-    """The default settings, exactly as documented."""
-    return Settings()
+    """The documented defaults, computing in-process (see IN_PROCESS)."""
+    return Settings(**IN_PROCESS)
 
 
 @pytest.fixture
@@ -57,6 +63,7 @@ def make_client(clean_env: None) -> Iterator[Callable[..., TestClient]]:
     with ExitStack() as stack:
 
         def make(**overrides: object) -> TestClient:
-            return stack.enter_context(TestClient(create_app(Settings(**overrides))))
+            settings = Settings(**{**IN_PROCESS, **overrides})
+            return stack.enter_context(TestClient(create_app(settings)))
 
         yield make

@@ -1,0 +1,241 @@
+"""Where the torch and Graphviz work of a request runs: isolated, bounded, shared.
+
+A classroom server answers 30 to 200 students at once. One student's runaway
+function must not slow down the others, so each computation runs in a pool of
+worker processes with a hard wall-clock limit: a task over the limit is killed
+with its process, and the pool starts a new one. Results are cached by the
+normalized request, and identical requests in flight share one computation, so
+a class opening the same embedded example costs one computation. When too much
+is waiting, new work is refused at once (503 with Retry-After) instead of
+letting every student's latency grow.
+
+``workers=0`` runs computations in-process on a thread instead: no isolation,
+no hard limit; for development and for tests of everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import multiprocessing
+import os
+import resource
+from collections import OrderedDict
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import anyio
+from pebble import ProcessExpired, ProcessPool
+
+from app.expr import ExprError, Limits, parse
+from app.pipeline import compute
+from app.render import RenderError
+
+WARM_UP = ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0})
+
+
+class Busy(Exception):
+    """Too much work is waiting; the client should come back after ``retry_after`` s."""
+
+    def __init__(self, retry_after: int = 1):
+        super().__init__(f"busy, retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Overrun(Exception):
+    """A computation took longer than the limit, or its worker died; it was stopped."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason  # "timeout" or "crash"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request's computation, with the key that identical requests share."""
+
+    expression: str
+    inputs: dict[str, Any]
+    requires_grad: dict[str, bool]
+    view: str
+    key: str
+
+
+def make_job(
+    expression: str,
+    inputs: dict[str, Any],
+    requires_grad: dict[str, bool] | None,
+    view: str,
+    limits: Limits,
+) -> Job:
+    """Check the text (cheap, no torch) and build the cache key from the checked tree.
+
+    Raises ExprError for text outside the language before any worker is asked.
+    """
+    parsed = parse(expression, limits)
+    used = {name: inputs[name] for name in parsed.variables if name in inputs}
+    grads = {name: bool((requires_grad or {}).get(name, True)) for name in parsed.variables}
+    canonical = json.dumps(
+        [parsed.normalized, used, grads, view], sort_keys=True, separators=(",", ":")
+    )
+    key = hashlib.sha256(canonical.encode()).hexdigest()
+    return Job(expression, dict(inputs), grads, view, key)
+
+
+def _run_job(job: Job, limits: Limits, dot_timeout: float) -> dict[str, Any]:
+    return compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
+
+
+def _init_worker(memory_mb: int) -> None:
+    """Runs once in each new worker process, before any task."""
+    import torch
+
+    torch.set_num_threads(1)
+    if memory_mb > 0:
+        limit = memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # The first backward of a process is slow; pay for it before a student does.
+    compute(WARM_UP[0], dict(WARM_UP[1]))
+
+
+class LRUCache:
+    """A bounded map from request keys to results; the least recently used goes first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        if self.size <= 0:
+            return
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Engine:
+    """Runs jobs in the worker pool, with the cache, sharing and admission control."""
+
+    def __init__(
+        self,
+        workers: int,
+        timeout: float,
+        limits: Limits,
+        dot_timeout: float,
+        max_queue: int,
+        max_tasks: int,
+        memory_mb: int,
+        cache_size: int,
+        on_event: Callable[[str, str], None] = lambda kind, value: None,
+    ):
+        self.workers = workers
+        self.timeout = timeout
+        self.limits = limits
+        self.dot_timeout = dot_timeout
+        self.max_queue = max_queue
+        self.max_tasks = max_tasks
+        self.memory_mb = memory_mb
+        self.cache = LRUCache(cache_size)
+        self.on_event = on_event  # ("cache", hit|miss|shared), ("restart", why), ("queue", n)
+        self.pending = 0
+        self._inflight: dict[str, asyncio.Future] = {}
+        self._pool: ProcessPool | None = None
+
+    # --- life cycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        if self.workers > 0 and self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            # The fork server imports torch once; each worker forks from it.
+            context.set_forkserver_preload(["app.pipeline"])
+            self._pool = ProcessPool(
+                max_workers=self.workers,
+                max_tasks=self.max_tasks,
+                initializer=_init_worker,
+                initargs=(self.memory_mb,),
+                context=context,
+            )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join(timeout=5)
+            self._pool = None
+
+    @property
+    def isolated(self) -> bool:
+        return self._pool is not None
+
+    # --- work ---------------------------------------------------------------
+
+    async def compute(self, job: Job) -> tuple[dict[str, Any], str]:
+        """The result for ``job`` and how it was had: "hit", "shared" or "miss"."""
+        cached = self.cache.get(job.key)
+        if cached is not None:
+            self.on_event("cache", "hit")
+            return cached, "hit"
+        inflight = self._inflight.get(job.key)
+        if inflight is not None:
+            self.on_event("cache", "shared")
+            return await asyncio.shield(inflight), "shared"
+        self.on_event("cache", "miss")
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._inflight[job.key] = future
+        try:
+            result = await self.submit(_run_job, job, self.limits, self.dot_timeout)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning if nobody shares it
+            raise
+        else:
+            self.cache.put(job.key, result)
+            future.set_result(result)
+            return result, "miss"
+        finally:
+            del self._inflight[job.key]
+
+    async def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` in a worker under the time limit, or refuse when too busy."""
+        capacity = max(self.workers, 1) + self.max_queue
+        if self.pending >= capacity:
+            raise Busy(retry_after=max(1, round(self.timeout)))
+        self.pending += 1
+        self.on_event("queue", str(self.pending))
+        try:
+            if self._pool is None:
+                return await anyio.to_thread.run_sync(fn, *args)
+            future = self._pool.schedule(fn, args=args, timeout=self.timeout)
+            try:
+                return await asyncio.wrap_future(future)
+            except FutureTimeout:
+                self.on_event("restart", "timeout")
+                raise Overrun("timeout") from None
+            except ProcessExpired:
+                self.on_event("restart", "crash")
+                raise Overrun("crash") from None
+            except MemoryError:
+                raise ExprError(
+                    "The function needs more memory than the server allows for one request."
+                ) from None
+        finally:
+            self.pending -= 1
+            self.on_event("queue", str(self.pending))
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+__all__ = ["Busy", "Engine", "ExprError", "Job", "Overrun", "RenderError", "make_job"]

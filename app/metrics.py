@@ -1,0 +1,139 @@
+"""Prometheus metrics of one app: requests, latency, cache, worker pool, outcomes.
+
+Each :class:`Metrics` owns its own ``CollectorRegistry``; nothing is registered
+in prometheus_client's global default registry, so every app (and every test)
+counts on its own. Label values are kept to small fixed sets: a value outside
+its set is counted as ``"other"``, so a bug in a caller cannot create a new time
+series per request. This module imports nothing from the web layer.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+OTHER = "other"
+
+# The label values each metric accepts; anything else is counted as OTHER.
+CACHE_RESULTS: frozenset[str] = frozenset({"hit", "miss", "shared"})
+OUTCOMES: frozenset[str] = frozenset({"ok", "refused", "timeout", "busy", "rate_limited", "error"})
+RESTART_REASONS: frozenset[str] = frozenset({"timeout", "crash", "recycle"})
+
+# Request latency buckets, in seconds: from 1 ms to 10 s, about three a decade.
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
+)
+
+# Most distinct route labels one Metrics keeps; later new routes count as OTHER.
+MAX_ROUTES = 100
+
+
+def _bounded(value: str, allowed: frozenset[str]) -> str:
+    """``value`` when it is one of ``allowed``, else OTHER."""
+    return value if value in allowed else OTHER
+
+
+class Metrics:
+    """The metrics of one app instance, in a registry of its own.
+
+    ``route`` labels must be route templates such as ``"/api/graph"`` (never a
+    raw path with user text in it); past :data:`MAX_ROUTES` distinct routes, new
+    ones are counted as ``"other"``. ``status`` is an HTTP status code.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "playground_requests_total",
+            "HTTP requests answered, by route template and status code.",
+            labelnames=("route", "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "playground_request_seconds",
+            "Seconds spent answering a request, by route template.",
+            labelnames=("route",),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.cache = Counter(
+            "playground_cache_total",
+            "Graph cache lookups: hit, miss, or shared (joined an identical"
+            " computation already in flight).",
+            labelnames=("result",),
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "playground_queue_depth",
+            "Tasks waiting or running in the worker pool.",
+            registry=self.registry,
+        )
+        self.worker_restarts = Counter(
+            "playground_worker_restarts_total",
+            "Worker processes replaced: timeout, crash or recycle.",
+            labelnames=("reason",),
+            registry=self.registry,
+        )
+        self.outcomes = Counter(
+            "playground_outcomes_total",
+            "How requests for a graph ended: ok, refused, timeout, busy,"
+            " rate_limited or error.",
+            labelnames=("outcome",),
+            registry=self.registry,
+        )
+        # Every known label value is exported from the start, at zero, so that
+        # rate() and alerts see a series before its first event.
+        for counter, allowed in (
+            (self.cache, CACHE_RESULTS),
+            (self.worker_restarts, RESTART_REASONS),
+            (self.outcomes, OUTCOMES),
+        ):
+            for value in sorted(allowed | {OTHER}):
+                counter.labels(value)
+        self._routes: set[str] = set()
+        self._routes_lock = threading.Lock()
+
+    def _route(self, route: str) -> str:
+        """``route`` itself while fewer than MAX_ROUTES are known, else OTHER."""
+        with self._routes_lock:
+            if route in self._routes:
+                return route
+            if len(self._routes) < MAX_ROUTES:
+                self._routes.add(route)
+                return route
+            return OTHER
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        """Count one answered request and the seconds it took."""
+        label = self._route(route)
+        status_label = str(status) if 100 <= status <= 599 else OTHER
+        self.requests.labels(label, status_label).inc()
+        self.latency.labels(label).observe(max(0.0, seconds))
+
+    def cache_event(self, result: str) -> None:
+        """Count one cache lookup: ``"hit"``, ``"miss"`` or ``"shared"``."""
+        self.cache.labels(_bounded(result, CACHE_RESULTS)).inc()
+
+    def outcome(self, name: str) -> None:
+        """Count how one graph request ended (see :data:`OUTCOMES`)."""
+        self.outcomes.labels(_bounded(name, OUTCOMES)).inc()
+
+    def worker_restart(self, reason: str) -> None:
+        """Count one worker replaced: ``"timeout"``, ``"crash"`` or ``"recycle"``."""
+        self.worker_restarts.labels(_bounded(reason, RESTART_REASONS)).inc()
+
+    def set_queue_depth(self, n: int) -> None:
+        """Set how many tasks are waiting or running in the worker pool now."""
+        self.queue_depth.set(n)
+
+    def render(self) -> tuple[bytes, str]:
+        """The Prometheus text exposition of this registry, and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

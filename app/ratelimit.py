@@ -1,0 +1,179 @@
+"""Per-client rate limiting: a token bucket per key, and the key to limit by.
+
+:class:`RateLimiter` keeps one token bucket per key (a client address) in
+memory. A bucket holds at most ``burst`` tokens and refills at ``per_minute``
+tokens a minute; each allowed request takes one token. A full bucket lets a
+whole class behind one NAT address open the page at once, and the steady rate
+is what that address may then sustain.
+
+:func:`client_address` decides which address a request is limited by. It only
+believes ``X-Forwarded-For`` when the direct peer is a proxy we were told to
+trust, so a student cannot pick their own key by sending the header.
+
+The limiter's state lives in an instance, never in a module global: each app
+(and each test) builds its own. This module imports nothing from the web layer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+# Floating-point slack when comparing a refilled bucket with one token, so that
+# waiting exactly the returned number of seconds is always enough.
+_EPSILON = 1e-9
+
+
+class RateLimiter:
+    """An in-memory token bucket per key; thread-safe, O(1) per hit, bounded.
+
+    ``per_minute`` is the steady rate, in requests a minute, for each key;
+    ``per_minute <= 0`` means unlimited and keeps no state at all. ``burst`` is
+    how many requests a key with a full bucket may make at once; it defaults to
+    ``per_minute``. ``clock`` returns seconds (monotonic); tests inject their
+    own. At most ``max_keys`` buckets are kept: buckets that have refilled
+    completely are dropped as they age (losing nothing, a new bucket starts
+    full), and past ``max_keys`` the least recently used bucket is dropped.
+    """
+
+    def __init__(
+        self,
+        per_minute: int,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ) -> None:
+        if max_keys < 1:
+            raise ValueError(f"max_keys must be at least 1, not {max_keys}")
+        self.per_minute = per_minute
+        self.unlimited = per_minute <= 0
+        self.burst = per_minute if burst is None else burst
+        if not self.unlimited and self.burst < 1:
+            raise ValueError(f"burst must be at least 1, not {self.burst}")
+        self.max_keys = max_keys
+        self._clock = clock
+        # Tokens per second, and how long an empty bucket takes to fill up.
+        self._rate = per_minute / 60.0 if not self.unlimited else math.inf
+        self._full_after = self.burst / self._rate if not self.unlimited else 0.0
+        # key -> (tokens, time of the last hit); ordered from least to most
+        # recently hit, so the front holds the oldest (fullest) buckets.
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float:
+        """Count one request from ``key``.
+
+        Returns 0.0 when it is allowed (a token is taken). Otherwise nothing is
+        taken, and the result is the number of seconds until a request from
+        ``key`` would be allowed; round it up (``math.ceil``) for Retry-After.
+        """
+        if self.unlimited:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            bucket = self._buckets.pop(key, None)
+            if bucket is None:
+                tokens = float(self.burst)
+            else:
+                last_tokens, last_time = bucket
+                elapsed = max(0.0, now - last_time)  # a clock going back refills nothing
+                tokens = min(float(self.burst), last_tokens + elapsed * self._rate)
+            if tokens >= 1.0 - _EPSILON:
+                tokens = max(0.0, tokens - 1.0)
+                wait = 0.0
+            else:
+                wait = (1.0 - tokens) / self._rate
+            self._buckets[key] = (tokens, now)  # re-inserted at the most recent end
+            self._evict(now)
+            return wait
+
+    def __len__(self) -> int:
+        """How many keys currently have a bucket in memory."""
+        with self._lock:
+            return len(self._buckets)
+
+    def _evict(self, now: float) -> None:
+        """Drop buckets that are full again, then the least recent past max_keys.
+
+        Amortised O(1): each bucket is dropped at most once per insertion. A
+        bucket is full again once ``burst / rate`` seconds passed since its last
+        hit; forgetting it changes nothing, since a new bucket starts full.
+        """
+        buckets = self._buckets
+        while buckets:
+            _, (_, oldest_time) = next(iter(buckets.items()))
+            if now - oldest_time < self._full_after:
+                break
+            buckets.popitem(last=False)
+        while len(buckets) > self.max_keys:
+            buckets.popitem(last=False)
+
+
+def _normalise(address: str) -> str | None:
+    """The canonical text of an IP address, or None when it is not one.
+
+    IPv6 is compressed and lower-cased, and an IPv4-mapped IPv6 address
+    (``::ffff:192.0.2.1``) becomes the IPv4 address, so one client has one key.
+    """
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted_proxies: frozenset[str]
+) -> str:
+    """The address to rate-limit a request by.
+
+    ``peer`` is the direct TCP peer, ``forwarded_for`` the X-Forwarded-For
+    header (several headers joined with ", "), and ``trusted_proxies`` the
+    normalised addresses from :func:`parse_trusted_proxies`.
+
+    The header is only read when ``peer`` is a trusted proxy. It is then walked
+    from the right, skipping trusted proxies; the first other address is the
+    client. A malformed entry ends the walk and the peer is used instead: what
+    stands left of it was written by whoever we cannot vouch for, so reading
+    on would let a client choose its own key. With nothing usable, the result
+    is the peer; with no peer at all, ``"unknown"``.
+    """
+    if peer is None:
+        return "unknown"
+    peer_ip = _normalise(peer)
+    if peer_ip is None:
+        return peer  # not an IP (a unix socket, a test client): limit by it as it is
+    if peer_ip not in trusted_proxies or not forwarded_for:
+        return peer_ip
+    for entry in reversed(forwarded_for.split(",")):
+        hop = _normalise(entry)
+        if hop is None:
+            return peer_ip
+        if hop not in trusted_proxies:
+            return hop
+    return peer_ip
+
+
+def parse_trusted_proxies(value: str) -> frozenset[str]:
+    """The trusted proxy addresses in ``value``: IPv4/IPv6, comma or space separated.
+
+    Addresses are normalised as :func:`client_address` compares them. Networks
+    (``10.0.0.0/8``), host names and ports are not accepted; a ValueError names
+    the first entry that is not a plain IP address. An empty value trusts no one.
+    """
+    addresses: set[str] = set()
+    for entry in re.split(r"[\s,]+", value.strip()):
+        if not entry:
+            continue
+        normalised = _normalise(entry)
+        if normalised is None:
+            raise ValueError(f"not an IP address in the trusted proxies: {entry!r}")
+        addresses.add(normalised)
+    return frozenset(addresses)

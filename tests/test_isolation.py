@@ -1,0 +1,147 @@
+"""The worker pool: hard time limits, replaced workers, memory caps, sharing, admission.
+
+These tests start real worker processes (forkserver), as the classroom server does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import time
+
+import pytest
+import torch
+
+from app.engine import Busy, Engine, Overrun, make_job
+from app.expr import ExprError, Limits
+
+SEED = "5*x**3 + 2*x**2 + 4*x + 8"
+MEMORY_MB = 1536
+
+
+def new_engine(**overrides) -> Engine:
+    options = dict(
+        workers=2, timeout=1.0, limits=Limits(), dot_timeout=5.0, max_queue=2, max_tasks=50,
+        memory_mb=MEMORY_MB, cache_size=16,
+    )
+    options.update(overrides)
+    engine = Engine(**options)
+    engine.start()
+    return engine
+
+
+@pytest.fixture(scope="module")
+def engine():
+    events: list[tuple[str, str]] = []
+    engine = new_engine(on_event=lambda kind, value: events.append((kind, value)))
+    engine.events = events
+    yield engine
+    engine.close()
+
+
+def seed_job(x: float = 2.0, view: str = "torchviz"):
+    return make_job(SEED, {"x": x}, None, view, Limits())
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_a_worker_computes_the_seed(engine):
+    result, how = run(engine.compute(seed_job(x=2.0)))
+    assert result["gradients"] == {"x": 72.0}
+    assert how == "miss"
+    assert engine.isolated
+
+
+def test_workers_use_one_thread_and_a_memory_cap(engine):
+    assert run(engine.submit(torch.get_num_threads)) == 1
+    soft, hard = run(engine.submit(resource.getrlimit, resource.RLIMIT_AS))
+    assert soft == hard == MEMORY_MB * 2**20
+
+
+def test_a_hanging_task_is_stopped_at_the_limit_and_the_next_one_succeeds(engine):
+    start = time.monotonic()
+    with pytest.raises(Overrun) as info:
+        run(engine.submit(time.sleep, 60))
+    assert info.value.reason == "timeout"
+    assert time.monotonic() - start < 10  # stopped, not waited out
+    assert ("restart", "timeout") in engine.events
+    # The worker was replaced: work goes on, on every worker.
+    for x in (3.0, 4.0, 5.0):
+        result, _ = run(engine.compute(seed_job(x=x)))
+        assert result["output"]["value"] == 5 * x**3 + 2 * x**2 + 4 * x + 8
+
+
+def test_memory_over_the_cap_is_a_refusal_and_the_worker_lives_on(engine):
+    with pytest.raises(ExprError) as info:
+        run(engine.submit(bytearray, 8 * 2**30))
+    assert "memory" in info.value.message
+    result, _ = run(engine.compute(seed_job(x=6.0)))
+    assert result["gradients"] == {"x": 15 * 36 + 4 * 6 + 4}
+
+
+def test_a_refusal_from_a_worker_arrives_whole(engine):
+    job = make_job("x @ y", {"x": [1, 2], "y": [1, 2, 3]}, None, "torchviz", Limits())
+    with pytest.raises(ExprError) as info:
+        run(engine.compute(job))
+    assert info.value.status == 422
+    assert info.value.start == 0 and "PyTorch cannot compute" in info.value.message
+
+
+def test_identical_requests_share_one_computation_and_then_hit_the_cache(engine):
+    engine.events.clear()
+
+    async def class_opens_the_same_example():
+        jobs = [seed_job(x=7.0) for _ in range(20)]
+        return await asyncio.gather(*(engine.compute(job) for job in jobs))
+
+    answers = run(class_opens_the_same_example())
+    hows = [how for _, how in answers]
+    assert hows.count("miss") == 1 and hows.count("shared") == 19
+    assert all(result is answers[0][0] for result, _ in answers)
+    assert run(engine.compute(seed_job(x=7.0)))[1] == "hit"
+    assert [e for e in engine.events if e[0] == "cache"].count(("cache", "miss")) == 1
+
+
+def test_the_cache_key_is_the_normalized_request():
+    a = make_job("5*x**3+2*x**2 + 4*x+8", {"x": 2, "unused": 1}, None, "torchviz", Limits())
+    b = make_job("5 * x ** 3 + 2*x^2 + (4*x) + 8", {"x": 2}, {"x": True}, "torchviz", Limits())
+    c = make_job(SEED, {"x": 2}, {"x": False}, "torchviz", Limits())
+    d = make_job(SEED, {"x": 2}, None, "annotated", Limits())
+    assert a.key == b.key
+    assert len({a.key, c.key, d.key}) == 3
+
+
+def test_when_too_much_waits_new_work_is_refused_at_once():
+    engine = new_engine(workers=1, max_queue=1, timeout=5.0)
+    try:
+
+        async def crowd():
+            first = asyncio.ensure_future(engine.submit(time.sleep, 1.5))
+            second = asyncio.ensure_future(engine.submit(time.sleep, 0.1))
+            await asyncio.sleep(0.05)
+            start = time.monotonic()
+            with pytest.raises(Busy) as info:
+                await engine.submit(time.sleep, 0.1)
+            refused_after = time.monotonic() - start
+            await asyncio.gather(first, second)
+            return info.value, refused_after
+
+        busy, refused_after = run(crowd())
+        assert busy.retry_after >= 1
+        assert refused_after < 1.0  # refused at once, not after waiting
+        assert engine.pending == 0
+    finally:
+        engine.close()
+
+
+def test_a_slow_function_through_the_api_is_stopped_and_the_server_goes_on(make_client):
+    client = make_client(workers=1, request_timeout=0.3)
+    slow = "x" + "+x" * 99  # within every limit, but its layout takes longer than 0.3 s
+    response = client.post("/api/graph", json={"expression": slow, "inputs": {"x": 1}})
+    assert response.status_code == 422
+    assert "took longer than 0.3 s" in response.json()["detail"]
+    response = client.post("/api/graph", json={"expression": SEED, "inputs": {"x": 2}})
+    assert response.status_code == 200
+    assert response.json()["gradients"] == {"x": 72.0}

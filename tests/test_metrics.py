@@ -1,0 +1,255 @@
+"""Prometheus metrics: what each method records, as a scraper would read it.
+
+Every check parses the rendered exposition with prometheus_client's own parser
+and looks at sample values, rather than searching the text.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.metrics import (
+    CACHE_RESULTS,
+    LATENCY_BUCKETS,
+    MAX_ROUTES,
+    OUTCOMES,
+    RESTART_REASONS,
+    Metrics,
+)
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(metrics: Metrics) -> Samples:
+    """Every sample of the rendered metrics: (name, labels) -> value."""
+    body, _ = metrics.render()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(body.decode("utf-8"))
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float | None:
+    """The value of one sample, or None when there is no such series."""
+    return samples.get((name, frozenset(labels.items())))
+
+
+def series(samples: Samples, name: str) -> list[dict[str, str]]:
+    """The label sets that sample ``name`` has."""
+    return [dict(labels) for sample_name, labels in samples if sample_name == name]
+
+
+def test_render_gives_the_text_format_and_its_content_type():
+    body, content_type = Metrics().render()
+    assert content_type.startswith("text/plain; version=")
+    assert b"# TYPE playground_requests_total counter" in body
+    assert b"# TYPE playground_request_seconds histogram" in body
+
+
+def test_observe_request_counts_by_route_and_status():
+    metrics = Metrics()
+    metrics.observe_request("/api/graph", 200, 0.01)
+    metrics.observe_request("/api/graph", 200, 0.02)
+    metrics.observe_request("/api/graph", 422, 0.001)
+    metrics.observe_request("/", 200, 0.005)
+    samples = scrape(metrics)
+    total = "playground_requests_total"
+    assert value(samples, total, route="/api/graph", status="200") == 2.0
+    assert value(samples, total, route="/api/graph", status="422") == 1.0
+    assert value(samples, total, route="/", status="200") == 1.0
+    assert value(samples, total, route="/", status="422") is None
+    assert value(samples, "playground_request_seconds_count", route="/api/graph") == 3.0
+    assert value(samples, "playground_request_seconds_sum", route="/api/graph") == (
+        pytest.approx(0.031)
+    )
+
+
+def test_latency_goes_into_the_right_buckets():
+    metrics = Metrics()
+    # 0.0005 s and exactly 0.001 s are both <= 1 ms; 0.003 s is the first
+    # above 2.5 ms; 7 s is between 5 s and 10 s; 60 s is only in +Inf.
+    for seconds in (0.0005, 0.001, 0.003, 7.0, 60.0):
+        metrics.observe_request("/api/graph", 200, seconds)
+    samples = scrape(metrics)
+
+    def bucket(le: str) -> float | None:
+        return value(samples, "playground_request_seconds_bucket", route="/api/graph", le=le)
+
+    assert bucket("0.001") == 2.0
+    assert bucket("0.0025") == 2.0
+    assert bucket("0.005") == 3.0
+    assert bucket("2.5") == 3.0
+    assert bucket("5.0") == 3.0
+    assert bucket("10.0") == 4.0
+    assert bucket("+Inf") == 5.0
+
+
+def test_the_buckets_cover_one_millisecond_to_ten_seconds():
+    metrics = Metrics()
+    metrics.observe_request("/x", 200, 0.1)
+    bounds = sorted(
+        float(labels["le"])
+        for labels in series(scrape(metrics), "playground_request_seconds_bucket")
+    )
+    assert bounds == [*LATENCY_BUCKETS, float("inf")]
+    assert bounds[0] == 0.001
+    assert bounds[-2] == 10.0
+
+
+def test_a_negative_duration_counts_as_zero():
+    metrics = Metrics()
+    metrics.observe_request("/x", 200, -1.0)
+    samples = scrape(metrics)
+    assert value(samples, "playground_request_seconds_sum", route="/x") == 0.0
+    assert value(samples, "playground_request_seconds_bucket", route="/x", le="0.001") == 1.0
+
+
+@pytest.mark.parametrize("status", [0, 99, 600, 12345, -200])
+def test_an_impossible_status_is_other(status):
+    metrics = Metrics()
+    metrics.observe_request("/x", status, 0.1)
+    samples = scrape(metrics)
+    assert series(samples, "playground_requests_total") == [{"route": "/x", "status": "other"}]
+
+
+def test_routes_past_the_limit_are_counted_as_other():
+    metrics = Metrics()
+    for i in range(MAX_ROUTES):
+        metrics.observe_request(f"/route/{i}", 200, 0.01)
+    metrics.observe_request("/route/0", 200, 0.01)  # known: still its own series
+    for i in range(50):
+        metrics.observe_request(f"/api/graph?f=x{i}", 200, 0.01)  # a caller's bug
+    samples = scrape(metrics)
+    routes = {labels["route"] for labels in series(samples, "playground_requests_total")}
+    assert len(routes) == MAX_ROUTES + 1
+    assert value(samples, "playground_requests_total", route="/route/0", status="200") == 2.0
+    assert value(samples, "playground_requests_total", route="other", status="200") == 50.0
+
+
+@pytest.mark.parametrize("result", sorted(CACHE_RESULTS))
+def test_cache_event_counts_each_result(result):
+    metrics = Metrics()
+    metrics.cache_event(result)
+    metrics.cache_event(result)
+    samples = scrape(metrics)
+    for known in CACHE_RESULTS | {"other"}:
+        expected = 2.0 if known == result else 0.0
+        assert value(samples, "playground_cache_total", result=known) == expected
+
+
+@pytest.mark.parametrize("name", sorted(OUTCOMES))
+def test_outcome_counts_each_outcome(name):
+    metrics = Metrics()
+    metrics.outcome(name)
+    samples = scrape(metrics)
+    for known in OUTCOMES | {"other"}:
+        expected = 1.0 if known == name else 0.0
+        assert value(samples, "playground_outcomes_total", outcome=known) == expected
+
+
+@pytest.mark.parametrize("reason", sorted(RESTART_REASONS))
+def test_worker_restart_counts_each_reason(reason):
+    metrics = Metrics()
+    for _ in range(3):
+        metrics.worker_restart(reason)
+    samples = scrape(metrics)
+    for known in RESTART_REASONS | {"other"}:
+        expected = 3.0 if known == reason else 0.0
+        assert value(samples, "playground_worker_restarts_total", reason=known) == expected
+
+
+def test_the_outcomes_the_brief_names_are_the_known_ones():
+    assert OUTCOMES == {"ok", "refused", "timeout", "busy", "rate_limited", "error"}
+    assert CACHE_RESULTS == {"hit", "miss", "shared"}
+    assert RESTART_REASONS == {"timeout", "crash", "recycle"}
+
+
+def test_every_known_label_value_is_exported_at_zero_from_the_start():
+    samples = scrape(Metrics())
+    assert {labels["outcome"] for labels in series(samples, "playground_outcomes_total")} == (
+        OUTCOMES | {"other"}
+    )
+    assert all(
+        samples[("playground_outcomes_total", frozenset({("outcome", name)}))] == 0.0
+        for name in OUTCOMES
+    )
+    assert value(samples, "playground_queue_depth") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("method", "metric", "label"),
+    [
+        ("cache_event", "playground_cache_total", "result"),
+        ("outcome", "playground_outcomes_total", "outcome"),
+        ("worker_restart", "playground_worker_restarts_total", "reason"),
+    ],
+)
+def test_unknown_label_values_become_other(method, metric, label):
+    metrics = Metrics()
+    for i in range(20):
+        getattr(metrics, method)(f"surprise-{i}")
+    getattr(metrics, method)("")
+    getattr(metrics, method)("OK")  # case matters: not "ok"
+    samples = scrape(metrics)
+    assert value(samples, metric, **{label: "other"}) == 22.0
+    values = {labels[label] for labels in series(samples, metric)}
+    assert not any(v.startswith("surprise") or v in {"", "OK"} for v in values)
+
+
+def test_queue_depth_is_the_last_value_set():
+    metrics = Metrics()
+    metrics.set_queue_depth(7)
+    assert value(scrape(metrics), "playground_queue_depth") == 7.0
+    metrics.set_queue_depth(2)
+    assert value(scrape(metrics), "playground_queue_depth") == 2.0
+    metrics.set_queue_depth(0)
+    assert value(scrape(metrics), "playground_queue_depth") == 0.0
+
+
+def test_two_instances_do_not_share_counts():
+    first, second = Metrics(), Metrics()
+    assert first.registry is not second.registry
+    first.outcome("ok")
+    first.outcome("ok")
+    first.cache_event("hit")
+    first.observe_request("/api/graph", 200, 0.01)
+    first.set_queue_depth(5)
+    second.outcome("ok")
+    one, two = scrape(first), scrape(second)
+    assert value(one, "playground_outcomes_total", outcome="ok") == 2.0
+    assert value(two, "playground_outcomes_total", outcome="ok") == 1.0
+    assert value(two, "playground_cache_total", result="hit") == 0.0
+    assert series(two, "playground_requests_total") == []
+    assert value(two, "playground_queue_depth") == 0.0
+
+
+def test_nothing_is_registered_in_the_global_default_registry():
+    Metrics()  # a second would raise "Duplicated timeseries" if either used it
+    Metrics()
+    names = {family.name for family in REGISTRY.collect()}
+    assert not any(name.startswith("playground_") for name in names)
+
+
+def test_counts_from_many_threads_are_all_kept():
+    metrics = Metrics()
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(500):
+            metrics.outcome("ok")
+            metrics.observe_request("/api/graph", 200, 0.01)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    samples = scrape(metrics)
+    assert value(samples, "playground_outcomes_total", outcome="ok") == 4000.0
+    assert value(samples, "playground_requests_total", route="/api/graph", status="200") == 4000.0

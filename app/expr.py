@@ -115,6 +115,7 @@ class Limits:
     max_constant: float = 1e15
     max_elements: int = 10_000
     max_dims: int = 4
+    max_graph_nodes: int = 200
 
 
 @dataclass(eq=False)

@@ -204,6 +204,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        # A backstop for bodies sent without Content-Length; observe() answers the rest
+        # with a sentence.
+        max_body_size=settings.max_body_bytes * 4,
         title="Autograd Playground",
         description="Type a function; real PyTorch builds its graph and backpropagates.",
         docs_url=None,  # served below from static/vendor, not from a CDN
@@ -229,7 +232,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         forwarded = ", ".join(request.headers.getlist("x-forwarded-for")) or None
         client = client_address(peer, forwarded, trusted)
         wait = limiter.hit(client) if path in LIMITED_ROUTES else 0.0
-        if wait > 0:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            response = JSONResponse(
+                {"detail": f"The request body is larger than {settings.max_body_bytes} bytes."},
+                status_code=413,
+            )
+            request.state.outcome = "refused"
+        elif len(request.url.query) > settings.max_query_chars:
+            response = JSONResponse(
+                {"detail": f"The address is longer than {settings.max_query_chars} characters."},
+                status_code=414,
+            )
+            request.state.outcome = "refused"
+        elif wait > 0:
             response = too_many_requests(request, math.ceil(wait))
             request.state.outcome = "rate_limited"
         else:

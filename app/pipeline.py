@@ -29,6 +29,12 @@ def compute(
         raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
     parsed = parse(expression, limits)
     result = trace(parsed, inputs, requires_grad, limits)
+    if len(result.nodes) > limits.max_graph_nodes:
+        raise ExprError(
+            "The graph has {count} nodes, more than the {limit} that can be drawn; make the "
+            "function smaller.",
+            {"count": len(result.nodes), "limit": limits.max_graph_nodes},
+        )
     picture = render(result, view, dot_timeout)
     return to_json(result, picture, torch_code(parsed, inputs, requires_grad))
 

@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     )
     max_dims: int = Field(4, ge=1, description="Most dimensions of one tensor.")
     max_variables: int = Field(20, ge=1, description="Most variables in one request.")
+    max_graph_nodes: int = Field(
+        200, ge=1, description="Most nodes a graph may have; bigger ones are refused before layout."
+    )
+    max_body_bytes: int = Field(
+        262_144, ge=1024, description="Largest request body, in bytes (413 beyond)."
+    )
+    max_query_chars: int = Field(
+        16_384, ge=256, description="Longest query string of a page URL (414 beyond)."
+    )
     dot_timeout: float = Field(
         5.0, gt=0, description="Seconds Graphviz may spend laying out one graph."
     )
@@ -122,6 +131,7 @@ class Settings(BaseSettings):
             max_constant=self.max_constant,
             max_elements=self.max_elements,
             max_dims=self.max_dims,
+            max_graph_nodes=self.max_graph_nodes,
         )
 
 

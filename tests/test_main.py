@@ -493,3 +493,39 @@ def test_any_text_gets_an_answer_never_a_server_error(client: TestClient, text: 
     else:
         assert 400 <= response.status_code < 500
         assert isinstance(body["detail"], str) and body["detail"]
+
+
+# --- bounds on the request itself -------------------------------------------
+
+
+def test_a_graph_over_the_node_limit_is_refused_before_layout(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.render
+
+    laid_out = []
+    real_layout = app.render.layout
+    monkeypatch.setattr(app.render, "layout", lambda *a, **k: laid_out.append(1) or real_layout(*a, **k))
+    client = make_client(max_graph_nodes=5)
+    response = client.post("/api/graph", json=SEED_BODY)  # 9 nodes
+    assert response.status_code == 422
+    assert "9 nodes" in response.json()["detail"] and "5" in response.json()["detail"]
+    assert laid_out == []
+    small = client.post("/api/graph", json={"expression": "x*2", "inputs": {"x": 1}})
+    assert small.status_code == 200 and laid_out == [1]
+
+
+def test_a_body_over_the_limit_is_413(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_body_bytes=4096)
+    padding = {"x": 2, **{f"v{i}": 1 for i in range(2000)}}
+    response = client.post("/api/graph", json={"expression": "x*2", "inputs": padding})
+    assert response.status_code == 413
+    assert isinstance(response.json()["detail"], str)
+    assert_seed_answer(client.post("/api/graph", json=SEED_BODY))
+
+
+def test_a_page_address_over_the_limit_is_414(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_query_chars=1000)
+    response = client.get("/", params={"expr": "x*2", "x": "[" + "1," * 1000 + "1]"})
+    assert response.status_code == 414
+    assert client.get("/", params={"expr": "x*2", "x": "2"}).status_code == 200

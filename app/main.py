@@ -206,7 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         # A backstop for bodies sent without Content-Length; observe() answers the rest
         # with a sentence.
-        max_body_size=settings.max_body_bytes * 4,
+        max_body_size=max(settings.max_body_bytes * 16, 4 * 2**20),
         title="Autograd Playground",
         description="Type a function; real PyTorch builds its graph and backpropagates.",
         docs_url=None,  # served below from static/vendor, not from a CDN

@@ -32,7 +32,8 @@ from app.engine import Busy, Engine, Overrun, default_workers, make_job
 from app.expr import N_, ExprError
 from app.graph import format_value
 from app.metrics import Metrics
-from app.ratelimit import RateLimiter, client_address
+from app.cache import MemoryCache, RedisCache
+from app.ratelimit import RateLimiter, RedisRateLimiter, client_address
 from app.render import RenderError, inline_svg
 from app.settings import Settings
 
@@ -173,8 +174,13 @@ def build_engine(settings: Settings, metrics: Metrics) -> Engine:
         elif kind == "queue":
             metrics.set_queue_depth(int(value))
 
+    if settings.redis_url:
+        cache = RedisCache(settings.redis_url, settings.cache_ttl_seconds)
+    else:
+        cache = MemoryCache(settings.cache_size)
     return Engine(
         on_event=on_event,
+        cache=cache,
         workers=workers,
         timeout=settings.request_timeout,
         limits=settings.limits(),
@@ -190,7 +196,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()
     engine = build_engine(settings, metrics)
-    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    if settings.redis_url:
+        limiter = RedisRateLimiter(
+            settings.redis_url, settings.rate_limit_per_minute, settings.rate_limit_burst
+        )
+    else:
+        limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     trusted = frozenset(p for p in settings.trusted_proxies.split(",") if p)
     _setup_access_log()
 
@@ -201,6 +212,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await _warm_cache(engine, settings)
         yield
         engine.close()
+        for shared in (engine.cache, limiter):
+            if hasattr(shared, "close"):
+                await shared.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -231,7 +245,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         peer = request.client.host if request.client else None
         forwarded = ", ".join(request.headers.getlist("x-forwarded-for")) or None
         client = client_address(peer, forwarded, trusted)
-        wait = limiter.hit(client) if path in LIMITED_ROUTES else 0.0
+        wait = await limiter.take(client) if path in LIMITED_ROUTES else 0.0
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > settings.max_body_bytes:
             response = JSONResponse(
@@ -253,6 +267,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         response.headers.setdefault("Content-Security-Policy", default_policy)
+        cache = getattr(request.state, "cache", None)
+        if cache:
+            response.headers["X-Cache"] = cache
+        if settings.replica_name:
+            response.headers["X-Served-By"] = settings.replica_name
         seconds = time.perf_counter() - start
         route = path if path in ROUTE_LABELS else "/static" if path.startswith("/static/") else "unmatched"
         outcome = getattr(request.state, "outcome", None) or _outcome_of(response.status_code)
@@ -362,7 +381,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context.update(base_url=str(request.base_url).rstrip("/"), **extra)
         env = environments[lang]
         if block:
-            html = render_block(env, template, block, **context)
+            # Blocks live in index.html; embed.html only inherits them, and a block is
+            # rendered from the template that defines it. Links in it follow state.path.
+            html = render_block(env, "index.html", block, **context)
         else:
             html = env.get_template(template).render(**context)
         response = HTMLResponse(html, status_code=status, headers=headers)

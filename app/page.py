@@ -270,7 +270,8 @@ def snippet(base: str, state: PageState, options: EmbedOptions) -> str:
     title = html.escape(f"Autograd Playground: y = {state.expr}", quote=True)
     return (
         f'<iframe src="{src}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
-        'loading="lazy" sandbox="allow-scripts allow-same-origin allow-popups" '
+        'loading="lazy" '
+        'sandbox="allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox" '
         'style="border:0;max-width:100%"></iframe>\n'
         f'<script src="{html.escape(base, quote=True)}/static/embed-host.js" async></script>'
     )

@@ -851,6 +851,21 @@
   } else {
     init();
   }
+  // After a result computed in place, the share panel (outside #result) must
+  // offer the new state: its permalink, and the state its snippet is made from.
+  function syncShare() {
+    const link = document.querySelector('[data-testid="share-link"]');
+    const state = document.querySelector('.share-options input[name="state"]');
+    if (window.location.pathname !== "/" || !link || !state) return;
+    link.value = window.location.origin + "/" + window.location.search;
+    const query = window.location.search.replace(/^\?/, "");
+    if (state.value !== query) {
+      state.value = query;
+      state.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
+
+  document.addEventListener("htmx:pushedIntoHistory", syncShare);
   document.addEventListener("htmx:load", init);
   document.addEventListener("htmx:afterSwap", init);
   document.addEventListener("htmx:historyRestore", init);

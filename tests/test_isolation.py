@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -21,7 +22,7 @@ MEMORY_MB = 1536
 
 def new_engine(**overrides) -> Engine:
     options = dict(
-        workers=2, timeout=1.0, limits=Limits(), dot_timeout=5.0, max_queue=2, max_tasks=50,
+        workers=2, timeout=3.0, limits=Limits(), dot_timeout=5.0, max_queue=2, max_tasks=50,
         memory_mb=MEMORY_MB, cache_size=16,
     )
     options.update(overrides)
@@ -44,7 +45,13 @@ def seed_job(x: float = 2.0, view: str = "torchviz"):
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run ``coro`` to the end on a fresh loop in its own thread.
+
+    Not asyncio.run() here: the browser tests' sync API keeps a loop running in
+    the main thread of the same pytest process.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_a_worker_computes_the_seed(engine):

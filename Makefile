@@ -40,12 +40,14 @@ VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/axe.min.js \
 	$(VENDOR)/swagger-ui-bundle.js $(VENDOR)/swagger-ui.css
 
 # Checks for scripts/ensure-debs: COMMAND|/path|python:MODULE|lib:SONAME=debian-packages
-# (Playwright's bundled node driver needs libatomic.so.1.)
+# (Playwright's bundled node driver needs libatomic.so.1; the scale-out test runs
+# two replicas behind a local nginx with a local Redis.)
 SYS_DEBS := /etc/ssl/certs/ca-certificates.crt=ca-certificates \
 	dot=graphviz,fonts-dejavu-core npm=nodejs,npm
 BROWSER_DEBS := /usr/bin/chromium=chromium lib:libatomic.so.1=libatomic1 \
 	/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf=fonts-dejavu-core \
-	/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf=fonts-liberation
+	/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf=fonts-liberation \
+	/usr/bin/redis-server=redis-server /usr/sbin/nginx=nginx-light
 
 .PHONY: setup sysdeps browser-deps run test bench clean help
 

@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import resource
-from collections import OrderedDict
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -29,6 +28,7 @@ from typing import Any, Callable
 import anyio
 from pebble import ProcessExpired, ProcessPool
 
+from app.cache import Cache, MemoryCache
 from app.expr import ExprError, Limits, parse
 from app.pipeline import compute
 from app.render import RenderError
@@ -100,31 +100,6 @@ def _init_worker(memory_mb: int) -> None:
     compute(WARM_UP[0], dict(WARM_UP[1]))
 
 
-class LRUCache:
-    """A bounded map from request keys to results; the least recently used goes first."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        if self.size <= 0:
-            return
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 class Engine:
     """Runs jobs in the worker pool, with the cache, sharing and admission control."""
 
@@ -139,6 +114,7 @@ class Engine:
         memory_mb: int,
         cache_size: int,
         on_event: Callable[[str, str], None] = lambda kind, value: None,
+        cache: Cache | None = None,
     ):
         self.workers = workers
         self.timeout = timeout
@@ -147,7 +123,7 @@ class Engine:
         self.max_queue = max_queue
         self.max_tasks = max_tasks
         self.memory_mb = memory_mb
-        self.cache = LRUCache(cache_size)
+        self.cache: Cache = cache if cache is not None else MemoryCache(cache_size)
         self.on_event = on_event  # ("cache", hit|miss|shared), ("restart", why), ("queue", n)
         self.pending = 0
         self._inflight: dict[str, asyncio.Future] = {}
@@ -182,7 +158,7 @@ class Engine:
 
     async def compute(self, job: Job) -> tuple[dict[str, Any], str]:
         """The result for ``job`` and how it was had: "hit", "shared" or "miss"."""
-        cached = self.cache.get(job.key)
+        cached = await self.cache.get(job.key)
         if cached is not None:
             self.on_event("cache", "hit")
             return cached, "hit"
@@ -195,13 +171,16 @@ class Engine:
         self._inflight[job.key] = future
         try:
             result = await self.submit(_run_job, job, self.limits, self.dot_timeout)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning if nobody shares it
             raise
         else:
-            self.cache.put(job.key, result)
             future.set_result(result)
+            await self.cache.put(job.key, result)
             return result, "miss"
         finally:
             del self._inflight[job.key]

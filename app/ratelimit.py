@@ -65,6 +65,10 @@ class RateLimiter:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    async def take(self, key: str) -> float:
+        """The same as :meth:`hit`, in the form the shared (Redis) limiter has."""
+        return self.hit(key)
+
     def hit(self, key: str) -> float:
         """Count one request from ``key``.
 
@@ -177,3 +181,52 @@ def parse_trusted_proxies(value: str) -> frozenset[str]:
             raise ValueError(f"not an IP address in the trusted proxies: {entry!r}")
         addresses.add(normalised)
     return frozenset(addresses)
+
+
+class RedisRateLimiter:
+    """The same token bucket, kept in Redis, so that replicas share one limit per address.
+
+    The bucket is updated by one Lua script, atomically, with Redis's clock. If
+    Redis cannot be reached, requests are let through: the limiter protects the
+    service, it must not become the reason it fails.
+    """
+
+    SCRIPT = """
+    local now = redis.call('TIME')
+    local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+    local rate = tonumber(ARGV[1])
+    local burst = tonumber(ARGV[2])
+    local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+    local tokens = tonumber(state[1]) or burst
+    local ts = tonumber(state[2]) or t
+    tokens = math.min(burst, tokens + math.max(0, t - ts) * rate)
+    local wait = 0
+    if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+    redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(t))
+    redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+    return tostring(wait)
+    """
+    PREFIX = "playground:rate:"
+
+    def __init__(self, url: str, per_minute: int, burst: int | None = None) -> None:
+        import redis.asyncio as redis
+
+        self.per_minute = per_minute
+        self.burst = burst if burst is not None else per_minute
+        self.unlimited = per_minute <= 0
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._script = self.client.register_script(self.SCRIPT)
+
+    async def take(self, key: str) -> float:
+        if self.unlimited:
+            return 0.0
+        try:
+            wait = await self._script(
+                keys=[self.PREFIX + key], args=[self.per_minute / 60.0, self.burst]
+            )
+        except Exception:  # noqa: BLE001 - see the class docstring
+            return 0.0
+        return float(wait)
+
+    async def close(self) -> None:
+        await self.client.aclose()

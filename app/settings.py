@@ -88,6 +88,20 @@ class Settings(BaseSettings):
         80, ge=0, description="At most this much of a function's text goes into a log line."
     )
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+    redis_url: str = Field(
+        "",
+        description="Redis shared by several replicas for the cache and the rate limiter, "
+        "e.g. redis://redis:6379/0; empty: both live in this process.",
+    )
+    cache_ttl_seconds: int = Field(
+        86_400, ge=1, description="How long a result stays in the Redis cache."
+    )
+    replica_name: str = Field(
+        "",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="If set, every response names this replica in an X-Served-By header.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

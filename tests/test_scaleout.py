@@ -22,10 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 BURST = 6
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("redis-server") and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists())),
-    reason="needs redis-server and nginx (make test installs them)",
-)
 
 
 def free_port() -> int:
@@ -86,6 +82,10 @@ http {{
 @pytest.fixture(scope="module")
 def balancer(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("scaleout")
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    missing = [n for n, path in (("redis-server", shutil.which("redis-server")), ("nginx", nginx))
+               if not path or not Path(path).exists()]
+    assert not missing, f"{missing} not installed; make test installs them from Debian"
     processes: list[subprocess.Popen] = []
     try:
         redis_port = free_port()
@@ -118,7 +118,6 @@ def balancer(tmp_path_factory):
             )
             wait_for(f"http://127.0.0.1:{port}/healthz", processes[-1])
         port = free_port()
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         conf = nginx_conf(tmp, port, list(replicas.values()))
         processes.append(subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp)]))
         wait_for(f"http://127.0.0.1:{port}/healthz", processes[-1])

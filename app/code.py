@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.expr import BinOp, Call, ListConst, Num, Parsed, Unary, Var, _PRECEDENCE
+from app.expr import _PRECEDENCE, Call, ListConst, Num, Parsed, Unary, Var, post_order
 
 _ATOM = 9
 
@@ -44,26 +44,9 @@ def _floats(value: Any) -> Any:
 def expression_code(parsed: Parsed) -> str:
     """The expression as Python over torch: functions become torch.<name>(...)."""
     out: dict[int, tuple[str, int, bool]] = {}  # id -> (text, precedence, is a Python number)
-    stack: list[tuple[Any, bool]] = [(parsed.tree, False)]
-    while stack:
-        node, children_done = stack.pop()
-        kids = _kids(node)
-        if kids and not children_done:
-            stack.append((node, True))
-            stack.extend((k, False) for k in kids)
-            continue
+    for node in post_order(parsed.tree):
         out[id(node)] = _one(node, out)
     return out[id(parsed.tree)][0]
-
-
-def _kids(node: Any) -> tuple:
-    if isinstance(node, BinOp):
-        return (node.left, node.right)
-    if isinstance(node, Unary):
-        return (node.operand,)
-    if isinstance(node, Call):
-        return node.args
-    return ()
 
 
 def _one(node: Any, out: dict[int, tuple[str, int, bool]]) -> tuple[str, int, bool]:

@@ -15,7 +15,7 @@ import ast
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Iterator, Union
 
 def N_(text: str) -> str:
     """Mark a phrase for the message catalogue; it is translated where it is shown."""
@@ -616,19 +616,13 @@ def unparse(tree: Expr) -> str:
     as in ``5*x**3 + 2*x**2 + 4*x + 8``. Parentheses only where needed.
     """
     out: dict[int, tuple[str, int]] = {}  # id(node) -> (text, precedence)
-    stack: list[tuple[Expr, bool]] = [(tree, False)]
-    while stack:
-        node, children_done = stack.pop()
-        kids = _kids(node)
-        if kids and not children_done:
-            stack.append((node, True))
-            stack.extend((k, False) for k in kids)
-            continue
+    for node in post_order(tree):
         out[id(node)] = _print_one(node, out)
     return out[id(tree)][0]
 
 
-def _kids(node: Expr) -> tuple:
+def children(node: Expr) -> tuple:
+    """The operands of a node, left to right."""
     if isinstance(node, BinOp):
         return (node.left, node.right)
     if isinstance(node, Unary):
@@ -636,6 +630,22 @@ def _kids(node: Expr) -> tuple:
     if isinstance(node, Call):
         return node.args
     return ()
+
+
+def post_order(tree: Expr) -> Iterator[Expr]:
+    """Every node, each after its operands, left to right as Python evaluates them.
+
+    An explicit stack rather than recursion, so a deep tree is no crash.
+    """
+    stack: list[tuple[Expr, bool]] = [(tree, False)]
+    while stack:
+        node, operands_done = stack.pop()
+        kids = children(node)
+        if kids and not operands_done:
+            stack.append((node, True))
+            stack.extend((k, False) for k in reversed(kids))
+            continue
+        yield node
 
 
 def _print_one(node: Expr, out: dict[int, tuple[str, int]]) -> tuple[str, int]:

@@ -31,6 +31,8 @@ from app.expr import (
     Parsed,
     Unary,
     Var,
+    children,
+    post_order,
 )
 
 # JSON-ready value of a tensor: a float, a nested list of floats, or for
@@ -282,25 +284,8 @@ def make_inputs(
 
 
 def _first_use(tree: Expr, name: str) -> tuple[int | None, int | None]:
-    stack = [tree]
-    found: tuple[int | None, int | None] = (None, None)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Var) and node.name == name:
-            if found[0] is None or node.start < found[0]:
-                found = (node.start, node.end)
-        stack.extend(_children(node))
-    return found
-
-
-def _children(node: Expr) -> tuple:
-    if isinstance(node, BinOp):
-        return (node.left, node.right)
-    if isinstance(node, Unary):
-        return (node.operand,)
-    if isinstance(node, Call):
-        return node.args
-    return ()
+    uses = [(n.start, n.end) for n in post_order(tree) if isinstance(n, Var) and n.name == name]
+    return min(uses) if uses else (None, None)
 
 
 # --- forward ----------------------------------------------------------------
@@ -318,14 +303,8 @@ class _Evaluator:
 
     def run(self, tree: Expr) -> Any:
         results: dict[int, Any] = {}
-        stack: list[tuple[Expr, bool]] = [(tree, False)]
-        while stack:
-            node, children_done = stack.pop()
-            kids = _children(node)
-            if kids and not children_done:
-                stack.append((node, True))
-                stack.extend((k, False) for k in reversed(kids))
-                continue
+        for node in post_order(tree):
+            kids = children(node)
             result = self.one(node, [results[id(k)] for k in kids])
             results[id(node)] = result
             if kids:

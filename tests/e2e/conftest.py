@@ -13,6 +13,7 @@ picture of a state to ``test-artifacts/screenshots/<test>-<state>.png``.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import re
 import socket
 import subprocess
@@ -61,11 +62,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def base_url() -> Iterator[str]:
-    """The app served by uvicorn on a free port, for the whole session."""
+@contextmanager
+def serve(**env_overrides: str) -> Iterator[str]:
+    """The app served by uvicorn on a free port, with PLAYGROUND_* taken from ``env_overrides``."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
+    env.update(env_overrides)
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
@@ -100,6 +102,13 @@ def base_url() -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def base_url() -> Iterator[str]:
+    """The app, with its defaults (a real worker pool), for the whole session."""
+    with serve() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

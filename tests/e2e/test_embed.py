@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -28,7 +24,7 @@ import pytest
 from bs4 import BeautifulSoup
 from playwright.sync_api import FrameLocator, Page, expect
 
-from .conftest import LESSON, ROOT, SERVER_START_TIMEOUT_S, Problems, _free_port
+from .conftest import LESSON, Problems, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -96,43 +92,8 @@ def course_site(base_url: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def lesson_url(base_url: str) -> Iterator[str]:
     """A second app server whose /lesson loads its frames from the session server."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
-    env["PLAYGROUND_LESSON_EMBED_ORIGIN"] = base_url
-    log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def server_log() -> str:
-        log.seek(0)
-        return log.read()[-4000:]
-
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the lesson server exited with {proc.returncode}:\n{server_log()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"/healthz not 200 within {SERVER_START_TIMEOUT_S} s:\n{server_log()}")
-            time.sleep(0.2)
+    with serve(PLAYGROUND_LESSON_EMBED_ORIGIN=base_url) as url:
         yield f"{url}/lesson"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 # --- helpers ----------------------------------------------------------------------------

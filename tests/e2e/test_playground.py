@@ -337,7 +337,6 @@ def test_zoom_buttons_change_the_view_box_and_reset_restores_it(page: Page, link
 
 def test_clicking_a_node_shows_its_details(page: Page, link, screenshot):
     page.goto(link(x=2))
-    details = page.locator(".node-details")
     expect(page.locator(".node-details:visible")).to_have_count(0)
 
     page.locator("#graph g.node#n3").click()

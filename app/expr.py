@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import functools
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
@@ -263,6 +264,15 @@ def _check_characters(text: str) -> None:
         if ord(ch) < 32 or ord(ch) == 127:
             raise ExprError(
                 "Control character {code} at column {column} is not allowed.",
+                {"code": f"U+{ord(ch):04X}"},
+                i,
+                i + 1,
+            )
+        if ord(ch) > 127 and unicodedata.category(ch)[0] in "CZ":
+            # Invisible or direction-changing (U+202E would turn the message
+            # itself around): name it by its code point, never show it.
+            raise ExprError(
+                "The invisible character {code} at column {column} is not allowed.",
                 {"code": f"U+{ord(ch):04X}"},
                 i,
                 i + 1,

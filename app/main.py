@@ -25,7 +25,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import QueryParams
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments import render_block
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import explain, i18n, page
 from app.engine import Busy, Engine, Overrun, default_workers, make_job
@@ -60,6 +61,8 @@ ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/metrics", "/docs", "/openapi.json
 RATE_LIMITED_MESSAGE = N_(
     "Too many requests from your network; please wait {seconds} s and try again."
 )
+BODY_TOO_LARGE = N_("The request body is larger than {limit} bytes.")
+ADDRESS_TOO_LONG = N_("The address is longer than {limit} characters; use a shorter function.")
 
 access_log = logging.getLogger("playground.access")
 
@@ -91,7 +94,7 @@ class GraphRequest(BaseModel):
         max_length=100,
         description="A value per variable: a number or a nested list of numbers.",
     )
-    requires_grad: dict[str, bool] | None = Field(
+    requires_grad: dict[str, StrictBool] | None = Field(
         default=None, max_length=100, description="Per variable; true where missing."
     )
     view: Literal["torchviz", "annotated"] = Field(
@@ -134,6 +137,11 @@ def _validation_sentence(exc: RequestValidationError) -> str:
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
     if first.get("type") == "json_invalid":
         return "The request body is not valid JSON."
+    if tuple(first.get("loc", ())) == ("body",):
+        return (
+            "The request body must be a JSON object such as "
+            '{"expression": "x**2", "inputs": {"x": 3}}, sent as application/json.'
+        )
     message = str(first.get("msg", "is invalid")).rstrip(".")
     if where:
         return f"The field '{where}' is not valid: {message}."
@@ -203,6 +211,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     trusted = frozenset(p for p in settings.trusted_proxies.split(",") if p)
+    # The HTML of successful pages: a page is a pure function of its address,
+    # language and htmx target, so a class opening one link costs one rendering.
+    rendered = MemoryCache(settings.page_cache_size)
     _setup_access_log()
 
     @asynccontextmanager
@@ -218,15 +229,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
-        # A backstop for bodies sent without Content-Length; observe() answers the rest
-        # with a sentence.
-        max_body_size=max(settings.max_body_bytes * 16, 4 * 2**20),
+        max_body_size=None,  # BodyLimit below answers with a sentence, declared length or not
         title="Autograd Playground",
         description="Type a function; real PyTorch builds its graph and backpropagates.",
         docs_url=None,  # served below from static/vendor, not from a CDN
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.state.settings = settings
     app.state.engine = engine
     app.state.metrics = metrics
@@ -248,19 +258,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         wait = await limiter.take(client) if path in LIMITED_ROUTES else 0.0
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > settings.max_body_bytes:
-            response = JSONResponse(
-                {"detail": f"The request body is larger than {settings.max_body_bytes} bytes."},
-                status_code=413,
-            )
+            response = refuse_early(request, 413, BODY_TOO_LARGE, limit=settings.max_body_bytes)
             request.state.outcome = "refused"
         elif len(request.url.query) > settings.max_query_chars:
-            response = JSONResponse(
-                {"detail": f"The address is longer than {settings.max_query_chars} characters."},
-                status_code=414,
-            )
+            response = refuse_early(request, 414, ADDRESS_TOO_LONG, limit=settings.max_query_chars)
             request.state.outcome = "refused"
         elif wait > 0:
-            response = too_many_requests(request, math.ceil(wait))
+            seconds = math.ceil(wait)
+            response = refuse_early(
+                request, 429, RATE_LIMITED_MESSAGE, {"Retry-After": str(seconds)}, seconds=seconds
+            )
             request.state.outcome = "rate_limited"
         else:
             response = await call_next(request)
@@ -294,21 +301,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return response
 
-    def too_many_requests(request: Request, seconds: int) -> Response:
-        headers = {"Retry-After": str(seconds)}
+    def refuse_early(
+        request: Request,
+        status: int,
+        template: str,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> Response:
+        """A refusal before any route runs: a JSON sentence, or on pages, a page saying it."""
         if request.url.path not in PAGE_ROUTES:
-            detail = RATE_LIMITED_MESSAGE.format(seconds=seconds)
-            return JSONResponse({"detail": detail}, status_code=429, headers=headers)
-        state = page.from_query(request.query_params, settings.max_length * 4)
+            detail = template.format(**params)
+            return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        lang_param = request.query_params.get("lang")
+        state = page.PageState(lang=lang_param if lang_param in i18n.LANGUAGES else None)
         lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
-        message = i18n.message(lang, RATE_LIMITED_MESSAGE, seconds=seconds)
+        message = i18n.message(lang, template, **params)
         env = environments[lang]
         context = {"state": state, "lang": lang, "message": message}
         if request.headers.get("hx-request") == "true":
             html = render_block(env, "message.html", "message", **context)
         else:
             html = env.get_template("message.html").render(**context)
-        return HTMLResponse(html, status_code=429, headers=headers)
+        return HTMLResponse(html, status_code=status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's words when it cannot even decode the body (not UTF-8, nested
+            # beyond its parser's depth, a number too long): the JSON is the problem.
+            request.state.outcome = "refused"
+            return JSONResponse({"detail": "The request body is not valid JSON."}, 422)
+        return JSONResponse({"detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(ExprError)
     async def expr_error(request: Request, exc: ExprError) -> JSONResponse:
@@ -374,11 +397,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> HTMLResponse:
         lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
         request.state.expr = state.expr
+        base_url = str(request.base_url).rstrip("/")
+        key = "\n".join(
+            (template, block or "", lang, state.path, request.url.query, base_url, repr(extra))
+        )
+        hit = await rendered.get(key)
+        if hit is not None:
+            request.state.cache = "hit"
+            return html_response(hit["html"], 200, {}, lang)
         state, outcome, status, headers = await page_result(
             request, state, lang, with_result=block not in SMALL_BLOCKS
         )
         context = page_context(state, lang, outcome)
-        context.update(base_url=str(request.base_url).rstrip("/"), **extra)
+        context.update(base_url=base_url, **extra)
         env = environments[lang]
         if block:
             # Blocks live in index.html; embed.html only inherits them, and a block is
@@ -386,6 +417,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             html = render_block(env, "index.html", block, **context)
         else:
             html = env.get_template(template).render(**context)
+        if outcome and "result" in outcome:
+            await rendered.put(key, {"html": html})
+        return html_response(html, status, headers, lang)
+
+    def html_response(html: str, status: int, headers: dict[str, str], lang: str) -> HTMLResponse:
         response = HTMLResponse(html, status_code=status, headers=headers)
         response.headers["Vary"] = "HX-Request, HX-Target, Accept-Language"
         response.headers["Content-Language"] = lang
@@ -435,7 +471,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return None
 
     def read_state(request: Request, path: str = "/") -> page.PageState:
-        return page.from_query(request.query_params, settings.max_length * 4, path)
+        # The whole query is already bounded by max_query_chars.
+        return page.from_query(request.query_params, settings.max_query_chars, path)
 
     @app.get("/", response_class=HTMLResponse, summary="The playground page")
     async def index(request: Request) -> HTMLResponse:
@@ -636,3 +673,35 @@ def _setup_access_log() -> None:
         access_log.addHandler(handler)
         access_log.setLevel(logging.INFO)
         access_log.propagate = False
+
+
+class BodyLimit:
+    """Stops reading a request body past ``max_bytes``, declared or not (chunked).
+
+    observe() already refuses a body whose Content-Length is too large before
+    reading it; this catches bodies that say nothing of their length. The
+    route that reads too much gets an HTTP 413 with a sentence.
+    """
+
+    def __init__(self, app: Any, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise StarletteHTTPException(
+                        413, BODY_TOO_LARGE.format(limit=self.max_bytes)
+                    )
+            return message
+
+        await self.app(scope, limited_receive, send)

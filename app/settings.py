@@ -67,17 +67,20 @@ class Settings(BaseSettings):
         64, ge=0, description="Computations that may wait for a worker before new ones get 503."
     )
     cache_size: int = Field(1024, ge=0, description="Results kept in the in-memory cache.")
+    page_cache_size: int = Field(
+        256, ge=0, description="Rendered pages kept in memory, for a class opening one link."
+    )
     warm_cache: bool = Field(
         True, description="Compute the examples and the lesson's frames at start-up."
     )
     rate_limit_per_minute: int = Field(
-        1200,
+        12_000,
         ge=0,
         description="Requests a minute one client address may make (a class behind one NAT "
         "address shares it); 0: no limit.",
     )
     rate_limit_burst: int = Field(
-        400, ge=1, description="Requests one address may make at once before the rate applies."
+        2_000, ge=1, description="Requests one address may make at once before the rate applies."
     )
     trusted_proxies: str = Field(
         "",

@@ -479,8 +479,8 @@ class TestSyntaxErrors:
 class TestCharacters:
     @pytest.mark.parametrize(
         "text, char",
-        [("ｘ", "ｘ"), ("ᵉval", "ᵉ"), ("x + é", "é"), ("x\u00a0+ 1", "\u00a0"), ("2*𝑥", "𝑥")],
-        ids=["fullwidth-x", "modifier-e", "accented", "no-break-space", "math-italic-x"],
+        [("ｘ", "ｘ"), ("ᵉval", "ᵉ"), ("x + é", "é"), ("2*𝑥", "𝑥")],
+        ids=["fullwidth-x", "modifier-e", "accented", "math-italic-x"],
     )
     def test_non_ascii_is_refused_at_its_column(self, text, char):
         err = refusal(text)
@@ -488,6 +488,18 @@ class TestCharacters:
         assert err.start == text.index(char)
         assert err.params["char"] == char
         assert "ascii" in err.message.lower()
+
+    @pytest.mark.parametrize(
+        "text, char",
+        [("x\u00a0+ 1", "\u00a0"), ("x\u202e+1", "\u202e"), ("\ufeffx", "\ufeff"),
+         ("x\u200b*2", "\u200b")],
+        ids=["no-break-space", "right-to-left-override", "byte-order-mark", "zero-width-space"],
+    )
+    def test_invisible_characters_are_named_by_code_point_never_shown(self, text, char):
+        err = refusal(text)
+        assert err.start == text.index(char)
+        assert f"U+{ord(char):04X}" in err.message
+        assert char not in err.message
 
     def test_a_letter_that_folds_into_ascii_is_refused_not_folded(self):
         # NFKC turns 'ᵉval' into 'eval' and 'ｘ' into 'x'; Python's own parser would accept both.

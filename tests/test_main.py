@@ -281,7 +281,7 @@ REFUSED = {
                                 ("'view'", "torchviz", "annotated")),
     "requires-grad-list": Refused({**SEED_BODY, "requires_grad": {"x": [1]}}, 422,
                                   ("requires_grad",)),
-    "body-is-a-list": Refused(["x*2"], 422, ("not valid",)),
+    "body-is-a-list": Refused(["x*2"], 422, ("json object",)),
 }
 
 

@@ -30,7 +30,6 @@ from pebble import ProcessExpired, ProcessPool
 
 from app.cache import Cache, MemoryCache
 from app.expr import ExprError, Limits, parse
-from app.pipeline import compute
 from app.render import RenderError
 
 WARM_UP = ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0})
@@ -85,12 +84,18 @@ def make_job(
 
 
 def _run_job(job: Job, limits: Limits, dot_timeout: float) -> dict[str, Any]:
+    # Imported here: torch is loaded by the workers (and the fork server), not by
+    # the web process, which only parses, caches and renders pages.
+    from app.pipeline import compute
+
     return compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
 
 
 def _init_worker(memory_mb: int) -> None:
     """Runs once in each new worker process, before any task."""
     import torch
+
+    from app.pipeline import compute
 
     torch.set_num_threads(1)
     if memory_mb > 0:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Union
 
 import torch
 
+from app.values import Value
 from app.expr import (
     BinOp,
     Call,
@@ -35,9 +36,6 @@ from app.expr import (
     post_order,
 )
 
-# JSON-ready value of a tensor: a float, a nested list of floats, or for
-# non-finite numbers the strings "nan", "inf" and "-inf".
-Value = Union[float, str, list]
 InputValue = Union[int, float, list]
 
 # What each function of the language does in torch. expr.FUNCTIONS decides
@@ -184,20 +182,6 @@ def _finite(data: Any) -> Value:
     if math.isinf(number):
         return "inf" if number > 0 else "-inf"
     return number
-
-
-def format_value(value: Value | None, limit: int = 6) -> str:
-    """A value as a student reads it: 72 rather than 72.0, lists cut after ``limit``."""
-    if value is None:
-        return "None"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        parts = [format_value(v, limit) for v in value[:limit]]
-        if len(value) > limit:
-            parts.append("...")
-        return "[" + ", ".join(parts) + "]"
-    return format(value, ".6g")
 
 
 def _shape(x: Any) -> tuple[int, ...]:

@@ -31,12 +31,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import explain, i18n, page
 from app.engine import Busy, Engine, Overrun, default_workers, make_job
 from app.expr import N_, ExprError
-from app.graph import format_value
 from app.metrics import Metrics
 from app.cache import MemoryCache, RedisCache
 from app.ratelimit import RateLimiter, RedisRateLimiter, client_address
 from app.render import RenderError, inline_svg
 from app.settings import Settings
+from app.values import format_value
 
 def content_security_policy(frame_ancestors: str, also: str = "") -> str:
     """Scripts and styles only from this server (plus ``also``): no inline script, no CDN."""

@@ -20,10 +20,14 @@ import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-import torchviz
+from typing import TYPE_CHECKING
+
 from markupsafe import Markup
 
-from app.graph import Trace, format_value
+from app.values import format_value
+
+if TYPE_CHECKING:  # the web process inlines SVG without loading torch
+    from app.graph import Trace
 
 VIEWS = ("torchviz", "annotated")
 
@@ -66,6 +70,8 @@ _NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)
 
 def torchviz_dot(trace: Trace) -> str:
     """torchviz's DOT for the traced output, with our stable ids on every node."""
+    import torchviz
+
     dot = torchviz.make_dot(trace.tensor, params=trace.params)
     ids = dict(trace.torch_ids)
     extra = iter(f"t{i}" for i in range(10**9))

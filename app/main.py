@@ -10,6 +10,7 @@ import dataclasses
 import json
 import logging
 import math
+import re
 import shutil
 import sys
 import time
@@ -65,6 +66,8 @@ BODY_TOO_LARGE = N_("The request body is larger than {limit} bytes.")
 ADDRESS_TOO_LONG = N_("The address is longer than {limit} characters; use a shorter function.")
 
 access_log = logging.getLogger("playground.access")
+
+HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 
 # Blocks that need no computed result.
 SMALL_BLOCKS = ("fields", "share_snippet")
@@ -397,7 +400,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> HTMLResponse:
         lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
         request.state.expr = state.expr
-        base_url = str(request.base_url).rstrip("/")
+        base_url = public_base_url(request)
         key = "\n".join(
             (template, block or "", lang, state.path, request.url.query, base_url, repr(extra))
         )
@@ -463,6 +466,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             outcome = {"error": {"message": i18n.message(lang, message), "where": None}}
         return state, outcome, status, headers
 
+    def public_base_url(request: Request) -> str:
+        """This server as the browser reaches it, for links others will open (share, oEmbed).
+
+        Behind a trusted proxy that terminates TLS, the proxy's X-Forwarded-Proto and
+        -Host say how; from anyone else, those headers are ignored.
+        """
+        base = urlsplit(str(request.base_url))
+        scheme, host = base.scheme, base.netloc
+        if request.client and request.client.host in trusted:
+            proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+            forwarded_host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+            if proto in ("http", "https"):
+                scheme = proto
+            if HOST_HEADER.match(forwarded_host):
+                host = forwarded_host
+        return f"{scheme}://{host}"
+
     def htmx_block(request: Request) -> str | None:
         """The block an htmx request asks for by its target; None for a full page."""
         target = request.headers.get("hx-target")
@@ -511,8 +531,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         state = page.from_query(QueryParams(parts.query))
         options = page.embed_options(QueryParams(parts.query), state)
-        base = str(request.base_url).rstrip("/")
-        return JSONResponse(page.oembed(state, options, base))
+        return JSONResponse(page.oembed(state, options, public_base_url(request)))
 
     @app.get("/lesson", response_class=HTMLResponse, summary="A demo course page with live frames")
     def lesson(request: Request) -> HTMLResponse:

@@ -628,3 +628,20 @@ def test_a_payload_in_oembed_url_stays_text(client, payload):
     refused = client.get("/oembed", params={"url": payload})
     assert refused.status_code == 404
     assert payload not in refused.text
+
+
+def test_links_for_others_follow_a_trusted_proxy_and_only_it(make_client):
+    """Behind a TLS proxy, share and oEmbed links must say https and the public host."""
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "playground.school.example"}
+    link = "http://testserver/?expr=x%2B1&x=2"
+    trusting = make_client(trusted_proxies="10.0.0.1")
+    trusting_from_proxy = TestClient(trusting.app, client=("10.0.0.1", 1234))
+    html = trusting_from_proxy.get("/oembed", params={"url": link}, headers=headers).json()["html"]
+    assert 'src="https://playground.school.example/embed?' in html
+    # The same headers from a peer that is not a trusted proxy change nothing.
+    html = trusting.get("/oembed", params={"url": link}, headers=headers).json()["html"]
+    assert 'src="http://testserver/embed?' in html
+    # A forged host that is not a host name is ignored even from the proxy.
+    bad = {**headers, "X-Forwarded-Host": 'evil.example"><script>'}
+    html = trusting_from_proxy.get("/oembed", params={"url": link}, headers=bad).json()["html"]
+    assert 'src="https://testserver/embed?' in html

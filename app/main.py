@@ -171,6 +171,7 @@ def overrun_error(exc: Overrun, settings: Settings) -> ExprError:
     )
 
 
+NOT_DRAWN = N_("The graph could not be drawn right now; please try again.")
 BUSY_MESSAGE = N_("The server is busy with other students' work; please try again in a moment.")
 
 
@@ -462,8 +463,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             outcome = {"error": {"message": i18n.message(lang, BUSY_MESSAGE), "where": None}}
         except RenderError:
             status, headers = 503, {"Retry-After": "2"}
-            message = "The graph could not be drawn right now; please try again."
-            outcome = {"error": {"message": i18n.message(lang, message), "where": None}}
+            outcome = {"error": {"message": i18n.message(lang, NOT_DRAWN), "where": None}}
         return state, outcome, status, headers
 
     def public_base_url(request: Request) -> str:

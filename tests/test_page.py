@@ -234,3 +234,16 @@ def test_the_svg_on_the_page_has_no_script_or_links(client):
     graph = soup(client.get("/")).select_one("#graph")
     assert not graph.select("script, a, foreignObject")
     assert not re.search(r"\son\w+=", str(graph))
+
+
+def test_a_graph_that_cannot_be_drawn_is_said_in_the_students_language(client, monkeypatch):
+    import app.render
+
+    def broken(*args, **kwargs):
+        raise app.render.RenderError("dot is gone")
+
+    monkeypatch.setattr(app.render, "layout", broken)
+    response = client.get("/", params={"expr": "x*3", "x": "2", "lang": "de"})
+    assert response.status_code == 503
+    message = BeautifulSoup(response.text, "html.parser").select_one("[data-testid=error]").text
+    assert "Rechengraph konnte gerade nicht gezeichnet werden" in message

@@ -228,9 +228,9 @@ def forward(result: dict[str, Any]) -> list[ForwardView]:
     return out
 
 
-def node_views(result: dict[str, Any]) -> list[NodeView]:
-    """Everything the details panel shows for each node."""
-    by_node = {s.node: s for s in steps(result)}
+def node_views(result: dict[str, Any], step_views: list[StepView]) -> list[NodeView]:
+    """Everything the details panel shows for each node; ``step_views`` is steps(result)."""
+    by_node = {s.node: s for s in step_views}
     views = []
     for node in result["nodes"]:
         step = by_node.get(node["id"])

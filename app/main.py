@@ -624,7 +624,7 @@ def page_context(
         steps=steps,
         forward=forward,
         total=total,
-        nodes=explain.node_views(result),
+        nodes=explain.node_views(result, steps),
         svg=inline_svg(result["svg"], _node_classes(step, forward, steps)),
     )
     return context

@@ -105,11 +105,11 @@ COPY static/ static/
 COPY --from=frontend /vendor/ static/vendor/
 
 # Editable on purpose: the app finds templates/ and static/ from
-# Path(__file__).parent.parent, i.e. /app. Everything it needs is installed.
+# the repository root (app/web/main.py), i.e. /app. Everything it needs is installed.
 RUN pip install --no-deps --no-build-isolation -e . \
  && pip check \
  && if pip list --format=freeze | grep -i '^nvidia-'; then echo "CUDA packages in the image" >&2; exit 1; fi \
- && python -c 'import app.main, torch; assert torch.version.cuda is None'
+ && python -c 'import app.web.main, torch; assert torch.version.cuda is None'
 
 # Numeric, so that a runtime can tell it is not root without reading /etc/passwd.
 USER 10001:10001
@@ -120,4 +120,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 
 # uvicorn reads its worker count from WEB_CONCURRENCY. The app itself decides
 # which X-Forwarded-For to believe (PLAYGROUND_TRUSTED_PROXIES).
-CMD ["uvicorn", "app.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]
+CMD ["uvicorn", "app.web.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]

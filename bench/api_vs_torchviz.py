@@ -25,10 +25,10 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from app.expr import parse  # noqa: E402
-from app.graph import trace  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from app.core.expr import parse  # noqa: E402
+from app.core.graph import trace  # noqa: E402
+from app.web.main import create_app  # noqa: E402
+from app.serve.settings import Settings  # noqa: E402
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 POLY_TERMS = 20

@@ -22,8 +22,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.settings import Settings
+from app.web.main import create_app
+from app.serve.settings import Settings
 
 
 @pytest.fixture

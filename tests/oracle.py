@@ -1,7 +1,7 @@
 """Independent oracles for the trace tests: sympy and finite differences.
 
-Both walk the checked tree (the frozen dataclasses of ``app.expr``) themselves.
-Neither imports torch nor ``app.graph``, and neither reads the student's text:
+Both walk the checked tree (the frozen dataclasses of ``app.core.expr``) themselves.
+Neither imports torch nor ``app.core.graph``, and neither reads the student's text:
 no ``sympify`` of text anywhere.
 
 - :func:`to_sympy` turns a tree of scalar operations into a sympy expression,
@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy
 
-from app.expr import BinOp, Call, Expr, ListConst, Num, Unary, Var
+from app.core.expr import BinOp, Call, Expr, ListConst, Num, Unary, Var
 
 
 def _kids(node: Expr) -> tuple:

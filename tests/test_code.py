@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from app.code import output_name
-from app.expr import parse
-from app.pipeline import compute
+from app.core.code import output_name
+from app.core.expr import parse
+from app.core.pipeline import compute
 
 CASES = [
     ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2}, None),

@@ -15,9 +15,9 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from pydantic import ValidationError
 
-from app.main import create_app
-from app.page import HIDEABLE, SEED
-from app.settings import Settings, frame_sources
+from app.web.main import create_app
+from app.web.page import HIDEABLE, SEED
+from app.serve.settings import Settings, frame_sources
 
 BASE = "http://testserver"  # the TestClient's base URL
 HX_RESULT = {"HX-Request": "true", "HX-Target": "result"}

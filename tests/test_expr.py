@@ -1,4 +1,4 @@
-"""app.expr.parse: the function language a student types.
+"""app.core.expr.parse: the function language a student types.
 
 Grouped like the feature list: what the language accepts, how a tree prints
 back (``normalized``), what it refuses and where it points, that parsing never
@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.expr import (
+from app.core.expr import (
     FUNCTIONS,
     BinOp,
     Call,
@@ -675,8 +675,8 @@ def test_an_injection_is_refused_and_leaves_no_trace(tmp_path, template):
 
 def test_the_module_imports_neither_torch_nor_the_web_layer():
     code = (
-        "import sys, app.expr; "
-        "print([m for m in ('torch', 'fastapi', 'jinja2', 'app.graph', 'app.main') if m in sys.modules])"
+        "import sys, app.core.expr; "
+        "print([m for m in ('torch', 'fastapi', 'jinja2', 'app.core.graph', 'app.web.main') if m in sys.modules])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -30,8 +30,8 @@ from schemathesis.checks import (
     unsupported_method,
 )
 
-from app.main import create_app
-from app.settings import Settings
+from app.web.main import create_app
+from app.serve.settings import Settings
 from tests.conftest import IN_PROCESS
 
 # Schemathesis parametrizes at collection, so the app is built at import, without any

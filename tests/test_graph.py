@@ -1,4 +1,4 @@
-"""app.graph.trace: the graph PyTorch builds, and the backward pass it runs.
+"""app.core.graph.trace: the graph PyTorch builds, and the backward pass it runs.
 
 Every number PyTorch reports is checked against an oracle that does not use the
 code under test: hand-derived values for the seed example, sympy derivatives of
@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import torch
 
-from app import graph
-from app.expr import ExprError, Limits, parse
-from app.graph import Trace, trace
+from app.core import graph
+from app.core.expr import ExprError, Limits, parse
+from app.core.graph import Trace, trace
 from tests.oracle import (
     evaluate,
     finite_difference_gradients,

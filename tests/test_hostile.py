@@ -44,8 +44,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from pydantic import ValidationError
 
-from app.main import create_app
-from app.settings import Settings
+from app.web.main import create_app
+from app.serve.settings import Settings
 from tests.conftest import IN_PROCESS
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -437,7 +437,7 @@ UNDECLARED_400 = (
 )
 UNDECLARED_LENGTH = (
     "BUG: max_body_bytes is only checked against a declared Content-Length (observe() in "
-    "app/main.py); a chunked body is read up to FastAPI's own max_body_size, "
+    "app/web/main.py); a chunked body is read up to FastAPI's own max_body_size, "
     "max(16 * max_body_bytes, 4 MiB)"
 )
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from app import i18n
-from app.expr import ExprError, parse
+from app.web import i18n
+from app.core.expr import ExprError, parse
 
 ROOT = Path(__file__).resolve().parent.parent
-PO = ROOT / "app" / "locale" / "de" / "LC_MESSAGES" / "messages.po"
+PO = ROOT / "app" / "web" / "locale" / "de" / "LC_MESSAGES" / "messages.po"
 
 
 def catalogue():
@@ -33,7 +33,7 @@ def template_messages() -> set[str]:
 def refusal_templates() -> set[str]:
     """Every first argument of ExprError(...) and .refuse(...) in app/, read with ast."""
     found = set()
-    for path in (ROOT / "app").glob("*.py"):
+    for path in (ROOT / "app").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call) or not node.args:
                 continue

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-from app.engine import Busy, Engine, Overrun, make_job
-from app.expr import ExprError, Limits
+from app.serve.engine import Busy, Engine, Overrun, make_job
+from app.core.expr import ExprError, Limits
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 MEMORY_MB = 1536
@@ -160,6 +160,6 @@ def test_the_web_process_does_not_load_torch():
     import subprocess
     import sys
 
-    probe = "import sys, app.main; print('torch' in sys.modules)"
+    probe = "import sys, app.web.main; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

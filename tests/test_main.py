@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from app.expr import FUNCTIONS
-from app.render import SVG_NS
-from app.settings import Settings
+from app.core.expr import FUNCTIONS
+from app.core.render import SVG_NS
+from app.serve.settings import Settings
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 SEED_BODY = {"expression": SEED, "inputs": {"x": 2}}
@@ -380,7 +380,7 @@ def test_healthz(client: TestClient) -> None:
 def test_healthz_and_api_without_graphviz(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("app.core.render.shutil.which", lambda name: None)
     assert client.get("/healthz").status_code == 503
     response = client.post("/api/graph", json=SEED_BODY)
     assert response.status_code == 503
@@ -501,11 +501,11 @@ def test_any_text_gets_an_answer_never_a_server_error(client: TestClient, text: 
 def test_a_graph_over_the_node_limit_is_refused_before_layout(
     make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app.render
+    import app.core.render
 
     laid_out = []
-    real_layout = app.render.layout
-    monkeypatch.setattr(app.render, "layout", lambda *a, **k: laid_out.append(1) or real_layout(*a, **k))
+    real_layout = app.core.render.layout
+    monkeypatch.setattr(app.core.render, "layout", lambda *a, **k: laid_out.append(1) or real_layout(*a, **k))
     client = make_client(max_graph_nodes=5)
     response = client.post("/api/graph", json=SEED_BODY)  # 9 nodes
     assert response.status_code == 422

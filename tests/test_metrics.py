@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.metrics import (
+from app.serve.metrics import (
     CACHE_RESULTS,
     LATENCY_BUCKETS,
     MAX_ROUTES,

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from app.page import EXAMPLES, RESERVED, SEED
+from app.web.page import EXAMPLES, RESERVED, SEED
 
 HX = {"HX-Request": "true"}
 
@@ -237,12 +237,12 @@ def test_the_svg_on_the_page_has_no_script_or_links(client):
 
 
 def test_a_graph_that_cannot_be_drawn_is_said_in_the_students_language(client, monkeypatch):
-    import app.render
+    import app.core.render
 
     def broken(*args, **kwargs):
-        raise app.render.RenderError("dot is gone")
+        raise app.core.render.RenderError("dot is gone")
 
-    monkeypatch.setattr(app.render, "layout", broken)
+    monkeypatch.setattr(app.core.render, "layout", broken)
     response = client.get("/", params={"expr": "x*3", "x": "2", "lang": "de"})
     assert response.status_code == 503
     message = BeautifulSoup(response.text, "html.parser").select_one("[data-testid=error]").text

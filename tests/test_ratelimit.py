@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.ratelimit import RateLimiter, client_address, parse_trusted_proxies
+from app.serve.ratelimit import RateLimiter, client_address, parse_trusted_proxies
 
 
 class FakeClock:

@@ -16,10 +16,10 @@ import pytest
 import torch
 import torchviz
 
-from app.expr import Limits, parse
-from app.graph import Trace, trace
-from app.pipeline import compute
-from app.render import (
+from app.core.expr import Limits, parse
+from app.core.graph import Trace, trace
+from app.core.pipeline import compute
+from app.core.render import (
     SVG_NS,
     RenderError,
     annotated_dot,
@@ -341,8 +341,8 @@ def test_layout_without_graphviz_raises_render_error(monkeypatch: pytest.MonkeyP
     def no_subprocess(*args: object, **kwargs: object) -> None:
         raise AssertionError("layout must not try to run anything without 'dot'")
 
-    monkeypatch.setattr("app.render.shutil.which", lambda name: None)
-    monkeypatch.setattr("app.render.subprocess.run", no_subprocess)
+    monkeypatch.setattr("app.core.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("app.core.render.subprocess.run", no_subprocess)
     with pytest.raises(RenderError, match="not installed"):
         layout("digraph { a -> b }")
     with pytest.raises(RenderError):
@@ -364,7 +364,7 @@ def test_layout_calls_dot_with_svg_output_and_the_timeout(
         seen["cmd"], seen["timeout"] = cmd, kwargs.get("timeout")
         return real_run(cmd, **kwargs)
 
-    monkeypatch.setattr("app.render.subprocess.run", spy)
+    monkeypatch.setattr("app.core.render.subprocess.run", spy)
     svg = layout("digraph { a -> b }", timeout=3.5)
     assert seen["cmd"][1:] == ["-Tsvg"]
     assert seen["timeout"] == 3.5

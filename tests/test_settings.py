@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.settings import Settings
+from app.serve.settings import Settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

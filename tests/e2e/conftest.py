@@ -1,6 +1,6 @@
 """Browser fixtures: the real server on a free port, Debian's chromium, a page per test.
 
-The server is started exactly as in production (``uvicorn app.main:create_app
+The server is started exactly as in production (``uvicorn app.web.main:create_app
 --factory``) in a subprocess, so these tests see the real headers (CSP), the
 real static files and the real htmx round trips. The browser is
 ``/usr/bin/chromium``; Playwright's own browser download is never used.
@@ -70,7 +70,7 @@ def serve(**env_overrides: str) -> Iterator[str]:
     env.update(env_overrides)
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+        [sys.executable, "-m", "uvicorn", "app.web.main:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

@@ -20,8 +20,8 @@ from typing import Any, Callable, Union
 
 import torch
 
-from app.values import Value
-from app.expr import (
+from app.core.values import Value
+from app.core.expr import (
     BinOp,
     Call,
     Expr,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.expr import _PRECEDENCE, Call, ListConst, Num, Parsed, Unary, Var, post_order
+from app.core.expr import _PRECEDENCE, Call, ListConst, Num, Parsed, Unary, Var, post_order
 
 _ATOM = 9
 

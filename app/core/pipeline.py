@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-from app.code import torch_code
-from app.expr import ExprError, Limits, parse
-from app.graph import Trace, trace
-from app.render import VIEWS, Picture, render
+from app.core.code import torch_code
+from app.core.expr import ExprError, Limits, parse
+from app.core.graph import Trace, trace
+from app.core.render import VIEWS, Picture, render
 
 
 def compute(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
-from app.expr import N_, ExprError, Limits, parse
+from app.core.expr import N_, ExprError, Limits, parse
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 

@@ -28,9 +28,9 @@ from typing import Any, Callable
 import anyio
 from pebble import ProcessExpired, ProcessPool
 
-from app.cache import Cache, MemoryCache
-from app.expr import ExprError, Limits, parse
-from app.render import RenderError
+from app.serve.cache import Cache, MemoryCache
+from app.core.expr import ExprError, Limits, parse
+from app.core.render import RenderError
 
 WARM_UP = ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0})
 
@@ -86,7 +86,7 @@ def make_job(
 def _run_job(job: Job, limits: Limits, dot_timeout: float) -> dict[str, Any]:
     # Imported here: torch is loaded by the workers (and the fork server), not by
     # the web process, which only parses, caches and renders pages.
-    from app.pipeline import compute
+    from app.core.pipeline import compute
 
     return compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
 
@@ -95,7 +95,7 @@ def _init_worker(memory_mb: int) -> None:
     """Runs once in each new worker process, before any task."""
     import torch
 
-    from app.pipeline import compute
+    from app.core.pipeline import compute
 
     torch.set_num_threads(1)
     if memory_mb > 0:
@@ -140,7 +140,7 @@ class Engine:
         if self.workers > 0 and self._pool is None:
             context = multiprocessing.get_context("forkserver")
             # The fork server imports torch once; each worker forks from it.
-            context.set_forkserver_preload(["app.pipeline"])
+            context.set_forkserver_preload(["app.core.pipeline"])
             self._pool = ProcessPool(
                 max_workers=self.workers,
                 max_tasks=self.max_tasks,

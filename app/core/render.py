@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from app.values import format_value
+from app.core.values import format_value
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
-    from app.graph import Trace
+    from app.core.graph import Trace
 
 VIEWS = ("torchviz", "annotated")
 

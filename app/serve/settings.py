@@ -12,8 +12,8 @@ import re
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.expr import Limits
-from app.ratelimit import parse_trusted_proxies
+from app.core.expr import Limits
+from app.serve.ratelimit import parse_trusted_proxies
 
 
 class Settings(BaseSettings):

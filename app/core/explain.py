@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.values import format_value
+from app.core.values import format_value
 
 # The local derivative of each op with respect to each of its inputs, in the
 # order of ``next_functions``. {a} and {b} stand for the first and second

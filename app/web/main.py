@@ -1,6 +1,6 @@
 """The web app: routes that translate HTTP to core calls and back.
 
-Build it with ``create_app(settings)``; ``uvicorn app.main:create_app
+Build it with ``create_app(settings)``; ``uvicorn app.web.main:create_app
 --factory`` does that with settings from the environment.
 """
 
@@ -29,15 +29,16 @@ from jinja2_fragments import render_block
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import explain, i18n, page
-from app.engine import Busy, Engine, Overrun, default_workers, make_job
-from app.expr import N_, ExprError
-from app.metrics import Metrics
-from app.cache import MemoryCache, RedisCache
-from app.ratelimit import RateLimiter, RedisRateLimiter, client_address
-from app.render import RenderError, inline_svg
-from app.settings import Settings
-from app.values import format_value
+from app.core import explain
+from app.web import i18n, page
+from app.serve.engine import Busy, Engine, Overrun, default_workers, make_job
+from app.core.expr import N_, ExprError
+from app.serve.metrics import Metrics
+from app.serve.cache import MemoryCache, RedisCache
+from app.serve.ratelimit import RateLimiter, RedisRateLimiter, client_address
+from app.core.render import RenderError, inline_svg
+from app.serve.settings import Settings
+from app.core.values import format_value
 
 def content_security_policy(frame_ancestors: str, also: str = "") -> str:
     """Scripts and styles only from this server (plus ``also``): no inline script, no CDN."""
@@ -72,7 +73,7 @@ HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]
 # Blocks that need no computed result.
 SMALL_BLOCKS = ("fields", "share_snippet")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 

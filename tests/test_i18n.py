@@ -108,7 +108,7 @@ def test_the_catalogue_is_up_to_date_with_the_code(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "--no-default-keywords", "-k", "_", "-k", "gettext", "-k", "N_", "-k", "ExprError:1",
+         "--no-default-keywords", "-k", "_", "-k", "gettext", "-k", "N_", "-k", "ExprError:1", "-k", "TooLong:1",
          "-k", "refuse:1", "-k", "message:2", "-k", "Example:1", "-o", str(pot), "."],
         cwd=ROOT, check=True, capture_output=True,
     )

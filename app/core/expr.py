@@ -133,11 +133,10 @@ class ExprError(Exception):
     params: dict = field(default_factory=dict)
     start: int | None = None
     end: int | None = None
-    status: int = 422
 
     def __reduce__(self):
         # Crosses from a worker process to the server: pickle the fields, not args.
-        return (ExprError, (self.template, self.params, self.start, self.end, self.status))
+        return (type(self), (self.template, self.params, self.start, self.end))
 
     @property
     def column(self) -> int | None:
@@ -149,6 +148,10 @@ class ExprError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class TooLong(ExprError):
+    """The text itself is over the length limit: refused before it is read."""
 
 
 # --- the checked tree -------------------------------------------------------
@@ -226,12 +229,11 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
     if not isinstance(text, str):
         raise ExprError("The function must be text.")
     if len(text) > limits.max_length:
-        raise ExprError(
+        raise TooLong(
             "The function is {length} characters long; the limit is {limit}.",
             {"length": len(text), "limit": limits.max_length},
             limits.max_length,
             len(text),
-            status=413,
         )
     if not text.strip():
         raise ExprError("Type a function, for example 5*x**3 + 2*x**2 + 4*x + 8.")

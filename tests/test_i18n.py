@@ -88,6 +88,13 @@ def test_the_lesson_words_are_used():
         ("xx", "de", "de"),
         (None, "de;q=0.2,en;q=0.9", "en"),
         (None, "garbage;;;q=x", "en"),
+        # q=0 means "not acceptable", not "least wanted".
+        (None, "de;q=0, en;q=0.1", "en"),
+        (None, "fr, de;q=0", "en"),
+        (None, "de-AT", "de"),
+        (None, "DE-de;q=0.5, fr", "de"),
+        (None, "*, de;q=0.5", "de"),
+        (None, "en;q=2, de;q=0.5", "de"),
     ],
 )
 def test_language_negotiation(query, header, expected):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.datastructures import QueryParams
 
 from app.core.expr import ExprError
+from app.core.render import View
 from app.serve.engine import make_job
 from app.web import page
 from app.web.deps import EngineDep, SettingsDep
@@ -44,7 +45,7 @@ class GraphRequest(BaseModel):
     requires_grad: dict[str, StrictBool] | None = Field(
         default=None, max_length=100, description="Per variable; true where missing."
     )
-    view: Literal["torchviz", "annotated"] = Field(
+    view: View = Field(
         default="torchviz", description="Which picture `svg` holds."
     )
 

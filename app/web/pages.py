@@ -16,7 +16,7 @@ from starlette.datastructures import QueryParams
 
 from app.core import explain
 from app.core.expr import ExprError
-from app.core.render import RenderError, inline_svg
+from app.core.render import VIEWS, RenderError, inline_svg
 from app.serve.engine import Busy, Engine, Overrun, make_job
 from app.serve.settings import Settings
 from app.web import i18n, page
@@ -272,7 +272,7 @@ async def warm_cache(engine: Engine, settings: Settings) -> None:
     for example in (*page.EXAMPLES, lesson):
         inputs = {name: page.parse_value(name, text) for name, text in example.values.items()}
         grads = {name: name not in example.nograd for name in example.values}
-        for view in ("torchviz", "annotated"):
+        for view in VIEWS:
             try:
                 await engine.compute(make_job(example.expr, inputs, grads, view, settings.limits()))
             except (ExprError, Overrun, Busy, RenderError):

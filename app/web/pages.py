@@ -8,6 +8,7 @@ rendering.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,6 +18,7 @@ from starlette.datastructures import QueryParams
 from app.core import explain
 from app.core.expr import ExprError
 from app.core.render import VIEWS, RenderError, inline_svg
+from app.serve.cache import MemoryCache
 from app.serve.engine import Busy, Engine, Overrun, make_job
 from app.serve.settings import Settings
 from app.web import i18n, page
@@ -24,7 +26,7 @@ from app.web.deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
 from app.web.errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
 from app.web.links import public_base_url
 from app.web.middleware import content_security_policy
-from app.web.templating import render
+from app.web.templating import Environments, render
 
 router = APIRouter()
 
@@ -32,22 +34,15 @@ router = APIRouter()
 SMALL_BLOCKS = ("fields", "share_snippet")
 
 
+@dataclass
 class Pages:
     """One request's view of the page machinery: its settings, engine, templates, cache."""
 
-    def __init__(
-        self,
-        request: Request,
-        settings: Settings,
-        engine: Engine,
-        templates: dict,
-        cache: Any,
-    ):
-        self.request = request
-        self.settings = settings
-        self.engine = engine
-        self.templates = templates
-        self.cache = cache
+    request: Request
+    settings: Settings
+    engine: Engine
+    templates: Environments
+    cache: MemoryCache
 
     def state(self, path: str = "/") -> page.PageState:
         # The whole query is already bounded by max_query_chars.

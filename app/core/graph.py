@@ -35,6 +35,7 @@ from app.core.expr import (
     children,
     post_order,
 )
+from app.core.result import Contribution, ForwardOp, Node, Output, Step, Variable
 
 InputValue = Union[int, float, list]
 
@@ -69,75 +70,6 @@ UNARY: dict[str, Callable[[Any], Any]] = {"-": operator.neg, "+": operator.pos}
 
 
 # --- the data model ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Variable:
-    name: str
-    value: Value
-    shape: tuple[int, ...]
-    requires_grad: bool
-    grad: Value | None
-
-
-@dataclass(frozen=True)
-class Node:
-    """One node of the backward graph (one ``grad_fn``)."""
-
-    id: str
-    name: str  # the torch class name: MulBackward0, AccumulateGrad, ...
-    kind: str  # "output", "op" or "leaf"
-    inputs: tuple[str | None, ...]  # one id per next_functions entry
-    value: Value | None  # forward value of the tensor this node belongs to
-    shape: tuple[int, ...]
-    variable: str | None = None  # for leaves
-    saved: dict[str, Value] = field(default_factory=dict)
-    source: str | None = None  # the part of the function that made it
-    start: int | None = None
-    end: int | None = None
-
-
-@dataclass(frozen=True)
-class Contribution:
-    """A gradient a leaf received along one path: ``node`` sent ``value``."""
-
-    node: str
-    value: Value
-
-
-@dataclass(frozen=True)
-class Step:
-    """One node run by the backward engine, in the order it ran."""
-
-    index: int  # 1-based, as a student counts
-    node: str
-    name: str
-    grad_outputs: tuple[Value | None, ...]  # what arrived
-    grad_inputs: tuple[Value | None, ...]  # what was sent on, one per input
-    targets: tuple[str | None, ...]  # where each grad_input went
-    local_derivatives: tuple[Value | None, ...]  # grad_input / grad_output
-    accumulated: Value | None = None  # for a leaf: what went into .grad
-    contributions: tuple[Contribution, ...] = ()  # for a leaf: from each path
-
-
-@dataclass(frozen=True)
-class ForwardOp:
-    """One operation of the forward pass, in the order Python evaluated it."""
-
-    index: int
-    source: str
-    value: Value
-    shape: tuple[int, ...]
-    node: str | None  # the graph node it made, None for constant arithmetic
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Output:
-    value: Value
-    repr: str
-    shape: tuple[int, ...]
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     max_graph_nodes: int = Field(
         200, ge=1, description="Most nodes a graph may have; bigger ones are refused before layout."
     )
+    max_shown_elements: int = Field(
+        1000,
+        ge=1,
+        description="Most numbers of one value a result shows in full; bigger values are sent "
+        "as a summary (shape, first numbers, min, max, mean).",
+    )
+    max_result_bytes: int = Field(
+        4_194_304,
+        ge=65_536,
+        description="Largest result one computation may send back, as JSON, in bytes; the "
+        "worker refuses a bigger one with a sentence.",
+    )
     max_body_bytes: int = Field(
         262_144, ge=1024, description="Largest request body, in bytes (413 beyond)."
     )
@@ -149,6 +161,9 @@ class Settings(BaseSettings):
             max_elements=self.max_elements,
             max_dims=self.max_dims,
             max_graph_nodes=self.max_graph_nodes,
+            max_variables=self.max_variables,
+            max_shown_elements=self.max_shown_elements,
+            max_result_bytes=self.max_result_bytes,
         )
 
 

@@ -156,7 +156,6 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
     listed = params.getlist("grad") if hasattr(params, "getlist") else params.get("grad", [])
     if _first(params, "rg") == "1" or listed:
         grads = {name: name in listed for name in values}
-    step = _first(params, "step") or "0"
     view = _first(params, "view")
     theme = _first(params, "theme")
     lang = _first(params, "lang")
@@ -164,7 +163,7 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         expr=expr,
         values=values,
         grads=grads,
-        step=int(step) if step.isdigit() and len(step) < 6 else 0,
+        step=read_step(_first(params, "step")),
         view=view if view in VIEWS else "torchviz",
         lang=lang if lang in ("en", "de") else None,
         theme=theme if theme in THEMES else "auto",
@@ -174,6 +173,16 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         autoplay=_first(params, "autoplay") == "1",
         path=path,
     )
+
+
+def read_step(text: str | None) -> int:
+    """A step number from the URL: up to five ASCII digits, else 0 (the overview).
+
+    Not str.isdigit(), which also takes '²' and other digits that int() refuses.
+    """
+    if text and len(text) < 6 and text.isascii() and text.isdigit():
+        return int(text)
+    return 0
 
 
 def with_variables(state: PageState, names: Iterable[str]) -> PageState:
@@ -241,12 +250,11 @@ def embed_options(params: Any, state: PageState) -> EmbedOptions:
         return EmbedOptions(lang=state.lang, step=state.step)
     listed = params.getlist("hide") if hasattr(params, "getlist") else params.get("hide", [])
     hidden = {h for item in listed for h in item.split(",")}
-    step = _first(params, "step") or "0"
     lang = _first(params, "lang")
     return EmbedOptions(
         readonly=_first(params, "readonly") == "1",
         lang=lang if lang in ("en", "de") else None,
-        step=int(step) if step.isdigit() and len(step) < 6 else 0,
+        step=read_step(_first(params, "step")),
         hide=tuple(p for p in HIDEABLE if p in hidden),
         autoplay=_first(params, "autoplay") == "1",
     )

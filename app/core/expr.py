@@ -16,7 +16,7 @@ import functools
 import math
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Callable, Iterator, Union
 
 def N_(text: str) -> str:
     """Mark a phrase for the message catalogue; it is translated where it is shown."""
@@ -138,11 +138,10 @@ class ExprError(Exception):
     params: dict = field(default_factory=dict)
     start: int | None = None
     end: int | None = None
-    status: int = 422
 
     def __reduce__(self):
         # Crosses from a worker process to the server: pickle the fields, not args.
-        return (ExprError, (self.template, self.params, self.start, self.end, self.status))
+        return (type(self), (self.template, self.params, self.start, self.end))
 
     @property
     def column(self) -> int | None:
@@ -154,6 +153,10 @@ class ExprError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class TooLong(ExprError):
+    """The text itself is over the length limit: refused before it is read."""
 
 
 # --- the checked tree -------------------------------------------------------
@@ -231,12 +234,11 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
     if not isinstance(text, str):
         raise ExprError("The function must be text.")
     if len(text) > limits.max_length:
-        raise ExprError(
+        raise TooLong(
             "The function is {length} characters long; the limit is {limit}.",
             {"length": len(text), "limit": limits.max_length},
             limits.max_length,
             len(text),
-            status=413,
         )
     if not text.strip():
         raise ExprError("Type a function, for example 5*x**3 + 2*x**2 + 4*x + 8.")
@@ -621,19 +623,86 @@ class _Checker:
 
 # --- printing ---------------------------------------------------------------
 
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "unary": 3, "**": 4}
+PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "unary": 3, "**": 4}
+ATOM = 9
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A subtree as text, how tightly it binds, and whether it is a plain Python number."""
+
+    text: str
+    precedence: int = ATOM
+    number: bool = False
+
+
+def print_tree(
+    tree: Expr,
+    leaf: Callable[[Expr], Printed],
+    call: Callable[[Call, list[Printed]], Printed],
+) -> str:
+    """Print a tree with parentheses only where Python needs them.
+
+    The one precedence printer: ``leaf`` prints numbers, names and lists, ``call``
+    a function call from its printed arguments; operators are printed here.
+    Spaces around ``+``, ``-`` and ``@``; none around ``*``, ``/`` and ``**``.
+    """
+    out: dict[int, Printed] = {}  # id(node) -> printed
+    for node in post_order(tree):
+        if isinstance(node, Call):
+            out[id(node)] = call(node, [out[id(a)] for a in node.args])
+        elif isinstance(node, Unary):
+            out[id(node)] = unary(node.op, out[id(node.operand)])
+        elif isinstance(node, BinOp):
+            out[id(node)] = binary(node.op, out[id(node.left)], out[id(node.right)])
+        else:
+            out[id(node)] = leaf(node)
+    return out[id(tree)].text
+
+
+def wrap(item: Printed, mine: int, strict: bool) -> str:
+    """``item`` as an operand of an operator binding ``mine``, in parentheses if needed."""
+    if item.precedence < mine or (strict and item.precedence == mine):
+        return f"({item.text})"
+    return item.text
+
+
+def unary(op: str, operand: Printed) -> Printed:
+    mine = PRECEDENCE["unary"]
+    return Printed(f"{op}{wrap(operand, mine, False)}", mine, operand.number)
+
+
+def binary(op: str, left: Printed, right: Printed) -> Printed:
+    mine = PRECEDENCE[op]
+    if op == "**":
+        # Right-associative; a unary or another power on the left needs parentheses.
+        text = f"{wrap(left, mine, True)}**{wrap(right, PRECEDENCE['unary'], False)}"
+    else:
+        sep = f" {op} " if op in "+-@" else op
+        text = f"{wrap(left, mine, False)}{sep}{wrap(right, mine, True)}"
+    return Printed(text, mine, left.number and right.number)
 
 
 def unparse(tree: Expr) -> str:
-    """Print a checked tree as text that parses back to the same tree.
+    """Print a checked tree as text that parses back to the same tree,
+    as in ``5*x**3 + 2*x**2 + 4*x + 8``."""
+    return print_tree(tree, _leaf, lambda node, args: Printed(
+        f"{node.func}({', '.join(a.text for a in args)})"
+    ))
 
-    Spaces around ``+``, ``-`` and ``@``; none around ``*``, ``/`` and ``**``,
-    as in ``5*x**3 + 2*x**2 + 4*x + 8``. Parentheses only where needed.
-    """
-    out: dict[int, tuple[str, int]] = {}  # id(node) -> (text, precedence)
-    for node in post_order(tree):
-        out[id(node)] = _print_one(node, out)
-    return out[id(tree)][0]
+
+def _leaf(node: Expr) -> Printed:
+    if isinstance(node, Num):
+        return number(node.value)
+    if isinstance(node, Var):
+        return Printed(node.name)
+    return Printed(_list_text(node.value))
+
+
+def number(value: Number) -> Printed:
+    """A number; a negative one binds like a unary minus."""
+    text = _number(value)
+    return Printed(text, PRECEDENCE["unary"] if text.startswith("-") else ATOM, True)
 
 
 def children(node: Expr) -> tuple:
@@ -661,41 +730,6 @@ def post_order(tree: Expr) -> Iterator[Expr]:
             stack.extend((k, False) for k in reversed(kids))
             continue
         yield node
-
-
-def _print_one(node: Expr, out: dict[int, tuple[str, int]]) -> tuple[str, int]:
-    atom = 9
-    if isinstance(node, Num):
-        text = _number(node.value)
-        return text, (_PRECEDENCE["unary"] if text.startswith("-") else atom)
-    if isinstance(node, Var):
-        return node.name, atom
-    if isinstance(node, ListConst):
-        return _list_text(node.value), atom
-    if isinstance(node, Call):
-        return f"{node.func}({', '.join(out[id(a)][0] for a in node.args)})", atom
-    if isinstance(node, Unary):
-        text, prec = out[id(node.operand)]
-        mine = _PRECEDENCE["unary"]
-        if prec < mine:
-            text = f"({text})"
-        return f"{node.op}{text}", mine
-    mine = _PRECEDENCE[node.op]
-    left, lp = out[id(node.left)]
-    right, rp = out[id(node.right)]
-    if node.op == "**":
-        # Right-associative; a unary or another power on the left needs parentheses.
-        if lp <= mine:
-            left = f"({left})"
-        if rp < _PRECEDENCE["unary"]:
-            right = f"({right})"
-    else:
-        if lp < mine:
-            left = f"({left})"
-        if rp <= mine:
-            right = f"({right})"
-    sep = f" {node.op} " if node.op in "+-@" else node.op
-    return f"{left}{sep}{right}", mine
 
 
 def _number(value: Number) -> str:

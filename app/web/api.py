@@ -75,8 +75,11 @@ async def graph(
 def oembed(request: Request, settings: SettingsDep, url: str, format: str = "json") -> JSONResponse:
     if format != "json":
         return JSONResponse({"detail": "Only the json format is offered."}, status_code=501)
-    parts = urlsplit(url)
-    if parts.path not in ("/", "/embed") or len(url) > 20_000:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1" and other addresses urlsplit cannot read
+        parts = None
+    if parts is None or parts.path not in ("/", "/embed") or len(url) > 20_000:
         return JSONResponse(
             {"detail": "Only links to the playground (/) or /embed can be embedded."},
             status_code=404,

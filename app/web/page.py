@@ -272,10 +272,30 @@ def embed_url(state: PageState, options: EmbedOptions) -> str:
     )
 
 
+# Characters that reorder the text around them (bidi embeddings, overrides, isolates
+# and marks): shown as U+FFFD wherever a typed text is echoed, so that what a reader
+# sees is what was typed.
+BIDI_CONTROLS = dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)], "\ufffd"
+)
+
+
+def visible(text: str) -> str:
+    """``text`` with every bidi control replaced by U+FFFD."""
+    return text.translate(BIDI_CONTROLS)
+
+
+def title_of(state: PageState) -> str:
+    """A title for a shared state: the function if it can be read, else the app's name."""
+    if not state.expr or variables_of(state.expr, Limits())[1] is not None:
+        return "Autograd Playground"
+    return f"y = {visible(state.expr)}"
+
+
 def snippet(base: str, state: PageState, options: EmbedOptions) -> str:
     """The HTML a teacher pastes into a course page. Attribute values are escaped here."""
     src = html.escape(base + embed_url(state, options), quote=True)
-    title = html.escape(f"Autograd Playground: y = {state.expr}", quote=True)
+    title = html.escape(f"Autograd Playground: y = {visible(state.expr)}", quote=True)
     return (
         f'<iframe src="{src}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
         'loading="lazy" '
@@ -291,7 +311,7 @@ def oembed(state: PageState, options: EmbedOptions, base: str) -> dict[str, Any]
         "type": "rich",
         "provider_name": "Autograd Playground",
         "provider_url": base + "/",
-        "title": f"y = {state.expr}",
+        "title": title_of(state),
         "html": snippet(base, state, options),
         "width": EMBED_WIDTH,
         "height": EMBED_HEIGHT,

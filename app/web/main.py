@@ -11,7 +11,6 @@ import json
 import logging
 import math
 import re
-import shutil
 import sys
 import time
 from contextlib import asynccontextmanager
@@ -36,7 +35,7 @@ from app.core.expr import N_, ExprError
 from app.serve.metrics import Metrics
 from app.serve.cache import MemoryCache, RedisCache
 from app.serve.ratelimit import RateLimiter, RedisRateLimiter, client_address
-from app.core.render import RenderError, inline_svg
+from app.core.render import RenderError, inline_svg, layout_available
 from app.serve.settings import Settings
 from app.core.values import format_value
 
@@ -572,7 +571,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", summary="200 when the app can serve")
     def healthz() -> JSONResponse:
-        if shutil.which("dot") is None:
+        if not layout_available():
             return JSONResponse({"status": "Graphviz is missing"}, status_code=503)
         return JSONResponse({"status": "ok"})
 

@@ -5,9 +5,14 @@ function must not slow down the others, so each computation runs in a pool of
 worker processes with a hard wall-clock limit: a task over the limit is killed
 with its process, and the pool starts a new one. Results are cached by the
 normalized request, and identical requests in flight share one computation, so
-a class opening the same embedded example costs one computation. When too much
-is waiting, new work is refused at once (503 with Retry-After) instead of
-letting every student's latency grow.
+a class opening the same embedded example costs one computation.
+
+Admission is by expected wait: the engine keeps a running mean of how long one
+computation takes in a worker, and refuses new work at once (503 with
+Retry-After) only when the work already waiting would keep the newcomer waiting
+longer than ``max_wait`` seconds. A class of 200 pressing Compute together is
+queued (200 x 5 ms over 2 workers is half a second), a queue of slow functions
+is refused early. ``max_queue`` stays as a hard cap on waiting jobs.
 
 ``workers=0`` runs computations in-process on a thread instead: no isolation,
 no hard limit; for development and for tests of everything else.
@@ -18,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import resource
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -28,7 +35,7 @@ from typing import Any, Callable
 import anyio
 from pebble import ProcessExpired, ProcessPool
 
-from app.serve.cache import Cache, MemoryCache
+from app.serve.cache import Cache, Encoded, MemoryCache
 from app.core.expr import ExprError, Limits, parse
 from app.core.render import RenderError
 
@@ -83,12 +90,21 @@ def make_job(
     return Job(expression, dict(inputs), grads, view, key)
 
 
-def _run_job(job: Job, limits: Limits, dot_timeout: float) -> dict[str, Any]:
+def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
+    """The worker's whole task: compute, then encode once (JSON and gzip) for every reader."""
     # Imported here: torch is loaded by the workers (and the fork server), not by
     # the web process, which only parses, caches and renders pages.
     from app.core.pipeline import compute
 
-    return compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
+    result = compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
+    return Encoded.of(result)
+
+
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """``fn(*args)`` and the seconds it took, measured where it ran."""
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
 
 
 def _init_worker(memory_mb: int) -> None:
@@ -117,9 +133,11 @@ class Engine:
         max_queue: int,
         max_tasks: int,
         memory_mb: int,
-        cache_size: int,
+        cache_bytes: int,
         on_event: Callable[[str, str], None] = lambda kind, value: None,
         cache: Cache | None = None,
+        max_wait: float | None = None,
+        first_estimate: float = 0.05,
     ):
         self.workers = workers
         self.timeout = timeout
@@ -128,8 +146,11 @@ class Engine:
         self.max_queue = max_queue
         self.max_tasks = max_tasks
         self.memory_mb = memory_mb
-        self.cache: Cache = cache if cache is not None else MemoryCache(cache_size)
+        self.cache: Cache = cache if cache is not None else MemoryCache(cache_bytes)
         self.on_event = on_event  # ("cache", hit|miss|shared), ("restart", why), ("queue", n)
+        self.max_wait = timeout if max_wait is None else max_wait
+        # Running mean of one computation's seconds in a worker (updated on every result).
+        self.service_time = first_estimate
         self.pending = 0
         self._inflight: dict[str, asyncio.Future] = {}
         self._pool: ProcessPool | None = None
@@ -161,7 +182,7 @@ class Engine:
 
     # --- work ---------------------------------------------------------------
 
-    async def compute(self, job: Job) -> tuple[dict[str, Any], str]:
+    async def compute(self, job: Job) -> tuple[Encoded, str]:
         """The result for ``job`` and how it was had: "hit", "shared" or "miss"."""
         cached = await self.cache.get(job.key)
         if cached is not None:
@@ -190,32 +211,50 @@ class Engine:
         finally:
             del self._inflight[job.key]
 
+    # Weight of the newest measurement in the running mean: about the last ten jobs.
+    SMOOTHING = 0.1
+
+    def expected_wait(self) -> float:
+        """Seconds a job submitted now would wait for a worker, by the running mean."""
+        ahead = max(0, self.pending - max(self.workers, 1) + 1)
+        return ahead * self.service_time / max(self.workers, 1)
+
     async def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` in a worker under the time limit, or refuse when too busy."""
-        capacity = max(self.workers, 1) + self.max_queue
-        if self.pending >= capacity:
-            raise Busy(retry_after=max(1, round(self.timeout)))
+        if self.pending >= max(self.workers, 1) + self.max_queue or (
+            self.expected_wait() > self.max_wait
+        ):
+            raise Busy(retry_after=max(1, math.ceil(self.expected_wait())))
         self.pending += 1
         self.on_event("queue", str(self.pending))
         try:
-            if self._pool is None:
-                return await anyio.to_thread.run_sync(fn, *args)
-            future = self._pool.schedule(fn, args=args, timeout=self.timeout)
-            try:
-                return await asyncio.wrap_future(future)
-            except FutureTimeout:
-                self.on_event("restart", "timeout")
-                raise Overrun("timeout") from None
-            except ProcessExpired:
-                self.on_event("restart", "crash")
-                raise Overrun("crash") from None
-            except MemoryError:
-                raise ExprError(
-                    "The function needs more memory than the server allows for one request."
-                ) from None
+            seconds, result = await self._run(fn, *args)
+            self._observe(seconds)
+            return result
         finally:
             self.pending -= 1
             self.on_event("queue", str(self.pending))
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+        if self._pool is None:
+            return await anyio.to_thread.run_sync(_timed, fn, *args)
+        future = self._pool.schedule(_timed, args=(fn, *args), timeout=self.timeout)
+        try:
+            return await asyncio.wrap_future(future)
+        except FutureTimeout:
+            self._observe(self.timeout)
+            self.on_event("restart", "timeout")
+            raise Overrun("timeout") from None
+        except ProcessExpired:
+            self.on_event("restart", "crash")
+            raise Overrun("crash") from None
+        except MemoryError:
+            raise ExprError(
+                "The function needs more memory than the server allows for one request."
+            ) from None
+
+    def _observe(self, seconds: float) -> None:
+        self.service_time += self.SMOOTHING * (seconds - self.service_time)
 
 
 def default_workers() -> int:

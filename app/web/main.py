@@ -33,7 +33,7 @@ from app.web import i18n, page
 from app.serve.engine import Busy, Engine, Overrun, default_workers, make_job
 from app.core.expr import N_, ExprError
 from app.serve.metrics import Metrics
-from app.serve.cache import MemoryCache, RedisCache
+from app.serve.cache import Encoded, MemoryCache, RedisCache
 from app.serve.ratelimit import RateLimiter, RedisRateLimiter, client_address
 from app.core.render import RenderError, inline_svg, layout_available
 from app.serve.settings import Settings
@@ -189,7 +189,7 @@ def build_engine(settings: Settings, metrics: Metrics) -> Engine:
     if settings.redis_url:
         cache = RedisCache(settings.redis_url, settings.cache_ttl_seconds)
     else:
-        cache = MemoryCache(settings.cache_size)
+        cache = MemoryCache(int(settings.cache_mb * 2**20))
     return Engine(
         on_event=on_event,
         cache=cache,
@@ -198,9 +198,10 @@ def build_engine(settings: Settings, metrics: Metrics) -> Engine:
         limits=settings.limits(),
         dot_timeout=settings.dot_timeout,
         max_queue=settings.max_queue,
+        max_wait=settings.max_wait,
         max_tasks=settings.worker_max_tasks,
         memory_mb=settings.worker_memory_mb,
-        cache_size=settings.cache_size,
+        cache_bytes=int(settings.cache_mb * 2**20),
     )
 
 
@@ -217,7 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     trusted = frozenset(p for p in settings.trusted_proxies.split(",") if p)
     # The HTML of successful pages: a page is a pure function of its address,
     # language and htmx target, so a class opening one link costs one rendering.
-    rendered = MemoryCache(settings.page_cache_size)
+    rendered: MemoryCache[str] = MemoryCache(int(settings.page_cache_mb * 2**20), size_of=len)
     _setup_access_log()
 
     @asynccontextmanager
@@ -385,9 +386,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body.expression, body.inputs, body.requires_grad, body.view, config.limits()
         )
         result, request.state.cache = await engine.compute(job)
-        # Already plain JSON data: skip FastAPI's recursive encoder, which costs
-        # more than the whole trace for a big graph.
-        return JSONResponse(result)
+        # Sent as the worker encoded it: no validation, no encoding per request.
+        return encoded_response(result, request.headers.get("accept-encoding", ""))
 
     environments = {lang: _environment(lang) for lang in i18n.LANGUAGES}
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -408,7 +408,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hit = await rendered.get(key)
         if hit is not None:
             request.state.cache = "hit"
-            return html_response(hit["html"], 200, {}, lang)
+            return html_response(hit, 200, {}, lang)
         state, outcome, status, headers = await page_result(
             request, state, lang, with_result=block not in SMALL_BLOCKS
         )
@@ -422,7 +422,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             html = env.get_template(template).render(**context)
         if outcome and "result" in outcome:
-            await rendered.put(key, {"html": html})
+            await rendered.put(key, html)
         return html_response(html, status, headers, lang)
 
     def html_response(html: str, status: int, headers: dict[str, str], lang: str) -> HTMLResponse:
@@ -450,7 +450,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             grads = {name: state.grad_on(name) for name in state.values}
             job = make_job(state.expr, inputs, grads, state.view, limits)
             result, request.state.cache = await engine.compute(job)
-            return state, {"result": result}, 200, {}
+            return state, {"result": result.data()}, 200, {}
         except ExprError as error:
             request.state.outcome = "refused"
             outcome = {"error": _error_view(error, state.expr, lang)}
@@ -682,6 +682,25 @@ def _outcome_of(status: int) -> str:
     if status == 503:
         return "busy"
     return "refused" if status < 500 else "error"
+
+
+def encoded_response(result: Encoded, accept_encoding: str) -> Response:
+    """A cached or new result as it was encoded once: gzip where the client takes it."""
+    headers = {"Vary": "Accept-Encoding"}
+    if accepts_gzip(accept_encoding):
+        headers["Content-Encoding"] = "gzip"
+        return Response(result.gzip, media_type="application/json", headers=headers)
+    return Response(result.json, media_type="application/json", headers=headers)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (``gzip;q=0`` refuses it)."""
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.partition(";")
+        if name.strip() in ("gzip", "x-gzip"):
+            q = params.strip()
+            return not (q.startswith("q=") and q[2:].strip("0.") == "")
+    return False
 
 
 def _setup_access_log() -> None:

@@ -1,0 +1,152 @@
+"""The result cache: encoded once, bounded in bytes, sent as it is kept."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.expr import Limits
+from app.serve.cache import Encoded, MemoryCache
+from app.serve.engine import Busy, Engine
+
+SEED_BODY = {"expression": "5*x**3 + 2*x**2 + 4*x + 8", "inputs": {"x": 2}}
+
+
+def run(coro):
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def test_encoded_is_compact_json_and_its_gzip() -> None:
+    data = {"b": [1.5, "é"], "a": {"nested": True}}
+    encoded = Encoded.of(data)
+    assert encoded.json == '{"b":[1.5,"é"],"a":{"nested":true}}'.encode()
+    assert gzip.decompress(encoded.gzip) == encoded.json
+    assert encoded.data() == data
+    assert Encoded.from_gzip(encoded.gzip) == encoded
+    assert encoded.size == len(encoded.json) + len(encoded.gzip)
+
+
+def test_encoded_refuses_what_json_cannot_say() -> None:
+    with pytest.raises(ValueError):
+        Encoded.of({"value": float("nan")})
+
+
+def test_the_memory_cache_is_bounded_in_bytes_and_drops_the_least_recently_used() -> None:
+    cache: MemoryCache[bytes] = MemoryCache(100, size_of=len)
+
+    async def scenario() -> None:
+        await cache.put("a", b"x" * 40)  # 41 bytes with its key
+        await cache.put("b", b"y" * 40)  # 82
+        assert await cache.get("a") == b"x" * 40  # a is now the most recently used
+        await cache.put("c", b"z" * 40)  # 123 > 100: b goes
+        assert await cache.get("b") is None
+        assert await cache.get("a") is not None and await cache.get("c") is not None
+        assert cache.bytes == 82 and len(cache) == 2
+        await cache.put("a", b"w" * 10)  # replacing counts the new size only
+        assert cache.bytes == 52
+        await cache.put("huge", b"h" * 200)  # larger than the whole cache: not kept
+        assert await cache.get("huge") is None and cache.bytes == 52
+
+    run(scenario())
+
+
+def test_a_zero_sized_cache_keeps_nothing() -> None:
+    cache = MemoryCache(0)
+    run(cache.put("k", Encoded.of({"a": 1})))
+    assert run(cache.get("k")) is None
+
+
+def test_the_api_sends_gzip_to_clients_that_take_it(client: TestClient) -> None:
+    plain = client.post("/api/graph", json=SEED_BODY, headers={"Accept-Encoding": "identity"})
+    packed = client.post("/api/graph", json=SEED_BODY, headers={"Accept-Encoding": "gzip"})
+    assert plain.headers.get("content-encoding") is None
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["vary"]
+    assert packed.json() == plain.json()  # httpx undoes the gzip
+    assert plain.json()["gradients"] == {"x": 72.0}
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+
+
+def test_gzip_q_zero_is_a_refusal(client: TestClient) -> None:
+    response = client.post("/api/graph", json=SEED_BODY,
+                           headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert response.headers.get("content-encoding") is None
+    assert response.json()["gradients"] == {"x": 72.0}
+
+
+def test_a_hit_sends_the_bytes_the_miss_sent(client: TestClient) -> None:
+    headers = {"Accept-Encoding": "identity"}
+    first = client.post("/api/graph", json=SEED_BODY, headers=headers)
+    again = client.post("/api/graph", json=SEED_BODY, headers=headers)
+    assert first.headers["x-cache"] == "miss" and again.headers["x-cache"] == "hit"
+    assert again.content == first.content
+    json.loads(again.content)
+
+
+# --- admission by expected wait ------------------------------------------------
+
+
+def in_process_engine(**overrides) -> Engine:
+    options = dict(workers=0, timeout=5.0, limits=Limits(), dot_timeout=5.0, max_queue=1000,
+                   max_tasks=0, memory_mb=0, cache_bytes=0)
+    options.update(overrides)
+    return Engine(**options)
+
+
+def test_the_running_mean_learns_the_time_of_one_job() -> None:
+    engine = in_process_engine(first_estimate=1.0)
+    for _ in range(40):
+        run(engine.submit(time.sleep, 0.01))
+    assert 0.005 < engine.service_time < 0.1
+
+
+def test_a_burst_of_short_jobs_is_queued_not_refused() -> None:
+    """200 jobs that the server finishes well within max_wait: none is refused."""
+    engine = in_process_engine(max_wait=2.0, first_estimate=0.005)
+
+    async def burst() -> list:
+        return await asyncio.gather(*(engine.submit(abs, -k) for k in range(200)))
+
+    assert run(burst()) == list(range(200))
+    assert engine.pending == 0
+
+
+def test_work_that_would_wait_past_max_wait_is_refused_at_once() -> None:
+    engine = in_process_engine(max_wait=0.5, first_estimate=0.2)
+
+    async def crowd() -> tuple[int, Busy]:
+        running = [asyncio.ensure_future(engine.submit(time.sleep, 0.3)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        # 3 ahead on one worker at 0.2 s each: 0.6 s expected, past the 0.5 s allowed.
+        assert engine.expected_wait() == pytest.approx(0.6)
+        start = time.monotonic()
+        with pytest.raises(Busy) as info:
+            await engine.submit(time.sleep, 0.01)
+        assert time.monotonic() - start < 0.2  # at once, not after waiting
+        await asyncio.gather(*running)
+        return len(running), info.value
+
+    admitted, busy = run(crowd())
+    assert admitted == 3 and busy.retry_after >= 1
+    assert engine.pending == 0
+
+
+def test_the_hard_cap_still_holds() -> None:
+    engine = in_process_engine(max_queue=2, first_estimate=0.0001)
+
+    async def crowd() -> None:
+        running = [asyncio.ensure_future(engine.submit(time.sleep, 0.2)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(Busy):
+            await engine.submit(time.sleep, 0.01)
+        await asyncio.gather(*running)
+
+    run(crowd())

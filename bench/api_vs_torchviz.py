@@ -77,12 +77,12 @@ def ms(fn) -> float:
 # --- the server ---------------------------------------------------------------
 
 
-def start(log: Path) -> tuple[subprocess.Popen, str, float, float]:
+def start(log: Path, workers: int | None) -> tuple[subprocess.Popen, str, float, float]:
     """A server with the defaults; seconds until /healthz and until the first answer."""
     port = classroom.free_port()
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
-    proc = classroom.start_server(port, None, ["PLAYGROUND_RATE_LIMIT_PER_MINUTE=0"], log)
+    proc = classroom.start_server(port, workers, [], log)
     healthy = first = None
     body = {"expression": "3*x + 1", "inputs": {"x": 1}}  # not a warmed example
     with httpx.Client(base_url=base, timeout=5.0) as client:
@@ -255,15 +255,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--no-class", action="store_true", help="skip the fresh-work class")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="PLAYGROUND_WORKERS for the server; default: the app's")
     args = parser.parse_args()
 
     for by_hand in (seed_by_hand, poly_by_hand, neuron_by_hand):  # the first backward is slow
         torchviz.make_dot(by_hand()).pipe(format="svg")
     log = Path(tempfile.mkstemp(prefix="bench-server-", suffix=".log")[1])
-    proc, base, healthy, first = start(log)
+    proc, base, healthy, first = start(log, args.workers)
     try:
-        print(f"machine: {os.cpu_count()} CPUs, load average "
-              f"{os.getloadavg()[0]:.2f}; server with default settings at {base}")
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; server "
+              f"with default settings (workers {args.workers or 'one per CPU'}) at {base}")
         print(f"start: /healthz after {healthy:.1f} s, first computed answer after {first:.1f} s "
               "(includes the cache warm-up)")
         print(f"\n{'request':<38}{'baseline ms':>12}{'api ms':>9}{'ratio':>7}")

@@ -150,3 +150,49 @@ def test_the_hard_cap_still_holds() -> None:
         await asyncio.gather(*running)
 
     run(crowd())
+
+
+# --- compression ----------------------------------------------------------------
+
+
+def test_pages_are_gzipped_for_clients_that_take_gzip(client: TestClient) -> None:
+    packed = client.get("/?expr=x**2&x=3", headers={"Accept-Encoding": "gzip"})
+    plain = client.get("/?expr=x**2&x=3", headers={"Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert plain.headers.get("content-encoding") is None
+    assert packed.text == plain.text and "<svg" in plain.text
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+
+
+def test_an_api_result_is_compressed_once_not_twice() -> None:
+    from app.web.main import create_app
+    from app.serve.settings import Settings
+
+    # A raw ASGI call: the bytes as they leave the app, before any client undoes gzip.
+    app = create_app(Settings(workers=0, warm_cache=False))
+    sent: list[dict] = []
+    body = json.dumps(SEED_BODY).encode()
+
+    async def call() -> None:
+        async def receive() -> dict:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "POST", "scheme": "http", "path": "/api/graph", "raw_path": b"",
+                 "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
+                 "server": ("testserver", 80), "state": {},
+                 "headers": [(b"content-type", b"application/json"),
+                             (b"content-length", str(len(body)).encode()),
+                             (b"accept-encoding", b"gzip")]}
+        await app(scope, receive, send)
+
+    run(call())
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    headers = [(k.decode(), v.decode()) for k, v in start["headers"]]
+    assert start["status"] == 200
+    assert [v for k, v in headers if k == "content-encoding"] == ["gzip"]
+    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert json.loads(gzip.decompress(payload))["gradients"] == {"x": 72.0}

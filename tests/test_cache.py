@@ -196,3 +196,60 @@ def test_an_api_result_is_compressed_once_not_twice() -> None:
     assert [v for k, v in headers if k == "content-encoding"] == ["gzip"]
     payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     assert json.loads(gzip.decompress(payload))["gradients"] == {"x": 72.0}
+
+
+# --- the same page asked for at once ------------------------------------------
+
+
+def test_single_flight_runs_identical_work_once_and_shares_errors_too() -> None:
+    from app.serve.cache import SingleFlight
+
+    flights = SingleFlight()
+    calls: list[str] = []
+
+    async def make(key: str, fail: bool = False) -> str:
+        calls.append(key)
+        await asyncio.sleep(0.05)
+        if fail:
+            raise ValueError("no")
+        return key.upper()
+
+    async def scenario() -> None:
+        answers = await asyncio.gather(*(flights.run("a", lambda: make("a")) for _ in range(10)))
+        assert [value for value, _ in answers] == ["A"] * 10
+        assert [shared for _, shared in answers].count(False) == 1
+        assert calls == ["a"]
+        failed = await asyncio.gather(
+            *(flights.run("b", lambda: make("b", fail=True)) for _ in range(3)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(f, ValueError) for f in failed) and calls == ["a", "b"]
+        assert (await flights.run("a", lambda: make("a")))[1] is False  # done: a new run
+
+    run(scenario())
+
+
+def test_a_class_opening_one_embed_link_renders_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    import app.web.pages
+    from app.serve.settings import Settings
+    from app.web.main import create_app
+
+    rendered: list[int] = []
+    real = app.web.pages.render
+    monkeypatch.setattr(app.web.pages, "render",
+                        lambda *a, **k: rendered.append(1) or real(*a, **k))
+    web = create_app(Settings(workers=0, warm_cache=False, rate_limit_per_minute=0))
+
+    async def class_opens_link() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            url = "/embed?expr=x**2%2B1&x=3&readonly=1"
+            return await asyncio.gather(*(client.get(url) for _ in range(20)))
+
+    answers = run(class_opens_link())
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.text for a in answers}) == 1 and "<svg" in answers[0].text
+    assert rendered == [1]
+    assert sorted(a.headers["x-cache"] for a in answers).count("shared") == 19

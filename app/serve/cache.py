@@ -13,13 +13,14 @@ were a miss.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Protocol, TypeVar
+from typing import Any, Awaitable, Callable, Generic, Protocol, TypeVar
 
 log = logging.getLogger("playground.cache")
 
@@ -75,6 +76,7 @@ class MemoryCache(Generic[V]):
         self.size_of: Callable[[V], int] = size_of or (lambda value: value.size)  # type: ignore[attr-defined]
         self.bytes = 0
         self._items: OrderedDict[str, tuple[V, int]] = OrderedDict()
+        self.flights = SingleFlight()  # for misses being made right now
 
     async def get(self, key: str) -> V | None:
         item = self._items.get(key)
@@ -98,6 +100,42 @@ class MemoryCache(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+T = TypeVar("T")
+
+
+class SingleFlight:
+    """Identical work asked for at once is done once; the others await its answer.
+
+    A class opening one link at the same moment would otherwise render the same
+    page 200 times before the first copy reached the cache.
+    """
+
+    def __init__(self) -> None:
+        self._inflight: dict[str, asyncio.Future] = {}
+
+    async def run(self, key: str, make: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
+        """``make()``'s answer, and whether it was shared with a call already under way."""
+        inflight = self._inflight.get(key)
+        if inflight is not None:
+            return await asyncio.shield(inflight), True
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await make()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no warning when nobody shared it
+            raise
+        else:
+            future.set_result(value)
+            return value, False
+        finally:
+            del self._inflight[key]
 
 
 class RedisCache:

@@ -75,17 +75,32 @@ class Pages:
         if hit is not None:
             request.state.cache = "hit"
             return html_response(hit, 200, {}, lang)
-        state, outcome, status, headers = await self.result(
-            state, lang, with_result=block not in SMALL_BLOCKS
-        )
-        context = page_context(state, lang, outcome)
-        context.update(base_url=base_url, **extra)
-        # Blocks live in index.html; embed.html only inherits them, and a block is
-        # rendered from the template that defines it. Links in it follow state.path.
-        html = render(self.templates[lang], "index.html" if block else template, block, **context)
-        if outcome and "result" in outcome:
-            await self.cache.put(key, html)
-        return html_response(html, status, headers, lang)
+
+        async def make() -> tuple[str, int, dict[str, str], dict[str, Any]]:
+            state_, outcome, status, headers = await self.result(
+                state, lang, with_result=block not in SMALL_BLOCKS
+            )
+            context = page_context(state_, lang, outcome)
+            context.update(base_url=base_url, **extra)
+            # Blocks live in index.html; embed.html only inherits them, and a block is
+            # rendered from the template that defines it. Links in it follow state.path.
+            html = render(
+                self.templates[lang], "index.html" if block else template, block, **context
+            )
+            if outcome and "result" in outcome:
+                await self.cache.put(key, html)
+            told = {k: getattr(request.state, k) for k in ("outcome",)
+                    if getattr(request.state, k, None)}
+            return html, status, headers, told
+
+        # The same page asked for by many at once (a class opening one link) is
+        # rendered once; the others get its HTML.
+        (html, status, headers, told), shared = await self.cache.flights.run(key, make)
+        if shared:
+            request.state.cache = "shared"
+            for name, value in told.items():
+                setattr(request.state, name, value)
+        return html_response(html, status, dict(headers), lang)
 
     async def result(
         self, state: page.PageState, lang: str, with_result: bool

@@ -43,6 +43,12 @@ class Encoded:
         return cls(raw, gzip.compress(raw, GZIP_LEVEL, mtime=0))
 
     @classmethod
+    def of_text(cls, text: str) -> Encoded:
+        """A text body (a page's HTML) and its gzip; ``json`` then holds the UTF-8 text."""
+        raw = text.encode()
+        return cls(raw, gzip.compress(raw, GZIP_LEVEL, mtime=0))
+
+    @classmethod
     def from_gzip(cls, packed: bytes) -> Encoded:
         return cls(gzip.decompress(packed), packed)
 

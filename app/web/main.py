@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.engine = build_engine(settings, state.metrics)
     state.limiter = build_limiter(settings)
     state.templates = environments()
-    state.page_cache = MemoryCache(int(settings.page_cache_mb * 2**20), size_of=len)
+    state.page_cache = MemoryCache(int(settings.page_cache_mb * 2**20))
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # HTML, JSON and SVG are text that shrinks to a fifth. Level 6: within a few

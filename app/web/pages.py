@@ -12,21 +12,21 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
-from starlette.datastructures import QueryParams
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import Headers, QueryParams
 
 from app.core import explain
 from app.core.expr import ExprError
 from app.core.render import VIEWS, RenderError, inline_svg
 from app.core.result import from_json
-from app.serve.cache import MemoryCache
+from app.serve.cache import Encoded, MemoryCache
 from app.serve.engine import Busy, Engine, Overrun, make_job
 from app.serve.settings import Settings
 from app.web import i18n, page
 from app.web.deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
 from app.web.errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
 from app.web.links import public_base_url
-from app.web.middleware import content_security_policy
+from app.web.middleware import accepts_gzip, content_security_policy
 from app.web.templating import Environments, render
 
 router = APIRouter()
@@ -74,9 +74,9 @@ class Pages:
         hit = await self.cache.get(key)
         if hit is not None:
             request.state.cache = "hit"
-            return html_response(hit, 200, {}, lang)
+            return encoded_html_response(hit, lang, request.headers)
 
-        async def make() -> tuple[str, int, dict[str, str], dict[str, Any]]:
+        async def make() -> tuple[Encoded, int, dict[str, str], dict[str, Any]]:
             state_, outcome, status, headers = await self.result(
                 state, lang, with_result=block not in SMALL_BLOCKS
             )
@@ -87,20 +87,22 @@ class Pages:
             html = render(
                 self.templates[lang], "index.html" if block else template, block, **context
             )
+            # Encoded once, gzip too, for everyone sharing it and every later hit.
+            body = Encoded.of_text(html)
             if outcome and "result" in outcome:
-                await self.cache.put(key, html)
+                await self.cache.put(key, body)
             told = {k: getattr(request.state, k) for k in ("outcome",)
                     if getattr(request.state, k, None)}
-            return html, status, headers, told
+            return body, status, headers, told
 
         # The same page asked for by many at once (a class opening one link) is
         # rendered once; the others get its HTML.
-        (html, status, headers, told), shared = await self.cache.flights.run(key, make)
+        (body, status, headers, told), shared = await self.cache.flights.run(key, make)
         if shared:
             request.state.cache = "shared"
             for name, value in told.items():
                 setattr(request.state, name, value)
-        return html_response(html, status, dict(headers), lang)
+        return encoded_html_response(body, lang, request.headers, status, headers)
 
     async def result(
         self, state: page.PageState, lang: str, with_result: bool
@@ -152,11 +154,22 @@ def get_pages(
 PagesDep = Annotated[Pages, Depends(get_pages)]
 
 
-def html_response(html: str, status: int, headers: dict[str, str], lang: str) -> HTMLResponse:
-    response = HTMLResponse(html, status_code=status, headers=headers)
-    response.headers["Vary"] = "HX-Request, HX-Target, Accept-Language"
-    response.headers["Content-Language"] = lang
-    return response
+def encoded_html_response(
+    page: Encoded,
+    lang: str,
+    request_headers: Headers,
+    status: int = 200,
+    extra: dict[str, str] | None = None,
+) -> Response:
+    """A page as it was encoded once; gzip where the client takes it (Compress leaves it)."""
+    headers = {**(extra or {}), "Content-Language": lang,
+               "Vary": "HX-Request, HX-Target, Accept-Language, Accept-Encoding"}
+    body = page.json
+    if accepts_gzip(request_headers.get("accept-encoding", "")):
+        headers["Content-Encoding"] = "gzip"
+        body = page.gzip
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8",
+                    headers=headers)
 
 
 @router.get("/", response_class=HTMLResponse, summary="The playground page")

@@ -63,7 +63,7 @@ class Pages:
         block: str | None,
         template: str = "index.html",
         **extra: Any,
-    ) -> HTMLResponse:
+    ) -> Response:
         request = self.request
         lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
         request.state.expr = state.expr

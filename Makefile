@@ -55,7 +55,7 @@ BROWSER_DEBS := /usr/bin/chromium=chromium lib:libatomic.so.1=libatomic1 \
 .PHONY: docker-deps docker-check hadolint
 
 help:
-	@sed -n '3,10p' Makefile
+	@sed -n '3,11p' Makefile
 
 ## ---- setup -------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 from app.core.pipeline import compute
 from app.core.result import GraphResult, Node, Step, from_json
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 
 

@@ -252,4 +252,6 @@ def test_a_class_opening_one_embed_link_renders_it_once(monkeypatch: pytest.Monk
     assert {a.status_code for a in answers} == {200}
     assert len({a.text for a in answers}) == 1 and "<svg" in answers[0].text
     assert rendered == [1]
-    assert sorted(a.headers["x-cache"] for a in answers).count("shared") == 19
+    # One computed it; the others shared that rendering, or (arriving after it) hit the cache.
+    how = [a.headers["x-cache"] for a in answers]
+    assert how.count("miss") == 1 and set(how) - {"miss"} <= {"shared", "hit"}

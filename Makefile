@@ -3,7 +3,8 @@
 #   make setup   system packages (graphviz, node/npm), .venv, static/vendor/
 #   make run     serve on $(HOST):$(PORT)          e.g. PORT=8123 make run
 #   make test    setup + chromium, then the whole pytest suite (PYTEST_ARGS=...)
-#   make bench   API vs. torchviz benchmark
+#   make bench   a real server against the torchviz baseline: ratios, a burst of
+#                200 new computations, the fresh-work class (about 2 minutes)
 #   make docker-check  build the Docker image with podman (no daemon) and test it
 #   make clean   remove everything setup made
 #
@@ -54,7 +55,7 @@ BROWSER_DEBS := /usr/bin/chromium=chromium lib:libatomic.so.1=libatomic1 \
 .PHONY: docker-deps docker-check hadolint
 
 help:
-	@sed -n '3,10p' Makefile
+	@sed -n '3,11p' Makefile
 
 ## ---- setup -------------------------------------------------------------------
 

@@ -1,38 +1,50 @@
-"""Time POST /api/graph against the bare torchviz baseline, in one process and one run.
+"""POST /api/graph on a real server against the bare torchviz baseline, in one run.
 
-The baseline is what the lesson does by hand: build y with PyTorch and call
-``torchviz.make_dot(y).pipe(format="svg")``. Ours is the whole request through
-the app in-process: parse, trace with hooks, backward, make_dot, Graphviz,
-sanitize, JSON. Graphviz layout dominates both, so the ratio shows what the
-app adds on top. Runs are interleaved so that machine noise hits both alike.
+The baseline is what the lesson does by hand, in this process: build y with
+PyTorch and call ``torchviz.make_dot(y).pipe(format="svg")``. Ours is the whole
+request through a real ``uvicorn`` server on 127.0.0.1 with the app's defaults
+(worker pool, caches, middleware): parse, trace with hooks, backward, make_dot,
+layout, sanitize, JSON, gzip, HTTP. Runs are interleaved so that machine noise
+hits both alike, and every figure is a ratio against a baseline measured in the
+same run. Then, on the same server: 200 different new computations at the same
+moment, and the fresh-work class of bench/classroom.py.
 
-    .venv/bin/python bench/api_vs_torchviz.py [--runs 30]
+    .venv/bin/python bench/api_vs_torchviz.py [--runs 30] [--students 200] [--no-class]
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import asyncio
+import json
+import os
+import random
+import ssl
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
+import httpx
 import torch
 import torchviz
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fastapi.testclient import TestClient  # noqa: E402
-
-from app.core.expr import parse  # noqa: E402
-from app.core.graph import trace  # noqa: E402
-from app.web.main import create_app  # noqa: E402
-from app.serve.settings import Settings  # noqa: E402
+import classroom  # noqa: E402
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 POLY_TERMS = 20
-POLY = " + ".join(f"{POLY_TERMS + 1 - k}*x**{k}" for k in range(POLY_TERMS, 0, -1))
+NEURON = "sigmoid(sum(w*x) + b)"
+NEURON_VALUES = {"w": [0.5, -1.0, 2.0], "x": [1.0, 2.0, 3.0], "b": 0.1}
+
+
+def poly(name: str) -> str:
+    return " + ".join(f"{POLY_TERMS + 1 - k}*{name}**{k}" for k in range(POLY_TERMS, 0, -1))
 
 
 def seed_by_hand() -> torch.Tensor:
@@ -49,66 +61,243 @@ def poly_by_hand() -> torch.Tensor:
     return y
 
 
-def timed(fn, runs: int) -> list[float]:
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+def neuron_by_hand() -> torch.Tensor:
+    w = torch.tensor(NEURON_VALUES["w"], requires_grad=True)
+    x = torch.tensor(NEURON_VALUES["x"], requires_grad=True)
+    b = torch.tensor(NEURON_VALUES["b"], requires_grad=True)
+    return torch.sigmoid(torch.sum(w * x) + b)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-    # Every request computed: no result cache, and in-process like the baseline
-    # (a worker pool adds a hop between processes; bench/classroom.py measures it).
-    fresh = Settings(workers=0, cache_size=0, page_cache_size=0, warm_cache=False,
-                     rate_limit_per_minute=0)
-    client = TestClient(create_app(fresh))
-    cached = TestClient(create_app(Settings(workers=0, warm_cache=False, rate_limit_per_minute=0)))
-    logging.getLogger("playground.access").setLevel(logging.WARNING)  # one line per request
+def ms(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+# --- the server ---------------------------------------------------------------
+
+
+def start(log: Path, workers: int | None) -> tuple[subprocess.Popen, str, float, float]:
+    """A server with the defaults; seconds until /healthz and until the first answer."""
+    port = classroom.free_port()
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    proc = classroom.start_server(port, workers, [], log)
+    healthy = first = None
+    body = {"expression": "3*x + 1", "inputs": {"x": 1}}  # not a warmed example
+    with httpx.Client(base_url=base, timeout=5.0) as client:
+        while time.monotonic() - started < 120:
+            if proc.poll() is not None:
+                raise SystemExit(f"the server exited while starting:\n{log.read_text()[-3000:]}")
+            try:
+                if healthy is None and client.get("/healthz").status_code == 200:
+                    healthy = time.monotonic() - started
+                if client.post("/api/graph", json=body).status_code == 200:
+                    first = time.monotonic() - started
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+    if first is None:
+        raise SystemExit("the server did not answer in 120 s")
+    return proc, base, healthy or first, first
+
+
+def memory(pid: int) -> list[tuple[str, int, float, float]]:
+    """(role, pid, RSS MiB, PSS MiB) for the server and each of its processes.
+
+    The workers are the fork server's children; RSS counts the torch pages they
+    share with it again in each, PSS splits them between their users.
+    """
+    rows = []
+    fork_server = None
+    for p in classroom.descendants(pid):
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            parent = int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        got = classroom.proc_sample(p)
+        if got is None:
+            continue
+        rss, pss, _, _ = got
+        if p == pid:
+            role = "web server"
+        elif parent == pid and "forkserver" in cmd:
+            role, fork_server = "fork server", p
+        elif parent == fork_server:
+            role = "worker"
+        elif "resource_tracker" in cmd:
+            role = "resource tracker"
+        else:
+            role = "other"
+        rows.append((role, p, rss / 1024, pss / 1024))
+    return rows
+
+
+# --- single requests ----------------------------------------------------------
+
+
+def single(base: str, runs: int) -> list[tuple[str, float, float]]:
+    """(case, baseline ms, ours ms): medians of interleaved runs."""
+    counter = iter(range(10**6))
+    rng = random.Random(7)
+
+    def fresh_name() -> str:  # a variable never used: a new graph, new picture, new key
+        return f"v{next(counter)}"
+
+    def seed_new() -> dict:
+        return {"expression": SEED.replace("x", (n := fresh_name())), "inputs": {n: 2}}
+
+    def seed_value() -> dict:
+        return {"expression": SEED, "inputs": {"x": round(rng.uniform(-9, 9), 6)}}
+
+    def poly_new() -> dict:
+        return {"expression": poly(n := fresh_name()), "inputs": {n: 0.5}}
+
+    def neuron_new() -> dict:
+        k = next(counter)
+        text = NEURON.replace("w", f"w{k}").replace("x", f"x{k}").replace("b", f"b{k}")
+        return {"expression": text, "inputs": {f"{n}{k}": v for n, v in NEURON_VALUES.items()}}
+
+    def seed_hit() -> dict:
+        return {"expression": SEED, "inputs": {"x": 2}}
+
     cases = [
-        ("seed", SEED, {"x": 2}, seed_by_hand),
-        (f"{POLY_TERMS}-term polynomial", POLY, {"x": 0.5}, poly_by_hand),
+        ("seed, never seen", seed_new, seed_by_hand),
+        ("seed, new value", seed_value, seed_by_hand),
+        (f"{POLY_TERMS}-term polynomial, never seen", poly_new, poly_by_hand),
+        ("neuron on vectors, never seen", neuron_new, neuron_by_hand),
+        ("seed, cache hit", seed_hit, seed_by_hand),
     ]
-    print(
-        f"{'function':<22} {'baseline ms':>12} {'api ms':>9} {'ratio':>6} {'core ms':>8}"
-        f" {'cached ms':>10}"
-    )
-    for name, text, inputs, by_hand in cases:
-        body = {"expression": text, "inputs": inputs}
+    out = []
+    with httpx.Client(base_url=base, timeout=10.0) as client:  # keep-alive; takes gzip
 
-        def api() -> None:
+        def api(body: dict) -> None:
             response = client.post("/api/graph", json=body)
             response.raise_for_status()
 
-        def baseline() -> None:
-            torchviz.make_dot(by_hand()).pipe(format="svg")
+        for name, body_of, by_hand in cases:
+            for _ in range(3):  # warm up: both workers, the first backward, the connection
+                api(body_of())
+                torchviz.make_dot(by_hand()).pipe(format="svg")
+            base_ms, ours_ms = [], []
+            for _ in range(runs):
+                base_ms.append(ms(lambda: torchviz.make_dot(by_hand()).pipe(format="svg")))
+                body = body_of()
+                ours_ms.append(ms(lambda: api(body)))
+            out.append((name, statistics.median(base_ms), statistics.median(ours_ms)))
+    return out
 
-        def core() -> None:
-            trace(parse(text), inputs)
 
-        def api_cached() -> None:
-            cached.post("/api/graph", json=body).raise_for_status()
+# --- 200 new computations at once -----------------------------------------------
 
-        for fn in (api, baseline, core, api_cached):  # warm up: the first backward is slow
-            fn()
-        base, ours, inner, hits = [], [], [], []
-        for _ in range(args.runs):
-            base += timed(baseline, 1)
-            ours += timed(api, 1)
-            inner += timed(core, 1)
-            hits += timed(api_cached, 1)
-        b, a, c, h = (statistics.median(v) for v in (base, ours, inner, hits))
-        print(f"{name:<22} {b:>12.2f} {a:>9.2f} {a / b:>6.2f} {c:>8.3f} {h:>10.2f}")
-    print(
-        f"medians of {args.runs} interleaved runs; api = the whole request, computed (no "
-        "cache); core = parse + trace + backward, no layout; cached = the same request "
-        "answered from the result cache"
-    )
+
+async def burst(base: str, n: int) -> dict:
+    """N students press Compute at the same moment, each with their own new values."""
+    rng = random.Random(11)
+    tls = ssl.create_default_context()
+    clients = [classroom.new_client(base, tls) for _ in range(n)]
+    go = asyncio.Event()
+    answers: list[tuple[int | str, float]] = []
+
+    async def one(k: int, client: httpx.AsyncClient) -> None:
+        fn = classroom.FUNCTIONS[k % len(classroom.FUNCTIONS)]
+        body = {"expression": fn.expr, "inputs": classroom.fresh_values(fn, rng),
+                "requires_grad": {v: v not in fn.nograd for v in fn.values}}
+        await go.wait()
+        start = time.perf_counter()
+        try:
+            response = await client.post("/api/graph", json=body, timeout=30.0)
+            status: int | str = response.status_code
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+        answers.append((status, (time.perf_counter() - start) * 1000))
+
+    tasks = [asyncio.create_task(one(k, c)) for k, c in enumerate(clients)]
+    # Open every connection first, so the burst measures the server, not TCP set-up.
+    await asyncio.gather(*(c.get("/healthz") for c in clients))
+    await asyncio.sleep(0.05)
+    go.set()
+    await asyncio.gather(*tasks)
+    await asyncio.gather(*(c.aclose() for c in clients))
+    times = sorted(t for s, t in answers if s == 200)
+    statuses: dict[str, int] = {}
+    for s, _ in answers:
+        statuses[str(s)] = statuses.get(str(s), 0) + 1
+    return {
+        "ok": len(times), "n": n, "statuses": statuses,
+        "p50": statistics.median(times) if times else None,
+        "last": times[-1] if times else None,
+    }
+
+
+def fresh_class(base: str, pid: int, students: int) -> dict | None:
+    command = [sys.executable, str(Path(__file__).with_name("classroom.py")), "--mode", "fresh",
+               "--students", str(students), "--url", base, "--pid", str(pid), "--json",
+               "--max-seconds", "90"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=200)
+    text = done.stdout
+    cut = text.find("\n{")
+    table = text if cut < 0 else text[:cut]
+    print(table.rstrip())
+    if done.returncode != 0 or cut < 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return None
+    return json.loads(text[cut + 1 :])
+
+
+# --- the run --------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--students", type=int, default=200)
+    parser.add_argument("--no-class", action="store_true", help="skip the fresh-work class")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="PLAYGROUND_WORKERS for the server; default: the app's")
+    args = parser.parse_args()
+
+    for by_hand in (seed_by_hand, poly_by_hand, neuron_by_hand):  # the first backward is slow
+        torchviz.make_dot(by_hand()).pipe(format="svg")
+    log = Path(tempfile.mkstemp(prefix="bench-server-", suffix=".log")[1])
+    proc, base, healthy, first = start(log, args.workers)
+    try:
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; server "
+              f"with default settings (workers {args.workers or 'one per CPU'}) at {base}")
+        print(f"start: /healthz after {healthy:.1f} s, first computed answer after {first:.1f} s "
+              "(includes the cache warm-up)")
+        print(f"\n{'request':<38}{'baseline ms':>12}{'api ms':>9}{'ratio':>7}")
+        rows = single(base, args.runs)
+        for name, b, a in rows:
+            print(f"{name:<38}{b:>12.2f}{a:>9.2f}{a / b:>7.3f}")
+        seed_base = rows[0][1]
+        print(f"medians of {args.runs} interleaved runs; baseline = torchviz.make_dot(y)"
+              ".pipe(format='svg') in this process; api = POST /api/graph on the server")
+
+        print()
+        for role, pid, rss, pss in memory(proc.pid):
+            print(f"memory: {role:<17} pid {pid:<8} RSS {rss:7.1f} MiB  PSS {pss:7.1f} MiB")
+
+        result = asyncio.run(burst(base, 200))
+        print(f"\nburst: {result['n']} different new computations at once: {result['ok']} x 200 OK "
+              f"{result['statuses']}; p50 {result['p50']:.0f} ms, last answer after "
+              f"{result['last']:.0f} ms (goal: all 200 OK, last within 1000 ms)")
+        if not args.no_class:
+            print()
+            fresh = fresh_class(base, proc.pid, args.students)
+            if fresh is not None:
+                api = fresh["kinds"]["api"]
+                print(f"fresh-work class: {api['ok']}/{api['count']} answered, {api['errors']} "
+                      f"errors, api p50 {api['p50_ms']} ms p95 {api['p95_ms']} ms "
+                      f"(p95 ratio {api['p95_ms'] / seed_base:.2f}x of the seed baseline); "
+                      f"embed burst beyond healthz {fresh['burst_beyond_healthz_p95_ms']} ms")
+    finally:
+        classroom.stop_server(proc)
+        log.unlink(missing_ok=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -26,6 +26,14 @@ from app.web.main import create_app
 from app.serve.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def fresh_pictures() -> None:
+    """Each test lays out its own graphs: no picture remembered from another test."""
+    from app.core.render import drawn
+
+    drawn.cache_clear()
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No PLAYGROUND_* variable from the shell leaks into a test's Settings."""

@@ -244,7 +244,7 @@ def engine():
     from app.serve.engine import Engine
 
     engine = Engine(workers=1, timeout=10.0, limits=Limits(), dot_timeout=5.0, max_queue=4,
-                    max_tasks=0, memory_mb=0, cache_size=0)
+                    max_tasks=0, memory_mb=0, cache_bytes=0)
     engine.start()
     yield engine
     engine.close()

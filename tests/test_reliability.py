@@ -167,7 +167,7 @@ def engine():
     events: list[tuple[str, str]] = []
     engine = Engine(
         workers=1, timeout=5.0, limits=Limits(), dot_timeout=5.0, max_queue=4, max_tasks=0,
-        memory_mb=0, cache_size=0, on_event=lambda kind, value: events.append((kind, value)),
+        memory_mb=0, cache_bytes=0, on_event=lambda kind, value: events.append((kind, value)),
     )
     engine.events = events
     engine.start()

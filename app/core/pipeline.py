@@ -7,7 +7,6 @@ encoded as JSON without surprises.
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -71,12 +70,12 @@ def summarized(data: dict[str, Any], max_shown: int) -> dict[str, Any]:
     return data
 
 
-def check_result_size(data: dict[str, Any], limits: Limits) -> None:
-    """Refuse a result bigger than ``limits.max_result_bytes`` as compact JSON.
+def check_result_size(size: int, limits: Limits) -> None:
+    """Refuse a result whose compact JSON is ``size`` bytes, over ``limits.max_result_bytes``.
 
-    Runs in the worker, so an oversized answer never crosses to the web process.
+    Runs in the worker, on the bytes it is about to send, so an oversized answer
+    never crosses to the web process.
     """
-    size = len(json.dumps(data, separators=(",", ":")).encode())
     if size > limits.max_result_bytes:
         raise ExprError(
             "The result would be {size} bytes, more than the {limit} one answer may have; "

@@ -23,7 +23,7 @@ def build_engine(settings: Settings, metrics: Metrics) -> Engine:
     if settings.redis_url:
         cache = RedisCache(settings.redis_url, settings.cache_ttl_seconds)
     else:
-        cache = MemoryCache(settings.cache_size)
+        cache = MemoryCache(int(settings.cache_mb * 2**20))
     return Engine(
         on_event=on_event,
         cache=cache,
@@ -32,9 +32,10 @@ def build_engine(settings: Settings, metrics: Metrics) -> Engine:
         limits=settings.limits(),
         dot_timeout=settings.dot_timeout,
         max_queue=settings.max_queue,
+        max_wait=settings.max_wait,
         max_tasks=settings.worker_max_tasks,
         memory_mb=settings.worker_memory_mb,
-        cache_size=settings.cache_size,
+        cache_bytes=int(settings.cache_mb * 2**20),
     )
 
 

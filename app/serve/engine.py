@@ -5,9 +5,14 @@ function must not slow down the others, so each computation runs in a pool of
 worker processes with a hard wall-clock limit: a task over the limit is killed
 with its process, and the pool starts a new one. Results are cached by the
 normalized request, and identical requests in flight share one computation, so
-a class opening the same embedded example costs one computation. When too much
-is waiting, new work is refused at once (503 with Retry-After) instead of
-letting every student's latency grow.
+a class opening the same embedded example costs one computation.
+
+Admission is by expected wait: the engine keeps a running mean of how long one
+computation takes in a worker, and refuses new work at once (503 with
+Retry-After) only when the work already waiting would keep the newcomer waiting
+longer than ``max_wait`` seconds. A class of 200 pressing Compute together is
+queued (200 x 5 ms over 2 workers is half a second), a queue of slow functions
+is refused early. ``max_queue`` stays as a hard cap on waiting jobs.
 
 ``workers=0`` runs computations in-process on a thread instead: no isolation,
 no hard limit; for development and for tests of everything else.
@@ -18,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import pickle
 import resource
 import threading
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -31,7 +38,7 @@ from typing import Any, Callable
 import anyio
 from pebble import ProcessExpired, ProcessPool
 
-from app.serve.cache import Cache, MemoryCache
+from app.serve.cache import Cache, Encoded, MemoryCache
 from app.core.expr import ExprError, Limits, parse
 from app.core.render import RenderError
 from app.core.values import check_value
@@ -100,21 +107,31 @@ def make_job(
     return Job(expression, used, grads, view, key)
 
 
-def _run_job(job: Job, limits: Limits, dot_timeout: float) -> dict[str, Any]:
+def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
+    """The worker's whole task: compute, then encode once (JSON and gzip) for every reader."""
     # Imported here: torch is loaded by the workers (and the fork server), not by
     # the web process, which only parses, caches and renders pages.
     from app.core.pipeline import check_result_size, compute
 
     result = compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
+    encoded = Encoded.of(result)
     # Bound the answer before it crosses back to the web process.
-    check_result_size(result, limits)
-    return result
+    check_result_size(len(encoded.json), limits)
+    return encoded
 
 
-def _call_pickled(payload: bytes) -> Any:
-    """Runs in a worker: the task as the web process pickled it (see Engine.submit)."""
+def _call_pickled(payload: bytes) -> tuple[float, Any]:
+    """Runs in a worker: the task as the web process pickled it (see Engine.submit),
+    and the seconds it took there, for the admission's running mean."""
     fn, args = pickle.loads(payload)
-    return fn(*args)
+    return _timed(fn, *args)
+
+
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """``fn(*args)`` and the seconds it took, measured where it ran."""
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
 
 
 def _init_worker(memory_mb: int) -> None:
@@ -143,9 +160,11 @@ class Engine:
         max_queue: int,
         max_tasks: int,
         memory_mb: int,
-        cache_size: int,
+        cache_bytes: int,
         on_event: Callable[[str, str], None] = lambda kind, value: None,
         cache: Cache | None = None,
+        max_wait: float | None = None,
+        first_estimate: float = 0.05,
     ):
         self.workers = workers
         self.timeout = timeout
@@ -154,8 +173,11 @@ class Engine:
         self.max_queue = max_queue
         self.max_tasks = max_tasks
         self.memory_mb = memory_mb
-        self.cache: Cache = cache if cache is not None else MemoryCache(cache_size)
+        self.cache: Cache = cache if cache is not None else MemoryCache(cache_bytes)
         self.on_event = on_event  # ("cache", hit|miss|shared), ("restart", why), ("queue", n)
+        self.max_wait = timeout if max_wait is None else max_wait
+        # Running mean of one computation's seconds in a worker (updated on every result).
+        self.service_time = first_estimate
         self.pending = 0
         self._inflight: dict[str, asyncio.Future] = {}
         self._pool: ProcessPool | None = None
@@ -219,7 +241,7 @@ class Engine:
 
     # --- work ---------------------------------------------------------------
 
-    async def compute(self, job: Job) -> tuple[dict[str, Any], str]:
+    async def compute(self, job: Job) -> tuple[Encoded, str]:
         """The result for ``job`` and how it was had: "hit", "shared" or "miss"."""
         cached = await self.cache.get(job.key)
         if cached is not None:
@@ -248,66 +270,85 @@ class Engine:
         finally:
             del self._inflight[job.key]
 
+    # Weight of the newest measurement in the running mean: about the last ten jobs.
+    SMOOTHING = 0.1
+
+    def expected_wait(self) -> float:
+        """Seconds a job submitted now would wait for a worker, by the running mean."""
+        ahead = max(0, self.pending - max(self.workers, 1) + 1)
+        return ahead * self.service_time / max(self.workers, 1)
+
     async def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` in a worker under the time limit, or refuse when too busy.
 
-        The task is pickled here, in the caller, not in the pool's scheduler thread:
-        an argument that cannot be pickled (too deep, a lock, ...) then fails this
+        Admission is by expected wait (see the module's docstring). The task is
+        pickled here, in the caller, not in the pool's scheduler thread: an
+        argument that cannot be pickled (too deep, a lock, ...) then fails this
         request alone, and can never leave the pool broken. Should the pool break
         anyway, it is rebuilt, and the request is told to try again (Busy).
         """
-        capacity = max(self.workers, 1) + self.max_queue
-        if self.pending >= capacity:
-            raise Busy(retry_after=max(1, round(self.timeout)))
+        if self.pending >= max(self.workers, 1) + self.max_queue or (
+            self.expected_wait() > self.max_wait
+        ):
+            raise Busy(retry_after=max(1, math.ceil(self.expected_wait())))
         self.pending += 1
         self.on_event("queue", str(self.pending))
         try:
-            if self.workers <= 0 or self._pool is None:
-                return await anyio.to_thread.run_sync(fn, *args)
-            try:
-                payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
-            except (RecursionError, pickle.PicklingError, TypeError, AttributeError):
-                raise ExprError("The request could not be handed to a worker; make it simpler.")
-            if not self._pool.active:
-                self._rebuild("broken")
-            pool = self._pool
-            try:
-                future = pool.schedule(_call_pickled, args=(payload,), timeout=self.timeout)
-            except RuntimeError:  # the pool broke between the check and now
-                self._replace(pool, "broken")
-                raise Busy(retry_after=1) from None
-            wrapped = asyncio.wrap_future(future)
-            try:
-                # The pool's own limit stops the task; this one only guards against a
-                # pool that stopped answering at all, so that no request waits forever.
-                done, _ = await asyncio.wait({wrapped}, timeout=self.timeout + self.stuck_grace)
-            except asyncio.CancelledError:
-                wrapped.cancel()
-                raise
-            if not done:
-                wrapped.cancel()
-                self._replace(pool, "stuck")
-                raise Busy(retry_after=1)
-            try:
-                return wrapped.result()
-            except FutureTimeout:
-                self.on_event("restart", "timeout")
-                raise Overrun("timeout") from None
-            except ProcessExpired:
-                self.on_event("restart", "crash")
-                raise Overrun("crash") from None
-            except MemoryError:
-                raise ExprError(
-                    "The function needs more memory than the server allows for one request."
-                ) from None
-            except (BrokenProcessPool, RuntimeError) as exc:
-                if pool.active and not isinstance(exc, BrokenProcessPool):
-                    raise  # the task's own error; the pool is fine
-                self._replace(pool, "broken")
-                raise Busy(retry_after=1) from None
+            seconds, result = await self._run(fn, *args)
+            self._observe(seconds)
+            return result
         finally:
             self.pending -= 1
             self.on_event("queue", str(self.pending))
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+        if self.workers <= 0 or self._pool is None:
+            return await anyio.to_thread.run_sync(_timed, fn, *args)
+        try:
+            payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+        except (RecursionError, pickle.PicklingError, TypeError, AttributeError):
+            raise ExprError("The request could not be handed to a worker; make it simpler.")
+        if not self._pool.active:
+            self._rebuild("broken")
+        pool = self._pool
+        try:
+            future = pool.schedule(_call_pickled, args=(payload,), timeout=self.timeout)
+        except RuntimeError:  # the pool broke between the check and now
+            self._replace(pool, "broken")
+            raise Busy(retry_after=1) from None
+        wrapped = asyncio.wrap_future(future)
+        try:
+            # The pool's own limit stops the task; this one only guards against a
+            # pool that stopped answering at all, so that no request waits forever.
+            done, _ = await asyncio.wait({wrapped}, timeout=self.timeout + self.stuck_grace)
+        except asyncio.CancelledError:
+            wrapped.cancel()
+            raise
+        if not done:
+            wrapped.cancel()
+            self._replace(pool, "stuck")
+            raise Busy(retry_after=1)
+        try:
+            return wrapped.result()
+        except FutureTimeout:
+            self._observe(self.timeout)
+            self.on_event("restart", "timeout")
+            raise Overrun("timeout") from None
+        except ProcessExpired:
+            self.on_event("restart", "crash")
+            raise Overrun("crash") from None
+        except MemoryError:
+            raise ExprError(
+                "The function needs more memory than the server allows for one request."
+            ) from None
+        except (BrokenProcessPool, RuntimeError) as exc:
+            if pool.active and not isinstance(exc, BrokenProcessPool):
+                raise  # the task's own error; the pool is fine
+            self._replace(pool, "broken")
+            raise Busy(retry_after=1) from None
+
+    def _observe(self, seconds: float) -> None:
+        self.service_time += self.SMOOTHING * (seconds - self.service_time)
 
 
 def default_workers() -> int:

@@ -58,7 +58,11 @@ class Settings(BaseSettings):
         16_384, ge=256, description="Longest query string of a page URL (414 beyond)."
     )
     dot_timeout: float = Field(
-        5.0, gt=0, description="Seconds Graphviz may spend laying out one graph."
+        5.0,
+        gt=0,
+        description="Seconds a `dot` process may spend laying out one graph; used only where "
+        "Graphviz's library (libgvc) is missing. In-process layout is bounded by "
+        "request_timeout in a worker.",
     )
     docs_enabled: bool = Field(True, description="Serve the OpenAPI docs at /docs.")
     workers: int | None = Field(
@@ -76,12 +80,22 @@ class Settings(BaseSettings):
     worker_max_tasks: int = Field(
         500, ge=0, description="A worker is replaced after this many tasks; 0: never."
     )
-    max_queue: int = Field(
-        64, ge=0, description="Computations that may wait for a worker before new ones get 503."
+    max_wait: float = Field(
+        2.0,
+        gt=0,
+        description="Seconds a new computation may expect to wait for a worker (jobs ahead x "
+        "running mean time per job / workers); past that it gets 503 at once.",
     )
-    cache_size: int = Field(1024, ge=0, description="Results kept in the in-memory cache.")
-    page_cache_size: int = Field(
-        256, ge=0, description="Rendered pages kept in memory, for a class opening one link."
+    max_queue: int = Field(
+        1000, ge=0, description="Hard cap on computations waiting for a worker, whatever the "
+        "expected wait; past it new ones get 503.",
+    )
+    cache_mb: float = Field(
+        64.0, ge=0, description="MiB of encoded results (JSON and gzip) kept in memory."
+    )
+    page_cache_mb: float = Field(
+        16.0, ge=0, description="MiB of rendered pages kept in memory, for a class opening one "
+        "link.",
     )
     warm_cache: bool = Field(
         True, description="Compute the examples and the lesson's frames at start-up."

@@ -6,18 +6,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.datastructures import QueryParams
 
 from app.core.expr import ExprError
 from app.core.render import View
 from app.core.result import GraphResult
+from app.serve.cache import Encoded
 from app.serve.engine import make_job
 from app.web import page
 from app.web.deps import EngineDep, SettingsDep
 from app.web.errors import REFUSALS, Refusal
 from app.web.links import public_base_url
+from app.web.middleware import accepts_gzip
 
 router = APIRouter()
 
@@ -85,9 +87,22 @@ async def graph(
     request.state.expr = body.expression
     job = make_job(body.expression, body.inputs, body.requires_grad, body.view, settings.limits())
     result, request.state.cache = await engine.compute(job)
-    # Already plain JSON data: skip FastAPI's recursive encoder, which costs
-    # more than the whole trace for a big graph.
-    return JSONResponse(result)
+    # Sent as the worker encoded it: no validation, no encoding per request.
+    return encoded_response(result, request.headers.get("accept-encoding", ""))
+
+
+def encoded_response(result: Encoded, accept_encoding: str) -> Response:
+    """A result as it was encoded once: gzip where the client takes it.
+
+    The gzip middleware leaves a response alone that already has a
+    Content-Encoding, so these bytes are never compressed twice.
+    """
+    headers = {"Vary": "Accept-Encoding"}
+    if accepts_gzip(accept_encoding):
+        headers["Content-Encoding"] = "gzip"
+        return Response(result.gzip, media_type="application/json", headers=headers)
+    return Response(result.json, media_type="application/json", headers=headers)
+
 
 
 @router.get(

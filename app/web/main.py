@@ -18,7 +18,7 @@ from app.serve.cache import MemoryCache
 from app.serve.metrics import Metrics
 from app.serve.settings import Settings
 from app.web import api, errors, ops, pages
-from app.web.middleware import BodyLimit, Observe
+from app.web.middleware import BodyLimit, Compress, Observe
 from app.web.templating import STATIC, environments
 
 
@@ -52,13 +52,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.engine = build_engine(settings, state.metrics)
     state.limiter = build_limiter(settings)
     state.templates = environments()
-    state.page_cache = MemoryCache(settings.page_cache_size)
+    state.page_cache = MemoryCache(int(settings.page_cache_mb * 2**20))
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     hosts = [h.strip() for h in settings.allowed_hosts.split(",") if h.strip()]
     if hosts and "*" not in hosts:
         # Inside Observe: a refused Host is still logged, counted and given the headers.
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False)
+    # HTML, JSON and SVG are text that shrinks to a fifth. Level 6: within a few
+    # per cent of 9's size at a third of its time. API results come gzipped from
+    # the cache already (Content-Encoding set), and this leaves them alone.
+    app.add_middleware(Compress, minimum_size=1024, compresslevel=6)
     app.add_middleware(
         Observe,
         settings=settings,

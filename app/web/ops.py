@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import shutil
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from app.core.render import layout_available
 from app.serve.settings import metrics_networks
 from app.web.deps import EngineDep, MetricsDep, SettingsDep, TemplatesDep
 from app.web.templating import VERSION
@@ -20,7 +20,7 @@ docs = APIRouter(include_in_schema=False)
 @health.get("/healthz", summary="200 when the app can compute; 503 while it cannot")
 def healthz(engine: EngineDep) -> JSONResponse:
     """Reads the worker pool's state; queues no computation, so it stays fast under load."""
-    if shutil.which("dot") is None:
+    if not layout_available():
         return health_answer("Graphviz is missing", 503)
     if not engine.healthy:
         return health_answer("The workers cannot compute right now; they are being restarted.", 503)

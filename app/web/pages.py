@@ -12,21 +12,21 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
-from starlette.datastructures import QueryParams
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import Headers, QueryParams
 
 from app.core import explain
 from app.core.expr import ExprError
 from app.core.render import VIEWS, RenderError, inline_svg
 from app.core.result import from_json
-from app.serve.cache import MemoryCache
+from app.serve.cache import Encoded, MemoryCache
 from app.serve.engine import Busy, Engine, Overrun, make_job
 from app.serve.settings import Settings
 from app.web import i18n, page
 from app.web.deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
 from app.web.errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
 from app.web.links import public_base_url
-from app.web.middleware import content_security_policy
+from app.web.middleware import accepts_gzip, content_security_policy
 from app.web.templating import Environments, render
 
 router = APIRouter()
@@ -63,7 +63,7 @@ class Pages:
         block: str | None,
         template: str = "index.html",
         **extra: Any,
-    ) -> HTMLResponse:
+    ) -> Response:
         request = self.request
         lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
         request.state.expr = state.expr
@@ -74,18 +74,35 @@ class Pages:
         hit = await self.cache.get(key)
         if hit is not None:
             request.state.cache = "hit"
-            return html_response(hit["html"], 200, {}, lang)
-        state, outcome, status, headers = await self.result(
-            state, lang, with_result=block not in SMALL_BLOCKS
-        )
-        context = page_context(state, lang, outcome)
-        context.update(base_url=base_url, **extra)
-        # Blocks live in index.html; embed.html only inherits them, and a block is
-        # rendered from the template that defines it. Links in it follow state.path.
-        html = render(self.templates[lang], "index.html" if block else template, block, **context)
-        if outcome and "result" in outcome:
-            await self.cache.put(key, {"html": html})
-        return html_response(html, status, headers, lang)
+            return encoded_html_response(hit, lang, request.headers)
+
+        async def make() -> tuple[Encoded, int, dict[str, str], dict[str, Any]]:
+            state_, outcome, status, headers = await self.result(
+                state, lang, with_result=block not in SMALL_BLOCKS
+            )
+            context = page_context(state_, lang, outcome)
+            context.update(base_url=base_url, **extra)
+            # Blocks live in index.html; embed.html only inherits them, and a block is
+            # rendered from the template that defines it. Links in it follow state.path.
+            html = render(
+                self.templates[lang], "index.html" if block else template, block, **context
+            )
+            # Encoded once, gzip too, for everyone sharing it and every later hit.
+            body = Encoded.of_text(html)
+            if outcome and "result" in outcome:
+                await self.cache.put(key, body)
+            told = {k: getattr(request.state, k) for k in ("outcome",)
+                    if getattr(request.state, k, None)}
+            return body, status, headers, told
+
+        # The same page asked for by many at once (a class opening one link) is
+        # rendered once; the others get its HTML.
+        (body, status, headers, told), shared = await self.cache.flights.run(key, make)
+        if shared:
+            request.state.cache = "shared"
+            for name, value in told.items():
+                setattr(request.state, name, value)
+        return encoded_html_response(body, lang, request.headers, status, headers)
 
     async def result(
         self, state: page.PageState, lang: str, with_result: bool
@@ -107,7 +124,7 @@ class Pages:
             grads = {name: state.grad_on(name) for name in state.values}
             job = make_job(state.expr, inputs, grads, state.view, limits)
             result, request.state.cache = await self.engine.compute(job)
-            return state, {"result": result}, 200, {}
+            return state, {"result": result.data()}, 200, {}
         except ExprError as error:
             request.state.outcome = "refused"
             outcome = {"error": error_view(error, state.expr, lang)}
@@ -137,11 +154,22 @@ def get_pages(
 PagesDep = Annotated[Pages, Depends(get_pages)]
 
 
-def html_response(html: str, status: int, headers: dict[str, str], lang: str) -> HTMLResponse:
-    response = HTMLResponse(html, status_code=status, headers=headers)
-    response.headers["Vary"] = "HX-Request, HX-Target, Accept-Language"
-    response.headers["Content-Language"] = lang
-    return response
+def encoded_html_response(
+    page: Encoded,
+    lang: str,
+    request_headers: Headers,
+    status: int = 200,
+    extra: dict[str, str] | None = None,
+) -> Response:
+    """A page as it was encoded once; gzip where the client takes it (Compress leaves it)."""
+    headers = {**(extra or {}), "Content-Language": lang,
+               "Vary": "HX-Request, HX-Target, Accept-Language, Accept-Encoding"}
+    body = page.json
+    if accepts_gzip(request_headers.get("accept-encoding", "")):
+        headers["Content-Encoding"] = "gzip"
+        body = page.gzip
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8",
+                    headers=headers)
 
 
 @router.get("/", response_class=HTMLResponse, summary="The playground page")

@@ -19,11 +19,15 @@ import torchviz
 from app.core.expr import Limits, parse
 from app.core.graph import Trace, trace
 from app.core.pipeline import compute
+import app.core.render
 from app.core.render import (
+    QUICK_LAYOUT_NODES,
     SVG_NS,
     RenderError,
     annotated_dot,
     layout,
+    layout_available,
+    layout_with_dot,
     render,
     sanitize_svg,
     torchviz_dot,
@@ -351,32 +355,59 @@ def big_dot(nodes: int = 3000) -> str:
     return "digraph {\n" + edges + "}\n"
 
 
-def test_layout_timeout_raises_render_error_quickly() -> None:
+def test_the_dot_process_is_stopped_at_its_timeout() -> None:
     started = time.monotonic()
     with pytest.raises(RenderError, match="longer than"):
-        layout(big_dot(), timeout=0.001)
+        layout_with_dot(big_dot(), timeout=0.001)
     assert time.monotonic() - started < 5
 
 
-def test_layout_without_graphviz_raises_render_error(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def without_libgvc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process behaves as if Graphviz's library were not installed."""
+    monkeypatch.setattr(app.core.render, "_LIBRARY", [None])
+
+
+def test_without_the_library_layout_uses_dot_and_its_timeout(without_libgvc: None) -> None:
+    with pytest.raises(RenderError, match="longer than 0.001 s"):
+        layout(big_dot(), timeout=0.001)
+
+
+def test_layout_without_graphviz_raises_render_error(
+    monkeypatch: pytest.MonkeyPatch, without_libgvc: None
+) -> None:
     def no_subprocess(*args: object, **kwargs: object) -> None:
         raise AssertionError("layout must not try to run anything without 'dot'")
 
     monkeypatch.setattr("app.core.render.shutil.which", lambda name: None)
     monkeypatch.setattr("app.core.render.subprocess.run", no_subprocess)
+    assert not layout_available()
     with pytest.raises(RenderError, match="not installed"):
         layout("digraph { a -> b }")
     with pytest.raises(RenderError):
         render(seed_trace(), "torchviz")
 
 
-def test_layout_reports_graphviz_failure() -> None:
-    with pytest.raises(RenderError, match="could not draw"):
-        layout("digraph { a -> }")
+def test_the_library_is_used_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_subprocess(*args: object, **kwargs: object) -> None:
+        raise AssertionError("with libgvc, layout must not start a process")
+
+    monkeypatch.setattr("app.core.render.subprocess.run", no_subprocess)
+    assert app.core.render._library() is not None
+    svg = layout("digraph { a -> b }")
+    assert set(node_texts(parse_svg(sanitize_svg(svg)))) == {"a", "b"}
+
+
+@pytest.mark.parametrize("lay_out", [layout, layout_with_dot], ids=["libgvc", "dot"])
+def test_layout_reports_graphviz_failure(lay_out) -> None:
+    with pytest.raises(RenderError, match="could not draw.*syntax error"):
+        lay_out("digraph { a -> }")
+    # ... and the next graph is drawn as if nothing had happened.
+    assert set(node_texts(parse_svg(sanitize_svg(lay_out("digraph { a -> b }"))))) == {"a", "b"}
 
 
 def test_layout_calls_dot_with_svg_output_and_the_timeout(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, without_libgvc: None
 ) -> None:
     seen = {}
     real_run = subprocess.run
@@ -390,6 +421,45 @@ def test_layout_calls_dot_with_svg_output_and_the_timeout(
     assert seen["cmd"][1:] == ["-Tsvg"]
     assert seen["timeout"] == 3.5
     assert set(node_texts(parse_svg(sanitize_svg(svg)))) == {"a", "b"}
+    layout("digraph { a -> b }", quick=True)
+    assert seen["cmd"][1:] == ["-Tsvg", "-Gnslimit=2", "-Gnslimit1=2"]
+
+
+# Both paths, the library and the process, must draw the same picture: the same
+# node ids, the same arrows, the same labels, at the same places.
+SAME_PICTURE = [
+    pytest.param(SEED, {"x": 2}, Limits(), id="seed"),
+    pytest.param("sigmoid(sum(w*x) + b)", {"w": [0.5, -1.0, 2.0], "x": [1.0, 2.0, 3.0],
+                                           "b": 0.1}, Limits(), id="neuron"),
+    pytest.param("x" + "+x" * 49, {"x": 2}, Limits(), id="x+x+...+x, 50 terms, quick"),
+]
+
+
+@pytest.mark.parametrize("view", ["torchviz", "annotated"])
+@pytest.mark.parametrize(("expression", "inputs", "limits"), SAME_PICTURE)
+def test_libgvc_and_dot_draw_the_same_picture(
+    view: str, expression: str, inputs: dict, limits: Limits
+) -> None:
+    result = trace(parse(expression, limits), inputs)
+    source = torchviz_dot(result) if view == "torchviz" else annotated_dot(result)
+    quick = len(result.nodes) > QUICK_LAYOUT_NODES
+    assert quick == (len(result.nodes) == 50)
+    in_process = parse_svg(sanitize_svg(layout(source, quick=quick)))
+    with_dot = parse_svg(sanitize_svg(layout_with_dot(source, 30.0, quick=quick)))
+
+    assert node_ids(in_process) == node_ids(with_dot) >= {n.id for n in result.nodes}
+    assert node_texts(in_process) == node_texts(with_dot)
+    assert sorted(edge_titles(in_process)) == sorted(edge_titles(with_dot))
+    # Not only the same graph: the same drawing, coordinate for coordinate.
+    assert ET.tostring(in_process) == ET.tostring(with_dot)
+
+
+def test_the_anonymous_graph_name_does_not_count_up() -> None:
+    """Graphviz numbers anonymous graphs per process; the picture must not change with it."""
+    first = layout("digraph { a -> b }")
+    for _ in range(3):
+        assert layout("digraph { a -> b }") == first
+    assert "<title>%3</title>" in first
 
 
 # --- a deeper graph ---------------------------------------------------------
@@ -420,3 +490,43 @@ def test_a_deep_graph_renders_with_every_node_id(
     # var-x -> leaf and n0 -> out.
     inputs = sum(1 for n in result.nodes for i in n.inputs if i is not None)
     assert len(groups(root, "edge")) == inputs + 2
+
+
+def test_threads_laying_out_at_once_each_get_their_own_picture() -> None:
+    """Graphviz is not thread-safe; the server's threads (workers=0) take turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = {f"v{i}": f"digraph {{ v{i} -> w{i} }}" for i in range(24)}
+    with ThreadPoolExecutor(8) as pool:
+        pictures = dict(zip(sources, pool.map(layout, sources.values())))
+    for name, svg in pictures.items():
+        assert set(node_texts(parse_svg(sanitize_svg(svg)))) == {name, "w" + name[1:]}
+
+
+def test_the_same_graph_is_laid_out_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same function, new value: the torchviz view's DOT is the same, so is its picture."""
+    calls = []
+    real = app.core.render.layout
+    monkeypatch.setattr(app.core.render, "layout", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = render(trace(parse(SEED), {"x": 2}), "torchviz")
+    second = render(trace(parse(SEED), {"x": -7.5}), "torchviz")
+    assert second.dot == first.dot and second.svg == first.svg
+    assert len(calls) == 1
+    # The annotated view shows the values, so it is a new picture.
+    annotated = render(trace(parse(SEED), {"x": -7.5}), "annotated")
+    assert "-7.5" in " ".join(t for lines in node_texts(parse_svg(annotated.svg)).values()
+                              for t in lines)
+    assert len(calls) == 2
+
+
+def test_a_failed_layout_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = app.core.render.layout
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RenderError("Graphviz could not draw the graph: test")
+
+    monkeypatch.setattr(app.core.render, "layout", broken)
+    with pytest.raises(RenderError):
+        render(seed_trace(), "torchviz")
+    monkeypatch.setattr(app.core.render, "layout", real)
+    assert node_ids(parse_svg(render(seed_trace(), "torchviz").svg)) >= {"n0", "out"}

@@ -23,7 +23,7 @@ MEMORY_MB = 1536
 def new_engine(**overrides) -> Engine:
     options = dict(
         workers=2, timeout=3.0, limits=Limits(), dot_timeout=5.0, max_queue=2, max_tasks=50,
-        memory_mb=MEMORY_MB, cache_size=16,
+        memory_mb=MEMORY_MB, cache_bytes=2**20,
     )
     options.update(overrides)
     engine = Engine(**options)
@@ -56,7 +56,7 @@ def run(coro):
 
 def test_a_worker_computes_the_seed(engine):
     result, how = run(engine.compute(seed_job(x=2.0)))
-    assert result["gradients"] == {"x": 72.0}
+    assert result.data()["gradients"] == {"x": 72.0}
     assert how == "miss"
     assert engine.isolated
 
@@ -77,7 +77,7 @@ def test_a_hanging_task_is_stopped_at_the_limit_and_the_next_one_succeeds(engine
     # The worker was replaced: work goes on, on every worker.
     for x in (3.0, 4.0, 5.0):
         result, _ = run(engine.compute(seed_job(x=x)))
-        assert result["output"]["value"] == 5 * x**3 + 2 * x**2 + 4 * x + 8
+        assert result.data()["output"]["value"] == 5 * x**3 + 2 * x**2 + 4 * x + 8
 
 
 def test_memory_over_the_cap_is_a_refusal_and_the_worker_lives_on(engine):
@@ -85,7 +85,7 @@ def test_memory_over_the_cap_is_a_refusal_and_the_worker_lives_on(engine):
         run(engine.submit(bytearray, 8 * 2**30))
     assert "memory" in info.value.message
     result, _ = run(engine.compute(seed_job(x=6.0)))
-    assert result["gradients"] == {"x": 15 * 36 + 4 * 6 + 4}
+    assert result.data()["gradients"] == {"x": 15 * 36 + 4 * 6 + 4}
 
 
 def test_a_refusal_from_a_worker_arrives_whole(engine):

@@ -384,7 +384,8 @@ def test_healthz(client: TestClient) -> None:
 def test_healthz_and_api_without_graphviz(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.core.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("app.core.render._LIBRARY", [None])  # neither libgvc ...
+    monkeypatch.setattr("app.core.render.shutil.which", lambda name: None)  # ... nor dot
     assert client.get("/healthz").status_code == 503
     response = client.post("/api/graph", json=SEED_BODY)
     assert response.status_code == 503
@@ -461,7 +462,10 @@ def test_other_limits_come_from_settings(
     assert keyword in response.json()["detail"]
 
 
-def test_dot_timeout_setting_gives_503(make_client: Callable[..., TestClient]) -> None:
+def test_dot_timeout_setting_gives_503_where_only_dot_is_installed(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.core.render._LIBRARY", [None])  # no libgvc: the dot process
     response = make_client(dot_timeout=0.0001).post("/api/graph", json=SEED_BODY)
     assert response.status_code == 503
     assert "graphviz" in response.json()["detail"].lower()

@@ -272,7 +272,7 @@ def test_no_value_breaks_the_worker_pool(engine, value: Any, used: bool) -> None
                 pass
         return (await asyncio.wait_for(
             engine.compute(make_job("x**2", {"x": 3.0}, None, "torchviz", Limits())), 60
-        ))[0]["gradients"]
+        ))[0].data()["gradients"]
 
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(asyncio.run, ask()).result() == {"x": 6.0}

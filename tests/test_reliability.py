@@ -156,7 +156,7 @@ def test_a_result_over_the_byte_limit_is_refused_in_the_worker():
     with pytest.raises(ExprError) as refused:
         _run_job(job, limits, 5.0)
     assert "more than the 10000 one answer may have" in refused.value.message
-    assert _run_job(job, Limits(), 5.0)["gradients"]["x"] == [2.0] * 100
+    assert _run_job(job, Limits(), 5.0).data()["gradients"]["x"] == [2.0] * 100
 
 
 # --- the pool survives its arguments, and is rebuilt if it breaks ------------
@@ -177,7 +177,7 @@ def engine():
 
 def gradient(engine: Engine, x: float) -> float:
     result, _ = run(engine.compute(make_job("x**2", {"x": x}, None, "torchviz", Limits())))
-    return result["gradients"]["x"]
+    return result.data()["gradients"]["x"]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.expr import Call, Num, Parsed, Printed, Var, binary, number, print_tree
+from app.core.tree import Call, Num, Parsed, Printed, Var, binary, number, print_tree
 
 
 def torch_code(parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, bool] | None) -> str:

@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 
 from app.core.expr import ExprError
 from app.core.render import View
+from app.core.result import GraphResult
 from app.serve.engine import make_job
 from app.web import page
 from app.web.deps import EngineDep, SettingsDep
@@ -68,7 +69,8 @@ refused with a sentence (422).
 
 @router.post(
     "/api/graph",
-    responses=REFUSALS,
+    responses={200: {"model": GraphResult, "description": "The graph, its steps and gradients."},
+               **REFUSALS},
     summary="Build, backpropagate and draw a function",
     description=GRAPH_DESCRIPTION,
 )

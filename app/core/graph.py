@@ -17,22 +17,10 @@ from typing import Any, Callable, Union
 
 import torch
 
-from app.core.expr import (
-    BinOp,
-    Call,
-    Expr,
-    ExprError,
-    Limits,
-    ListConst,
-    Num,
-    Parsed,
-    Unary,
-    Var,
-    children,
-    post_order,
-)
-from app.core.recorder import Trace, record, shape_of
 from app.core.values import check_value
+from app.core.language import ExprError, Limits
+from app.core.tree import BinOp, Call, Expr, ListConst, Num, Parsed, Unary, Var, children, post_order
+from app.core.recorder import Trace, record, shape_of
 
 InputValue = Union[int, float, list]
 

@@ -6,7 +6,7 @@ the web process: depth, element count, numbers only. It walks with an
 explicit stack, so a value nested 100,000 deep is refused like one nested 5
 deep, without touching Python's recursion limit.
 
-A result value is what ``graph.to_value`` makes of a tensor: a float, a nested
+A result value is what ``recorder.to_value`` makes of a tensor: a float, a nested
 list of floats, or for non-finite numbers the strings "nan", "inf" and "-inf",
 so that it encodes as strict JSON. A value with more numbers than a result may
 show (``max_shown``) is sent as a summary instead (see ``summarize``):
@@ -21,11 +21,11 @@ workers load.
 from __future__ import annotations
 
 import math
-from typing import Any, Union
+from typing import Any
 
-from app.core.expr import ExprError, Limits
+from app.core.language import ExprError, Limits
+from app.core.result import Value
 
-Value = Union[float, str, list, dict]
 
 # How many leading numbers a summary shows.
 SUMMARY_FIRST = 5

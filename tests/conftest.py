@@ -44,7 +44,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # Most tests exercise everything but the process isolation, so their apps compute
 # in-process and skip the start-up warm-up: a worker pool costs seconds to start.
-# tests/serve/test_engine.py and the browser tests run the real pool.
+# tests/serve/test_engine.py and the browser tests run the real pool. The test
+# client connects from no address, so /metrics is open to it here.
 IN_PROCESS = {"workers": 0, "warm_cache": False, "metrics_allow": "*"}
 
 

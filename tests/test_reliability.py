@@ -349,3 +349,16 @@ def test_an_api_refusal_is_not_cached(client):
     response = client.post("/api/graph", json={"expression": "x+", "inputs": {"x": 1}})
     assert response.status_code == 422
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_page_shows_a_summarized_gradient_and_explains_its_steps(client):
+    values = "[" + ",".join(str(i) for i in range(1500)) + "]"
+    response = client.get("/", params={"expr": "sum(x*x)", "x": values, "step": "2"})
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.text, "html.parser")
+    gradient = soup.select_one("[data-testid=gradient-x]").get_text(" ", strip=True)
+    # d/dx sum(x*x) = 2x for x = 0 .. 1499
+    assert gradient == (
+        "x.grad = [0, 2, 4, 6, 8, ...] (shape [1500]; min 0, max 2998, mean 1499)"
+    )
+    assert not soup.select("[role=alert]")

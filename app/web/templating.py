@@ -40,6 +40,7 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)
     env.globals["fmt"] = format_value
     env.globals["app_version"] = VERSION
+    env.filters["visible"] = page.visible  # bidi controls shown as U+FFFD
     env.globals["snippet"] = page.snippet
     env.globals["hideable"] = page.HIDEABLE
     env.globals["default_share"] = lambda state: page.EmbedOptions(lang=state.lang, step=state.step)

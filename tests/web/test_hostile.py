@@ -341,8 +341,8 @@ def check_page(path: str) -> Callable[[TestClient, FastAPI, Hostile, str], None]
         for keyword in case.keywords:
             assert keyword.lower() in message.lower(), (keyword, message)
         assert soup.select_one("[data-testid=print-y]") is None  # no result beside the error
-        # The text comes back as typed, as a value.
-        assert soup.select_one("input#expr")["value"] == text
+        # The text comes back as typed, as a value, with bidi controls shown as U+FFFD.
+        assert soup.select_one("input#expr")["value"] == visible(text)
 
     return check
 
@@ -897,9 +897,10 @@ def test_bidi_controls_are_never_echoed(client: TestClient, char: str) -> None:
     text = f"x{char}+1"
     page_response = client.get("/", params={"expr": text, "x": "2"})
     soup = BeautifulSoup(page_response.text, "html.parser")
-    for selector in ("[role=alert]", ".error", "mark"):
+    for selector in ("[role=alert]", ".error", "mark", ".error-where"):
         for tag in soup.select(selector):
             assert char not in tag.get_text(), (selector, tag)
+    assert soup.select_one("input#expr")["value"] == "x\ufffd+1"
     oembed = client.get(
         "/oembed", params={"url": "http://testserver/embed?" + urlencode({"expr": text})}
     ).json()

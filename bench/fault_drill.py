@@ -11,7 +11,7 @@ repeated with new values, measures the web process's memory.
 
 Prints the figures: the status of every answer, /healthz latency while the
 hostile requests ran (median, p95, max), and the web process's RSS before and
-after. tests/test_fault_drill.py runs the same drill with fewer repetitions and
+after. tests/web/test_fault_drill.py runs the same drill with fewer repetitions and
 asserts liveness and correctness only, never speed.
 
     .venv/bin/python bench/fault_drill.py [--big 20] [--burst 3]

@@ -1,0 +1,181 @@
+"""The engine refuses bad values before they are queued, and its pool survives what a task does.
+
+Values are checked in the web process before anything is pickled, queued or
+cached (make_job); the pool survives arguments that cannot be pickled and is
+rebuilt if it breaks anyway; a result is bounded in the worker. The pool tests
+start real workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from app.core.language import ExprError, Limits
+from app.serve.engine import Busy, Engine, make_job
+
+SEED = "5*x**3 + 2*x**2 + 4*x + 8"
+
+
+def nested(depth: int, leaf=1):
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def run(coro):
+    """On a fresh loop in its own thread (the browser tests keep a loop in the main one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+# --- values are checked before they are queued ------------------------------
+
+
+@pytest.mark.parametrize("depth", [5, 450, 500, 5_000, 100_000])
+def test_a_deep_value_is_refused_with_the_nesting_sentence(depth):
+    with pytest.raises(ExprError) as refused:
+        make_job("x+1", {"x": nested(depth)}, None, "torchviz", Limits())
+    assert refused.value.message == "The value of 'x' is nested more than 4 deep."
+
+
+@pytest.mark.parametrize("depth", [500, 100_000])
+def test_an_unused_deep_value_is_dropped_not_queued(depth):
+    job = make_job("x+1", {"x": 2, "z": nested(depth)}, None, "torchviz", Limits())
+    assert job.inputs == {"x": 2}
+    # Same job, same key, as without the unused value: a cache hit, not a new computation.
+    assert job.key == make_job("x+1", {"x": 2}, None, "torchviz", Limits()).key
+
+
+@pytest.mark.parametrize(
+    "value, sentence",
+    [
+        (True, "The value of 'x' must be a number or a list of numbers."),
+        ("2", "The value of 'x' must be a number or a list of numbers."),
+        (None, "The value of 'x' must be a number or a list of numbers."),
+        ({"a": 1}, "The value of 'x' must be a number or a list of numbers."),
+        ([1, True], "The value of 'x' must contain only numbers."),
+        ([1, "2"], "The value of 'x' must contain only numbers."),
+        ([1, None], "The value of 'x' must contain only numbers."),
+        ([[1, 2], [3]], "The value of 'x' is not rectangular: its rows differ in length."),
+        ([[1], 2], "The value of 'x' is not rectangular: its rows differ in length."),
+        ([], "The value of 'x' contains an empty list."),
+        ([1, 10**16], "A number in the value of 'x' is too large."),
+        (10**400, "A number in the value of 'x' is too large."),
+        (math.inf, "A number in the value of 'x' is not finite (nan or inf); use ordinary numbers."),
+        ([1.0, math.nan], "A number in the value of 'x' is not finite (nan or inf); use ordinary numbers."),
+        ([0.0] * 10_001, "The value of 'x' has more than 10000 numbers."),
+        ([[0.0] * 1000] * 1000, "The value of 'x' has more than 10000 numbers."),
+    ],
+    ids=lambda v: repr(v)[:30],
+)
+def test_values_are_refused_with_a_sentence_in_the_web_process(value, sentence):
+    with pytest.raises(ExprError) as refused:
+        make_job("sum(x)", {"x": value}, None, "torchviz", Limits())
+    assert refused.value.message == sentence
+
+
+def test_the_variable_limit_holds_for_every_caller():
+    text = "+".join(f"v{i}" for i in range(21))
+    with pytest.raises(ExprError) as refused:
+        make_job(text, {}, None, "torchviz", Limits())
+    assert refused.value.message == "Too many variables: 21; the limit is 20."
+    make_job("+".join(f"v{i}" for i in range(20)), {}, None, "torchviz", Limits())
+
+
+def test_a_result_over_the_byte_limit_is_refused_in_the_worker():
+    from app.serve.engine import _run_job
+
+    job = make_job("sum(x*x)", {"x": [1.0] * 100}, None, "torchviz", Limits())
+    limits = Limits(max_result_bytes=10_000)
+    with pytest.raises(ExprError) as refused:
+        _run_job(job, limits, 5.0)
+    assert "more than the 10000 one answer may have" in refused.value.message
+    assert _run_job(job, Limits(), 5.0).data()["gradients"]["x"] == [2.0] * 100
+
+
+# --- the pool survives its arguments, and is rebuilt if it breaks ------------
+
+
+@pytest.fixture(scope="module")
+def engine():
+    events: list[tuple[str, str]] = []
+    engine = Engine(
+        workers=1, timeout=5.0, limits=Limits(), dot_timeout=5.0, max_queue=4, max_tasks=0,
+        memory_mb=0, cache_bytes=0, on_event=lambda kind, value: events.append((kind, value)),
+    )
+    engine.events = events
+    engine.start()
+    yield engine
+    engine.close()
+
+
+def gradient(engine: Engine, x: float) -> float:
+    result, _ = run(engine.compute(make_job("x**2", {"x": x}, None, "torchviz", Limits())))
+    return result.data()["gradients"]["x"]
+
+
+@pytest.mark.parametrize(
+    "argument", [nested(100_000), threading.Lock(), lambda: 1], ids=["deep", "lock", "lambda"]
+)
+def test_an_argument_that_cannot_be_pickled_fails_alone(engine, argument):
+    with pytest.raises(ExprError) as refused:
+        run(engine.submit(len, [argument]))
+    assert refused.value.message == "The request could not be handed to a worker; make it simpler."
+    assert engine.healthy
+    assert gradient(engine, 3.0) == 6.0
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_broken_pool_is_reported_and_rebuilt(engine):
+    # Break the pool as before the fix: pebble's scheduler thread pickles a too-deep value.
+    engine._pool.schedule(len, args=(nested(100_000),))
+    for _ in range(100):
+        if not engine.healthy:
+            break
+        threading.Event().wait(0.05)
+    assert not engine.healthy
+    assert gradient(engine, 4.0) == 8.0
+    assert engine.healthy
+    assert ("restart", "broken") in engine.events
+
+
+BROKEN_ON_PURPOSE = pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnhandledThreadExceptionWarning"
+)
+
+
+@BROKEN_ON_PURPOSE
+def test_a_pool_that_breaks_under_waiting_requests_answers_them_and_recovers(engine):
+    engine.stuck_grace = 1.0
+
+    async def scenario():
+        running = asyncio.ensure_future(engine.submit(time.sleep, 1.0))
+        await asyncio.sleep(0.3)
+        engine._pool.schedule(len, args=(nested(100_000),))
+        queued = asyncio.ensure_future(engine.submit(time.sleep, 0.1))
+        outcomes = []
+        for task in (running, queued):
+            try:
+                await task
+                outcomes.append("answered")
+            except Busy:
+                outcomes.append("busy")
+        return outcomes
+
+    try:
+        outcomes = run(scenario())
+    finally:
+        engine.stuck_grace = 10.0
+    # Which of the two still answers depends on where pebble's scheduler died; a
+    # request the dead pool never answers is told to try again after the time limit
+    # and a grace, instead of waiting forever.
+    assert len(outcomes) == 2 and set(outcomes) <= {"answered", "busy"}
+    assert gradient(engine, 5.0) == 10.0
+    assert engine.healthy

@@ -227,7 +227,7 @@ def test_script_in_any_parameter_stays_text(client, param):
     assert "<img src=x" not in response.text
     page = soup(response)
     assert not page.select("img")
-    assert len(page.select("script")) == 2  # htmx and app.js, nothing else
+    assert len(page.select("script")) == 2  # htmx and the app's entry module, nothing else
 
 
 def test_the_svg_on_the_page_has_no_script_or_links(client):

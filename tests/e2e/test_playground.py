@@ -312,27 +312,63 @@ def test_a_bad_function_shows_where_the_problem_is(page: Page, link, screenshot,
 # --- the graph ------------------------------------------------------------------
 
 
-def view_box(page: Page) -> list[float]:
-    text = page.locator("#graph svg").get_attribute("viewBox") or ""
-    return [float(v) for v in re.split(r"[\s,]+", text.strip())]
+def drawn_size(page: Page) -> tuple[float, float]:
+    """The graph's width and height on screen, zoom included."""
+    box = page.locator("#graph svg").evaluate(
+        "svg => { const r = svg.getBoundingClientRect(); return [r.width, r.height]; }"
+    )
+    return box[0], box[1]
 
 
-def test_zoom_buttons_change_the_view_box_and_reset_restores_it(page: Page, link):
+def test_zoom_buttons_scale_the_graph_and_reset_restores_it(page: Page, link):
     page.goto(link(x=2))
-    original = view_box(page)
-    assert len(original) == 4 and original[2] > 0, original
+    original = drawn_size(page)
+    assert original[0] > 0 and original[1] > 0, original
 
     page.locator("[data-zoom=in]").click()
-    zoomed_in = view_box(page)
-    assert zoomed_in[2] < original[2] and zoomed_in[3] < original[3], (original, zoomed_in)
+    zoomed_in = drawn_size(page)
+    assert zoomed_in[0] > original[0] * 1.2 and zoomed_in[1] > original[1] * 1.2, (
+        original, zoomed_in)
 
     page.locator("[data-zoom=out]").click()
     page.locator("[data-zoom=out]").click()
-    zoomed_out = view_box(page)
-    assert zoomed_out[2] > zoomed_in[2], (zoomed_in, zoomed_out)
+    zoomed_out = drawn_size(page)
+    assert zoomed_out[0] < zoomed_in[0] and zoomed_out[0] < original[0], (zoomed_in, zoomed_out)
 
     page.locator("[data-zoom=reset]").click()
-    assert view_box(page) == pytest.approx(original)
+    assert drawn_size(page) == pytest.approx(original)
+
+
+def test_dragging_the_graph_moves_it_and_is_not_a_tap(page: Page, link):
+    page.goto(link(x=2))
+    node = page.locator("#graph g.node#n3")
+    before = node.bounding_box()
+    assert before is not None
+    x, y = before["x"] + before["width"] / 2, before["y"] + before["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 30, steps=5)
+    page.mouse.up()
+    after = node.bounding_box()
+    assert after is not None
+    assert after["x"] == pytest.approx(before["x"] + 40, abs=2), (before, after)
+    assert after["y"] == pytest.approx(before["y"] + 30, abs=2), (before, after)
+    expect(page.locator(".node-details:visible")).to_have_count(0)  # a drag opens nothing
+
+
+def test_the_wheel_zooms_about_the_pointer(page: Page, link):
+    page.goto(link(x=2))
+    node = page.locator("#graph g.node#n3")
+    box = node.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -200)
+    bigger = node.bounding_box()
+    assert bigger is not None and bigger["width"] > box["width"] * 1.1, (box, bigger)
+    # The point under the pointer stays under it.
+    assert bigger["x"] + bigger["width"] / 2 == pytest.approx(x, abs=3), (x, bigger)
+    assert bigger["y"] + bigger["height"] / 2 == pytest.approx(y, abs=3), (y, bigger)
 
 
 def test_clicking_a_node_shows_its_details(page: Page, link, screenshot):

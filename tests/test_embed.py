@@ -22,7 +22,7 @@ from app.serve.settings import Settings, frame_sources
 BASE = "http://testserver"  # the TestClient's base URL
 HX_RESULT = {"HX-Request": "true", "HX-Target": "result"}
 PAGE_SCRIPTS = {"/static/vendor/htmx.min.js", "/static/app/main.js"}
-EMBED_SCRIPTS = PAGE_SCRIPTS | {"/static/embed.js"}
+EMBED_SCRIPTS = PAGE_SCRIPTS | {"/static/app/embed.js"}
 # Functions whose + signs a link must keep: + is a space in a query string.
 PLUS_FUNCTIONS = [
     (SEED, {"x": "2"}),

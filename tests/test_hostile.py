@@ -55,7 +55,7 @@ MAX_LENGTH = Settings.model_fields["max_length"].default
 MAX_BODY = Settings.model_fields["max_body_bytes"].default
 MAX_QUERY = Settings.model_fields["max_query_chars"].default
 # The only scripts a page may carry: the app's own files.
-APP_SCRIPTS = {"/static/vendor/htmx.min.js", "/static/app/main.js", "/static/embed.js"}
+APP_SCRIPTS = {"/static/vendor/htmx.min.js", "/static/app/main.js", "/static/app/embed.js"}
 MARKER = "{marker}"  # replaced by a path in tmp_path that must never be created
 
 

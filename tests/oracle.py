@@ -1,6 +1,6 @@
 """Independent oracles for the trace tests: sympy and finite differences.
 
-Both walk the checked tree (the frozen dataclasses of ``app.core.expr``) themselves.
+Both walk the checked tree (the frozen dataclasses of ``app.core.tree``) themselves.
 Neither imports torch nor ``app.core.graph``, and neither reads the student's text:
 no ``sympify`` of text anywhere.
 
@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy
 
-from app.core.expr import BinOp, Call, Expr, ListConst, Num, Unary, Var
+from app.core.tree import BinOp, Call, Expr, ListConst, Num, Unary, Var
 
 
 def _kids(node: Expr) -> tuple:

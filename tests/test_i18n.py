@@ -88,6 +88,13 @@ def test_the_lesson_words_are_used():
         ("xx", "de", "de"),
         (None, "de;q=0.2,en;q=0.9", "en"),
         (None, "garbage;;;q=x", "en"),
+        # q=0 means "not acceptable", not "least wanted".
+        (None, "de;q=0, en;q=0.1", "en"),
+        (None, "fr, de;q=0", "en"),
+        (None, "de-AT", "de"),
+        (None, "DE-de;q=0.5, fr", "de"),
+        (None, "*, de;q=0.5", "de"),
+        (None, "en;q=2, de;q=0.5", "de"),
     ],
 )
 def test_language_negotiation(query, header, expected):
@@ -108,7 +115,7 @@ def test_the_catalogue_is_up_to_date_with_the_code(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "--no-default-keywords", "-k", "_", "-k", "gettext", "-k", "N_", "-k", "ExprError:1",
+         "--no-default-keywords", "-k", "_", "-k", "gettext", "-k", "N_", "-k", "ExprError:1", "-k", "TooLong:1",
          "-k", "refuse:1", "-k", "message:2", "-k", "Example:1", "-o", str(pot), "."],
         cwd=ROOT, check=True, capture_output=True,
     )

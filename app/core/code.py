@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.expr import _PRECEDENCE, Call, ListConst, Num, Parsed, Unary, Var, post_order
-
-_ATOM = 9
+from app.core.tree import Call, Num, Parsed, Printed, Var, binary, number, print_tree
 
 
 def torch_code(parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, bool] | None) -> str:
@@ -43,49 +41,26 @@ def _floats(value: Any) -> Any:
 
 def expression_code(parsed: Parsed) -> str:
     """The expression as Python over torch: functions become torch.<name>(...)."""
-    out: dict[int, tuple[str, int, bool]] = {}  # id -> (text, precedence, is a Python number)
-    for node in post_order(parsed.tree):
-        out[id(node)] = _one(node, out)
-    return out[id(parsed.tree)][0]
+    return print_tree(parsed.tree, _leaf, _call)
 
 
-def _one(node: Any, out: dict[int, tuple[str, int, bool]]) -> tuple[str, int, bool]:
+def _leaf(node: Any) -> Printed:
     if isinstance(node, Num):
-        return repr(node.value), _ATOM, True
+        return number(node.value)
     if isinstance(node, Var):
-        return node.name, _ATOM, False
-    if isinstance(node, ListConst):
-        return f"torch.tensor({_floats(_lists(node.value))!r})", _ATOM, False
-    if isinstance(node, Call):
-        args = [out[id(a)] for a in node.args]
-        if node.func == "pow":
-            (base, _, base_num), (exp, _, exp_num) = args
-            if base_num and exp_num:
-                return f"{_wrap(args[0], _PRECEDENCE['**'], True)}**{_wrap(args[1], 3, False)}", _PRECEDENCE["**"], True
-            return f"torch.pow({base}, {exp})", _ATOM, False
-        text, _, is_num = args[0]
-        if is_num:
-            text = f"torch.tensor(float({text}))"
-        return f"torch.{node.func}({text})", _ATOM, False
-    if isinstance(node, Unary):
-        operand = out[id(node.operand)]
-        mine = _PRECEDENCE["unary"]
-        return f"{node.op}{_wrap(operand, mine, False)}", mine, operand[2]
-    left, right = out[id(node.left)], out[id(node.right)]
-    mine = _PRECEDENCE[node.op]
-    if node.op == "**":
-        text = f"{_wrap(left, mine, True)}**{_wrap(right, _PRECEDENCE['unary'], False)}"
-    else:
-        sep = f" {node.op} " if node.op in "+-@" else node.op
-        text = f"{_wrap(left, mine, False)}{sep}{_wrap(right, mine, True)}"
-    return text, mine, left[2] and right[2]
+        return Printed(node.name)
+    return Printed(f"torch.tensor({_floats(_lists(node.value))!r})")
 
 
-def _wrap(item: tuple[str, int, bool], mine: int, strict: bool) -> str:
-    text, prec, _ = item
-    if prec < mine or (strict and prec == mine):
-        return f"({text})"
-    return text
+def _call(node: Call, args: list[Printed]) -> Printed:
+    if node.func == "pow":
+        base, exponent = args
+        if base.number and exponent.number:
+            return binary("**", base, exponent)  # Python numbers: torch.pow would refuse them
+        return Printed(f"torch.pow({base.text}, {exponent.text})")
+    (operand,) = args
+    text = f"torch.tensor(float({operand.text}))" if operand.number else operand.text
+    return Printed(f"torch.{node.func}({text})")
 
 
 def _lists(value: Any) -> Any:

@@ -12,210 +12,41 @@ This module imports neither torch nor anything from the web layer.
 from __future__ import annotations
 
 import ast
-import functools
 import math
 import unicodedata
-from dataclasses import dataclass, field
-from typing import Iterator, Union
 
-def N_(text: str) -> str:
-    """Mark a phrase for the message catalogue; it is translated where it is shown."""
-    return text
+from app.core.language import (
+    BINARY_OPERATORS,
+    FUNCTIONS,
+    REFUSED_NODES,
+    REFUSED_OPERATORS,
+    SYNTAX_REASONS,
+    UNARY_OPERATORS,
+    ExprError,
+    Limits,
+    N_,
+    TooLong,
+)
+from app.core.tree import (
+    BinOp,
+    Call,
+    Expr,
+    ListConst,
+    Num,
+    Number,
+    Parsed,
+    Unary,
+    Var,
+    children,
+    post_order,
+    unparse,
+)
 
-
-# The functions a student may call, with their number of arguments. What each
-# one does in torch lives in graph.py; this table only decides what is allowed.
-FUNCTIONS: dict[str, int] = {
-    "sin": 1,
-    "cos": 1,
-    "tan": 1,
-    "exp": 1,
-    "log": 1,
-    "sqrt": 1,
-    "abs": 1,
-    "tanh": 1,
-    "sigmoid": 1,
-    "relu": 1,
-    "pow": 2,
-    "sum": 1,
-    "mean": 1,
-}
-
-BINARY_OPERATORS: dict[type, str] = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.Pow: "**",
-    ast.MatMult: "@",
-}
-
-UNARY_OPERATORS: dict[type, str] = {ast.USub: "-", ast.UAdd: "+"}
-
-# Python operators we refuse, by the symbol a student typed.
-REFUSED_OPERATORS: dict[type, str] = {
-    ast.Mod: "%",
-    ast.FloorDiv: "//",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.BitOr: "|",
-    ast.BitAnd: "&",
-    ast.Invert: "~",
-    ast.Not: "not",
-}
-
-# What a student may have meant by a construct we refuse: the English name used
-# in messages.
-REFUSED_NODES: dict[type, str] = {
-    ast.Attribute: N_("attribute access"),
-    ast.Subscript: N_("indexing"),
-    ast.Slice: N_("slicing"),
-    ast.ListComp: N_("a list comprehension"),
-    ast.SetComp: N_("a set comprehension"),
-    ast.DictComp: N_("a dict comprehension"),
-    ast.GeneratorExp: N_("a generator expression"),
-    ast.Lambda: N_("a lambda"),
-    ast.IfExp: N_("a conditional expression"),
-    ast.NamedExpr: N_("an assignment (:=)"),
-    ast.Starred: N_("starred arguments"),
-    ast.Compare: N_("a comparison"),
-    ast.BoolOp: N_("and/or"),
-    ast.Dict: N_("a dict"),
-    ast.Set: N_("a set"),
-    ast.Tuple: N_("a tuple"),
-    ast.JoinedStr: N_("an f-string"),
-    ast.FormattedValue: N_("an f-string"),
-    ast.Await: N_("await"),
-    ast.Yield: N_("yield"),
-    ast.YieldFrom: N_("yield"),
-}
-
-# Python's own words for the most common syntax errors, in shorter form.
-SYNTAX_REASONS: dict[str, str] = {
-    "invalid syntax": N_("invalid syntax"),
-    "'(' was never closed": N_("unclosed '('"),
-    "'[' was never closed": N_("unclosed '['"),
-    "unmatched ')'": N_("unmatched ')'"),
-    "unmatched ']'": N_("unmatched ']'"),
-    "invalid decimal literal": N_("invalid number"),
-    "invalid syntax. Perhaps you forgot a comma?": N_("an operator or comma seems to be missing"),
-    "unexpected EOF while parsing": N_("it ends too early"),
-}
-
-Number = Union[int, float]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on what one expression may ask for. See settings.py for defaults."""
-
-    max_length: int = 500
-    max_depth: int = 100
-    max_operations: int = 150
-    max_exponent: float = 100.0
-    max_constant: float = 1e15
-    max_elements: int = 10_000
-    max_dims: int = 4
-    max_graph_nodes: int = 200
-
-
-@dataclass(eq=False)
-class ExprError(Exception):
-    """A refusal a student can act on.
-
-    ``template`` is an English sentence with ``{placeholders}``; it doubles as
-    the message id for translations. ``start``/``end`` are 0-based columns into
-    the text the student typed (``end`` exclusive), or None when the problem is
-    not at one place.
-    """
-
-    template: str
-    params: dict = field(default_factory=dict)
-    start: int | None = None
-    end: int | None = None
-    status: int = 422
-
-    def __reduce__(self):
-        # Crosses from a worker process to the server: pickle the fields, not args.
-        return (ExprError, (self.template, self.params, self.start, self.end, self.status))
-
-    @property
-    def column(self) -> int | None:
-        return None if self.start is None else self.start + 1
-
-    @property
-    def message(self) -> str:
-        return self.template.format(column=self.column, **self.params)
-
-    def __str__(self) -> str:
-        return self.message
-
-
-# --- the checked tree -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Num:
-    value: Number
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Var:
-    name: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class ListConst:
-    """A list literal of numbers, nested to any rectangular shape."""
-
-    value: tuple
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Unary:
-    op: str
-    operand: "Expr"
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class BinOp:
-    op: str
-    left: "Expr"
-    right: "Expr"
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Call:
-    func: str
-    args: tuple
-    start: int
-    end: int
-
-
-Expr = Union[Num, Var, ListConst, Unary, BinOp, Call]
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """A checked expression: its tree, its variables and its normalized text."""
-
-    tree: Expr
-    text: str
-    variables: tuple[str, ...]
-
-    @functools.cached_property
-    def normalized(self) -> str:
-        return unparse(self.tree)
+# What other modules take from here: the reader, and the language it reads.
+__all__ = [
+    "FUNCTIONS", "N_", "ExprError", "Limits", "Parsed", "TooLong", "parse", "unparse",
+    "children", "post_order",  # still taken from here by graph.py
+]
 
 
 # --- parsing ----------------------------------------------------------------
@@ -226,12 +57,11 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
     if not isinstance(text, str):
         raise ExprError("The function must be text.")
     if len(text) > limits.max_length:
-        raise ExprError(
+        raise TooLong(
             "The function is {length} characters long; the limit is {limit}.",
             {"length": len(text), "limit": limits.max_length},
             limits.max_length,
             len(text),
-            status=413,
         )
     if not text.strip():
         raise ExprError("Type a function, for example 5*x**3 + 2*x**2 + 4*x + 8.")
@@ -612,92 +442,3 @@ class _Checker:
             )
         self.check_number(inner)
         return sign * inner.value
-
-
-# --- printing ---------------------------------------------------------------
-
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "unary": 3, "**": 4}
-
-
-def unparse(tree: Expr) -> str:
-    """Print a checked tree as text that parses back to the same tree.
-
-    Spaces around ``+``, ``-`` and ``@``; none around ``*``, ``/`` and ``**``,
-    as in ``5*x**3 + 2*x**2 + 4*x + 8``. Parentheses only where needed.
-    """
-    out: dict[int, tuple[str, int]] = {}  # id(node) -> (text, precedence)
-    for node in post_order(tree):
-        out[id(node)] = _print_one(node, out)
-    return out[id(tree)][0]
-
-
-def children(node: Expr) -> tuple:
-    """The operands of a node, left to right."""
-    if isinstance(node, BinOp):
-        return (node.left, node.right)
-    if isinstance(node, Unary):
-        return (node.operand,)
-    if isinstance(node, Call):
-        return node.args
-    return ()
-
-
-def post_order(tree: Expr) -> Iterator[Expr]:
-    """Every node, each after its operands, left to right as Python evaluates them.
-
-    An explicit stack rather than recursion, so a deep tree is no crash.
-    """
-    stack: list[tuple[Expr, bool]] = [(tree, False)]
-    while stack:
-        node, operands_done = stack.pop()
-        kids = children(node)
-        if kids and not operands_done:
-            stack.append((node, True))
-            stack.extend((k, False) for k in reversed(kids))
-            continue
-        yield node
-
-
-def _print_one(node: Expr, out: dict[int, tuple[str, int]]) -> tuple[str, int]:
-    atom = 9
-    if isinstance(node, Num):
-        text = _number(node.value)
-        return text, (_PRECEDENCE["unary"] if text.startswith("-") else atom)
-    if isinstance(node, Var):
-        return node.name, atom
-    if isinstance(node, ListConst):
-        return _list_text(node.value), atom
-    if isinstance(node, Call):
-        return f"{node.func}({', '.join(out[id(a)][0] for a in node.args)})", atom
-    if isinstance(node, Unary):
-        text, prec = out[id(node.operand)]
-        mine = _PRECEDENCE["unary"]
-        if prec < mine:
-            text = f"({text})"
-        return f"{node.op}{text}", mine
-    mine = _PRECEDENCE[node.op]
-    left, lp = out[id(node.left)]
-    right, rp = out[id(node.right)]
-    if node.op == "**":
-        # Right-associative; a unary or another power on the left needs parentheses.
-        if lp <= mine:
-            left = f"({left})"
-        if rp < _PRECEDENCE["unary"]:
-            right = f"({right})"
-    else:
-        if lp < mine:
-            left = f"({left})"
-        if rp <= mine:
-            right = f"({right})"
-    sep = f" {node.op} " if node.op in "+-@" else node.op
-    return f"{left}{sep}{right}", mine
-
-
-def _number(value: Number) -> str:
-    return repr(value)
-
-
-def _list_text(value) -> str:
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_list_text(v) for v in value) + "]"
-    return _number(value)

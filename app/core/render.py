@@ -20,7 +20,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from markupsafe import Markup
 
@@ -29,7 +29,9 @@ from app.core.values import format_value
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
     from app.core.graph import Trace
 
-VIEWS = ("torchviz", "annotated")
+# The pictures of a trace; the API, the page and the cache key all take their names from here.
+View = Literal["torchviz", "annotated"]
+VIEWS: tuple[str, ...] = get_args(View)
 
 # torchviz's look, shared by the annotated view so both read alike.
 _GRAPH_HEADER = (

@@ -13,6 +13,7 @@ import gettext
 from io import BytesIO
 from pathlib import Path
 
+from babel import negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -35,25 +36,33 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 
 def negotiate(query_lang: str | None, accept_language: str | None) -> str:
-    """``lang`` from the URL wins; then the first supported language the browser prefers."""
+    """``lang`` from the URL wins; then the first supported language the browser prefers.
+
+    The header's weights decide the order (ties keep the browser's order), and a
+    language weighted ``q=0`` is one the browser does not accept; Babel matches
+    what is left (``de-AT`` is German) against the languages we have.
+    """
     if query_lang in LANGUAGES:
         return query_lang
-    best, best_q = DEFAULT_LANGUAGE, -1.0
-    for position, item in enumerate((accept_language or "").split(",")):
-        code, _, params = item.strip().partition(";")
-        primary = code.strip().lower().split("-")[0]
-        if primary not in LANGUAGES:
-            continue
+    return negotiate_locale(preferred(accept_language), LANGUAGES, sep="-") or DEFAULT_LANGUAGE
+
+
+def preferred(accept_language: str | None) -> list[str]:
+    """The languages of an Accept-Language header, most wanted first, without q=0 ones."""
+    weighted: list[tuple[float, str]] = []
+    for item in (accept_language or "").split(",")[:50]:
+        code, *params = (part.strip() for part in item.split(";"))
         q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        # Earlier entries win ties, as browsers list them by preference.
-        if q > best_q or (q == best_q and position == 0):
-            best, best_q = primary, q
-    return best
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if code and code != "*" and 0.0 < q <= 1.0:
+            weighted.append((q, code.lower()))
+    return [code for _, code in sorted(weighted, key=lambda item: -item[0])]
 
 
 def message(lang: str, template: str, column: int | None = None, **params: object) -> str:

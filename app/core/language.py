@@ -1,0 +1,145 @@
+"""The function language's vocabulary: what may be written, its bounds, and its refusals.
+
+The tables here decide what is allowed; expr.py reads a student's text against
+them, and graph.py says what each allowed function does in torch. Every
+refusal is an :class:`ExprError`, an English sentence with placeholders that
+doubles as its message id; it carries no HTTP status (the web layer maps it).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+
+def N_(text: str) -> str:
+    """Mark a phrase for the message catalogue; it is translated where it is shown."""
+    return text
+
+
+# The functions a student may call, with their number of arguments. What each
+# one does in torch lives in graph.py; this table only decides what is allowed.
+FUNCTIONS: dict[str, int] = {
+    "sin": 1,
+    "cos": 1,
+    "tan": 1,
+    "exp": 1,
+    "log": 1,
+    "sqrt": 1,
+    "abs": 1,
+    "tanh": 1,
+    "sigmoid": 1,
+    "relu": 1,
+    "pow": 2,
+    "sum": 1,
+    "mean": 1,
+}
+
+BINARY_OPERATORS: dict[type, str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+}
+
+UNARY_OPERATORS: dict[type, str] = {ast.USub: "-", ast.UAdd: "+"}
+
+# Python operators we refuse, by the symbol a student typed.
+REFUSED_OPERATORS: dict[type, str] = {
+    ast.Mod: "%",
+    ast.FloorDiv: "//",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.Invert: "~",
+    ast.Not: "not",
+}
+
+# What a student may have meant by a construct we refuse: the English name used
+# in messages.
+REFUSED_NODES: dict[type, str] = {
+    ast.Attribute: N_("attribute access"),
+    ast.Subscript: N_("indexing"),
+    ast.Slice: N_("slicing"),
+    ast.ListComp: N_("a list comprehension"),
+    ast.SetComp: N_("a set comprehension"),
+    ast.DictComp: N_("a dict comprehension"),
+    ast.GeneratorExp: N_("a generator expression"),
+    ast.Lambda: N_("a lambda"),
+    ast.IfExp: N_("a conditional expression"),
+    ast.NamedExpr: N_("an assignment (:=)"),
+    ast.Starred: N_("starred arguments"),
+    ast.Compare: N_("a comparison"),
+    ast.BoolOp: N_("and/or"),
+    ast.Dict: N_("a dict"),
+    ast.Set: N_("a set"),
+    ast.Tuple: N_("a tuple"),
+    ast.JoinedStr: N_("an f-string"),
+    ast.FormattedValue: N_("an f-string"),
+    ast.Await: N_("await"),
+    ast.Yield: N_("yield"),
+    ast.YieldFrom: N_("yield"),
+}
+
+# Python's own words for the most common syntax errors, in shorter form.
+SYNTAX_REASONS: dict[str, str] = {
+    "invalid syntax": N_("invalid syntax"),
+    "'(' was never closed": N_("unclosed '('"),
+    "'[' was never closed": N_("unclosed '['"),
+    "unmatched ')'": N_("unmatched ')'"),
+    "unmatched ']'": N_("unmatched ']'"),
+    "invalid decimal literal": N_("invalid number"),
+    "invalid syntax. Perhaps you forgot a comma?": N_("an operator or comma seems to be missing"),
+    "unexpected EOF while parsing": N_("it ends too early"),
+}
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one expression may ask for. See settings.py for defaults."""
+
+    max_length: int = 500
+    max_depth: int = 100
+    max_operations: int = 150
+    max_exponent: float = 100.0
+    max_constant: float = 1e15
+    max_elements: int = 10_000
+    max_dims: int = 4
+    max_graph_nodes: int = 200
+
+
+@dataclass(eq=False)
+class ExprError(Exception):
+    """A refusal a student can act on.
+
+    ``template`` is an English sentence with ``{placeholders}``; it doubles as
+    the message id for translations. ``start``/``end`` are 0-based columns into
+    the text the student typed (``end`` exclusive), or None when the problem is
+    not at one place.
+    """
+
+    template: str
+    params: dict = field(default_factory=dict)
+    start: int | None = None
+    end: int | None = None
+
+    def __reduce__(self):
+        # Crosses from a worker process to the server: pickle the fields, not args.
+        return (type(self), (self.template, self.params, self.start, self.end))
+
+    @property
+    def column(self) -> int | None:
+        return None if self.start is None else self.start + 1
+
+    @property
+    def message(self) -> str:
+        return self.template.format(column=self.column, **self.params)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TooLong(ExprError):
+    """The text itself is over the length limit: refused before it is read."""

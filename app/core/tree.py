@@ -1,0 +1,202 @@
+"""The checked tree: frozen records of a function, walked with an explicit stack, and printed.
+
+Built by expr.parse from a student's text, read by graph.trace (torch) and
+code.torch_code (the program). Printing has one precedence rule, print_tree,
+shared by the normalized text and the generated program.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable, Iterator, Union
+
+Number = Union[int, float]
+
+
+# --- the checked tree -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Num:
+    value: Number
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ListConst:
+    """A list literal of numbers, nested to any rectangular shape."""
+
+    value: tuple
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: "Expr"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str
+    left: "Expr"
+    right: "Expr"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple
+    start: int
+    end: int
+
+
+Expr = Union[Num, Var, ListConst, Unary, BinOp, Call]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A checked expression: its tree, its variables and its normalized text."""
+
+    tree: Expr
+    text: str
+    variables: tuple[str, ...]
+
+    @functools.cached_property
+    def normalized(self) -> str:
+        return unparse(self.tree)
+
+
+# --- printing ---------------------------------------------------------------
+
+PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "unary": 3, "**": 4}
+ATOM = 9
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A subtree as text, how tightly it binds, and whether it is a plain Python number."""
+
+    text: str
+    precedence: int = ATOM
+    number: bool = False
+
+
+def print_tree(
+    tree: Expr,
+    leaf: Callable[[Expr], Printed],
+    call: Callable[[Call, list[Printed]], Printed],
+) -> str:
+    """Print a tree with parentheses only where Python needs them.
+
+    The one precedence printer: ``leaf`` prints numbers, names and lists, ``call``
+    a function call from its printed arguments; operators are printed here.
+    Spaces around ``+``, ``-`` and ``@``; none around ``*``, ``/`` and ``**``.
+    """
+    out: dict[int, Printed] = {}  # id(node) -> printed
+    for node in post_order(tree):
+        if isinstance(node, Call):
+            out[id(node)] = call(node, [out[id(a)] for a in node.args])
+        elif isinstance(node, Unary):
+            out[id(node)] = unary(node.op, out[id(node.operand)])
+        elif isinstance(node, BinOp):
+            out[id(node)] = binary(node.op, out[id(node.left)], out[id(node.right)])
+        else:
+            out[id(node)] = leaf(node)
+    return out[id(tree)].text
+
+
+def wrap(item: Printed, mine: int, strict: bool) -> str:
+    """``item`` as an operand of an operator binding ``mine``, in parentheses if needed."""
+    if item.precedence < mine or (strict and item.precedence == mine):
+        return f"({item.text})"
+    return item.text
+
+
+def unary(op: str, operand: Printed) -> Printed:
+    mine = PRECEDENCE["unary"]
+    return Printed(f"{op}{wrap(operand, mine, False)}", mine, operand.number)
+
+
+def binary(op: str, left: Printed, right: Printed) -> Printed:
+    mine = PRECEDENCE[op]
+    if op == "**":
+        # Right-associative; a unary or another power on the left needs parentheses.
+        text = f"{wrap(left, mine, True)}**{wrap(right, PRECEDENCE['unary'], False)}"
+    else:
+        sep = f" {op} " if op in "+-@" else op
+        text = f"{wrap(left, mine, False)}{sep}{wrap(right, mine, True)}"
+    return Printed(text, mine, left.number and right.number)
+
+
+def unparse(tree: Expr) -> str:
+    """Print a checked tree as text that parses back to the same tree,
+    as in ``5*x**3 + 2*x**2 + 4*x + 8``."""
+    return print_tree(tree, _leaf, lambda node, args: Printed(
+        f"{node.func}({', '.join(a.text for a in args)})"
+    ))
+
+
+def _leaf(node: Expr) -> Printed:
+    if isinstance(node, Num):
+        return number(node.value)
+    if isinstance(node, Var):
+        return Printed(node.name)
+    return Printed(_list_text(node.value))
+
+
+def number(value: Number) -> Printed:
+    """A number; a negative one binds like a unary minus."""
+    text = _number(value)
+    return Printed(text, PRECEDENCE["unary"] if text.startswith("-") else ATOM, True)
+
+
+def children(node: Expr) -> tuple:
+    """The operands of a node, left to right."""
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def post_order(tree: Expr) -> Iterator[Expr]:
+    """Every node, each after its operands, left to right as Python evaluates them.
+
+    An explicit stack rather than recursion, so a deep tree is no crash.
+    """
+    stack: list[tuple[Expr, bool]] = [(tree, False)]
+    while stack:
+        node, operands_done = stack.pop()
+        kids = children(node)
+        if kids and not operands_done:
+            stack.append((node, True))
+            stack.extend((k, False) for k in reversed(kids))
+            continue
+        yield node
+
+
+def _number(value: Number) -> str:
+    return repr(value)
+
+
+def _list_text(value) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_list_text(v) for v in value) + "]"
+    return _number(value)

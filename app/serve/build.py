@@ -1,0 +1,46 @@
+"""The serving parts for one app, built from its settings."""
+
+from __future__ import annotations
+
+from app.serve.cache import MemoryCache, RedisCache
+from app.serve.engine import Engine, default_workers
+from app.serve.metrics import Metrics
+from app.serve.ratelimit import RateLimiter, RedisRateLimiter
+from app.serve.settings import Settings
+
+
+def build_engine(settings: Settings, metrics: Metrics) -> Engine:
+    workers = default_workers() if settings.workers is None else settings.workers
+
+    def on_event(kind: str, value: str) -> None:
+        if kind == "cache":
+            metrics.cache_event(value)
+        elif kind == "restart":
+            metrics.worker_restart(value)
+        elif kind == "queue":
+            metrics.set_queue_depth(int(value))
+
+    if settings.redis_url:
+        cache = RedisCache(settings.redis_url, settings.cache_ttl_seconds)
+    else:
+        cache = MemoryCache(settings.cache_size)
+    return Engine(
+        on_event=on_event,
+        cache=cache,
+        workers=workers,
+        timeout=settings.request_timeout,
+        limits=settings.limits(),
+        dot_timeout=settings.dot_timeout,
+        max_queue=settings.max_queue,
+        max_tasks=settings.worker_max_tasks,
+        memory_mb=settings.worker_memory_mb,
+        cache_size=settings.cache_size,
+    )
+
+
+def build_limiter(settings: Settings) -> RateLimiter | RedisRateLimiter:
+    if settings.redis_url:
+        return RedisRateLimiter(
+            settings.redis_url, settings.rate_limit_per_minute, settings.rate_limit_burst
+        )
+    return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)

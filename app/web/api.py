@@ -1,0 +1,86 @@
+"""The JSON API: one function built, backpropagated and drawn; oEmbed for playground links."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from starlette.datastructures import QueryParams
+
+from app.core.expr import ExprError
+from app.core.render import View
+from app.serve.engine import make_job
+from app.web import page
+from app.web.deps import EngineDep, SettingsDep
+from app.web.errors import REFUSALS, Refusal
+from app.web.links import public_base_url
+
+router = APIRouter()
+
+
+class GraphRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "expression": "5*x**3 + 2*x**2 + 4*x + 8",
+                    "inputs": {"x": 2},
+                    "requires_grad": {"x": True},
+                }
+            ]
+        },
+    )
+
+    # A coarse bound on the body; the setting max_length gives the real, explained limit.
+    expression: str = Field(max_length=100_000, description="The function, e.g. 5*x**3 + 2*x**2.")
+    inputs: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="A value per variable: a number or a nested list of numbers.",
+    )
+    requires_grad: dict[str, StrictBool] | None = Field(
+        default=None, max_length=100, description="Per variable; true where missing."
+    )
+    view: View = Field(
+        default="torchviz", description="Which picture `svg` holds."
+    )
+
+
+@router.post("/api/graph", responses=REFUSALS, summary="Build, backpropagate and draw a function")
+async def graph(
+    request: Request, body: GraphRequest, settings: SettingsDep, engine: EngineDep
+) -> JSONResponse:
+    if len(body.inputs) > settings.max_variables:
+        raise ExprError(
+            "Too many variables: {count}; the limit is {limit}.",
+            {"count": len(body.inputs), "limit": settings.max_variables},
+        )
+    request.state.expr = body.expression
+    job = make_job(body.expression, body.inputs, body.requires_grad, body.view, settings.limits())
+    result, request.state.cache = await engine.compute(job)
+    # Already plain JSON data: skip FastAPI's recursive encoder, which costs
+    # more than the whole trace for a big graph.
+    return JSONResponse(result)
+
+
+@router.get(
+    "/oembed",
+    summary="oEmbed for a playground link",
+    responses={404: {"model": Refusal}, 422: REFUSALS[422], 501: {"model": Refusal}},
+)
+def oembed(request: Request, settings: SettingsDep, url: str, format: str = "json") -> JSONResponse:
+    if format != "json":
+        return JSONResponse({"detail": "Only the json format is offered."}, status_code=501)
+    parts = urlsplit(url)
+    if parts.path not in ("/", "/embed") or len(url) > 20_000:
+        return JSONResponse(
+            {"detail": "Only links to the playground (/) or /embed can be embedded."},
+            status_code=404,
+        )
+    state = page.from_query(QueryParams(parts.query))
+    options = page.embed_options(QueryParams(parts.query), state)
+    return JSONResponse(page.oembed(state, options, public_base_url(request, settings)))

@@ -1,0 +1,31 @@
+"""This server's own address, as the browser reaches it, for links others will open."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from fastapi import Request
+
+from app.serve.settings import Settings
+
+HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def public_base_url(request: Request, settings: Settings) -> str:
+    """The scheme and host for share links, snippets and oEmbed.
+
+    Behind a trusted proxy that terminates TLS, the proxy's X-Forwarded-Proto and
+    -Host say how; from anyone else, those headers are ignored.
+    """
+    base = urlsplit(str(request.base_url))
+    scheme, host = base.scheme, base.netloc
+    trusted = {p for p in settings.trusted_proxies.split(",") if p}
+    if request.client and request.client.host in trusted:
+        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        forwarded_host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+        if proto in ("http", "https"):
+            scheme = proto
+        if HOST_HEADER.match(forwarded_host):
+            host = forwarded_host
+    return f"{scheme}://{host}"

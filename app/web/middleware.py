@@ -1,0 +1,258 @@
+"""Pure ASGI middleware: what every request goes through, before and after its route.
+
+``Observe`` is the outer one. It refuses early what no route should see (a
+body or an address over its limit, a client over its rate), adds the security
+headers, counts the request in the metrics, writes one JSON log line, and turns
+an exception that escaped every handler into a sentence with the same headers
+instead of a bare 500. ``BodyLimit`` stops reading a body past its limit.
+
+Routes tell Observe how they went through ``request.state`` (the ASGI scope's
+"state"): ``outcome``, ``cache`` and ``expr``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.expr import N_
+from app.serve.metrics import Metrics
+from app.serve.ratelimit import client_address
+from app.serve.settings import Settings
+from app.web.templating import Environments, message_page
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+# Routes a client address is rate-limited on, and which of them answer with HTML.
+LIMITED_ROUTES = {"/", "/embed", "/fields", "/share", "/oembed", "/api/graph", "/lesson"}
+PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/lesson"}
+ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/metrics", "/docs", "/openapi.json"}
+
+RATE_LIMITED_MESSAGE = N_(
+    "Too many requests from your network; please wait {seconds} s and try again."
+)
+BODY_TOO_LARGE = N_("The request body is larger than {limit} bytes.")
+ADDRESS_TOO_LONG = N_("The address is longer than {limit} characters; use a shorter function.")
+SERVER_FAULT = N_("Something went wrong on the server with this request; please try again.")
+
+access_log = logging.getLogger("playground.access")
+
+
+def content_security_policy(frame_ancestors: str, also: str = "") -> str:
+    """Scripts and styles only from this server (plus ``also``): no inline script, no CDN."""
+    extra = f" {also}" if also else ""
+    return (
+        f"default-src 'self'; script-src 'self'{extra}; style-src 'self'; "
+        f"img-src 'self' data:; frame-src 'self'{extra}; object-src 'none'; base-uri 'none'; "
+        f"form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
+
+
+def outcome_of(status: int) -> str:
+    if status < 400:
+        return "ok"
+    if status == 429:
+        return "rate_limited"
+    if status == 503:
+        return "busy"
+    return "refused" if status < 500 else "error"
+
+
+def route_label(path: str) -> str:
+    if path in ROUTE_LABELS:
+        return path
+    return "/static" if path.startswith("/static/") else "unmatched"
+
+
+def setup_access_log() -> None:
+    """One JSON line per request on standard error, whatever the server's log set-up."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+
+
+class Observe:
+    """Rate limit, early refusals, security headers, metrics, one log line; for every request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        metrics: Metrics,
+        limiter: Any,
+        templates: Environments,
+    ):
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+        self.limiter = limiter
+        self.templates = templates
+        self.trusted = frozenset(p for p in settings.trusted_proxies.split(",") if p)
+        self.default_policy = content_security_policy(settings.playground_frame_ancestors)
+        setup_access_log()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        state: dict[str, Any] = scope.setdefault("state", {})
+        path: str = scope["path"]
+        status = 0
+
+        async def send_with_headers(event: Message) -> None:
+            nonlocal status
+            if event["type"] == "http.response.start":
+                status = event["status"]
+                headers = MutableHeaders(scope=event)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Security-Policy", self.default_policy)
+                if state.get("cache"):
+                    headers["X-Cache"] = state["cache"]
+                if self.settings.replica_name:
+                    headers["X-Served-By"] = self.settings.replica_name
+            await send(event)
+
+        try:
+            refusal = await self.refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if status:  # the answer had begun: nothing better can be sent now
+                raise
+            logging.getLogger("playground").exception("unhandled error on %s", route_label(path))
+            state["outcome"] = "error"
+            await self.page_or_json(scope, 500, SERVER_FAULT)(scope, receive, send_with_headers)
+        finally:
+            self.observe(scope, state, status, time.perf_counter() - start)
+
+    async def refusal(self, scope: Scope) -> ASGIApp | None:
+        """An answer before any route runs, or None to let the request through."""
+        settings = self.settings
+        headers = Headers(scope=scope)
+        path = scope["path"]
+        if path in LIMITED_ROUTES:
+            peer = scope["client"][0] if scope.get("client") else None
+            forwarded = ", ".join(headers.getlist("x-forwarded-for")) or None
+            wait = await self.limiter.take(client_address(peer, forwarded, self.trusted))
+        else:
+            wait = 0.0
+        declared = headers.get("content-length", "")
+        state = scope["state"]
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            state["outcome"] = "refused"
+            return self.page_or_json(scope, 413, BODY_TOO_LARGE, limit=settings.max_body_bytes)
+        if len(scope.get("query_string", b"")) > settings.max_query_chars:
+            state["outcome"] = "refused"
+            return self.page_or_json(scope, 414, ADDRESS_TOO_LONG, limit=settings.max_query_chars)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            state["outcome"] = "rate_limited"
+            return self.page_or_json(
+                scope, 429, RATE_LIMITED_MESSAGE, {"Retry-After": str(seconds)}, seconds=seconds
+            )
+        return None
+
+    def page_or_json(
+        self,
+        scope: Scope,
+        status: int,
+        template: str,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> ASGIApp:
+        """A sentence as JSON, or on pages, a page (or htmx block) saying it in its language."""
+        if scope["path"] not in PAGE_ROUTES:
+            return JSONResponse(
+                {"detail": template.format(**params)}, status_code=status, headers=headers
+            )
+        request_headers = Headers(scope=scope)
+        query_lang = _query_value(scope, "lang")
+        html, _ = message_page(
+            self.templates,
+            query_lang,
+            request_headers.get("accept-language"),
+            request_headers.get("hx-request") == "true",
+            template,
+            **params,
+        )
+        return HTMLResponse(html, status_code=status, headers=headers)
+
+    def observe(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
+        route = route_label(scope["path"])
+        outcome = state.get("outcome") or outcome_of(status)
+        self.metrics.observe_request(route, status, seconds)
+        self.metrics.outcome(outcome)
+        access_log.info(
+            json.dumps(
+                {
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+                    "method": scope.get("method", ""),
+                    "route": route,
+                    "status": status,
+                    "ms": round(seconds * 1000, 1),
+                    "cache": state.get("cache", "-"),
+                    "outcome": outcome,
+                    "expr": str(state.get("expr", ""))[: self.settings.log_expression_chars],
+                },
+                ensure_ascii=False,
+            )
+        )
+
+
+def _query_value(scope: Scope, name: str) -> str | None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key == name:
+            return value
+    return None
+
+
+class BodyLimit:
+    """Stops reading a request body past ``max_bytes``, declared or not (chunked).
+
+    Observe already refuses a body whose Content-Length is too large before
+    reading it; this catches bodies that say nothing of their length. The
+    route that reads too much gets an HTTP 413 with a sentence.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            event = await receive()
+            if event["type"] == "http.request":
+                seen += len(event.get("body", b""))
+                if seen > self.max_bytes:
+                    raise HTTPException(413, BODY_TOO_LARGE.format(limit=self.max_bytes))
+            return event
+
+        await self.app(scope, limited_receive, send)

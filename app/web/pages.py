@@ -1,0 +1,274 @@
+"""The HTML pages: the playground, its embed view, the htmx blocks, the share panel, the lesson.
+
+A page is a pure function of its address, language and htmx target, so the
+HTML of successful pages is cached: a class opening one link costs one
+rendering.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import QueryParams
+
+from app.core import explain
+from app.core.expr import ExprError
+from app.core.render import VIEWS, RenderError, inline_svg
+from app.serve.cache import MemoryCache
+from app.serve.engine import Busy, Engine, Overrun, make_job
+from app.serve.settings import Settings
+from app.web import i18n, page
+from app.web.deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
+from app.web.errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
+from app.web.links import public_base_url
+from app.web.middleware import content_security_policy
+from app.web.templating import Environments, render
+
+router = APIRouter()
+
+# Blocks that need no computed result.
+SMALL_BLOCKS = ("fields", "share_snippet")
+
+
+@dataclass
+class Pages:
+    """One request's view of the page machinery: its settings, engine, templates, cache."""
+
+    request: Request
+    settings: Settings
+    engine: Engine
+    templates: Environments
+    cache: MemoryCache
+
+    def state(self, path: str = "/") -> page.PageState:
+        # The whole query is already bounded by max_query_chars.
+        return page.from_query(self.request.query_params, self.settings.max_query_chars, path)
+
+    def htmx_block(self) -> str | None:
+        """The block an htmx request asks for by its target; None for a full page."""
+        headers = self.request.headers
+        target = headers.get("hx-target")
+        if headers.get("hx-request") == "true" and target in ("result", "fields"):
+            return target
+        return None
+
+    async def respond(
+        self,
+        state: page.PageState,
+        block: str | None,
+        template: str = "index.html",
+        **extra: Any,
+    ) -> HTMLResponse:
+        request = self.request
+        lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
+        request.state.expr = state.expr
+        base_url = public_base_url(request, self.settings)
+        key = "\n".join(
+            (template, block or "", lang, state.path, request.url.query, base_url, repr(extra))
+        )
+        hit = await self.cache.get(key)
+        if hit is not None:
+            request.state.cache = "hit"
+            return html_response(hit["html"], 200, {}, lang)
+        state, outcome, status, headers = await self.result(
+            state, lang, with_result=block not in SMALL_BLOCKS
+        )
+        context = page_context(state, lang, outcome)
+        context.update(base_url=base_url, **extra)
+        # Blocks live in index.html; embed.html only inherits them, and a block is
+        # rendered from the template that defines it. Links in it follow state.path.
+        html = render(self.templates[lang], "index.html" if block else template, block, **context)
+        if outcome and "result" in outcome:
+            await self.cache.put(key, {"html": html})
+        return html_response(html, status, headers, lang)
+
+    async def result(
+        self, state: page.PageState, lang: str, with_result: bool
+    ) -> tuple[page.PageState, dict[str, Any] | None, int, dict[str, str]]:
+        """The state with its variables, and the result or the error to show, and the status."""
+        request = self.request
+        limits = self.settings.limits()
+        names, parse_error = page.variables_of(state.expr, limits)
+        if parse_error is None:
+            state = page.with_variables(state, names)
+        if not with_result:
+            return state, None, 200, {}
+        status, headers = 200, {}
+        try:
+            if parse_error is not None:
+                raise parse_error
+            page.check_names(state.values)
+            inputs = {name: page.parse_value(name, text) for name, text in state.values.items()}
+            grads = {name: state.grad_on(name) for name in state.values}
+            job = make_job(state.expr, inputs, grads, state.view, limits)
+            result, request.state.cache = await self.engine.compute(job)
+            return state, {"result": result}, 200, {}
+        except ExprError as error:
+            request.state.outcome = "refused"
+            outcome = {"error": error_view(error, state.expr, lang)}
+        except Overrun as exc:
+            request.state.outcome = "timeout"
+            outcome = {"error": error_view(overrun_error(exc, self.settings), state.expr, lang)}
+        except Busy as exc:
+            request.state.outcome = "busy"
+            status, headers = 503, {"Retry-After": str(exc.retry_after)}
+            outcome = {"error": {"message": i18n.message(lang, BUSY_MESSAGE), "where": None}}
+        except RenderError:
+            status, headers = 503, {"Retry-After": "2"}
+            outcome = {"error": {"message": i18n.message(lang, NOT_DRAWN), "where": None}}
+        return state, outcome, status, headers
+
+
+def get_pages(
+    request: Request,
+    settings: SettingsDep,
+    engine: EngineDep,
+    templates: TemplatesDep,
+    cache: PageCacheDep,
+) -> Pages:
+    return Pages(request, settings, engine, templates, cache)
+
+
+PagesDep = Annotated[Pages, Depends(get_pages)]
+
+
+def html_response(html: str, status: int, headers: dict[str, str], lang: str) -> HTMLResponse:
+    response = HTMLResponse(html, status_code=status, headers=headers)
+    response.headers["Vary"] = "HX-Request, HX-Target, Accept-Language"
+    response.headers["Content-Language"] = lang
+    return response
+
+
+@router.get("/", response_class=HTMLResponse, summary="The playground page")
+async def index(pages: PagesDep) -> HTMLResponse:
+    return await pages.respond(pages.state(), pages.htmx_block())
+
+
+@router.get("/embed", response_class=HTMLResponse, summary="The compact view for an iframe")
+async def embed(pages: PagesDep, settings: SettingsDep) -> HTMLResponse:
+    response = await pages.respond(pages.state("/embed"), pages.htmx_block(), "embed.html")
+    # Course sites are many and unknown: /embed may be framed by what the setting allows.
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        settings.allowed_frame_ancestors
+    )
+    return response
+
+
+@router.get("/fields", response_class=HTMLResponse, summary="The value fields for a function")
+async def fields(pages: PagesDep) -> HTMLResponse:
+    return await pages.respond(pages.state(), "fields")
+
+
+@router.get("/share", response_class=HTMLResponse, summary="The embed snippet for a state")
+async def share(request: Request, pages: PagesDep) -> HTMLResponse:
+    state = page.from_query(QueryParams(request.query_params.get("state", "")[:20_000]))
+    options = page.embed_options(request.query_params, state)
+    return await pages.respond(state, "share_snippet", share=options)
+
+
+@router.get("/lesson", response_class=HTMLResponse, summary="A demo course page with live frames")
+def lesson(request: Request, settings: SettingsDep, templates: TemplatesDep) -> HTMLResponse:
+    language = i18n.negotiate(
+        request.query_params.get("lang"), request.headers.get("accept-language")
+    )
+    origin = settings.lesson_embed_origin
+    frames = {name: origin + url for name, url in page.lesson_frames(language).items()}
+    html = templates[language].get_template(f"lesson_{language}.html").render(
+        state=page.PageState(lang=language),
+        lang=language,
+        frames=frames,
+        host_script=f"{origin}/static/embed-host.js",
+        playground_url=page.PageState(lang=language).url("/"),
+        other_lang_url="/lesson?lang=" + ("en" if language == "de" else "de"),
+    )
+    response = HTMLResponse(html)
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        settings.playground_frame_ancestors, origin
+    )
+    response.headers["Vary"] = "Accept-Language"
+    response.headers["Content-Language"] = language
+    return response
+
+
+def page_context(
+    state: page.PageState, lang: str, outcome: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Everything index.html shows for one state and its result or error."""
+    context: dict[str, Any] = {
+        "state": state,
+        "lang": lang,
+        "examples": page.EXAMPLES,
+        "result": None,
+        "error": None,
+        "share": None,
+        "base_url": "",
+    }
+    if not outcome:
+        return context
+    if "error" in outcome:
+        context["error"] = outcome["error"]
+        return context
+    result = outcome["result"]
+    steps = explain.steps(result)
+    forward = explain.forward(result) if state.forward else []
+    total = len(forward) + len(steps)
+    step = min(max(state.step, 0), total)
+    state = dataclasses.replace(state, step=step)
+    context.update(
+        state=state,
+        result=result,
+        steps=steps,
+        forward=forward,
+        total=total,
+        nodes=explain.node_views(result, steps),
+        svg=inline_svg(result["svg"], node_classes(step, forward, steps)),
+    )
+    return context
+
+
+def node_classes(step: int, forward: list, steps: list) -> dict[str, str]:
+    """The classes the graph's nodes carry at ``step``, as the script sets them."""
+    classes: dict[str, str] = {}
+    if 0 < step <= len(forward):
+        built = set(forward[step - 1].built)
+        for view in forward:
+            for node in view.built:
+                classes.setdefault(node, "")
+        for node in ["out"] + [s.node for s in steps]:
+            if node not in built:
+                classes[node] = "unbuilt"
+        if forward[step - 1].node:
+            classes[forward[step - 1].node] = "current"
+    elif step > len(forward):
+        k = step - len(forward)
+        for done in steps[: k - 1]:
+            classes[done.node] = "done"
+        classes[steps[k - 1].node] = "current"
+    return {k: v for k, v in classes.items() if v}
+
+
+def error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:
+    params = dict(error.params)
+    where = None
+    if error.start is not None and error.start <= len(text):
+        end = max(error.end or error.start + 1, error.start)
+        where = {"before": text[: error.start], "bad": text[error.start : end] or " ",
+                 "after": text[end:]}
+    return {"message": i18n.message(lang, error.template, error.column, **params), "where": where}
+
+
+async def warm_cache(engine: Engine, settings: Settings) -> None:
+    """Compute the examples and the lesson's frames before the first student asks."""
+    lesson = page.Example("", "x**2", {"x": "3"})
+    for example in (*page.EXAMPLES, lesson):
+        inputs = {name: page.parse_value(name, text) for name, text in example.values.items()}
+        grads = {name: name not in example.nograd for name in example.values}
+        for view in VIEWS:
+            try:
+                await engine.compute(make_job(example.expr, inputs, grads, view, settings.limits()))
+            except (ExprError, Overrun, Busy, RenderError):
+                continue  # a start-up without the cache still serves

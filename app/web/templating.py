@@ -1,0 +1,68 @@
+"""The Jinja2 environments, one per language, and the one-sentence message page.
+
+Template and static paths are resolved from this file, never from the working
+directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
+
+from app.core.values import format_value
+from app.web import i18n, page
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+Environments = dict[str, Environment]
+
+
+def environment(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+    env.globals["fmt"] = format_value
+    env.globals["snippet"] = page.snippet
+    env.globals["hideable"] = page.HIDEABLE
+    env.globals["default_share"] = lambda state: page.EmbedOptions(lang=state.lang, step=state.step)
+    return env
+
+
+def environments() -> Environments:
+    return {lang: environment(lang) for lang in i18n.LANGUAGES}
+
+
+def render(env: Environment, template: str, block: str | None = None, **context: Any) -> str:
+    """A whole page, or one of its blocks for an htmx request (the same template either way)."""
+    if block:
+        return render_block(env, template, block, **context)
+    return env.get_template(template).render(**context)
+
+
+def message_page(
+    envs: Environments,
+    query_lang: str | None,
+    accept_language: str | None,
+    htmx: bool,
+    template: str,
+    **params: Any,
+) -> tuple[str, str]:
+    """A page (or, for htmx, its message block) that says one sentence; and its language."""
+    state = page.PageState(lang=query_lang if query_lang in i18n.LANGUAGES else None)
+    lang = i18n.negotiate(state.lang, accept_language)
+    message = i18n.message(lang, template, **params)
+    html = render(
+        envs[lang], "message.html", "message" if htmx else None,
+        state=state, lang=lang, message=message,
+    )
+    return html, lang

@@ -177,13 +177,13 @@ def lesson(request: Request, settings: SettingsDep, templates: TemplatesDep) -> 
     )
     origin = settings.lesson_embed_origin
     frames = {name: origin + url for name, url in page.lesson_frames(language).items()}
-    html = templates[language].get_template(f"lesson_{language}.html").render(
+    html = templates[language].get_template("lesson.html").render(
         state=page.PageState(lang=language),
         lang=language,
+        other_lang="en" if language == "de" else "de",
         frames=frames,
         host_script=f"{origin}/static/embed-host.js",
         playground_url=page.PageState(lang=language).url("/"),
-        other_lang_url="/lesson?lang=" + ("en" if language == "de" else "de"),
     )
     response = HTMLResponse(html)
     response.headers["Content-Security-Policy"] = content_security_policy(

@@ -21,7 +21,7 @@ from app.core.render import VIEWS, RenderError, inline_svg
 from app.serve.cache import MemoryCache
 from app.serve.engine import Busy, Engine, Overrun, make_job
 from app.serve.settings import Settings
-from app.web import i18n, page
+from app.web import highlight, i18n, page
 from app.web.deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
 from app.web.errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
 from app.web.links import public_base_url
@@ -218,6 +218,7 @@ def page_context(
     total = len(forward) + len(steps)
     step = min(max(state.step, 0), total)
     state = dataclasses.replace(state, step=step)
+    shown = highlight.paints(forward, steps)
     context.update(
         state=state,
         result=result,
@@ -225,30 +226,10 @@ def page_context(
         forward=forward,
         total=total,
         nodes=explain.node_views(result, steps),
-        svg=inline_svg(result["svg"], node_classes(step, forward, steps)),
+        paints=shown,
+        svg=inline_svg(result["svg"], shown[step].classes()),
     )
     return context
-
-
-def node_classes(step: int, forward: list, steps: list) -> dict[str, str]:
-    """The classes the graph's nodes carry at ``step``, as the script sets them."""
-    classes: dict[str, str] = {}
-    if 0 < step <= len(forward):
-        built = set(forward[step - 1].built)
-        for view in forward:
-            for node in view.built:
-                classes.setdefault(node, "")
-        for node in ["out"] + [s.node for s in steps]:
-            if node not in built:
-                classes[node] = "unbuilt"
-        if forward[step - 1].node:
-            classes[forward[step - 1].node] = "current"
-    elif step > len(forward):
-        k = step - len(forward)
-        for done in steps[: k - 1]:
-            classes[done.node] = "done"
-        classes[steps[k - 1].node] = "current"
-    return {k: v for k, v in classes.items() if v}
 
 
 def error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:

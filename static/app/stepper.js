@@ -1,7 +1,7 @@
 // Stepping through the forward and backward pass: links, play/pause, arrow keys.
 //
-// The server renders every step's text; this module only shows one of them
-// and paints the graph for it, so stepping needs no round trip.
+// The server renders every step's text and paint; this module only shows one
+// step and applies its paint to the graph, so stepping needs no round trip.
 
 import { $, $$, firstTime, isTyping, replaceUrlParam, setLinkParam, withParam } from "./dom.js";
 import { edgeEnds, graphNodes, graphSvg } from "./graph.js";
@@ -43,7 +43,7 @@ export function showStep(stepper, k, { announce = true, updateUrl = true } = {})
   });
   stepper.dataset.step = String(k);
 
-  paintGraph(items, k, shown);
+  paintGraph(shown);
 
   const counter = $('[data-testid="step-counter"]', stepper);
   if (counter && counter.dataset.template) {
@@ -96,29 +96,19 @@ export function showStep(stepper, k, { announce = true, updateUrl = true } = {})
   }
 }
 
-function paintGraph(items, k, shown) {
+/** Paint the graph as the server says this step looks (app/web/highlight.py):
+ * its current node, the nodes done, and the nodes not built yet. */
+function paintGraph(shown) {
   const svg = graphSvg();
   if (!svg) return;
-  const nodes = graphNodes(svg);
-  const current = shown ? shown.dataset.node || "" : "";
-  const done = new Set();
-  items.forEach((li) => {
-    const i = parseInt(li.dataset.step, 10);
-    if (i >= 1 && i < k && !li.classList.contains("forward") && li.dataset.node) {
-      done.add(li.dataset.node);
-    }
-  });
-  let built = null; // null: everything exists
-  if (shown && shown.classList.contains("forward") && shown.dataset.built !== undefined) {
-    built = new Set(shown.dataset.built.split(/\s+/).filter(Boolean));
-  }
-  const unbuilt = new Set();
-  nodes.forEach((g) => {
-    const isUnbuilt = built !== null && !built.has(g.id);
-    if (isUnbuilt) unbuilt.add(g.id);
-    g.classList.toggle("unbuilt", isUnbuilt);
+  const words = (name) => new Set(((shown && shown.dataset[name]) || "").split(/\s+/).filter(Boolean));
+  const current = (shown && shown.dataset.node) || "";
+  const done = words("done");
+  const unbuilt = words("unbuilt");
+  graphNodes(svg).forEach((g) => {
+    g.classList.toggle("unbuilt", unbuilt.has(g.id));
     g.classList.toggle("current", g.id === current);
-    g.classList.toggle("done", g.id !== current && done.has(g.id));
+    g.classList.toggle("done", done.has(g.id));
     if (g.id === current) g.setAttribute("aria-current", "step");
     else g.removeAttribute("aria-current");
   });

@@ -10,13 +10,13 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from app.serve.build import build_engine, build_limiter
 from app.serve.cache import MemoryCache
 from app.serve.metrics import Metrics
 from app.serve.settings import Settings
 from app.web import api, errors, ops, pages
+from app.web.assets import PLAIN_CACHE, VERSIONED_CACHE, CachedStaticFiles, static_version
 from app.web.middleware import BodyLimit, Observe
 from app.web.templating import STATIC, environments
 
@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.metrics = Metrics()
     state.engine = build_engine(settings, state.metrics)
     state.limiter = build_limiter(settings)
-    state.templates = environments()
+    version = static_version(STATIC)
+    state.templates = environments(version)
     state.page_cache = MemoryCache(settings.page_cache_size)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -69,5 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(ops.docs)
     if settings.metrics_enabled:
         app.include_router(ops.metrics)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(
+        f"/static/{version}",
+        CachedStaticFiles(directory=STATIC, cache_control=VERSIONED_CACHE),
+        name="static-versioned",
+    )
+    app.mount(
+        "/static", CachedStaticFiles(directory=STATIC, cache_control=PLAIN_CACHE), name="static"
+    )
     return app

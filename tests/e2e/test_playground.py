@@ -339,12 +339,16 @@ def test_zoom_buttons_scale_the_graph_and_reset_restores_it(page: Page, link):
     assert drawn_size(page) == pytest.approx(original)
 
 
+def centre(box: dict[str, float] | None) -> tuple[float, float]:
+    assert box is not None, "the element is not on screen"
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
 def test_dragging_the_graph_moves_it_and_is_not_a_tap(page: Page, link):
     page.goto(link(x=2))
     node = page.locator("#graph g.node#n3")
     before = node.bounding_box()
-    assert before is not None
-    x, y = before["x"] + before["width"] / 2, before["y"] + before["height"] / 2
+    x, y = centre(before)
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 40, y + 30, steps=5)
@@ -360,15 +364,13 @@ def test_the_wheel_zooms_about_the_pointer(page: Page, link):
     page.goto(link(x=2))
     node = page.locator("#graph g.node#n3")
     box = node.bounding_box()
-    assert box is not None
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    x, y = centre(box)
     page.mouse.move(x, y)
     page.mouse.wheel(0, -200)
     bigger = node.bounding_box()
     assert bigger is not None and bigger["width"] > box["width"] * 1.1, (box, bigger)
     # The point under the pointer stays under it.
-    assert bigger["x"] + bigger["width"] / 2 == pytest.approx(x, abs=3), (x, bigger)
-    assert bigger["y"] + bigger["height"] / 2 == pytest.approx(y, abs=3), (y, bigger)
+    assert centre(bigger) == pytest.approx((x, y), abs=3), ((x, y), bigger)
 
 
 def test_clicking_a_node_shows_its_details(page: Page, link, screenshot):

@@ -1,6 +1,6 @@
 """What each step of the walk through the graph means, in numbers.
 
-Works on the JSON-ready result of ``pipeline.compute``. Every number comes
+Works on the typed records of a result (app.core.result), as the pages read them. Every number comes
 from that result, that is from PyTorch; this module only adds the symbolic
 form of each op's local derivative (one table, keyed by op) and names the
 operands by the part of the function they stand for. The words around the
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.result import GraphResult, Node
 from app.core.values import format_value
 
 # The local derivative of each op with respect to each of its inputs, in the
@@ -114,18 +115,18 @@ class NodeView:
     sent: tuple[Sent, ...] = field(default_factory=tuple)
 
 
-def label_of(node: dict[str, Any]) -> str:
-    if node["kind"] == "leaf":
-        return node.get("variable") or "?"
-    return node.get("source") or node["name"]
+def label_of(node: Node) -> str:
+    if node.kind == "leaf":
+        return node.variable or "?"
+    return node.source or node.name
 
 
-def _operands(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> list[str]:
+def _operands(node: Node, nodes: dict[str, Node]) -> list[str]:
     """Texts for the operands {a}, {b}: an input's part of the function, or a saved constant."""
-    saved = node.get("saved", {})
+    saved = node.saved
     names = ("self", "other")
     texts = []
-    for i, target in enumerate(node["inputs"]):
+    for i, target in enumerate(node.inputs):
         if target is not None:
             texts.append(label_of(nodes[target]))
         elif i < 2 and names[i] in saved:
@@ -144,12 +145,12 @@ def _is_atom(text: str) -> bool:
         return False
 
 
-def formula(node: dict[str, Any], index: int, nodes: dict[str, dict[str, Any]]) -> str | None:
-    rules = LOCAL_RULES.get(node["name"])
+def formula(node: Node, index: int, nodes: dict[str, Node]) -> str | None:
+    rules = LOCAL_RULES.get(node.name)
     if rules is None or index >= len(rules):
         return None
     operands = _operands(node, nodes) + ["c", "c"]
-    exponent = node.get("saved", {}).get("exponent")
+    exponent = node.saved.get("exponent")
     wrap = [o if _is_atom(o) else f"({o})" for o in operands]
     m = ""
     if isinstance(exponent, float):
@@ -159,12 +160,12 @@ def formula(node: dict[str, Any], index: int, nodes: dict[str, dict[str, Any]]) 
     )
 
 
-def steps(result: dict[str, Any]) -> list[StepView]:
-    nodes = {n["id"]: n for n in result["nodes"]}
+def steps(result: GraphResult) -> list[StepView]:
+    nodes = {n.id: n for n in result.nodes}
     out = []
-    for step in result["steps"]:
-        node = nodes[step["node"]]
-        arrived = step["grad_outputs"][0] if step["grad_outputs"] else None
+    for step in result.steps:
+        node = nodes[step.node]
+        arrived = step.grad_outputs[0] if step.grad_outputs else None
         sent = tuple(
             Sent(
                 target=target,
@@ -174,75 +175,74 @@ def steps(result: dict[str, Any]) -> list[StepView]:
                 formula=formula(node, i, nodes),
             )
             for i, (target, value, local) in enumerate(
-                zip(step["targets"], step["grad_inputs"], step["local_derivatives"])
+                zip(step.targets, step.grad_inputs, step.local_derivatives)
             )
             if target is not None and value is not None
         )
         parts = tuple(
-            Part(c["node"], label_of(nodes[c["node"]]), format_value(c["value"]))
+            Part(c.node, label_of(nodes[c.node]), format_value(c.value))
             for c in sorted(
-                step.get("contributions", ()),
-                key=lambda c: (nodes[c["node"]].get("start") or 0, c["node"]),
+                step.contributions, key=lambda c: (nodes[c.node].start or 0, c.node)
             )
         )
         out.append(
             StepView(
-                index=step["index"],
-                node=node["id"],
-                name=node["name"],
+                index=step.index,
+                node=node.id,
+                name=node.name,
                 label=label_of(node),
-                kind=node["kind"],
+                kind=node.kind,
                 arrived=format_value(arrived),
                 sent=sent,
-                variable=node.get("variable"),
+                variable=node.variable,
                 parts=parts,
-                accumulated=format_value(step["accumulated"])
-                if step.get("accumulated") is not None
+                accumulated=format_value(step.accumulated)
+                if step.accumulated is not None
                 else None,
             )
         )
     return out
 
 
-def forward(result: dict[str, Any]) -> list[ForwardView]:
+def forward(result: GraphResult) -> list[ForwardView]:
     """The forward pass op by op, with the nodes that exist after each op."""
-    nodes = {n["id"]: n for n in result["nodes"]}
-    built = [n["id"] for n in result["nodes"] if n["kind"] == "leaf"]
-    built += [f"var-{n['variable']}" for n in result["nodes"] if n["kind"] == "leaf"]
+    nodes = {n.id: n for n in result.nodes}
+    built = [n.id for n in result.nodes if n.kind == "leaf"]
+    built += [f"var-{n.variable}" for n in result.nodes if n.kind == "leaf"]
     out = []
-    ops = result["forward"]
+    ops = result.forward
     for op in ops:
-        if op["node"]:
-            built.append(op["node"])
+        if op.node:
+            built.append(op.node)
         last = op is ops[-1]
         out.append(
             ForwardView(
-                index=op["index"],
-                node=op["node"],
-                name=nodes[op["node"]]["name"] if op["node"] else None,
-                source=op["source"],
-                value=format_value(op["value"]),
+                index=op.index,
+                node=op.node,
+                name=nodes[op.node].name if op.node else None,
+                source=op.source,
+                value=format_value(op.value),
                 built=tuple(built + (["out"] if last else [])),
             )
         )
     return out
 
 
-def node_views(result: dict[str, Any], step_views: list[StepView]) -> list[NodeView]:
+def node_views(result: GraphResult, step_views: list[StepView]) -> list[NodeView]:
     """Everything the details panel shows for each node; ``step_views`` is steps(result)."""
     by_node = {s.node: s for s in step_views}
     views = []
-    for node in result["nodes"]:
-        step = by_node.get(node["id"])
+    for node in result.nodes:
+        step = by_node.get(node.id)
         views.append(
             NodeView(
-                id=node["id"],
-                name=node["name"],
-                kind=node["kind"],
+                id=node.id,
+                name=node.name,
+                kind=node.kind,
                 label=label_of(node),
-                value=format_value(node["value"]),
-                shape=tuple(node["shape"]),
-                saved={k: format_value(v) for k, v in node.get("saved", {}).items()},
+                value=format_value(node.value),
+                shape=tuple(node.shape),
+                saved={k: format_value(v) for k, v in node.saved.items()},
                 arrived=step.arrived if step else None,
                 sent=step.sent if step else (),
             )

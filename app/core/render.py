@@ -19,9 +19,10 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING, Literal, get_args
 
+import defusedxml.ElementTree as defused
+from defusedxml import DefusedXmlException
 from markupsafe import Markup
 
 from app.core.values import format_value
@@ -207,8 +208,9 @@ def sanitize_svg(svg: str) -> str:
     if start < 0:
         raise RenderError("Graphviz returned no SVG.")
     try:
-        root = ET.fromstring(svg[start:])
-    except ET.ParseError as exc:
+        # The SVG may come back from a shared cache (Redis): no entities, no DTD tricks.
+        root = defused.fromstring(svg[start:], forbid_dtd=True)
+    except (ET.ParseError, DefusedXmlException) as exc:
         raise RenderError(f"Graphviz returned broken SVG: {exc}") from None
     if root.tag != f"{{{SVG_NS}}}svg":
         raise RenderError("Graphviz returned something other than SVG.")

@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 
 from app.core.expr import ExprError
 from app.core.render import View
+from app.core.result import GraphResult
 from app.serve.engine import make_job
 from app.web import page
 from app.web.deps import EngineDep, SettingsDep
@@ -50,7 +51,12 @@ class GraphRequest(BaseModel):
     )
 
 
-@router.post("/api/graph", responses=REFUSALS, summary="Build, backpropagate and draw a function")
+@router.post(
+    "/api/graph",
+    responses={200: {"model": GraphResult, "description": "The graph, its steps and gradients."},
+               **REFUSALS},
+    summary="Build, backpropagate and draw a function",
+)
 async def graph(
     request: Request, body: GraphRequest, settings: SettingsDep, engine: EngineDep
 ) -> JSONResponse:

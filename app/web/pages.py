@@ -18,6 +18,7 @@ from starlette.datastructures import QueryParams
 from app.core import explain
 from app.core.expr import ExprError
 from app.core.render import VIEWS, RenderError, inline_svg
+from app.core.result import from_json
 from app.serve.cache import MemoryCache
 from app.serve.engine import Busy, Engine, Overrun, make_job
 from app.serve.settings import Settings
@@ -212,7 +213,7 @@ def page_context(
     if "error" in outcome:
         context["error"] = outcome["error"]
         return context
-    result = outcome["result"]
+    result = from_json(outcome["result"])
     steps = explain.steps(result)
     forward = explain.forward(result) if state.forward else []
     total = len(forward) + len(steps)
@@ -227,7 +228,7 @@ def page_context(
         total=total,
         nodes=explain.node_views(result, steps),
         paints=shown,
-        svg=inline_svg(result["svg"], shown[step].classes()),
+        svg=inline_svg(result.svg, shown[step].classes()),
     )
     return context
 

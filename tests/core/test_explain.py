@@ -11,19 +11,20 @@ import pytest
 
 from app.core import explain
 from app.core.pipeline import compute
+from app.core.result import from_json
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 
 
 @pytest.fixture(scope="module")
 def seed():
-    return compute(SEED, {"x": 2.0})
+    return from_json(compute(SEED, {"x": 2.0}))
 
 
 def test_there_is_one_step_per_backward_node_in_the_engines_order(seed):
     views = explain.steps(seed)
     assert [v.index for v in views] == list(range(1, len(views) + 1))
-    assert [v.node for v in views] == [s["node"] for s in seed["steps"]]
+    assert [v.node for v in views] == [s.node for s in seed.steps]
     # The first step receives the seed gradient dy/dy = 1.
     assert views[0].arrived == "1"
 
@@ -64,7 +65,7 @@ def test_the_forward_pass_builds_the_graph_node_by_node(seed):
 
 def test_the_details_of_every_node_show_its_value_and_what_it_received(seed):
     views = explain.node_views(seed, explain.steps(seed))
-    assert {v.id for v in views} == {n["id"] for n in seed["nodes"]}
+    assert {v.id for v in views} == {n.id for n in seed.nodes}
     leaf = next(v for v in views if v.kind == "leaf")
     assert leaf.value == "2" and leaf.label == "x"
 
@@ -79,6 +80,6 @@ def test_the_details_of_every_node_show_its_value_and_what_it_received(seed):
     ],
 )
 def test_a_formula_names_the_operands_as_the_student_wrote_them(expression, inputs, op, expected):
-    views = explain.steps(compute(expression, inputs))
+    views = explain.steps(from_json(compute(expression, inputs)))
     step = next(v for v in views if v.name == op)
     assert step.sent[0].formula == expected

@@ -1,6 +1,6 @@
 """The Lua token bucket, run by a real Redis: the limit that replicas share.
 
-tests/test_ratelimit.py checks the in-process bucket against a fake clock; this
+tests/serve/test_ratelimit.py checks the in-process bucket against a fake clock; this
 file checks that the script in Redis keeps the same promises. Redis's own clock
 moves, so the figures are bounds, not exact values.
 """

@@ -311,6 +311,27 @@ def test_sanitize_refuses_what_is_not_svg(broken: str) -> None:
         sanitize_svg(broken)
 
 
+LAUGHS = (
+    '<!DOCTYPE svg [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+)
+
+
+@pytest.mark.parametrize(
+    "cached",
+    [
+        LAUGHS + '<svg xmlns="http://www.w3.org/2000/svg"><text>&c;</text></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><text>&c;</text></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg">' + LAUGHS + "<text>&c;</text></svg>",
+    ],
+    ids=["doctype-before", "undeclared", "doctype-inside"],
+)
+def test_sanitize_expands_no_entities_from_a_cached_svg(cached: str) -> None:
+    """SVG read back from a shared cache is parsed with no DTD: entities are refused."""
+    with pytest.raises(RenderError):
+        sanitize_svg(cached)
+
+
 def test_sanitize_checks_the_root_element_too() -> None:
     """'<svg' found at the start of '<svg:script ...>' must not smuggle a script root through."""
     hostile = '<svg:script xmlns:svg="http://www.w3.org/2000/svg">alert(1)</svg:script>'

@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from app.web import i18n
 from app.core.expr import ExprError, parse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "app" / "web" / "locale" / "de" / "LC_MESSAGES" / "messages.po"
 
 

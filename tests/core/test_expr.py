@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from app.core.expr import FUNCTIONS, ExprError, Limits, Parsed, TooLong, parse, unparse
 from app.core.tree import BinOp, Call, ListConst, Num, Unary, Var
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # Generous limits for re-parsing and for generated functions: these tests are
 # about the grammar, not about the size limits (which have their own tests).

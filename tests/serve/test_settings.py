@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from app.serve.settings import Settings
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def documented_settings() -> dict[str, str]:

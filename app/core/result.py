@@ -1,0 +1,150 @@
+"""The result of one computation as typed, torch-free records.
+
+graph.trace builds these records from real tensors, pipeline.compute adds the
+picture and the program, and everything after that (the cache, the API's
+schema, the pages and their explanations) reads the same records without
+loading torch. :func:`from_json` rebuilds them from the JSON the API sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+# typing.TypedDict before Python 3.12 cannot describe itself to the API schema.
+from typing_extensions import TypedDict
+
+
+class Summary(TypedDict):
+    """A value with too many numbers to send: its shape, first numbers, min, max, mean."""
+
+    shape: list[int]
+    first: list[Union[float, str]]
+    min: Union[float, str]
+    max: Union[float, str]
+    mean: Union[float, str]
+
+
+# A number, "nan", "inf" or "-inf" (strict JSON has no non-finite numbers), a
+# nested list of those, or a Summary of a big one.
+Value = Union[float, str, list[Any], Summary]
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    value: Value
+    shape: tuple[int, ...]
+    requires_grad: bool
+    grad: Value | None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the backward graph (one ``grad_fn``)."""
+
+    id: str
+    name: str  # the torch class name: MulBackward0, AccumulateGrad, ...
+    kind: str  # "output", "op" or "leaf"
+    inputs: tuple[str | None, ...]  # one id per next_functions entry
+    value: Value | None  # forward value of the tensor this node belongs to
+    shape: tuple[int, ...]
+    variable: str | None = None  # for leaves
+    saved: dict[str, Value] = field(default_factory=dict)
+    source: str | None = None  # the part of the function that made it
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A gradient a leaf received along one path: ``node`` sent ``value``."""
+
+    node: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node run by the backward engine, in the order it ran."""
+
+    index: int  # 1-based, as a student counts
+    node: str
+    name: str
+    grad_outputs: tuple[Value | None, ...]  # what arrived
+    grad_inputs: tuple[Value | None, ...]  # what was sent on, one per input
+    targets: tuple[str | None, ...]  # where each grad_input went
+    local_derivatives: tuple[Value | None, ...]  # grad_input / grad_output
+    accumulated: Value | None = None  # for a leaf: what went into .grad
+    contributions: tuple[Contribution, ...] = ()  # for a leaf: from each path
+
+
+@dataclass(frozen=True)
+class ForwardOp:
+    """One operation of the forward pass, in the order Python evaluated it."""
+
+    index: int
+    source: str
+    value: Value
+    shape: tuple[int, ...]
+    node: str | None  # the graph node it made, None for constant arithmetic
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Output:
+    value: Value
+    repr: str
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class GraphResult:
+    """Everything the API answers for one function (POST /api/graph)."""
+
+    expression: str
+    output: Output
+    gradients: dict[str, Value | None]
+    variables: tuple[Variable, ...]
+    nodes: tuple[Node, ...]
+    steps: tuple[Step, ...]
+    forward: tuple[ForwardOp, ...]
+    view: Literal["torchviz", "annotated"]
+    svg: str
+    dot: str
+    code: str
+
+    def node(self, node_id: str) -> Node:
+        return next(n for n in self.nodes if n.id == node_id)
+
+
+def from_json(data: dict[str, Any]) -> GraphResult:
+    """The records of a result, from its JSON form (as the API sends it)."""
+    return _build(GraphResult, data)
+
+
+_RECORDS: dict[type, dict[str, Any]] = {}
+
+
+def _build(kind: type, data: dict[str, Any]) -> Any:
+    hints = _RECORDS.get(kind)
+    if hints is None:
+        hints = _RECORDS[kind] = get_type_hints(kind)
+    return kind(**{f.name: _field(hints[f.name], data[f.name]) for f in fields(kind) if f.name in data})
+
+
+def _field(hint: Any, value: Any) -> Any:
+    """Records become records, and their tuples tuples; values stay as they are."""
+    origin = get_origin(hint)
+    if origin is tuple:
+        (item, *_rest) = get_args(hint)
+        if isinstance(item, type) and item in _RECORD_TYPES:
+            return tuple(_build(item, v) for v in value)
+        return tuple(value)
+    if isinstance(hint, type) and hint in _RECORD_TYPES:
+        return _build(hint, value)
+    return value
+
+
+_RECORD_TYPES = {Variable, Node, Contribution, Step, ForwardOp, Output}

@@ -312,31 +312,29 @@ def test_a_bad_function_shows_where_the_problem_is(page: Page, link, screenshot,
 # --- the graph ------------------------------------------------------------------
 
 
-def drawn_size(page: Page) -> tuple[float, float]:
-    """The graph's width and height on screen, zoom included."""
-    box = page.locator("#graph svg").evaluate(
-        "svg => { const r = svg.getBoundingClientRect(); return [r.width, r.height]; }"
-    )
-    return box[0], box[1]
+def drawn_scale(page: Page) -> tuple[float, float]:
+    """How many times bigger the graph is drawn than its box in the layout."""
+    return tuple(page.locator("#graph svg").evaluate(
+        "svg => { const r = svg.getBoundingClientRect();"
+        " return [r.width / svg.clientWidth, r.height / svg.clientHeight]; }"
+    ))
 
 
 def test_zoom_buttons_scale_the_graph_and_reset_restores_it(page: Page, link):
     page.goto(link(x=2))
-    original = drawn_size(page)
-    assert original[0] > 0 and original[1] > 0, original
+    assert drawn_scale(page) == pytest.approx((1, 1))
 
     page.locator("[data-zoom=in]").click()
-    zoomed_in = drawn_size(page)
-    assert zoomed_in[0] > original[0] * 1.2 and zoomed_in[1] > original[1] * 1.2, (
-        original, zoomed_in)
+    zoomed_in = drawn_scale(page)
+    assert zoomed_in == pytest.approx((1.25, 1.25)), zoomed_in
 
     page.locator("[data-zoom=out]").click()
     page.locator("[data-zoom=out]").click()
-    zoomed_out = drawn_size(page)
-    assert zoomed_out[0] < zoomed_in[0] and zoomed_out[0] < original[0], (zoomed_in, zoomed_out)
+    zoomed_out = drawn_scale(page)
+    assert zoomed_out == pytest.approx((0.8, 0.8)), zoomed_out
 
     page.locator("[data-zoom=reset]").click()
-    assert drawn_size(page) == pytest.approx(original)
+    assert drawn_scale(page) == pytest.approx((1, 1))
 
 
 def centre(box: dict[str, float] | None) -> tuple[float, float]:

@@ -312,8 +312,14 @@ def test_a_bad_function_shows_where_the_problem_is(page: Page, link, screenshot,
 # --- the graph ------------------------------------------------------------------
 
 
+def next_frame(page: Page) -> None:
+    """Panzoom writes its transform in the next animation frame: wait for it."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 def drawn_scale(page: Page) -> tuple[float, float]:
     """How many times bigger the graph is drawn than its box in the layout."""
+    next_frame(page)
     return tuple(page.locator("#graph svg").evaluate(
         "svg => { const r = svg.getBoundingClientRect();"
         " return [r.width / svg.clientWidth, r.height / svg.clientHeight]; }"
@@ -351,6 +357,7 @@ def test_dragging_the_graph_moves_it_and_is_not_a_tap(page: Page, link):
     page.mouse.down()
     page.mouse.move(x + 40, y + 30, steps=5)
     page.mouse.up()
+    next_frame(page)
     after = node.bounding_box()
     assert after is not None
     assert after["x"] == pytest.approx(before["x"] + 40, abs=2), (before, after)
@@ -365,10 +372,34 @@ def test_the_wheel_zooms_about_the_pointer(page: Page, link):
     x, y = centre(box)
     page.mouse.move(x, y)
     page.mouse.wheel(0, -200)
+    next_frame(page)
     bigger = node.bounding_box()
     assert bigger is not None and bigger["width"] > box["width"] * 1.1, (box, bigger)
     # The point under the pointer stays under it.
     assert centre(bigger) == pytest.approx((x, y), abs=3), ((x, y), bigger)
+
+
+def test_two_fingers_spreading_apart_zoom_in(page: Page, link):
+    page.goto(link(x=2))
+    # Two touch pointers 40 px apart move to 200 px apart, as the browser reports a pinch.
+    page.locator("#graph .graph-canvas").evaluate("""canvas => {
+      const box = canvas.getBoundingClientRect();
+      const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
+      const send = (target, type, id, dx) => target.dispatchEvent(new PointerEvent(type, {
+        pointerId: id, pointerType: "touch", isPrimary: id === 1, buttons: 1,
+        clientX: cx + dx, clientY: cy, bubbles: true, cancelable: true}));
+      send(canvas, "pointerdown", 1, -20);
+      send(canvas, "pointerdown", 2, 20);
+      for (let i = 1; i <= 10; i++) {
+        send(document, "pointermove", 1, -20 - 8 * i);
+        send(document, "pointermove", 2, 20 + 8 * i);
+      }
+      send(document, "pointerup", 1, -100);
+      send(document, "pointerup", 2, 100);
+    }""")
+    scale = drawn_scale(page)
+    assert scale[0] > 1.2 and scale[1] > 1.2, scale
+    expect(page.locator(".node-details:visible")).to_have_count(0)  # a pinch is not a tap
 
 
 def test_clicking_a_node_shows_its_details(page: Page, link, screenshot):

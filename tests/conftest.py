@@ -37,7 +37,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # Most tests exercise everything but the process isolation, so their apps compute
 # in-process and skip the start-up warm-up: a worker pool costs seconds to start.
 # tests/serve/test_engine.py and the browser tests run the real pool.
-IN_PROCESS = {"workers": 0, "warm_cache": False}
+IN_PROCESS = {"workers": 0, "warm_cache": False, "metrics_allow": "*"}
 
 
 @pytest.fixture

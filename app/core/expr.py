@@ -37,15 +37,12 @@ from app.core.tree import (
     Parsed,
     Unary,
     Var,
-    children,
-    post_order,
     unparse,
 )
 
 # What other modules take from here: the reader, and the language it reads.
 __all__ = [
     "FUNCTIONS", "N_", "ExprError", "Limits", "Parsed", "TooLong", "parse", "unparse",
-    "children", "post_order",  # still taken from here by graph.py
 ]
 
 

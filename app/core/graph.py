@@ -17,20 +17,9 @@ from typing import Any, Callable, Union
 
 import torch
 
-from app.core.expr import (
-    BinOp,
-    Call,
-    Expr,
-    ExprError,
-    Limits,
-    ListConst,
-    Num,
-    Parsed,
-    Unary,
-    Var,
-    children,
-    post_order,
-)
+from app.core.values import check_value
+from app.core.language import ExprError, Limits
+from app.core.tree import BinOp, Call, Expr, ListConst, Num, Parsed, Unary, Var, children, post_order
 from app.core.recorder import Trace, record, shape_of
 
 InputValue = Union[int, float, list]
@@ -69,55 +58,8 @@ UNARY: dict[str, Callable[[Any], Any]] = {"-": operator.neg, "+": operator.pos}
 
 
 def check_input(name: str, value: Any, limits: Limits) -> tuple[int, ...]:
-    """Check that an input is a number or a rectangular nested list; return its shape."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, list)):
-        raise ExprError(
-            "The value of '{name}' must be a number or a list of numbers.", {"name": name}
-        )
-    shapes: dict[int, tuple[int, ...]] = {}
-    stack: list[tuple[Any, int, bool]] = [(value, 0, False)]
-    count = 0
-    while stack:
-        item, depth, children_done = stack.pop()
-        if isinstance(item, list):
-            if depth >= limits.max_dims:
-                raise ExprError(
-                    "The value of '{name}' is nested more than {limit} deep.",
-                    {"name": name, "limit": limits.max_dims},
-                )
-            if not item:
-                raise ExprError("The value of '{name}' contains an empty list.", {"name": name})
-            if children_done:
-                inner = {shapes[id(e)] for e in item}
-                if len(inner) != 1:
-                    raise ExprError(
-                        "The value of '{name}' is not rectangular: its rows differ in length.",
-                        {"name": name},
-                    )
-                shapes[id(item)] = (len(item),) + inner.pop()
-                continue
-            count += len(item)
-            if count > limits.max_elements * limits.max_dims:
-                break
-            stack.append((item, depth, True))
-            stack.extend((e, depth + 1, False) for e in item)
-            continue
-        if isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise ExprError(
-                "The value of '{name}' must contain only numbers.", {"name": name}
-            )
-        if isinstance(item, int) and abs(item) > limits.max_constant:
-            raise ExprError(
-                "A number in the value of '{name}' is too large.", {"name": name}
-            )
-        shapes[id(item)] = ()
-    shape = shapes.get(id(value))
-    if shape is None or math.prod(shape) > limits.max_elements:
-        raise ExprError(
-            "The value of '{name}' has more than {limit} numbers.",
-            {"name": name, "limit": limits.max_elements},
-        )
-    return shape
+    """Check an input before it becomes a tensor (see values.check_value)."""
+    return check_value(name, value, limits)
 
 
 def make_inputs(
@@ -275,7 +217,10 @@ class _Evaluator:
         if isinstance(result, (int, float)):
             if isinstance(result, float) and math.isnan(result):
                 raise self.refuse("'{token}' at column {column} is not a number.", node)
-            if not math.isfinite(result) or abs(result) > self.limits.max_constant:
+            # An int compares with the bound exactly; math.isfinite would first turn it
+            # into a float, which overflows for 10000**100.
+            finite = isinstance(result, int) or math.isfinite(result)
+            if not finite or abs(result) > self.limits.max_constant:
                 raise self.refuse(
                     "The constant '{token}' at column {column} is too large; constants may "
                     "be at most {limit:g}.",

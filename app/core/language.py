@@ -108,6 +108,11 @@ class Limits:
     max_elements: int = 10_000
     max_dims: int = 4
     max_graph_nodes: int = 200
+    max_variables: int = 20
+    # A result value with more numbers than this is sent as a summary (values.summarize).
+    max_shown_elements: int = 1000
+    # The largest result a worker sends back, as compact JSON, in bytes.
+    max_result_bytes: int = 4_194_304
 
 
 @dataclass(eq=False)

@@ -7,6 +7,7 @@ encoded as JSON without surprises.
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from app.core.code import torch_code
 from app.core.expr import ExprError, Limits, parse
 from app.core.graph import Trace, trace
 from app.core.render import VIEWS, Picture, render
+from app.core.values import summarize
 
 
 def compute(
@@ -36,7 +38,51 @@ def compute(
             {"count": len(result.nodes), "limit": limits.max_graph_nodes},
         )
     picture = render(result, view, dot_timeout)
-    return to_json(result, picture, torch_code(parsed, inputs, requires_grad))
+    data = to_json(result, picture, torch_code(parsed, inputs, requires_grad))
+    return summarized(data, limits.max_shown_elements)
+
+
+def summarized(data: dict[str, Any], max_shown: int) -> dict[str, Any]:
+    """``data`` with every value of more than ``max_shown`` numbers as its summary.
+
+    See values.summarize for the summary's form. ``data`` is to_json's fresh dicts,
+    changed in place.
+    """
+
+    def each(values: Any) -> list[Any]:
+        return [summarize(v, max_shown) for v in values]
+
+    data["output"]["value"] = summarize(data["output"]["value"], max_shown)
+    data["gradients"] = {k: summarize(v, max_shown) for k, v in data["gradients"].items()}
+    for variable in data["variables"]:
+        variable["value"] = summarize(variable["value"], max_shown)
+        variable["grad"] = summarize(variable["grad"], max_shown)
+    for node in data["nodes"]:
+        node["value"] = summarize(node["value"], max_shown)
+        node["saved"] = {k: summarize(v, max_shown) for k, v in node["saved"].items()}
+    for step in data["steps"]:
+        for name in ("grad_outputs", "grad_inputs", "local_derivatives"):
+            step[name] = each(step[name])
+        step["accumulated"] = summarize(step["accumulated"], max_shown)
+        for contribution in step["contributions"]:
+            contribution["value"] = summarize(contribution["value"], max_shown)
+    for op in data["forward"]:
+        op["value"] = summarize(op["value"], max_shown)
+    return data
+
+
+def check_result_size(data: dict[str, Any], limits: Limits) -> None:
+    """Refuse a result bigger than ``limits.max_result_bytes`` as compact JSON.
+
+    Runs in the worker, so an oversized answer never crosses to the web process.
+    """
+    size = len(json.dumps(data, separators=(",", ":")).encode())
+    if size > limits.max_result_bytes:
+        raise ExprError(
+            "The result would be {size} bytes, more than the {limit} one answer may have; "
+            "make the function or its values smaller.",
+            {"size": size, "limit": limits.max_result_bytes},
+        )
 
 
 def to_json(result: Trace, picture: Picture, code: str) -> dict[str, Any]:

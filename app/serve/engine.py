@@ -20,8 +20,11 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 import resource
+import threading
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -31,6 +34,10 @@ from pebble import ProcessExpired, ProcessPool
 from app.serve.cache import Cache, MemoryCache
 from app.core.expr import ExprError, Limits, parse
 from app.core.render import RenderError
+from app.core.values import check_value
+
+# How long past the time limit a request waits for a pool that does not answer at all.
+STUCK_GRACE = 10.0
 
 WARM_UP = ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0})
 
@@ -69,26 +76,45 @@ def make_job(
     view: str,
     limits: Limits,
 ) -> Job:
-    """Check the text (cheap, no torch) and build the cache key from the checked tree.
+    """Check the text and the values (cheap, no torch) and build the cache key.
 
-    Raises ExprError for text outside the language before any worker is asked.
+    Everything a job carries is checked here, in the web process, before it is
+    pickled, queued or cached: the text's tree, the number of variables, and each
+    used value's shape, depth and size (values.check_value). Values of names the
+    function does not use are dropped. Raises ExprError with a sentence.
     """
     parsed = parse(expression, limits)
+    if len(parsed.variables) > limits.max_variables:
+        raise ExprError(
+            "Too many variables: {count}; the limit is {limit}.",
+            {"count": len(parsed.variables), "limit": limits.max_variables},
+        )
     used = {name: inputs[name] for name in parsed.variables if name in inputs}
+    for name, value in used.items():
+        check_value(name, value, limits)
     grads = {name: bool((requires_grad or {}).get(name, True)) for name in parsed.variables}
     canonical = json.dumps(
         [parsed.normalized, used, grads, view], sort_keys=True, separators=(",", ":")
     )
     key = hashlib.sha256(canonical.encode()).hexdigest()
-    return Job(expression, dict(inputs), grads, view, key)
+    return Job(expression, used, grads, view, key)
 
 
 def _run_job(job: Job, limits: Limits, dot_timeout: float) -> dict[str, Any]:
     # Imported here: torch is loaded by the workers (and the fork server), not by
     # the web process, which only parses, caches and renders pages.
-    from app.core.pipeline import compute
+    from app.core.pipeline import check_result_size, compute
 
-    return compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
+    result = compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
+    # Bound the answer before it crosses back to the web process.
+    check_result_size(result, limits)
+    return result
+
+
+def _call_pickled(payload: bytes) -> Any:
+    """Runs in a worker: the task as the web process pickled it (see Engine.submit)."""
+    fn, args = pickle.loads(payload)
+    return fn(*args)
 
 
 def _init_worker(memory_mb: int) -> None:
@@ -133,21 +159,25 @@ class Engine:
         self.pending = 0
         self._inflight: dict[str, asyncio.Future] = {}
         self._pool: ProcessPool | None = None
+        self.stuck_grace = STUCK_GRACE
 
     # --- life cycle ---------------------------------------------------------
 
     def start(self) -> None:
         if self.workers > 0 and self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            # The fork server imports torch once; each worker forks from it.
-            context.set_forkserver_preload(["app.core.pipeline"])
-            self._pool = ProcessPool(
-                max_workers=self.workers,
-                max_tasks=self.max_tasks,
-                initializer=_init_worker,
-                initargs=(self.memory_mb,),
-                context=context,
-            )
+            self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPool:
+        context = multiprocessing.get_context("forkserver")
+        # The fork server imports torch once; each worker forks from it.
+        context.set_forkserver_preload(["app.core.pipeline"])
+        return ProcessPool(
+            max_workers=self.workers,
+            max_tasks=self.max_tasks,
+            initializer=_init_worker,
+            initargs=(self.memory_mb,),
+            context=context,
+        )
 
     def close(self) -> None:
         if self._pool is not None:
@@ -158,6 +188,34 @@ class Engine:
     @property
     def isolated(self) -> bool:
         return self._pool is not None
+
+    @property
+    def healthy(self) -> bool:
+        """Whether a computation could run now; reads the pool's state, queues nothing."""
+        if self.workers <= 0:
+            return True
+        return self._pool is not None and self._pool.active
+
+    def _replace(self, pool: ProcessPool, why: str) -> None:
+        """Rebuild unless another request already replaced ``pool``."""
+        if self._pool is pool:
+            self._rebuild(why)
+
+    def _rebuild(self, why: str) -> None:
+        """Replace a broken pool with a new one; the old one is stopped off the event loop."""
+        old, self._pool = self._pool, None
+        self.on_event("restart", why)
+        if old is not None:
+
+            def stop() -> None:
+                try:
+                    old.stop()
+                    old.join(timeout=5)
+                except Exception:  # noqa: BLE001 - a broken pool may fail to stop; it is dropped
+                    pass
+
+            threading.Thread(target=stop, name="stop-broken-pool", daemon=True).start()
+        self._pool = self._new_pool()
 
     # --- work ---------------------------------------------------------------
 
@@ -191,18 +249,47 @@ class Engine:
             del self._inflight[job.key]
 
     async def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run ``fn(*args)`` in a worker under the time limit, or refuse when too busy."""
+        """Run ``fn(*args)`` in a worker under the time limit, or refuse when too busy.
+
+        The task is pickled here, in the caller, not in the pool's scheduler thread:
+        an argument that cannot be pickled (too deep, a lock, ...) then fails this
+        request alone, and can never leave the pool broken. Should the pool break
+        anyway, it is rebuilt, and the request is told to try again (Busy).
+        """
         capacity = max(self.workers, 1) + self.max_queue
         if self.pending >= capacity:
             raise Busy(retry_after=max(1, round(self.timeout)))
         self.pending += 1
         self.on_event("queue", str(self.pending))
         try:
-            if self._pool is None:
+            if self.workers <= 0 or self._pool is None:
                 return await anyio.to_thread.run_sync(fn, *args)
-            future = self._pool.schedule(fn, args=args, timeout=self.timeout)
             try:
-                return await asyncio.wrap_future(future)
+                payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+            except (RecursionError, pickle.PicklingError, TypeError, AttributeError):
+                raise ExprError("The request could not be handed to a worker; make it simpler.")
+            if not self._pool.active:
+                self._rebuild("broken")
+            pool = self._pool
+            try:
+                future = pool.schedule(_call_pickled, args=(payload,), timeout=self.timeout)
+            except RuntimeError:  # the pool broke between the check and now
+                self._replace(pool, "broken")
+                raise Busy(retry_after=1) from None
+            wrapped = asyncio.wrap_future(future)
+            try:
+                # The pool's own limit stops the task; this one only guards against a
+                # pool that stopped answering at all, so that no request waits forever.
+                done, _ = await asyncio.wait({wrapped}, timeout=self.timeout + self.stuck_grace)
+            except asyncio.CancelledError:
+                wrapped.cancel()
+                raise
+            if not done:
+                wrapped.cancel()
+                self._replace(pool, "stuck")
+                raise Busy(retry_after=1)
+            try:
+                return wrapped.result()
             except FutureTimeout:
                 self.on_event("restart", "timeout")
                 raise Overrun("timeout") from None
@@ -213,6 +300,11 @@ class Engine:
                 raise ExprError(
                     "The function needs more memory than the server allows for one request."
                 ) from None
+            except (BrokenProcessPool, RuntimeError) as exc:
+                if pool.active and not isinstance(exc, BrokenProcessPool):
+                    raise  # the task's own error; the pool is fine
+                self._replace(pool, "broken")
+                raise Busy(retry_after=1) from None
         finally:
             self.pending -= 1
             self.on_event("queue", str(self.pending))

@@ -7,6 +7,7 @@ when a field is missing from that table.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from pydantic import Field, field_validator
@@ -37,6 +38,18 @@ class Settings(BaseSettings):
     max_variables: int = Field(20, ge=1, description="Most variables in one request.")
     max_graph_nodes: int = Field(
         200, ge=1, description="Most nodes a graph may have; bigger ones are refused before layout."
+    )
+    max_shown_elements: int = Field(
+        1000,
+        ge=1,
+        description="Most numbers of one value a result shows in full; bigger values are sent "
+        "as a summary (shape, first numbers, min, max, mean).",
+    )
+    max_result_bytes: int = Field(
+        4_194_304,
+        ge=65_536,
+        description="Largest result one computation may send back, as JSON, in bytes; the "
+        "worker refuses a bigger one with a sentence.",
     )
     max_body_bytes: int = Field(
         262_144, ge=1024, description="Largest request body, in bytes (413 beyond)."
@@ -91,6 +104,22 @@ class Settings(BaseSettings):
         80, ge=0, description="At most this much of a function's text goes into a log line."
     )
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+    metrics_allow: str = Field(
+        "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+        description="Addresses or networks that may read /metrics, comma-separated; '*': "
+        "anyone. Others get 404.",
+    )
+    public_url: str = Field(
+        "",
+        description="The address students reach this server at (https://host or "
+        "http://host:port), used for share links, snippets and oEmbed; empty: from the "
+        "request (a trusted proxy's X-Forwarded-Host, else the Host header).",
+    )
+    allowed_hosts: str = Field(
+        "*",
+        description="Host names the server answers to, comma-separated (others get 400); "
+        "'*': any.",
+    )
     redis_url: str = Field(
         "",
         description="Redis shared by several replicas for the cache and the rate limiter, "
@@ -139,6 +168,20 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not _ORIGIN.match(value):
+            raise ValueError(f"{value!r} is not an address; write it as https://host or http://host:port")
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        metrics_networks(value)
+        return value
+
     def limits(self) -> Limits:
         return Limits(
             max_length=self.max_length,
@@ -149,6 +192,9 @@ class Settings(BaseSettings):
             max_elements=self.max_elements,
             max_dims=self.max_dims,
             max_graph_nodes=self.max_graph_nodes,
+            max_variables=self.max_variables,
+            max_shown_elements=self.max_shown_elements,
+            max_result_bytes=self.max_result_bytes,
         )
 
 
@@ -182,3 +228,11 @@ def frame_sources(value: str) -> list[str]:
     if "'none'" in sources and len(sources) > 1:
         raise ValueError("'none' cannot be combined with other sources")
     return sources
+
+
+def metrics_networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    """The networks of a metrics_allow setting; None means anyone."""
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if "*" in items:
+        return None
+    return [ipaddress.ip_network(item, strict=False) for item in items]

@@ -51,11 +51,28 @@ class GraphRequest(BaseModel):
     )
 
 
+GRAPH_DESCRIPTION = """
+The graph PyTorch builds for the function, its backward pass step by step, and
+the picture. Values are numbers, the strings "nan", "inf" and "-inf", or nested
+lists of these. A value with more numbers than the server's max_shown_elements
+(1000 by default) comes as a summary instead:
+
+    {"shape": [10000], "first": [0.5, 0.51, 0.52, 0.53, 0.54],
+     "min": 0.5, "max": 1.49, "mean": 0.99}
+
+shape is the tensor's shape, first its first five numbers in row-major order,
+min, max and mean are over all numbers (min and max skip nan). Inputs the
+function does not use are ignored. A result larger than max_result_bytes is
+refused with a sentence (422).
+"""
+
+
 @router.post(
     "/api/graph",
     responses={200: {"model": GraphResult, "description": "The graph, its steps and gradients."},
                **REFUSALS},
     summary="Build, backpropagate and draw a function",
+    description=GRAPH_DESCRIPTION,
 )
 async def graph(
     request: Request, body: GraphRequest, settings: SettingsDep, engine: EngineDep
@@ -81,8 +98,11 @@ async def graph(
 def oembed(request: Request, settings: SettingsDep, url: str, format: str = "json") -> JSONResponse:
     if format != "json":
         return JSONResponse({"detail": "Only the json format is offered."}, status_code=501)
-    parts = urlsplit(url)
-    if parts.path not in ("/", "/embed") or len(url) > 20_000:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1" and other addresses urlsplit cannot read
+        parts = None
+    if parts is None or parts.path not in ("/", "/embed") or len(url) > 20_000:
         return JSONResponse(
             {"detail": "Only links to the playground (/) or /embed can be embedded."},
             status_code=404,

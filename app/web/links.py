@@ -15,9 +15,14 @@ HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]
 def public_base_url(request: Request, settings: Settings) -> str:
     """The scheme and host for share links, snippets and oEmbed.
 
-    Behind a trusted proxy that terminates TLS, the proxy's X-Forwarded-Proto and
-    -Host say how; from anyone else, those headers are ignored.
+    The public_url setting, when set, is the answer whatever the request says.
+    Otherwise: behind a trusted proxy that terminates TLS, the proxy's
+    X-Forwarded-Proto and -Host say how, and from anyone else those headers are
+    ignored; the Host header is used last, and only the names in allowed_hosts
+    get this far when that setting is not '*'.
     """
+    if settings.public_url:
+        return settings.public_url
     base = urlsplit(str(request.base_url))
     scheme, host = base.scheme, base.netloc
     trusted = {p for p in settings.trusted_proxies.split(",") if p}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.serve.build import build_engine, build_limiter
 from app.serve.cache import MemoryCache
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.page_cache = MemoryCache(settings.page_cache_size)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    hosts = [h.strip() for h in settings.allowed_hosts.split(",") if h.strip()]
+    if hosts and "*" not in hosts:
+        # Inside Observe: a refused Host is still logged, counted and given the headers.
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False)
     app.add_middleware(
         Observe,
         settings=settings,

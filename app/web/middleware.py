@@ -72,6 +72,25 @@ def outcome_of(status: int) -> str:
     return "refused" if status < 500 else "error"
 
 
+# How long a browser or a shared cache may keep a page: a page is a pure function of
+# its address, language and htmx target (all in the URL or in Vary), but a new
+# version of the app may draw it differently, so not for long.
+PAGE_MAX_AGE = 300
+# Answers that depend on the moment, not on the address.
+MOMENTARY = {"timeout", "busy", "rate_limited", "error"}
+
+
+def cache_control(method: str, path: str, status: int, state: dict[str, Any]) -> str | None:
+    """The Cache-Control for an answer; None for static files, which set their own."""
+    if path.startswith("/static/"):
+        return None
+    if method not in ("GET", "HEAD") or status != 200 or state.get("outcome") in MOMENTARY:
+        return "no-store"  # API results (POST), refusals, errors, busy, rate limits
+    if path in PAGE_ROUTES or path == "/oembed":
+        return f"public, max-age={PAGE_MAX_AGE}"
+    return "no-store"  # /healthz, /metrics, /docs, /openapi.json: always asked afresh
+
+
 def route_label(path: str) -> str:
     if path in ROUTE_LABELS:
         return path
@@ -125,6 +144,9 @@ class Observe:
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 headers.setdefault("Content-Security-Policy", self.default_policy)
+                policy = cache_control(scope.get("method", ""), path, status, state)
+                if policy:
+                    headers.setdefault("Cache-Control", policy)
                 if state.get("cache"):
                     headers["X-Cache"] = state["cache"]
                 if self.settings.replica_name:
@@ -159,7 +181,8 @@ class Observe:
             wait = 0.0
         declared = headers.get("content-length", "")
         state = scope["state"]
-        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+        # isascii: '²' passes isdigit() but not int().
+        if declared.isascii() and declared.isdigit() and int(declared) > settings.max_body_bytes:
             state["outcome"] = "refused"
             return self.page_or_json(scope, 413, BODY_TOO_LARGE, limit=settings.max_body_bytes)
         if len(scope.get("query_string", b"")) > settings.max_query_chars:

@@ -2,29 +2,51 @@
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from app.web.deps import MetricsDep, TemplatesDep
+from app.serve.settings import metrics_networks
+from app.web.deps import EngineDep, MetricsDep, SettingsDep, TemplatesDep
+from app.web.templating import VERSION
 
 health = APIRouter()
 metrics = APIRouter(include_in_schema=False)
 docs = APIRouter(include_in_schema=False)
 
 
-@health.get("/healthz", summary="200 when the app can serve")
-def healthz() -> JSONResponse:
+@health.get("/healthz", summary="200 when the app can compute; 503 while it cannot")
+def healthz(engine: EngineDep) -> JSONResponse:
+    """Reads the worker pool's state; queues no computation, so it stays fast under load."""
     if shutil.which("dot") is None:
-        return JSONResponse({"status": "Graphviz is missing"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+        return health_answer("Graphviz is missing", 503)
+    if not engine.healthy:
+        return health_answer("The workers cannot compute right now; they are being restarted.", 503)
+    return health_answer("ok", 200)
+
+
+def health_answer(status: str, code: int) -> JSONResponse:
+    return JSONResponse({"status": status, "version": VERSION}, status_code=code)
 
 
 @metrics.get("/metrics")
-def prometheus(registry: MetricsDep) -> Response:
+def prometheus(request: Request, registry: MetricsDep, settings: SettingsDep) -> Response:
+    allowed = metrics_networks(settings.metrics_allow)
+    if allowed is not None and not _peer_in(request, allowed):
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
     body, content_type = registry.render()
     return Response(body, media_type=content_type)
+
+
+def _peer_in(request: Request, networks: list) -> bool:
+    """Whether the connecting address (not a forwarded one) is in ``networks``."""
+    try:
+        peer = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    return any(peer in network for network in networks)
 
 
 @docs.get("/docs", response_class=HTMLResponse)

@@ -156,7 +156,6 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
     listed = params.getlist("grad") if hasattr(params, "getlist") else params.get("grad", [])
     if _first(params, "rg") == "1" or listed:
         grads = {name: name in listed for name in values}
-    step = _first(params, "step") or "0"
     view = _first(params, "view")
     theme = _first(params, "theme")
     lang = _first(params, "lang")
@@ -164,7 +163,7 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         expr=expr,
         values=values,
         grads=grads,
-        step=int(step) if step.isdigit() and len(step) < 6 else 0,
+        step=read_step(_first(params, "step")),
         view=view if view in VIEWS else "torchviz",
         lang=lang if lang in ("en", "de") else None,
         theme=theme if theme in THEMES else "auto",
@@ -174,6 +173,16 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         autoplay=_first(params, "autoplay") == "1",
         path=path,
     )
+
+
+def read_step(text: str | None) -> int:
+    """A step number from the URL: up to five ASCII digits, else 0 (the overview).
+
+    Not str.isdigit(), which also takes '²' and other digits that int() refuses.
+    """
+    if text and len(text) < 6 and text.isascii() and text.isdigit():
+        return int(text)
+    return 0
 
 
 def with_variables(state: PageState, names: Iterable[str]) -> PageState:
@@ -241,12 +250,11 @@ def embed_options(params: Any, state: PageState) -> EmbedOptions:
         return EmbedOptions(lang=state.lang, step=state.step)
     listed = params.getlist("hide") if hasattr(params, "getlist") else params.get("hide", [])
     hidden = {h for item in listed for h in item.split(",")}
-    step = _first(params, "step") or "0"
     lang = _first(params, "lang")
     return EmbedOptions(
         readonly=_first(params, "readonly") == "1",
         lang=lang if lang in ("en", "de") else None,
-        step=int(step) if step.isdigit() and len(step) < 6 else 0,
+        step=read_step(_first(params, "step")),
         hide=tuple(p for p in HIDEABLE if p in hidden),
         autoplay=_first(params, "autoplay") == "1",
     )
@@ -264,10 +272,30 @@ def embed_url(state: PageState, options: EmbedOptions) -> str:
     )
 
 
+# Characters that reorder the text around them (bidi embeddings, overrides, isolates
+# and marks): shown as U+FFFD wherever a typed text is echoed, so that what a reader
+# sees is what was typed.
+BIDI_CONTROLS = dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)], "\ufffd"
+)
+
+
+def visible(text: str) -> str:
+    """``text`` with every bidi control replaced by U+FFFD."""
+    return text.translate(BIDI_CONTROLS)
+
+
+def title_of(state: PageState) -> str:
+    """A title for a shared state: the function if it can be read, else the app's name."""
+    if not state.expr or variables_of(state.expr, Limits())[1] is not None:
+        return "Autograd Playground"
+    return f"y = {visible(state.expr)}"
+
+
 def snippet(base: str, state: PageState, options: EmbedOptions) -> str:
     """The HTML a teacher pastes into a course page. Attribute values are escaped here."""
     src = html.escape(base + embed_url(state, options), quote=True)
-    title = html.escape(f"Autograd Playground: y = {state.expr}", quote=True)
+    title = html.escape(f"Autograd Playground: y = {visible(state.expr)}", quote=True)
     return (
         f'<iframe src="{src}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
         'loading="lazy" '
@@ -283,7 +311,7 @@ def oembed(state: PageState, options: EmbedOptions, base: str) -> dict[str, Any]
         "type": "rich",
         "provider_name": "Autograd Playground",
         "provider_url": base + "/",
-        "title": f"y = {state.expr}",
+        "title": title_of(state),
         "html": snippet(base, state, options),
         "width": EMBED_WIDTH,
         "height": EMBED_HEIGHT,

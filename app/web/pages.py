@@ -238,9 +238,14 @@ def error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:
     where = None
     if error.start is not None and error.start <= len(text):
         end = max(error.end or error.start + 1, error.start)
-        where = {"before": text[: error.start], "bad": text[error.start : end] or " ",
-                 "after": text[end:]}
-    return {"message": i18n.message(lang, error.template, error.column, **params), "where": where}
+        where = {
+            "before": page.visible(text[: error.start]),
+            "bad": page.visible(text[error.start : end]) or " ",
+            "after": page.visible(text[end:]),
+        }
+    params = {k: page.visible(v) if isinstance(v, str) else v for k, v in params.items()}
+    message = i18n.message(lang, error.template, error.column, **params)
+    return {"message": message, "where": where}
 
 
 async def warm_cache(engine: Engine, settings: Settings) -> None:

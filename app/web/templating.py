@@ -6,6 +6,7 @@ directory.
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,12 @@ from jinja2_fragments import render_block
 
 from app.core.values import format_value
 from app.web import i18n, page
+
+# The installed app's version (pyproject.toml), shown in /healthz and the page footer.
+try:
+    VERSION = metadata.version("autograd-playground")
+except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+    VERSION = "unknown"
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -35,6 +42,7 @@ def environment(lang: str, static_version: str = "") -> Environment:
     static_prefix = f"/static/{static_version}/" if static_version else "/static/"
     env.globals["static_url"] = lambda path: static_prefix + path
     env.globals["fmt"] = format_value
+    env.globals["app_version"] = VERSION
     env.globals["snippet"] = page.snippet
     env.globals["hideable"] = page.HIDEABLE
     env.globals["default_share"] = lambda state: page.EmbedOptions(lang=state.lang, step=state.step)

@@ -6,6 +6,8 @@ at x = 2 is 40 + 8 + 8 + 8 = 64, and dy/dx = 15x^2 + 4x + 4 = 60 + 8 + 4 = 72.
 
 from __future__ import annotations
 
+from importlib import metadata
+
 import re
 import json
 import time
@@ -322,7 +324,7 @@ def test_server_still_answers_after_every_refusal(client: TestClient) -> None:
     for name, case in REFUSED.items():
         assert 400 <= case.send(client).status_code < 500, name
     assert_seed_answer(client.post("/api/graph", json=SEED_BODY))
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json()["status"] == "ok"
 
 
 def test_very_long_text_is_413_at_any_length(client: TestClient) -> None:
@@ -374,7 +376,9 @@ def test_hostile_text_runs_nothing(client: TestClient, tmp_path: Path, payload: 
 def test_healthz(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    # The version is pyproject's, as installed.
+    assert response.json() == {"status": "ok", "version": metadata.version("autograd-playground")}
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_healthz_and_api_without_graphviz(

@@ -10,7 +10,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from .conftest import LESSON, Problems
 
@@ -348,12 +348,18 @@ def centre(box: dict[str, float] | None) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
-def test_dragging_the_graph_moves_it_and_is_not_a_tap(page: Page, link):
+def point_at_a_node(page: Page, link) -> tuple[Locator, dict[str, float]]:
+    """The playground with the pointer over node n3; the node and where it is drawn."""
     page.goto(link(x=2))
     node = page.locator("#graph g.node#n3")
-    before = node.bounding_box()
+    box = node.bounding_box()
+    page.mouse.move(*centre(box))
+    return node, box
+
+
+def test_dragging_the_graph_moves_it_and_is_not_a_tap(page: Page, link):
+    node, before = point_at_a_node(page, link)
     x, y = centre(before)
-    page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 40, y + 30, steps=5)
     page.mouse.up()
@@ -366,11 +372,8 @@ def test_dragging_the_graph_moves_it_and_is_not_a_tap(page: Page, link):
 
 
 def test_the_wheel_zooms_about_the_pointer(page: Page, link):
-    page.goto(link(x=2))
-    node = page.locator("#graph g.node#n3")
-    box = node.bounding_box()
+    node, box = point_at_a_node(page, link)
     x, y = centre(box)
-    page.mouse.move(x, y)
     page.mouse.wheel(0, -200)
     next_frame(page)
     bigger = node.bounding_box()

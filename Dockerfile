@@ -25,16 +25,19 @@ ARG FRONTEND=npm
 FROM ${NODE_IMAGE} AS frontend-npm
 WORKDIR /build
 COPY package.json package-lock.json ./
-# Runtime files only (htmx, Swagger UI); axe-core is a dev dependency for browser tests.
-RUN npm ci --omit=dev --no-audit --no-fund \
+# Runtime files only (htmx, panzoom, Swagger UI); axe-core is a dev dependency for
+# browser tests. No install scripts: the files are copied, nothing is built, and
+# panzoom's dependency @scarf/scarf would report the install over the network.
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
  && mkdir /vendor \
  && cp node_modules/htmx.org/dist/htmx.min.js \
+       node_modules/@panzoom/panzoom/dist/panzoom.es.js \
        node_modules/swagger-ui-dist/swagger-ui-bundle.js \
        node_modules/swagger-ui-dist/swagger-ui.css /vendor/
 
 # ---- front-end files: from the build context (FRONTEND=context) -------------
 FROM scratch AS frontend-context
-COPY static/vendor/htmx.min.js static/vendor/swagger-ui-bundle.js static/vendor/swagger-ui.css /vendor/
+COPY static/vendor/htmx.min.js static/vendor/panzoom.es.js static/vendor/swagger-ui-bundle.js static/vendor/swagger-ui.css /vendor/
 
 # Only the stage FRONTEND names is built. (A stage of this file, not an image to tag.)
 # hadolint ignore=DL3006

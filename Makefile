@@ -38,7 +38,7 @@ WHEEL_DIR ?= /opt/wheels
 VENV_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 VENDOR := static/vendor
-VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/axe.min.js \
+VENDOR_FILES := $(VENDOR)/htmx.min.js $(VENDOR)/panzoom.es.js $(VENDOR)/axe.min.js \
 	$(VENDOR)/swagger-ui-bundle.js $(VENDOR)/swagger-ui.css
 
 # Checks for scripts/ensure-debs: COMMAND|/path|python:MODULE|lib:SONAME=debian-packages
@@ -88,12 +88,17 @@ $(VENV_STAMP): pyproject.toml | $(PY)
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
 $(VENDOR)/htmx.min.js: $(NPM_STAMP)
 	mkdir -p $(@D)
 	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+# Pan, zoom and pinch on the graph, as an ES module (static/app/pan-zoom.js imports it).
+$(VENDOR)/panzoom.es.js: $(NPM_STAMP)
+	mkdir -p $(@D)
+	cp node_modules/@panzoom/panzoom/dist/panzoom.es.js $@
 
 $(VENDOR)/axe.min.js: $(NPM_STAMP)
 	mkdir -p $(@D)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.serve.build import build_engine, build_limiter
@@ -18,6 +17,7 @@ from app.serve.cache import MemoryCache
 from app.serve.metrics import Metrics
 from app.serve.settings import Settings
 from app.web import api, errors, ops, pages
+from app.web.assets import PLAIN_CACHE, VERSIONED_CACHE, CachedStaticFiles, static_version
 from app.web.middleware import BodyLimit, Compress, Observe
 from app.web.templating import STATIC, environments
 
@@ -51,7 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.metrics = Metrics()
     state.engine = build_engine(settings, state.metrics)
     state.limiter = build_limiter(settings)
-    state.templates = environments()
+    version = static_version(STATIC)
+    state.templates = environments(version)
     state.page_cache = MemoryCache(int(settings.page_cache_mb * 2**20))
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -78,5 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(ops.docs)
     if settings.metrics_enabled:
         app.include_router(ops.metrics)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(
+        f"/static/{version}",
+        CachedStaticFiles(directory=STATIC, cache_control=VERSIONED_CACHE),
+        name="static-versioned",
+    )
+    app.mount(
+        "/static", CachedStaticFiles(directory=STATIC, cache_control=PLAIN_CACHE), name="static"
+    )
     return app

@@ -22,7 +22,7 @@ from app.core.result import from_json
 from app.serve.cache import Encoded, MemoryCache
 from app.serve.engine import Busy, Engine, Overrun, make_job
 from app.serve.settings import Settings
-from app.web import i18n, page
+from app.web import highlight, i18n, page
 from app.web.deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
 from app.web.errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
 from app.web.links import public_base_url
@@ -206,13 +206,13 @@ def lesson(request: Request, settings: SettingsDep, templates: TemplatesDep) -> 
     )
     origin = settings.lesson_embed_origin
     frames = {name: origin + url for name, url in page.lesson_frames(language).items()}
-    html = templates[language].get_template(f"lesson_{language}.html").render(
+    html = templates[language].get_template("lesson.html").render(
         state=page.PageState(lang=language),
         lang=language,
+        other_lang="en" if language == "de" else "de",
         frames=frames,
         host_script=f"{origin}/static/embed-host.js",
         playground_url=page.PageState(lang=language).url("/"),
-        other_lang_url="/lesson?lang=" + ("en" if language == "de" else "de"),
     )
     response = HTMLResponse(html)
     response.headers["Content-Security-Policy"] = content_security_policy(
@@ -247,6 +247,7 @@ def page_context(
     total = len(forward) + len(steps)
     step = min(max(state.step, 0), total)
     state = dataclasses.replace(state, step=step)
+    shown = highlight.paints(forward, steps)
     context.update(
         state=state,
         result=result,
@@ -254,30 +255,10 @@ def page_context(
         forward=forward,
         total=total,
         nodes=explain.node_views(result, steps),
-        svg=inline_svg(result.svg, node_classes(step, forward, steps)),
+        paints=shown,
+        svg=inline_svg(result.svg, shown[step].classes()),
     )
     return context
-
-
-def node_classes(step: int, forward: list, steps: list) -> dict[str, str]:
-    """The classes the graph's nodes carry at ``step``, as the script sets them."""
-    classes: dict[str, str] = {}
-    if 0 < step <= len(forward):
-        built = set(forward[step - 1].built)
-        for view in forward:
-            for node in view.built:
-                classes.setdefault(node, "")
-        for node in ["out"] + [s.node for s in steps]:
-            if node not in built:
-                classes[node] = "unbuilt"
-        if forward[step - 1].node:
-            classes[forward[step - 1].node] = "current"
-    elif step > len(forward):
-        k = step - len(forward)
-        for done in steps[: k - 1]:
-            classes[done.node] = "done"
-        classes[steps[k - 1].node] = "current"
-    return {k: v for k, v in classes.items() if v}
 
 
 def error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ STATIC = ROOT / "static"
 Environments = dict[str, Environment]
 
 
-def environment(lang: str) -> Environment:
+def environment(lang: str, static_version: str = "") -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -38,6 +38,9 @@ def environment(lang: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+    # static_url("app/main.js") -> /static/<version>/app/main.js (see assets.py).
+    static_prefix = f"/static/{static_version}/" if static_version else "/static/"
+    env.globals["static_url"] = lambda path: static_prefix + path
     env.globals["fmt"] = format_value
     env.globals["app_version"] = VERSION
     env.filters["visible"] = page.visible  # bidi controls shown as U+FFFD
@@ -47,8 +50,8 @@ def environment(lang: str) -> Environment:
     return env
 
 
-def environments() -> Environments:
-    return {lang: environment(lang) for lang in i18n.LANGUAGES}
+def environments(static_version: str = "") -> Environments:
+    return {lang: environment(lang, static_version) for lang in i18n.LANGUAGES}
 
 
 def render(env: Environment, template: str, block: str | None = None, **context: Any) -> str:

@@ -10,7 +10,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from .conftest import LESSON, Problems
 
@@ -312,27 +312,97 @@ def test_a_bad_function_shows_where_the_problem_is(page: Page, link, screenshot,
 # --- the graph ------------------------------------------------------------------
 
 
-def view_box(page: Page) -> list[float]:
-    text = page.locator("#graph svg").get_attribute("viewBox") or ""
-    return [float(v) for v in re.split(r"[\s,]+", text.strip())]
+def next_frame(page: Page) -> None:
+    """Panzoom writes its transform in the next animation frame: wait for it."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
-def test_zoom_buttons_change_the_view_box_and_reset_restores_it(page: Page, link):
+def drawn_scale(page: Page) -> tuple[float, float]:
+    """How many times bigger the graph is drawn than its box in the layout."""
+    next_frame(page)
+    return tuple(page.locator("#graph svg").evaluate(
+        "svg => { const r = svg.getBoundingClientRect();"
+        " return [r.width / svg.clientWidth, r.height / svg.clientHeight]; }"
+    ))
+
+
+def test_zoom_buttons_scale_the_graph_and_reset_restores_it(page: Page, link):
     page.goto(link(x=2))
-    original = view_box(page)
-    assert len(original) == 4 and original[2] > 0, original
+    assert drawn_scale(page) == pytest.approx((1, 1))
 
     page.locator("[data-zoom=in]").click()
-    zoomed_in = view_box(page)
-    assert zoomed_in[2] < original[2] and zoomed_in[3] < original[3], (original, zoomed_in)
+    zoomed_in = drawn_scale(page)
+    assert zoomed_in == pytest.approx((1.25, 1.25)), zoomed_in
 
     page.locator("[data-zoom=out]").click()
     page.locator("[data-zoom=out]").click()
-    zoomed_out = view_box(page)
-    assert zoomed_out[2] > zoomed_in[2], (zoomed_in, zoomed_out)
+    zoomed_out = drawn_scale(page)
+    assert zoomed_out == pytest.approx((0.8, 0.8)), zoomed_out
 
     page.locator("[data-zoom=reset]").click()
-    assert view_box(page) == pytest.approx(original)
+    assert drawn_scale(page) == pytest.approx((1, 1))
+
+
+def centre(box: dict[str, float] | None) -> tuple[float, float]:
+    assert box is not None, "the element is not on screen"
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def point_at_a_node(page: Page, link) -> tuple[Locator, dict[str, float]]:
+    """The playground with the pointer over node n3; the node and where it is drawn."""
+    page.goto(link(x=2))
+    node = page.locator("#graph g.node#n3")
+    box = node.bounding_box()
+    page.mouse.move(*centre(box))
+    return node, box
+
+
+def test_dragging_the_graph_moves_it_and_is_not_a_tap(page: Page, link):
+    node, before = point_at_a_node(page, link)
+    x, y = centre(before)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 30, steps=5)
+    page.mouse.up()
+    next_frame(page)
+    after = node.bounding_box()
+    assert after is not None
+    assert after["x"] == pytest.approx(before["x"] + 40, abs=2), (before, after)
+    assert after["y"] == pytest.approx(before["y"] + 30, abs=2), (before, after)
+    expect(page.locator(".node-details:visible")).to_have_count(0)  # a drag opens nothing
+
+
+def test_the_wheel_zooms_about_the_pointer(page: Page, link):
+    node, box = point_at_a_node(page, link)
+    x, y = centre(box)
+    page.mouse.wheel(0, -200)
+    next_frame(page)
+    bigger = node.bounding_box()
+    assert bigger is not None and bigger["width"] > box["width"] * 1.1, (box, bigger)
+    # The point under the pointer stays under it.
+    assert centre(bigger) == pytest.approx((x, y), abs=3), ((x, y), bigger)
+
+
+def test_two_fingers_spreading_apart_zoom_in(page: Page, link):
+    page.goto(link(x=2))
+    # Two touch pointers 40 px apart move to 200 px apart, as the browser reports a pinch.
+    page.locator("#graph .graph-canvas").evaluate("""canvas => {
+      const box = canvas.getBoundingClientRect();
+      const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
+      const send = (target, type, id, dx) => target.dispatchEvent(new PointerEvent(type, {
+        pointerId: id, pointerType: "touch", isPrimary: id === 1, buttons: 1,
+        clientX: cx + dx, clientY: cy, bubbles: true, cancelable: true}));
+      send(canvas, "pointerdown", 1, -20);
+      send(canvas, "pointerdown", 2, 20);
+      for (let i = 1; i <= 10; i++) {
+        send(document, "pointermove", 1, -20 - 8 * i);
+        send(document, "pointermove", 2, 20 + 8 * i);
+      }
+      send(document, "pointerup", 1, -100);
+      send(document, "pointerup", 2, 100);
+    }""")
+    scale = drawn_scale(page)
+    assert scale[0] > 1.2 and scale[1] > 1.2, scale
+    expect(page.locator(".node-details:visible")).to_have_count(0)  # a pinch is not a tap
 
 
 def test_clicking_a_node_shows_its_details(page: Page, link, screenshot):

@@ -18,11 +18,15 @@ from pydantic import ValidationError
 from app.web.main import create_app
 from app.web.page import HIDEABLE, SEED
 from app.serve.settings import Settings, frame_sources
+from app.web.assets import static_version
+from app.web.templating import STATIC
 
 BASE = "http://testserver"  # the TestClient's base URL
 HX_RESULT = {"HX-Request": "true", "HX-Target": "result"}
-PAGE_SCRIPTS = {"/static/vendor/htmx.min.js", "/static/app.js"}
-EMBED_SCRIPTS = PAGE_SCRIPTS | {"/static/embed.js"}
+# The app's own scripts, under the static files' content hash.
+VERSIONED = f"/static/{static_version(STATIC)}"
+PAGE_SCRIPTS = {f"{VERSIONED}/vendor/htmx.min.js", f"{VERSIONED}/app/main.js"}
+EMBED_SCRIPTS = PAGE_SCRIPTS | {f"{VERSIONED}/app/embed.js"}
 # Functions whose + signs a link must keep: + is a space in a query string.
 PLUS_FUNCTIONS = [
     (SEED, {"x": "2"}),

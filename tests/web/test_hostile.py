@@ -47,6 +47,8 @@ from pydantic import ValidationError
 from app.web.main import create_app
 from app.web.page import visible
 from app.serve.settings import Settings
+from app.web.assets import static_version
+from app.web.templating import STATIC
 from tests.conftest import IN_PROCESS
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -56,7 +58,8 @@ MAX_LENGTH = Settings.model_fields["max_length"].default
 MAX_BODY = Settings.model_fields["max_body_bytes"].default
 MAX_QUERY = Settings.model_fields["max_query_chars"].default
 # The only scripts a page may carry: the app's own files.
-APP_SCRIPTS = {"/static/vendor/htmx.min.js", "/static/app.js", "/static/embed.js"}
+VERSIONED = f"/static/{static_version(STATIC)}"
+APP_SCRIPTS = {f"{VERSIONED}/{name}" for name in ("vendor/htmx.min.js", "app/main.js", "app/embed.js")}
 MARKER = "{marker}"  # replaced by a path in tmp_path that must never be created
 
 

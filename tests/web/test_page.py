@@ -129,9 +129,10 @@ def test_the_forward_pass_can_be_stepped_first(client):
     assert page.select_one("[data-testid=step-counter]").text.strip() == "Step 1 of 17"
     first = page.select_one('li.step.forward[data-step="1"]')
     assert "x**3 = 8" in first.text
-    built = set(first["data-built"].split())
+    # The script paints what the list item says; the picture already shows it.
     unbuilt = {g["id"] for g in page.select("#graph g.node.unbuilt")}
-    assert built.isdisjoint(unbuilt) and "n0" in unbuilt
+    assert set(first["data-unbuilt"].split()) == unbuilt and "n0" in unbuilt
+    assert "n4" not in unbuilt and first["data-node"] == "n4"  # x**3 is built at once
 
 
 def test_requires_grad_off_comes_from_the_url(client):
@@ -227,7 +228,7 @@ def test_script_in_any_parameter_stays_text(client, param):
     assert "<img src=x" not in response.text
     page = soup(response)
     assert not page.select("img")
-    assert len(page.select("script")) == 2  # htmx and app.js, nothing else
+    assert len(page.select("script")) == 2  # htmx and the app's entry module, nothing else
 
 
 def test_the_svg_on_the_page_has_no_script_or_links(client):

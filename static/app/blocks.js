@@ -1,0 +1,61 @@
+// The header's menus, and blocks of text that scroll sideways.
+
+import { $, $$, firstTime } from "./dom.js";
+
+export function bindMenus() {
+  // A click anywhere outside an open menu (Examples, Share) closes it.
+  document.addEventListener("click", (event) => {
+    const t = event.target;
+    $$("header details[open]").forEach((d) => {
+      if (!d.contains(t)) d.open = false;
+    });
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    const open = $("header details[open]");
+    if (!open) return;
+    event.preventDefault(); // this Escape is spent: node details stay open
+    open.open = false;
+    const summary = $("summary", open);
+    if (summary) summary.focus();
+  });
+}
+
+/** A long function scrolls inside its box: bring the marked part into view. */
+export function revealErrorMarks() {
+  $$(".error-where").forEach((pre) => {
+    const mark = $("mark", pre);
+    if (!mark || !firstTime(pre)) return;
+    const overflow = pre.scrollWidth - pre.clientWidth;
+    if (overflow <= 0) return;
+    const preBox = pre.getBoundingClientRect();
+    const markBox = mark.getBoundingClientRect();
+    const centre = markBox.left - preBox.left + pre.scrollLeft + markBox.width / 2;
+    pre.scrollLeft = Math.max(0, Math.min(overflow, centre - pre.clientWidth / 2));
+  });
+}
+
+/** A <pre> that scrolls sideways must be reachable by keyboard (WCAG 2.1.1). */
+export function markScrollables() {
+  $$("pre").forEach((pre) => {
+    const scrolls = pre.scrollWidth > pre.clientWidth + 1;
+    if (scrolls && !pre.hasAttribute("tabindex")) {
+      pre.setAttribute("tabindex", "0");
+      pre.dataset.scrollFocus = "1";
+    } else if (!scrolls && pre.dataset.scrollFocus) {
+      pre.removeAttribute("tabindex");
+      delete pre.dataset.scrollFocus;
+    }
+  });
+}
+
+export function bindScrollables() {
+  let frame = 0;
+  window.addEventListener("resize", () => {
+    if (frame) return;
+    frame = window.requestAnimationFrame(() => {
+      frame = 0;
+      markScrollables();
+    });
+  });
+}

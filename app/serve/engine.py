@@ -21,6 +21,7 @@ no hard limit; for development and for tests of everything else.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import math
@@ -39,7 +40,7 @@ import anyio
 from pebble import ProcessExpired, ProcessPool
 
 from app.serve.cache import Cache, Encoded, MemoryCache
-from app.core.expr import ExprError, Limits, parse
+from app.core.expr import ExprError, Limits, Parsed, parse
 from app.core.render import RenderError
 from app.core.values import check_value
 
@@ -76,6 +77,18 @@ class Job:
     key: str
 
 
+@functools.lru_cache(maxsize=1024)
+def checked(expression: str, limits: Limits) -> Parsed:
+    """``parse``, remembered: a class sends the same few texts again and again.
+
+    The checked tree is frozen, so sharing it is safe; a refusal is not kept and
+    is raised again each time.
+    """
+    parsed = parse(expression, limits)
+    parsed.normalized  # noqa: B018 - printed once, here, and kept with the tree
+    return parsed
+
+
 def make_job(
     expression: str,
     inputs: dict[str, Any],
@@ -90,7 +103,7 @@ def make_job(
     used value's shape, depth and size (values.check_value). Values of names the
     function does not use are dropped. Raises ExprError with a sentence.
     """
-    parsed = parse(expression, limits)
+    parsed = checked(expression, limits)
     if len(parsed.variables) > limits.max_variables:
         raise ExprError(
             "Too many variables: {count}; the limit is {limit}.",

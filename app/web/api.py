@@ -110,7 +110,7 @@ def encoded_response(result: Encoded, accept_encoding: str) -> Response:
     summary="oEmbed for a playground link",
     responses={404: {"model": Refusal}, 422: REFUSALS[422], 501: {"model": Refusal}},
 )
-def oembed(request: Request, settings: SettingsDep, url: str, format: str = "json") -> JSONResponse:
+async def oembed(request: Request, settings: SettingsDep, url: str, format: str = "json") -> JSONResponse:
     if format != "json":
         return JSONResponse({"detail": "Only the json format is offered."}, status_code=501)
     try:

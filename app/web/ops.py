@@ -18,7 +18,7 @@ docs = APIRouter(include_in_schema=False)
 
 
 @health.get("/healthz", summary="200 when the app can compute; 503 while it cannot")
-def healthz(engine: EngineDep) -> JSONResponse:
+async def healthz(engine: EngineDep) -> JSONResponse:
     """Reads the worker pool's state; queues no computation, so it stays fast under load."""
     if not layout_available():
         return health_answer("Graphviz is missing", 503)
@@ -32,7 +32,7 @@ def health_answer(status: str, code: int) -> JSONResponse:
 
 
 @metrics.get("/metrics")
-def prometheus(request: Request, registry: MetricsDep, settings: SettingsDep) -> Response:
+async def prometheus(request: Request, registry: MetricsDep, settings: SettingsDep) -> Response:
     allowed = metrics_networks(settings.metrics_allow)
     if allowed is not None and not _peer_in(request, allowed):
         return JSONResponse({"detail": "Not Found"}, status_code=404)
@@ -50,6 +50,6 @@ def _peer_in(request: Request, networks: list) -> bool:
 
 
 @docs.get("/docs", response_class=HTMLResponse)
-def api_docs(request: Request, templates: TemplatesDep) -> HTMLResponse:
+async def api_docs(request: Request, templates: TemplatesDep) -> HTMLResponse:
     html = templates["en"].get_template("docs.html").render(openapi_url=request.app.openapi_url)
     return HTMLResponse(html)

@@ -141,7 +141,7 @@ class Pages:
         return state, outcome, status, headers
 
 
-def get_pages(
+async def get_pages(
     request: Request,
     settings: SettingsDep,
     engine: EngineDep,
@@ -200,7 +200,7 @@ async def share(request: Request, pages: PagesDep) -> HTMLResponse:
 
 
 @router.get("/lesson", response_class=HTMLResponse, summary="A demo course page with live frames")
-def lesson(request: Request, settings: SettingsDep, templates: TemplatesDep) -> HTMLResponse:
+async def lesson(request: Request, settings: SettingsDep, templates: TemplatesDep) -> HTMLResponse:
     language = i18n.negotiate(
         request.query_params.get("lang"), request.headers.get("accept-language")
     )

@@ -22,21 +22,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import server  # noqa: E402
+from server import Server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60
@@ -53,65 +53,11 @@ DRILL_ENV = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    pid: int
-    log: Any
-
-    def rss_mb(self) -> float:
-        """Resident memory of the web process (not its workers), in MiB."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def tail(self) -> str:
-        self.log.seek(0)
-        return self.log.read()[-4000:]
-
-
 @contextmanager
 def serve(**env_overrides: str) -> Iterator[Server]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
-    env.update(DRILL_ENV)
-    env.update(env_overrides)
-    log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.web.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    server = Server(f"http://127.0.0.1:{port}", proc.pid, log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}:\n{server.tail()}")
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"/healthz not 200 within {START_TIMEOUT_S} s:\n{server.tail()}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    """The app with the drill's settings (see DRILL_ENV), started as production runs it."""
+    with server.serve(START_TIMEOUT_S, "--no-access-log", **{**DRILL_ENV, **env_overrides}) as s:
+        yield s
 
 
 # --- the hostile requests -----------------------------------------------------

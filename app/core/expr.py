@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import ast
 import math
-import unicodedata
 
 from app.core.language import (
     BINARY_OPERATORS,
     FUNCTIONS,
     REFUSED_NODES,
     REFUSED_OPERATORS,
-    SYNTAX_REASONS,
     UNARY_OPERATORS,
     ExprError,
     Limits,
     N_,
     TooLong,
 )
+from app.core.text import caret_to_power, check_characters, syntax_error
 from app.core.tree import (
     BinOp,
     Call,
@@ -62,12 +61,12 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
         )
     if not text.strip():
         raise ExprError("Type a function, for example 5*x**3 + 2*x**2 + 4*x + 8.")
-    _check_characters(text)
-    source, origin = _caret_to_power(text)
+    check_characters(text)
+    source, origin = caret_to_power(text)
     try:
         module = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise _syntax_error(exc, text, origin) from None
+        raise syntax_error(exc, text, origin) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExprError(
             "The function is nested too deeply; the limit is {limit} levels.",
@@ -76,97 +75,6 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
     checker = _Checker(text, origin, limits)
     tree = checker.check(module.body)
     return Parsed(tree=tree, text=text, variables=tuple(checker.variables))
-
-
-def _check_characters(text: str) -> None:
-    for i, ch in enumerate(text):
-        if ch in "\n\r":
-            raise ExprError(
-                "Write the function on one line (line break at column {column}).", {}, i, i + 1
-            )
-        if ch == "#":
-            raise ExprError(
-                "Comments ('#' at column {column}) are not allowed.", {"token": "#"}, i, i + 1
-            )
-        if ord(ch) < 32 or ord(ch) == 127:
-            raise ExprError(
-                "Control character {code} at column {column} is not allowed.",
-                {"code": f"U+{ord(ch):04X}"},
-                i,
-                i + 1,
-            )
-        if ord(ch) > 127 and unicodedata.category(ch)[0] in "CZ":
-            # Invisible or direction-changing (U+202E would turn the message
-            # itself around): name it by its code point, never show it.
-            raise ExprError(
-                "The invisible character {code} at column {column} is not allowed.",
-                {"code": f"U+{ord(ch):04X}"},
-                i,
-                i + 1,
-            )
-        if ord(ch) > 127:
-            # Python folds many Unicode letters into ASCII ones (NFKC), so a
-            # name that looks harmless could become another one: refuse them all.
-            raise ExprError(
-                "The character '{char}' at column {column} is not allowed; use plain ASCII "
-                "letters, digits and operators.",
-                {"char": ch},
-                i,
-                i + 1,
-            )
-
-
-def _caret_to_power(text: str) -> tuple[str, list[int]]:
-    """Turn every ``^`` into ``**`` and map each column of the result back.
-
-    Python's ``^`` binds more loosely than ``+``; replacing the token before
-    parsing gives it the binding students mean (``x^2 + 1`` is ``x**2 + 1``).
-    The language has no strings, so every ``^`` is an operator.
-    """
-    out: list[str] = []
-    origin: list[int] = []
-    # Python reads leading spaces as an indent: leave them out, keep the columns.
-    lead = len(text) - len(text.lstrip(" \t"))
-    for i, ch in enumerate(text):
-        if i < lead:
-            continue
-        if ch == "^":
-            out.append("**")
-            origin.extend((i, i))
-        else:
-            out.append(ch)
-            origin.append(i)
-    origin.append(len(text))
-    return "".join(out), origin
-
-
-def _syntax_error(exc: SyntaxError, text: str, origin: list[int]) -> ExprError:
-    stripped = text.rstrip()
-    if stripped and stripped[-1] in "+-*/^@(,":
-        start = len(stripped) - (2 if stripped.endswith("**") else 1)
-        return ExprError(
-            "The function ends too early, after '{token}' at column {column}.",
-            {"token": stripped[start:]},
-            start,
-            len(stripped),
-        )
-    offset = (exc.offset or 1) - 1
-    if exc.lineno and exc.lineno > 1:
-        offset = len(origin) - 1
-    offset = max(0, min(offset, len(origin) - 1))
-    start = origin[offset]
-    token = text[start : start + 1] if start < len(text) else ""
-    reason = SYNTAX_REASONS.get(exc.msg, exc.msg or N_("invalid syntax"))
-    if start >= len(text):
-        return ExprError(
-            "The function ends too early ({reason}).", {"reason": reason}, len(text), len(text)
-        )
-    return ExprError(
-        "The function cannot be read at column {column} near '{token}' ({reason}).",
-        {"token": token, "reason": reason},
-        start,
-        start + 1,
-    )
 
 
 class _Checker:

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
 from app.core.expr import N_, ExprError, Limits, parse
+from app.web.i18n import LANGUAGES
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 
@@ -165,7 +166,7 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         grads=grads,
         step=read_step(_first(params, "step")),
         view=view if view in VIEWS else "torchviz",
-        lang=lang if lang in ("en", "de") else None,
+        lang=lang if lang in LANGUAGES else None,
         theme=theme if theme in THEMES else "auto",
         forward=_first(params, "forward") == "1",
         readonly=_first(params, "readonly") == "1",
@@ -253,7 +254,7 @@ def embed_options(params: Any, state: PageState) -> EmbedOptions:
     lang = _first(params, "lang")
     return EmbedOptions(
         readonly=_first(params, "readonly") == "1",
-        lang=lang if lang in ("en", "de") else None,
+        lang=lang if lang in LANGUAGES else None,
         step=read_step(_first(params, "step")),
         hide=tuple(p for p in HIDEABLE if p in hidden),
         autoplay=_first(params, "autoplay") == "1",

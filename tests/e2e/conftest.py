@@ -12,22 +12,17 @@ picture of a state to ``test-artifacts/screenshots/<test>-<state>.png``.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 import re
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from bench import server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -56,52 +51,14 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve(**env_overrides: str) -> Iterator[str]:
     """The app served by uvicorn on a free port, with PLAYGROUND_* taken from ``env_overrides``."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
-    env.update(env_overrides)
-    log = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.web.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def server_log() -> str:
-        log.seek(0)
-        return log.read()[-4000:]
-
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{server_log()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"/healthz not 200 within {SERVER_START_TIMEOUT_S} s:\n{server_log()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        with server.serve(SERVER_START_TIMEOUT_S, **env_overrides) as running:
+            yield running.url
+    except server.ServerFailed as failed:
+        pytest.fail(str(failed))
 
 
 @pytest.fixture(scope="session")

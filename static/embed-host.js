@@ -2,8 +2,9 @@
 //   <script src="https://PLAYGROUND/static/embed-host.js" async></script>
 // Each frame reports its content height with postMessage
 //   {type: "autograd-playground:height", height: <number>}
-// and this script sets that height on the <iframe> that sent it. Without the
-// script, frames keep the height their iframe attribute gives them.
+// and this script sets that height on the <iframe> that sent it. Frames that
+// reported before this script ran are asked again ("autograd-playground:measure").
+// Without the script, frames keep the height their iframe attribute gives them.
 "use strict";
 (() => {
   const MAX_HEIGHT = 4000;
@@ -19,4 +20,10 @@
       }
     }
   });
+  // Frames that loaded before this script reported to no one: ask them again.
+  for (const frame of document.querySelectorAll("iframe")) {
+    if (frame.contentWindow) {
+      frame.contentWindow.postMessage({ type: "autograd-playground:measure" }, "*");
+    }
+  }
 })();

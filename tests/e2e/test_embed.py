@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import http.server
 import re
+from contextlib import contextmanager
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -64,17 +65,15 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def course_site(base_url: str) -> Iterator[str]:
-    """A static course page on another port (another origin) with the teacher's
-    snippet pasted in: a read-only frame of the lesson's function."""
-    snippet = teacher_snippet(base_url, readonly="1", hide="code,examples")
+@contextmanager
+def static_site(body: str) -> Iterator[str]:
+    """A static course page with ``body``, served on another port (another origin)."""
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "course.html").write_text(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>Week 3: gradients</title><link rel=\"icon\" href=\"data:,\">"
             f"<script>{RECORDER}</script></head>\n"
-            f"<body><h1>Week 3: gradients</h1>\n{snippet}\n<p>After the frame.</p></body></html>\n",
+            f"<body><h1>Week 3: gradients</h1>\n{body}\n<p>After the frame.</p></body></html>\n",
             encoding="utf-8",
         )
         handler = functools.partial(_QuietHandler, directory=folder)
@@ -87,6 +86,21 @@ def course_site(base_url: str) -> Iterator[str]:
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def course_site(base_url: str) -> Iterator[str]:
+    """The teacher's snippet pasted in: a read-only frame of the lesson's function."""
+    with static_site(teacher_snippet(base_url, readonly="1", hide="code,examples")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def frame_without_host(base_url: str) -> Iterator[str]:
+    """The snippet's frame alone: its height reports go to a page with no host script yet."""
+    snippet = teacher_snippet(base_url, readonly="1", hide="code,examples")
+    with static_site(re.sub(r"<script[^>]*embed-host\.js[^>]*></script>", "", snippet)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +279,21 @@ def test_switching_the_view_inside_a_frame_shows_the_values(page: Page, course_s
         "aria-current", "true", timeout=3000
     )
     expect(frame.get_by_test_id("gradient-x")).to_contain_text("x.grad = 72")
+
+
+def test_a_host_script_that_starts_late_still_sizes_the_frame(
+    page: Page, base_url: str, frame_without_host: str, problems: Problems
+):
+    page.goto(frame_without_host)
+    assert "embed-host.js" not in page.content()
+    frame = page.frame_locator("iframe")
+    expect(frame.get_by_test_id("gradient-x")).to_contain_text("x.grad = 72")
+    page.wait_for_function("() => window.__heights.some((m) => m.height > 0)")  # told no one
+    assert page.evaluate("() => document.querySelector('iframe').style.height") == ""
+    page.add_script_tag(url=f"{base_url}/static/embed-host.js")
+    size = wait_until_resized(page, "iframe")
+    assert 450 < size["reported"] <= MAX_FRAME_HEIGHT, size
+    assert_no_problems(problems)
 
 
 # --- the demo lesson: page on one origin, frames from another -------------------------------

@@ -121,6 +121,10 @@ class SingleFlight:
     def __init__(self) -> None:
         self._inflight: dict[str, asyncio.Future] = {}
 
+    def running(self, key: str) -> bool:
+        """Whether work for ``key`` is under way (a ``run`` now would share it)."""
+        return key in self._inflight
+
     async def run(self, key: str, make: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """``make()``'s answer, and whether it was shared with a call already under way."""
         inflight = self._inflight.get(key)

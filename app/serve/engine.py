@@ -39,7 +39,7 @@ from typing import Any, Callable
 import anyio
 from pebble import ProcessExpired, ProcessPool
 
-from app.serve.cache import Cache, Encoded, MemoryCache
+from app.serve.cache import Cache, Encoded, MemoryCache, SingleFlight
 from app.core.expr import ExprError, Limits, Parsed, parse
 from app.core.render import RenderError
 from app.core.values import check_value
@@ -192,7 +192,7 @@ class Engine:
         # Running mean of one computation's seconds in a worker (updated on every result).
         self.service_time = first_estimate
         self.pending = 0
-        self._inflight: dict[str, asyncio.Future] = {}
+        self._flights = SingleFlight()  # identical jobs in flight share one computation
         self._pool: ProcessPool | None = None
         self.stuck_grace = STUCK_GRACE
 
@@ -260,28 +260,16 @@ class Engine:
         if cached is not None:
             self.on_event("cache", "hit")
             return cached, "hit"
-        inflight = self._inflight.get(job.key)
-        if inflight is not None:
-            self.on_event("cache", "shared")
-            return await asyncio.shield(inflight), "shared"
-        self.on_event("cache", "miss")
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._inflight[job.key] = future
-        try:
+
+        async def make() -> Encoded:
             result = await self.submit(_run_job, job, self.limits, self.dot_timeout)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning if nobody shares it
-            raise
-        else:
-            future.set_result(result)
             await self.cache.put(job.key, result)
-            return result, "miss"
-        finally:
-            del self._inflight[job.key]
+            return result
+
+        how = "shared" if self._flights.running(job.key) else "miss"
+        self.on_event("cache", how)
+        result, _ = await self._flights.run(job.key, make)
+        return result, how
 
     # Weight of the newest measurement in the running mean: about the last ten jobs.
     SMOOTHING = 0.1

@@ -225,6 +225,12 @@ def test_single_flight_runs_identical_work_once_and_shares_errors_too() -> None:
         )
         assert all(isinstance(f, ValueError) for f in failed) and calls == ["a", "b"]
         assert (await flights.run("a", lambda: make("a")))[1] is False  # done: a new run
+        # running() says whether a run now would share: while one is under way, and not after.
+        first = asyncio.ensure_future(flights.run("c", lambda: make("c")))
+        await asyncio.sleep(0)
+        assert flights.running("c")
+        await first
+        assert not flights.running("c")
 
     run(scenario())
 

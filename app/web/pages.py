@@ -76,7 +76,7 @@ class Pages:
             request.state.cache = "hit"
             return encoded_html_response(hit, lang, request.headers)
 
-        async def make() -> tuple[Encoded, int, dict[str, str], dict[str, Any]]:
+        async def make() -> tuple[Encoded, int, dict[str, str], str | None]:
             state_, outcome, status, headers = await self.result(
                 state, lang, with_result=block not in SMALL_BLOCKS
             )
@@ -91,17 +91,17 @@ class Pages:
             body = Encoded.of_text(html)
             if outcome and "result" in outcome:
                 await self.cache.put(key, body)
-            told = {k: getattr(request.state, k) for k in ("outcome",)
-                    if getattr(request.state, k, None)}
-            return body, status, headers, told
+            # What the result told the log line, for the requests that share this page.
+            outcome = getattr(request.state, "outcome", None)
+            return body, status, headers, outcome
 
         # The same page asked for by many at once (a class opening one link) is
         # rendered once; the others get its HTML.
-        (body, status, headers, told), shared = await self.cache.flights.run(key, make)
+        (body, status, headers, outcome), shared = await self.cache.flights.run(key, make)
         if shared:
             request.state.cache = "shared"
-            for name, value in told.items():
-                setattr(request.state, name, value)
+            if outcome:
+                request.state.outcome = outcome
         return encoded_html_response(body, lang, request.headers, status, headers)
 
     async def result(

@@ -530,3 +530,21 @@ def test_a_failed_layout_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> N
         render(seed_trace(), "torchviz")
     monkeypatch.setattr(app.core.render, "layout", real)
     assert node_ids(parse_svg(render(seed_trace(), "torchviz").svg)) >= {"n0", "out"}
+
+
+def test_sanitizing_twice_changes_nothing() -> None:
+    """Pages sanitize again what the worker sanitized: the second pass must keep it all."""
+    for view in ("torchviz", "annotated"):
+        once = render(seed_trace(), view).svg
+        assert sanitize_svg(once) == once
+
+
+def test_sanitize_escapes_what_it_writes_back() -> None:
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><g id="a" class="x &amp; &quot;y&quot;">'
+        "<text>a &lt; b &amp;&amp; c &gt; d</text></g></svg>"
+    )
+    root = parse_svg(sanitize_svg(svg))
+    group = root.find("svg:g", NS)
+    assert group.get("class") == 'x & "y"'
+    assert group.find("svg:text", NS).text == "a < b && c > d"

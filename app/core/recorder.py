@@ -69,6 +69,29 @@ def _finite(data: Any) -> Value:
     return number
 
 
+def tensor_text(y: torch.Tensor) -> str:
+    """``str(y)``, as a student sees it printed; written directly for the usual case.
+
+    PyTorch's printer sizes a whole tensor's columns before it prints, which for
+    one float32 number with a grad_fn costs about as much as its backward pass.
+    For that case its rule is short (a precision of 4, scientific notation past
+    1e8 or under 1e-4) and is followed here; tests check it against ``str(y)``.
+    Anything else goes to PyTorch's printer.
+    """
+    if y.dim() != 0 or y.dtype != torch.float32 or y.grad_fn is None or y.is_cuda:
+        return str(y)
+    value = y.item()
+    if math.isnan(value) or math.isinf(value):
+        number = str(value)
+    elif value == math.ceil(value):
+        number = f"{value:.4e}" if abs(value) > 1e8 else f"{value:.0f}."
+    elif abs(value) > 1e8 or abs(value) < 1e-4:
+        number = f"{value:.4e}"
+    else:
+        number = f"{value:.4f}"
+    return f"tensor({number}, grad_fn=<{type(y.grad_fn).__name__}>)"
+
+
 def shape_of(x: Any) -> tuple[int, ...]:
     return tuple(x.shape) if isinstance(x, torch.Tensor) else ()
 
@@ -159,7 +182,7 @@ def record(
             "function in sum(...) or mean(...).",
             {"shape": list(y.shape)},
         )
-    output = Output(value=to_value(y), repr=str(y), shape=shape_of(y))
+    output = Output(value=to_value(y), repr=tensor_text(y), shape=shape_of(y))
 
     fns = _walk(y.grad_fn)
     ids = {fn: f"n{i}" for i, fn in enumerate(fns)}

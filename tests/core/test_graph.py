@@ -17,10 +17,13 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.core import graph
 from app.core.expr import ExprError, Limits, TooLong, parse
 from app.core.graph import Trace, trace
+from app.core.recorder import tensor_text
 from tests.oracle import (
     evaluate,
     finite_difference_gradients,
@@ -548,3 +551,31 @@ def test_non_finite_values_are_strings_everywhere(text, inputs):
     assert _non_finite_floats(record) == []
     encoded = json.dumps(record, allow_nan=False)
     assert '"nan"' in encoded or '"inf"' in encoded or '"-inf"' in encoded
+
+
+# --- the output as PyTorch prints it ----------------------------------------
+
+EDGE_NUMBERS = [0.0, -0.0, 72.0, -3.0, 0.5, -3.5, 1e-4, 9e-5, 1e8, 1e8 + 8, 1e9, 123456789.0,
+                1.23456789, 3.0000001, 16777217.0, 1e-30, 1e38, float("nan"), float("inf"),
+                float("-inf")]
+
+
+@pytest.mark.parametrize("number", EDGE_NUMBERS)
+def test_the_output_is_printed_as_pytorch_prints_it(number: float) -> None:
+    x = torch.tensor(number, requires_grad=True)
+    for y in (x * 1, x + 0, torch.sin(x) * 0 + x):
+        assert tensor_text(y) == str(y)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(width=32, allow_nan=True, allow_infinity=True))
+def test_the_output_is_printed_as_pytorch_prints_it_for_any_float32(number: float) -> None:
+    y = torch.tensor(number, requires_grad=True) * 1
+    assert tensor_text(y) == str(y)
+
+
+def test_other_outputs_go_to_pytorchs_printer() -> None:
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    double = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    for y in (x * 2, double * 1, torch.tensor(2.0)):
+        assert tensor_text(y) == str(y)

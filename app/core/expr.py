@@ -12,6 +12,7 @@ This module imports neither torch nor anything from the web layer.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 
 from app.core.language import (
@@ -41,11 +42,25 @@ from app.core.tree import (
 
 # What other modules take from here: the reader, and the language it reads.
 __all__ = [
-    "FUNCTIONS", "N_", "ExprError", "Limits", "Parsed", "TooLong", "parse", "unparse",
+    "FUNCTIONS", "N_", "ExprError", "Limits", "Parsed", "TooLong", "checked", "parse", "unparse",
 ]
 
 
 # --- parsing ----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def checked(expression: str, limits: Limits) -> Parsed:
+    """``parse``, remembered: a class sends the same few texts again and again.
+
+    Both the web process (checking a job before it is queued) and each worker
+    (computing it) read the same text, so both keep it. The checked tree is
+    frozen, so sharing it is safe; a refusal is not kept and is raised again
+    each time.
+    """
+    parsed = parse(expression, limits)
+    parsed.normalized  # noqa: B018 - printed once, here, and kept with the tree
+    return parsed
 
 
 def parse(text: str, limits: Limits = Limits()) -> Parsed:

@@ -7,11 +7,12 @@ encoded as JSON without surprises.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import fields, is_dataclass
 from typing import Any
 
 from app.core.code import torch_code
-from app.core.expr import ExprError, Limits, parse
+from app.core.expr import ExprError, Limits, checked
 from app.core.graph import Trace, trace
 from app.core.render import VIEWS, Picture, render
 from app.core.values import summarize
@@ -28,7 +29,7 @@ def compute(
     """Everything the API answers for one function. Raises ExprError or RenderError."""
     if view not in VIEWS:
         raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
-    parsed = parse(expression, limits)
+    parsed = checked(expression, limits)
     result = trace(parsed, inputs, requires_grad, limits)
     if len(result.nodes) > limits.max_graph_nodes:
         raise ExprError(
@@ -105,10 +106,16 @@ def plain(record: Any) -> Any:
 
     Much cheaper than ``dataclasses.asdict``, which deep-copies every value:
     the values here are already plain data, only nested records need turning
-    into dicts.
+    into dicts. Each record type's field names are looked up once.
     """
-    if is_dataclass(record):
-        return {f.name: plain(getattr(record, f.name)) for f in fields(record)}
-    if isinstance(record, tuple) and record and is_dataclass(record[0]):
+    names = _field_names(type(record))
+    if names is not None:
+        return {name: plain(getattr(record, name)) for name in names}
+    if isinstance(record, tuple) and record and _field_names(type(record[0])) is not None:
         return [plain(r) for r in record]
     return record
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    return tuple(f.name for f in fields(kind)) if is_dataclass(kind) else None

@@ -21,7 +21,6 @@ no hard limit; for development and for tests of everything else.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import math
@@ -40,7 +39,7 @@ import anyio
 from pebble import ProcessExpired, ProcessPool
 
 from app.serve.cache import Cache, Encoded, MemoryCache, SingleFlight
-from app.core.expr import ExprError, Limits, Parsed, parse
+from app.core.expr import ExprError, Limits, checked
 from app.core.render import RenderError
 from app.core.values import check_value
 
@@ -75,18 +74,6 @@ class Job:
     requires_grad: dict[str, bool]
     view: str
     key: str
-
-
-@functools.lru_cache(maxsize=1024)
-def checked(expression: str, limits: Limits) -> Parsed:
-    """``parse``, remembered: a class sends the same few texts again and again.
-
-    The checked tree is frozen, so sharing it is safe; a refusal is not kept and
-    is raised again each time.
-    """
-    parsed = parse(expression, limits)
-    parsed.normalized  # noqa: B018 - printed once, here, and kept with the tree
-    return parsed
 
 
 def make_job(

@@ -449,13 +449,22 @@ class _Writer:
             self.pending = False
 
 
+_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+
+
 def _escape_text(text: str) -> str:
+    if not _SPECIAL.search(text):  # almost every value: numbers, ids, colours
+        return text
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _escape_attribute(value: str) -> str:
+    if not _SPECIAL.search(value):
+        return value
     return (
-        _escape_text(value)
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
         .replace('"', "&quot;")
         .replace("\n", "&#10;")
         .replace("\r", "&#13;")

@@ -16,7 +16,7 @@ def torch_code(parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, 
     lines = ["import torch", ""]
     on = []
     for name in parsed.variables:
-        value = _floats(inputs.get(name, 1.0))
+        value = as_floats(inputs.get(name, 1.0))
         if requires_grad.get(name, True):
             lines.append(f"{name} = torch.tensor({value!r}, requires_grad=True)")
             on.append(name)
@@ -33,9 +33,10 @@ def output_name(parsed: Parsed) -> str:
     return next(n for n in ("y", "out", "result", "f_x") if n not in parsed.variables)
 
 
-def _floats(value: Any) -> Any:
+def as_floats(value: Any) -> Any:
+    """A value as the program writes it: every number a float, as torch.tensor reads it."""
     if isinstance(value, list):
-        return [_floats(v) for v in value]
+        return [as_floats(v) for v in value]
     return float(value)
 
 
@@ -49,7 +50,7 @@ def _leaf(node: Any) -> Printed:
         return number(node.value)
     if isinstance(node, Var):
         return Printed(node.name)
-    return Printed(f"torch.tensor({_floats(_lists(node.value))!r})")
+    return Printed(f"torch.tensor({as_floats(_lists(node.value))!r})")
 
 
 def _call(node: Call, args: list[Printed]) -> Printed:

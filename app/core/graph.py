@@ -237,6 +237,11 @@ def _first_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:200]
 
 
+def evaluate(parsed: Parsed, tensors: dict[str, torch.Tensor], limits: Limits) -> Any:
+    """The function's value over ``tensors``, op by op as :func:`trace` builds it, unrecorded."""
+    return _Evaluator(parsed, tensors, limits).run(parsed.tree)
+
+
 def trace(
     parsed: Parsed,
     inputs: dict[str, InputValue],

@@ -113,6 +113,8 @@ class Limits:
     max_shown_elements: int = 1000
     # The largest result a worker sends back, as compact JSON, in bytes.
     max_result_bytes: int = 4_194_304
+    # The most updates one training run may make.
+    max_train_steps: int = 100
 
 
 @dataclass(eq=False)

@@ -119,9 +119,38 @@ class GraphResult:
         return next(n for n in self.nodes if n.id == node_id)
 
 
+@dataclass(frozen=True)
+class TrainStep:
+    """One update: the parameters before it, the loss at them, the gradient it uses."""
+
+    index: int  # 1-based, as a student counts
+    loss: Value
+    params: dict[str, Value]
+    grads: dict[str, Value | None]  # None: the loss does not depend on that parameter
+
+
+@dataclass(frozen=True)
+class Training:
+    expression: str
+    params: tuple[str, ...]
+    lr: float
+    zero_grad: bool
+    steps: tuple[TrainStep, ...]
+    # Set when the run stopped early: the step at which the loss or a parameter
+    # stopped being a finite number. The last entry shows it.
+    diverged_at: int | None
+    final: dict[str, Value]  # the parameters after the last update made
+    code: str
+
+
 def from_json(data: dict[str, Any]) -> GraphResult:
     """The records of a result, from its JSON form (as the API sends it)."""
     return _build(GraphResult, data)
+
+
+def training_from_json(data: dict[str, Any]) -> Training:
+    """A training run's records, from its JSON form (POST /api/train)."""
+    return _build(Training, data)
 
 
 _RECORDS: dict[type, dict[str, Any]] = {}

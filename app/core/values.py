@@ -25,6 +25,7 @@ from typing import Any
 
 from app.core.language import ExprError, Limits
 from app.core.result import Value
+from app.core.tree import Parsed
 
 
 # How many leading numbers a summary shows.
@@ -187,3 +188,33 @@ def format_value(value: Value | None, limit: int = 6) -> str:
             parts.append("...")
         return "[" + ", ".join(parts) + "]"
     return format(value, ".6g")
+
+
+# --- training ---------------------------------------------------------------
+
+# The learning rates a student may pick: past 10 every function here diverges
+# at once, and a rate of 0 or below is not descent.
+MAX_LEARNING_RATE = 10.0
+
+
+def check_training(parsed: Parsed, params: list[str], lr: float, steps: int, limits: Limits) -> None:
+    """Refuse, with a sentence, what no run could do. Cheap; the web process calls it too."""
+    if not params:
+        raise ExprError("Choose at least one parameter to train, such as w.")
+    for name in params:
+        if name not in parsed.variables:
+            raise ExprError(
+                "'{name}' is not a variable of the function, so it cannot be trained.",
+                {"name": name},
+            )
+    if len(set(params)) != len(params):
+        raise ExprError("Each parameter may be named once.")
+    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= MAX_LEARNING_RATE):
+        raise ExprError(
+            "The learning rate must be a number above 0 and at most {limit:g}.",
+            {"limit": MAX_LEARNING_RATE},
+        )
+    if isinstance(steps, bool) or not (isinstance(steps, int) and 1 <= steps <= limits.max_train_steps):
+        raise ExprError(
+            "The number of steps must be between 1 and {limit}.", {"limit": limits.max_train_steps}
+        )

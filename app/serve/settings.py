@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="Largest result one computation may send back, as JSON, in bytes; the "
         "worker refuses a bigger one with a sentence.",
     )
+    max_train_steps: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Most updates one training run (POST /api/train, the training view) may make.",
+    )
     max_body_bytes: int = Field(
         262_144, ge=1024, description="Largest request body, in bytes (413 beyond)."
     )
@@ -209,6 +215,7 @@ class Settings(BaseSettings):
             max_variables=self.max_variables,
             max_shown_elements=self.max_shown_elements,
             max_result_bytes=self.max_result_bytes,
+            max_train_steps=self.max_train_steps,
         )
 
 

@@ -41,7 +41,7 @@ from pebble import ProcessExpired, ProcessPool
 from app.serve.cache import Cache, Encoded, MemoryCache, SingleFlight
 from app.core.expr import ExprError, Limits, checked
 from app.core.render import RenderError
-from app.core.values import check_value
+from app.core.values import check_training, check_value
 
 # How long past the time limit a request waits for a pool that does not answer at all.
 STUCK_GRACE = 10.0
@@ -116,6 +116,55 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
     result = compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
     encoded = Encoded.of(result)
     # Bound the answer before it crosses back to the web process.
+    check_result_size(len(encoded.json), limits)
+    return encoded
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One training run (app.core.train), with the key that identical runs share."""
+
+    expression: str
+    inputs: dict[str, Any]
+    params: tuple[str, ...]
+    lr: float
+    steps: int
+    zero_grad: bool
+    key: str
+
+
+def make_train_job(
+    expression: str,
+    inputs: dict[str, Any],
+    params: list[str],
+    lr: float,
+    steps: int,
+    zero_grad: bool,
+    limits: Limits,
+) -> TrainJob:
+    """Check a training run as :func:`make_job` checks a function, before it is queued."""
+    job = make_job(expression, inputs, None, "torchviz", limits)
+    parsed = checked(expression, limits)
+    check_training(parsed, params, lr, steps, limits)
+    canonical = json.dumps(
+        ["train", parsed.normalized, job.inputs, params, lr, steps, zero_grad],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    key = hashlib.sha256(canonical.encode()).hexdigest()
+    return TrainJob(expression, job.inputs, tuple(params), float(lr), steps, zero_grad, key)
+
+
+def _run_training(job: TrainJob, limits: Limits) -> Encoded:
+    """A worker's task for a training run: train, then encode once, bounded like a trace."""
+    from app.core.pipeline import check_result_size, plain
+    from app.core.train import train
+
+    run = train(
+        checked(job.expression, limits), job.inputs, list(job.params), job.lr, job.steps,
+        job.zero_grad, limits,
+    )
+    encoded = Encoded.of(plain(run))
     check_result_size(len(encoded.json), limits)
     return encoded
 
@@ -243,19 +292,27 @@ class Engine:
 
     async def compute(self, job: Job) -> tuple[Encoded, str]:
         """The result for ``job`` and how it was had: "hit", "shared" or "miss"."""
-        cached = await self.cache.get(job.key)
-        if cached is not None:
+        return await self.cached(job.key, _run_job, job, self.limits, self.dot_timeout)
+
+    async def train(self, job: TrainJob) -> tuple[Encoded, str]:
+        """A training run's result, kept and shared like a computation's."""
+        return await self.cached(job.key, _run_training, job, self.limits)
+
+    async def cached(self, key: str, fn: Callable[..., Encoded], *args: Any) -> tuple[Encoded, str]:
+        """``fn(*args)`` run in a worker, or its kept result under ``key``, and how it was had."""
+        found = await self.cache.get(key)
+        if found is not None:
             self.on_event("cache", "hit")
-            return cached, "hit"
+            return found, "hit"
 
         async def make() -> Encoded:
-            result = await self.submit(_run_job, job, self.limits, self.dot_timeout)
-            await self.cache.put(job.key, result)
+            result = await self.submit(fn, *args)
+            await self.cache.put(key, result)
             return result
 
-        how = "shared" if self._flights.running(job.key) else "miss"
+        how = "shared" if self._flights.running(key) else "miss"
         self.on_event("cache", how)
-        result, _ = await self._flights.run(job.key, make)
+        result, _ = await self._flights.run(key, make)
         return result, how
 
     # Weight of the newest measurement in the running mean: about the last ten jobs.

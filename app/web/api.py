@@ -12,9 +12,9 @@ from starlette.datastructures import QueryParams
 
 from app.core.expr import ExprError
 from app.core.render import View
-from app.core.result import GraphResult
+from app.core.result import GraphResult, Training
 from app.serve.cache import Encoded
-from app.serve.engine import make_job
+from app.serve.engine import make_job, make_train_job
 from app.web import page
 from app.web.deps import EngineDep, SettingsDep
 from app.web.errors import REFUSALS, Refusal
@@ -104,6 +104,73 @@ def encoded_response(result: Encoded, accept_encoding: str) -> Response:
     return Response(result.json, media_type="application/json", headers=headers)
 
 
+
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "expression": "(tanh(w*x + b) - t)^2",
+                    "inputs": {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1},
+                    "params": ["w", "b"],
+                    "lr": 0.1,
+                    "steps": 20,
+                    "zero_grad": True,
+                }
+            ]
+        },
+    )
+
+    expression: str = Field(max_length=100_000, description="The loss, e.g. (w*x - 3)**2.")
+    inputs: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="A starting value per variable: a number or a nested list of numbers.",
+    )
+    params: list[str] = Field(
+        max_length=100, description="The variables to train (requires_grad); the others are data."
+    )
+    lr: float = Field(description="The learning rate: above 0, at most 10.")
+    steps: int = Field(description="How many updates; at most the server's max_train_steps.")
+    zero_grad: StrictBool = Field(
+        default=True,
+        description="false leaves optimizer.zero_grad() out, so gradients accumulate.",
+    )
+
+
+TRAIN_DESCRIPTION = """
+Gradient descent with real PyTorch: per step, zero_grad() (unless zero_grad is
+false), the loss, loss.backward(), and the update p <- p - lr * p.grad (the
+update torch.optim.SGD makes). Entry k of `steps` holds the parameters before
+update k, the loss at them, and the gradient update k uses. A run whose loss or
+parameters stop being finite numbers ends there: `diverged_at` names that step.
+`code` is the same loop as a PyTorch program. Values are as in /api/graph.
+"""
+
+
+@router.post(
+    "/api/train",
+    responses={200: {"model": Training, "description": "One entry per update, in order."},
+               **REFUSALS},
+    summary="Train a function's parameters by gradient descent",
+    description=TRAIN_DESCRIPTION,
+)
+async def train(
+    request: Request, body: TrainRequest, settings: SettingsDep, engine: EngineDep
+) -> Response:
+    if len(body.inputs) > settings.max_variables:
+        raise ExprError(
+            "Too many variables: {count}; the limit is {limit}.",
+            {"count": len(body.inputs), "limit": settings.max_variables},
+        )
+    request.state.expr = body.expression
+    job = make_train_job(
+        body.expression, body.inputs, body.params, body.lr, body.steps, body.zero_grad,
+        settings.limits(),
+    )
+    result, request.state.cache = await engine.train(job)
+    return encoded_response(result, request.headers.get("accept-encoding", ""))
 
 @router.get(
     "/oembed",

@@ -15,10 +15,10 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from app.serve.build import build_engine, build_limiter
 from app.serve.cache import MemoryCache
 from app.serve.metrics import Metrics
-from app.serve.settings import Settings
+from app.serve.settings import Settings, frame_sources
 from app.web import api, errors, ops, pages
 from app.web.assets import PLAIN_CACHE, VERSIONED_CACHE, CachedStaticFiles, static_version
-from app.web.middleware import BodyLimit, Compress, Observe
+from app.web.middleware import ApiCors, BodyLimit, Compress, Observe
 from app.web.templating import STATIC, environments
 
 
@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # per cent of 9's size at a third of its time. API results come gzipped from
     # the cache already (Content-Encoding set), and this leaves them alone.
     app.add_middleware(Compress, minimum_size=1024, compresslevel=6)
+    # Inside Observe: a preflight is rate limited, logged and given the security headers.
+    app.add_middleware(ApiCors, sources=frame_sources(settings.allowed_frame_ancestors))
     app.add_middleware(
         Observe,
         settings=settings,

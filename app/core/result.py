@@ -176,4 +176,4 @@ def _field(hint: Any, value: Any) -> Any:
     return value
 
 
-_RECORD_TYPES = {Variable, Node, Contribution, Step, ForwardOp, Output}
+_RECORD_TYPES = {Variable, Node, Contribution, Step, ForwardOp, Output, TrainStep}

@@ -33,16 +33,22 @@ RESERVED = {
     "hide": "parts to hide, comma-separated: " + "function, values, output, graph, steps, "
     "details, code, examples",
     "autoplay": "1 to start stepping through the steps at once",
+    "accumulate": "1 to leave zero_grad() out, so that gradients add up",
+    "train": "parameters to train by gradient descent, comma-separated (train=w,b)",
+    "lr": "the training's learning rate (0.1 when missing)",
+    "steps": "how many training updates (20 when missing)",
 }
 
 VIEWS = ("torchviz", "annotated")
 # Parts of the view that hide= can take away (comma-separated).
 HIDEABLE = (
     N_("function"), N_("values"), N_("output"), N_("graph"), N_("steps"), N_("details"),
-    N_("code"), N_("examples"),
+    N_("code"), N_("examples"), N_("training"),
 )
 THEMES = ("auto", "light", "dark")
 DEFAULT_VALUE = "1"
+DEFAULT_LR, DEFAULT_TRAIN_STEPS = "0.1", 20
+MAX_PARAMS = 20  # names read from train=
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,10 @@ class PageState:
     readonly: bool = False
     hide: tuple[str, ...] = ()
     autoplay: bool = False
+    accumulate: bool = False
+    train: tuple[str, ...] = ()  # the parameters of the training view; empty: no training
+    lr: str = DEFAULT_LR
+    steps: int = DEFAULT_TRAIN_STEPS
     path: str = "/"  # the page these links lead to: / or /embed; not in the query
 
     def grad_on(self, name: str) -> bool:
@@ -94,6 +104,10 @@ class PageState:
 
     def query(self, **changes: Any) -> str:
         """This state as a query string, with ``changes`` applied."""
+        return urlencode(self.pairs(**changes), quote_via=_quote)
+
+    def pairs(self, **changes: Any) -> list[tuple[str, str]]:
+        """This state as query parameters, in order, with ``changes`` applied."""
         state = replace(self, **changes) if changes else self
         pairs: list[tuple[str, str]] = [("expr", state.expr)]
         pairs += list(state.values.items())
@@ -116,7 +130,15 @@ class PageState:
             pairs.append(("hide", ",".join(state.hide)))
         if state.autoplay:
             pairs.append(("autoplay", "1"))
-        return urlencode(pairs, quote_via=_quote)
+        if state.accumulate:
+            pairs.append(("accumulate", "1"))
+        if state.train:
+            pairs.append(("train", ",".join(state.train)))
+            if state.lr != DEFAULT_LR:
+                pairs.append(("lr", state.lr))
+            if state.steps != DEFAULT_TRAIN_STEPS:
+                pairs.append(("steps", str(state.steps)))
+        return pairs
 
     def url(self, path: str | None = None, **changes: Any) -> str:
         return f"{path or self.path}?{self.query(**changes)}"
@@ -139,6 +161,12 @@ def _first(params: Any, name: str) -> str | None:
     if isinstance(values, list):
         return values[0] if values else None
     return values
+
+
+def _all(params: Any, name: str) -> list[str]:
+    """Every value of a repeated parameter, from QueryParams or a dict (of lists or strings)."""
+    values = params.getlist(name) if hasattr(params, "getlist") else params.get(name, [])
+    return [values] if isinstance(values, str) else list(values)
 
 
 def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
@@ -172,8 +200,32 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         readonly=_first(params, "readonly") == "1",
         hide=tuple(p for p in HIDEABLE if p in (_first(params, "hide") or "").split(",")),
         autoplay=_first(params, "autoplay") == "1",
+        accumulate=_first(params, "accumulate") == "1",
+        train=read_params(_all(params, "train")),
+        lr=(_first(params, "lr") or DEFAULT_LR)[:32],
+        steps=read_step(_first(params, "steps")) or DEFAULT_TRAIN_STEPS,
         path=path,
     )
+
+
+def read_params(texts: list[str]) -> tuple[str, ...]:
+    """The training view's parameters: names, comma-separated or repeated (as a form sends
+    checkboxes); what is not a name is dropped.
+
+    A name that is not a variable of the function is kept, so that the training
+    says so in a sentence.
+    """
+    names = [n.strip() for text in texts[:MAX_PARAMS] for n in text.split(",")][:MAX_PARAMS]
+    return tuple(dict.fromkeys(n for n in names if n.isidentifier() and n.isascii()))
+
+
+
+def parse_rate(text: str) -> float:
+    """The learning rate's text as a number (a decimal comma too), or a sentence."""
+    try:
+        return float(text.strip().replace(",", "."))
+    except ValueError:
+        raise ExprError("The learning rate '{text}' is not a number.", {"text": text}) from None
 
 
 def read_step(text: str | None) -> int:

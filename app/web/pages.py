@@ -20,9 +20,9 @@ from app.core.expr import ExprError
 from app.core.render import VIEWS, RenderError, inline_svg
 from app.core.result import from_json
 from app.serve.cache import Encoded, MemoryCache
-from app.serve.engine import Busy, Engine, Overrun, make_job
+from app.serve.engine import Busy, Engine, Overrun, make_job, make_train_job
 from app.serve.settings import Settings
-from app.web import highlight, i18n, page
+from app.web import highlight, i18n, page, training
 from app.web.deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
 from app.web.errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
 from app.web.links import public_base_url
@@ -124,7 +124,10 @@ class Pages:
             grads = {name: state.grad_on(name) for name in state.values}
             job = make_job(state.expr, inputs, grads, state.view, limits)
             result, request.state.cache = await self.engine.compute(job)
-            return state, {"result": result.data()}, 200, {}
+            outcome = {"result": result.data()}
+            if state.train and state.shows("training"):
+                outcome["training"] = await self.training(state, inputs, lang)
+            return state, outcome, 200, {}
         except ExprError as error:
             request.state.outcome = "refused"
             outcome = {"error": error_view(error, state.expr, lang)}
@@ -139,6 +142,26 @@ class Pages:
             status, headers = 503, {"Retry-After": "2"}
             outcome = {"error": {"message": i18n.message(lang, NOT_DRAWN), "where": None}}
         return state, outcome, status, headers
+
+
+    async def training(self, state: page.PageState, inputs: dict[str, Any], lang: str) -> dict[str, Any]:
+        """The training view's run, or the sentence that says why there is none.
+
+        A run that cannot be made leaves the rest of the page as it is.
+        """
+        try:
+            job = make_train_job(
+                state.expr, inputs, list(state.train), page.parse_rate(state.lr), state.steps,
+                not state.accumulate, self.settings.limits(),
+            )
+            run, _ = await self.engine.train(job)
+            return {"run": run.data()}
+        except ExprError as error:
+            return {"error": error_view(error, state.expr, lang)}
+        except Overrun as exc:
+            return {"error": error_view(overrun_error(exc, self.settings), state.expr, lang)}
+        except Busy:
+            return {"error": {"message": i18n.message(lang, BUSY_MESSAGE), "where": None}}
 
 
 async def get_pages(
@@ -235,6 +258,8 @@ def page_context(
         "error": None,
         "share": None,
         "base_url": "",
+        "training": None,
+        "training_error": None,
     }
     if not outcome:
         return context
@@ -258,6 +283,11 @@ def page_context(
         paints=shown,
         svg=inline_svg(result.svg, shown[step].classes()),
     )
+    if "training" in outcome:
+        trained = outcome["training"]
+        context["training_error"] = trained.get("error")
+        if "run" in trained:
+            context["training"] = training.view(state, trained["run"], lang)
     return context
 
 

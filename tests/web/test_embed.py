@@ -242,6 +242,7 @@ def shown_parts(page: BeautifulSoup) -> set[str]:
         "details": page.select_one("section.details .node-details") is not None,
         "code": page.select_one("section.code #code") is not None,
         "examples": page.select_one("[data-testid=examples]") is not None,
+        "training": page.select_one("[data-testid=training]") is not None,
     }
     assert set(found) == set(HIDEABLE)
     return {part for part, shown in found.items() if shown}

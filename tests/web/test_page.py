@@ -49,7 +49,7 @@ def test_one_url_answers_a_page_or_a_fragment_and_says_so(client):
     assert "<html" not in fragment.text
     part = BeautifulSoup(fragment.text, "html.parser")
     assert part.select_one("[data-testid=gradient-x]").text.strip() == "x.grad = 72"
-    assert part.select_one("form") is None
+    assert part.select_one("form#playground") is None
 
 
 def test_the_value_fields_follow_the_function(client):

@@ -78,6 +78,16 @@ SYMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "pow": sympy.Pow,
     "sum": lambda z: z,  # a scalar sums / averages to itself
     "mean": lambda z: z,
+    # Of one number: its softmax is 1, log_softmax 0, logsumexp, max and min itself.
+    "softmax": lambda z: sympy.Integer(1),
+    "log_softmax": lambda z: sympy.Integer(0),
+    "logsumexp": lambda z: z,
+    "max": lambda z: z,
+    "min": lambda z: z,
+    "maximum": sympy.Max,
+    "minimum": sympy.Min,
+    "clamp": lambda z, low, high: sympy.Min(sympy.Max(z, low), high),
+    "mse": lambda a, b: (a - b) ** 2,
 }
 
 SYMPY_BINARY: dict[str, Callable[[Any, Any], Any]] = {
@@ -125,6 +135,20 @@ def sympy_value_and_gradients(
 # --- numpy and finite differences -------------------------------------------
 
 
+def _logsumexp_np(z):
+    if z.ndim == 0:
+        return z
+    top = np.max(z, axis=-1, keepdims=True)
+    return np.squeeze(top, axis=-1) + np.log(np.sum(np.exp(z - top), axis=-1))
+
+
+def _softmax_np(z):
+    if z.ndim == 0:
+        return np.ones_like(z)
+    shifted = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return shifted / np.sum(shifted, axis=-1, keepdims=True)
+
+
 def _sigmoid_np(z):
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -143,6 +167,17 @@ NUMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "pow": np.power,
     "sum": np.sum,
     "mean": np.mean,
+    "softmax": lambda z: _softmax_np(np.asarray(z)),
+    "log_softmax": lambda z: np.log(_softmax_np(np.asarray(z))),
+    "logsumexp": lambda z: _logsumexp_np(np.asarray(z)),
+    "max": np.max,
+    "min": np.min,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+    "clamp": np.clip,
+    "mse": lambda a, b: np.mean((np.asarray(a) - np.asarray(b)) ** 2),
+    "cross_entropy": lambda z, k: _logsumexp_np(np.asarray(z)) - np.asarray(z)[int(k)],
+    "transpose": lambda w: np.swapaxes(w, -2, -1),
 }
 
 NUMPY_BINARY: dict[str, Callable[[Any, Any], Any]] = {

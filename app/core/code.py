@@ -47,10 +47,26 @@ def expression_code(parsed: Parsed) -> str:
 
 def _leaf(node: Any) -> Printed:
     if isinstance(node, Num):
-        return number(node.value)
+        # torch.pi and torch.e are the same float constants as math's.
+        return Printed(f"torch.{node.name}", number=True) if node.name else number(node.value)
     if isinstance(node, Var):
         return Printed(node.name)
     return Printed(f"torch.tensor({as_floats(_lists(node.value))!r})")
+
+
+# How a function of the language is written in a program: {0}, {1}, {2} are the
+# arguments (numbers already turned into tensors where torch needs one).
+FUNCTION_CODE: dict[str, str] = {
+    "softmax": "torch.softmax({0}, dim=-1)",
+    "log_softmax": "torch.log_softmax({0}, dim=-1)",
+    "logsumexp": "torch.logsumexp({0}, dim=-1)",
+    "clamp": "torch.clamp({0}, {1}, {2})",
+    "mse": "torch.nn.functional.mse_loss({0}, {1})",
+    "cross_entropy": "torch.nn.functional.cross_entropy({0}, torch.tensor(int({1})))",
+    "transpose": "torch.transpose({0}, -2, -1)",
+}
+# Arguments that stay Python numbers (the bounds of clamp, the class index).
+PLAIN_ARGUMENTS = {"clamp": (1, 2), "cross_entropy": (1,)}
 
 
 def _call(node: Call, args: list[Printed]) -> Printed:
@@ -59,9 +75,17 @@ def _call(node: Call, args: list[Printed]) -> Printed:
         if base.number and exponent.number:
             return binary("**", base, exponent)  # Python numbers: torch.pow would refuse them
         return Printed(f"torch.pow({base.text}, {exponent.text})")
-    (operand,) = args
-    text = f"torch.tensor(float({operand.text}))" if operand.number else operand.text
-    return Printed(f"torch.{node.func}({text})")
+    plain = PLAIN_ARGUMENTS.get(node.func, ())
+    texts = [
+        a.text if i in plain or not a.number else f"torch.tensor(float({a.text}))"
+        for i, a in enumerate(args)
+    ]
+    if node.func == "cross_entropy" and not args[1].number:
+        texts[1] = f"{args[1].text}.item()"
+    template = FUNCTION_CODE.get(node.func)
+    if template is None:
+        return Printed(f"torch.{node.func}({', '.join(texts)})")
+    return Printed(template.format(*texts))
 
 
 def _lists(value: Any) -> Any:

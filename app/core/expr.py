@@ -17,6 +17,7 @@ import math
 
 from app.core.language import (
     BINARY_OPERATORS,
+    CONSTANTS,
     FUNCTIONS,
     REFUSED_NODES,
     REFUSED_OPERATORS,
@@ -231,6 +232,8 @@ class _Checker:
 
     def check_name(self, node: ast.Name) -> None:
         name = node.id
+        if name in CONSTANTS:
+            return
         if name.startswith("_"):
             raise self.refuse(
                 "Names may not start with '_' ('{token}' at column {column}).", node
@@ -297,6 +300,8 @@ class _Checker:
         if isinstance(node, ast.Constant):
             return Num(node.value, start, end)
         if isinstance(node, ast.Name):
+            if node.id in CONSTANTS:
+                return Num(CONSTANTS[node.id], start, end, node.id)
             return Var(node.id, start, end)
         if isinstance(node, ast.List):
             return ListConst(self.list_value(node), start, end)

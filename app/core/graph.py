@@ -40,6 +40,17 @@ TORCH_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "pow": torch.pow,
     "sum": torch.sum,
     "mean": torch.mean,
+    "softmax": lambda t: torch.softmax(t, dim=-1),
+    "log_softmax": lambda t: torch.log_softmax(t, dim=-1),
+    "logsumexp": lambda t: torch.logsumexp(t, dim=-1),
+    "max": torch.max,
+    "min": torch.min,
+    "maximum": torch.maximum,
+    "minimum": torch.minimum,
+    "clamp": torch.clamp,
+    "mse": torch.nn.functional.mse_loss,
+    "cross_entropy": torch.nn.functional.cross_entropy,
+    "transpose": lambda t: torch.transpose(t, -2, -1),
 }
 
 BINARY: dict[str, Callable[[Any, Any], Any]] = {
@@ -163,10 +174,76 @@ class _Evaluator:
                 return base**exponent
             self.check_shape(node, base, exponent)
             return torch.pow(base, exponent)
-        (arg,) = args
-        if not isinstance(arg, torch.Tensor):
-            arg = torch.tensor(float(arg))
-        return TORCH_FUNCTIONS[node.func](arg)
+        if node.func == "clamp":
+            return self.clamp(node, *args)
+        if node.func == "cross_entropy":
+            return self.cross_entropy(node, *args)
+        tensors = [a if isinstance(a, torch.Tensor) else torch.tensor(float(a)) for a in args]
+        if node.func in ("maximum", "minimum"):
+            self.check_shape(node, *tensors)
+        if node.func == "mse" and tensors[0].shape != tensors[1].shape:
+            raise self.refuse(
+                "mse needs a prediction and a target of the same shape in '{token}' (column "
+                "{column}); they have shapes {left} and {right}.",
+                node,
+                left=list(tensors[0].shape),
+                right=list(tensors[1].shape),
+            )
+        if node.func == "transpose" and tensors[0].dim() < 2:
+            raise self.refuse(
+                "transpose needs a matrix (two dimensions) in '{token}' at column {column}; "
+                "it has shape {shape}.",
+                node,
+                shape=list(tensors[0].shape),
+            )
+        return TORCH_FUNCTIONS[node.func](*tensors)
+
+    def clamp(self, node: Call, value: Any, low: Any, high: Any) -> Any:
+        """clamp(x, low, high): the bounds are numbers, low at most high."""
+        if isinstance(low, torch.Tensor) or isinstance(high, torch.Tensor):
+            raise self.refuse(
+                "The bounds of clamp in '{token}' (column {column}) must be numbers, not "
+                "variables.",
+                node,
+            )
+        if low > high:
+            raise self.refuse(
+                "clamp's low bound {low:g} is above its high bound {high:g} in '{token}' "
+                "(column {column}).",
+                node,
+                low=low,
+                high=high,
+            )
+        if not isinstance(value, torch.Tensor):
+            value = torch.tensor(float(value))
+        return torch.clamp(value, low, high)
+
+    def cross_entropy(self, node: Call, logits: Any, k: Any) -> Any:
+        """cross_entropy(logits, k): a vector of logits and a class index without grad."""
+        if not isinstance(logits, torch.Tensor) or logits.dim() != 1:
+            raise self.refuse(
+                "cross_entropy needs a vector of logits, one per class, in '{token}' (column "
+                "{column}).",
+                node,
+            )
+        if isinstance(k, torch.Tensor):
+            if k.requires_grad or k.dim() != 0:
+                raise self.refuse(
+                    "The class index of cross_entropy in '{token}' (column {column}) must be "
+                    "one number without requires_grad.",
+                    node,
+                )
+            k = k.item()
+        classes = logits.shape[0]
+        if float(k) != int(k) or not 0 <= int(k) < classes:
+            raise self.refuse(
+                "The class index {k:g} of cross_entropy in '{token}' (column {column}) must be "
+                "a whole number from 0 to {last}.",
+                node,
+                k=float(k),
+                last=classes - 1,
+            )
+        return torch.nn.functional.cross_entropy(logits, torch.tensor(int(k)))
 
     def check_exponent(self, node: Expr, exponent: Any) -> None:
         if isinstance(exponent, (int, float)) and abs(exponent) > self.limits.max_exponent:

@@ -9,6 +9,7 @@ doubles as its message id; it carries no HTTP status (the web layer maps it).
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass, field
 
 
@@ -33,7 +34,23 @@ FUNCTIONS: dict[str, int] = {
     "pow": 2,
     "sum": 1,
     "mean": 1,
+    # A first neural-network lesson: over the last dimension of a vector or matrix.
+    "softmax": 1,
+    "log_softmax": 1,
+    "logsumexp": 1,
+    # max(t) and min(t) reduce a whole tensor; maximum and minimum compare element-wise.
+    "max": 1,
+    "min": 1,
+    "maximum": 2,
+    "minimum": 2,
+    "clamp": 3,  # clamp(x, low, high), with numbers for the bounds
+    "mse": 2,  # mse(pred, target): the mean squared error
+    "cross_entropy": 2,  # cross_entropy(logits, k): k is a class index, a whole number
+    "transpose": 1,  # W.T, written as a function: attribute access stays refused
 }
+
+# Names that stand for numbers, not variables.
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 
 BINARY_OPERATORS: dict[type, str] = {
     ast.Add: "+",

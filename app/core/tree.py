@@ -22,6 +22,7 @@ class Num:
     value: Number
     start: int
     end: int
+    name: str | None = None  # pi or e, as written
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def unparse(tree: Expr) -> str:
 
 def _leaf(node: Expr) -> Printed:
     if isinstance(node, Num):
-        return number(node.value)
+        return Printed(node.name, number=True) if node.name else number(node.value)
     if isinstance(node, Var):
         return Printed(node.name)
     return Printed(_list_text(node.value))

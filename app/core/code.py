@@ -23,14 +23,28 @@ def torch_code(parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, 
         else:
             lines.append(f"{name} = torch.tensor({value!r})")
     y = output_name(parsed)
-    lines += [f"{y} = {expression_code(parsed)}", f"print({y})", "", f"{y}.backward()"]
+    lines += program_lines(parsed) if parsed.lines else [f"{y} = {expression_code(parsed)}"]
+    lines += [f"print({y})", "", f"{y}.backward()"]
     lines += [f"print({name}.grad)" for name in on]
     return "\n".join(lines) + "\n"
 
 
 def output_name(parsed: Parsed) -> str:
-    """``y``, as in the lesson, unless a variable already has that name."""
+    """``y``, as in the lesson, unless a variable already has that name; a program's
+    output is named by its last line."""
+    if parsed.lines:
+        return parsed.lines[-1].name
     return next(n for n in ("y", "out", "result", "f_x") if n not in parsed.variables)
+
+
+def program_lines(parsed: Parsed) -> list[str]:
+    """A program's lines over torch, each using the names of the lines before it."""
+    names = parsed.names
+    return [
+        f"{line.name} = "
+        + print_tree(line.tree, _leaf, _call, {k: v for k, v in names.items() if k != id(line.tree)})
+        for line in parsed.lines
+    ]
 
 
 def as_floats(value: Any) -> Any:

@@ -27,6 +27,7 @@ from app.core.language import (
     N_,
     TooLong,
 )
+from app.core.program import is_program, parse_program
 from app.core.text import caret_to_power, check_characters, syntax_error
 from app.core.tree import (
     BinOp,
@@ -65,9 +66,20 @@ def checked(expression: str, limits: Limits) -> Parsed:
 
 
 def parse(text: str, limits: Limits = Limits()) -> Parsed:
-    """Parse and check ``text``; raise ExprError on anything outside the language."""
+    """Parse and check ``text``, a function or a program; raise ExprError on anything
+    outside the language."""
     if not isinstance(text, str):
         raise ExprError("The function must be text.")
+    if is_program(text):
+        try:
+            return parse_program(text, limits, parse_expression)
+        except ExprError as error:
+            raise error.locate(text) from None
+    return parse_expression(text, limits)
+
+
+def parse_expression(text: str, limits: Limits = Limits()) -> Parsed:
+    """Parse and check one expression on one line."""
     if len(text) > limits.max_length:
         raise TooLong(
             "The function is {length} characters long; the limit is {limit}.",

@@ -331,8 +331,11 @@ def trace(
             "The function has no variable, so there is nothing to differentiate; use one, "
             "such as x."
         )
-    with torch.enable_grad():
-        tensors = make_inputs(parsed, inputs, requires_grad, limits)
-        evaluator = _Evaluator(parsed, tensors, limits)
-        y = evaluator.run(parsed.tree)
-        return record(parsed, tensors, evaluator.ops, y)
+    try:
+        with torch.enable_grad():
+            tensors = make_inputs(parsed, inputs, requires_grad, limits)
+            evaluator = _Evaluator(parsed, tensors, limits)
+            y = evaluator.run(parsed.tree)
+            return record(parsed, tensors, evaluator.ops, y)
+    except ExprError as error:
+        raise error.locate(parsed.text) from None

@@ -130,6 +130,8 @@ class Limits:
     max_shown_elements: int = 1000
     # The largest result a worker sends back, as compact JSON, in bytes.
     max_result_bytes: int = 4_194_304
+    # The most lines a program may have.
+    max_lines: int = 12
     # The most updates one training run may make.
     max_train_steps: int = 100
 
@@ -148,18 +150,36 @@ class ExprError(Exception):
     params: dict = field(default_factory=dict)
     start: int | None = None
     end: int | None = None
+    line: int | None = None  # in a program of several lines: the line of ``start``, from 1
+    line_start: int = 0  # where that line begins in the text; its columns count from there
 
     def __reduce__(self):
         # Crosses from a worker process to the server: pickle the fields, not args.
-        return (type(self), (self.template, self.params, self.start, self.end))
+        return (
+            type(self),
+            (self.template, self.params, self.start, self.end, self.line, self.line_start),
+        )
 
     @property
     def column(self) -> int | None:
-        return None if self.start is None else self.start + 1
+        return None if self.start is None else self.start - self.line_start + 1
+
+    def locate(self, text: str) -> ExprError:
+        """In a text of several lines, count the column from the start of its line."""
+        if self.start is not None and self.line is None and "\n" in text:
+            self.line = text.count("\n", 0, self.start) + 1
+            self.line_start = text.rfind("\n", 0, self.start) + 1
+        return self
+
+    @property
+    def shown_line(self) -> int | None:
+        """The line to name before the sentence, unless the sentence names it already."""
+        return self.line if "line" not in self.params else None
 
     @property
     def message(self) -> str:
-        return self.template.format(column=self.column, **self.params)
+        text = self.template.format(column=self.column, **self.params)
+        return f"Line {self.shown_line}: {text}" if self.shown_line else text
 
     def __str__(self) -> str:
         return self.message

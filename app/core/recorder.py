@@ -216,6 +216,7 @@ def record(
                 source=parsed.text[expr_node.start : expr_node.end] if expr_node else None,
                 start=expr_node.start if expr_node else None,
                 end=expr_node.end if expr_node else None,
+                name_of=parsed.names.get(id(expr_node)) if expr_node else None,
             )
         )
 

@@ -84,6 +84,7 @@ def drawn(dot_source: str, timeout: float = 5.0, quick: bool = False) -> str:
 
 _EDGE = re.compile(r"^\t(\d+) -> (\d+)(.*)$", re.DOTALL)
 _NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)
+_OP_LABEL = re.compile(r"label=(\w+)\]")
 
 
 def torchviz_dot(trace: Trace) -> str:
@@ -100,6 +101,7 @@ def torchviz_dot(trace: Trace) -> str:
             ids[key] = next(extra)
         return ids[key]
 
+    named = {n.id: n.name_of for n in trace.nodes if n.name_of}
     body = []
     for line in dot.body:
         if m := _EDGE.match(line):
@@ -107,7 +109,10 @@ def torchviz_dot(trace: Trace) -> str:
             body.append(f'\t"{a}" -> "{b}"{m.group(3)}')
         elif m := _NODE.match(line):
             sid = stable(m.group(1))
-            body.append(f'\t"{sid}" [id="{sid}" {m.group(2)}')
+            attrs = m.group(2)
+            if sid in named:  # a program's named value: its name under the op
+                attrs = _OP_LABEL.sub(lambda op: f'label="{op.group(1)}\\n{named[sid]}"]', attrs, 1)
+            body.append(f'\t"{sid}" [id="{sid}" {attrs}')
         else:
             body.append(line)
     dot.body = body
@@ -149,6 +154,8 @@ def annotated_dot(trace: Trace) -> str:
             node(n.id, f"{n.name}\ngrad in {grad}")
         else:
             head = f"{n.source} = " if n.source else "value "
+            if n.name_of:
+                head = f"{n.name_of} = {head}"
             node(n.id, f"{n.name}\n{head}{format_value(n.value)}\ngrad in {grad}")
         for target in n.inputs:
             if target is not None:

@@ -54,6 +54,7 @@ class Node:
     source: str | None = None  # the part of the function that made it
     start: int | None = None
     end: int | None = None
+    name_of: str | None = None  # the program's name for the value it computes (h, loss)
 
 
 @dataclass(frozen=True)

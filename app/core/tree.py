@@ -70,16 +70,44 @@ Expr = Union[Num, Var, ListConst, Unary, BinOp, Call]
 
 
 @dataclass(frozen=True)
+class Line:
+    """One line of a program, ``name = expression``; ``start``/``end`` span the line."""
+
+    name: str
+    tree: Expr
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Parsed:
-    """A checked expression: its tree, its variables and its normalized text."""
+    """A checked expression: its tree, its variables and its normalized text.
+
+    A program (several lines ``name = expression``) is one tree too: where a line
+    uses an earlier name, the tree holds that line's tree itself, the very same
+    object, so the tree is a graph in which a named value is computed once, as
+    in Python. ``lines`` lists the named values in order; the last is the output.
+    """
 
     tree: Expr
     text: str
     variables: tuple[str, ...]
+    lines: tuple[Line, ...] = ()
+
+    @functools.cached_property
+    def names(self) -> dict[int, str]:
+        """The name of each named value, by ``id`` of its tree."""
+        return {id(line.tree): line.name for line in self.lines}
 
     @functools.cached_property
     def normalized(self) -> str:
-        return unparse(self.tree)
+        if not self.lines:
+            return unparse(self.tree)
+        names = self.names
+        return "\n".join(
+            f"{line.name} = {unparse(line.tree, {k: v for k, v in names.items() if k != id(line.tree)})}"
+            for line in self.lines
+        )
 
 
 # --- printing ---------------------------------------------------------------
@@ -101,16 +129,22 @@ def print_tree(
     tree: Expr,
     leaf: Callable[[Expr], Printed],
     call: Callable[[Call, list[Printed]], Printed],
+    names: dict[int, str] | None = None,
 ) -> str:
     """Print a tree with parentheses only where Python needs them.
 
     The one precedence printer: ``leaf`` prints numbers, names and lists, ``call``
     a function call from its printed arguments; operators are printed here.
     Spaces around ``+``, ``-`` and ``@``; none around ``*``, ``/`` and ``**``.
+    A subtree whose ``id`` is in ``names`` (another line of a program) is printed
+    as its name.
     """
+    names = names or {}
     out: dict[int, Printed] = {}  # id(node) -> printed
     for node in post_order(tree):
-        if isinstance(node, Call):
+        if id(node) in names:
+            out[id(node)] = Printed(names[id(node)])
+        elif isinstance(node, Call):
             out[id(node)] = call(node, [out[id(a)] for a in node.args])
         elif isinstance(node, Unary):
             out[id(node)] = unary(node.op, out[id(node.operand)])
@@ -144,12 +178,12 @@ def binary(op: str, left: Printed, right: Printed) -> Printed:
     return Printed(text, mine, left.number and right.number)
 
 
-def unparse(tree: Expr) -> str:
+def unparse(tree: Expr, names: dict[int, str] | None = None) -> str:
     """Print a checked tree as text that parses back to the same tree,
     as in ``5*x**3 + 2*x**2 + 4*x + 8``."""
     return print_tree(tree, _leaf, lambda node, args: Printed(
         f"{node.func}({', '.join(a.text for a in args)})"
-    ))
+    ), names)
 
 
 def _leaf(node: Expr) -> Printed:
@@ -180,16 +214,22 @@ def children(node: Expr) -> tuple:
 def post_order(tree: Expr) -> Iterator[Expr]:
     """Every node, each after its operands, left to right as Python evaluates them.
 
-    An explicit stack rather than recursion, so a deep tree is no crash.
+    An explicit stack rather than recursion, so a deep tree is no crash. A
+    subtree that appears twice (a program's named value, used twice) comes once,
+    the first time.
     """
+    seen: set[int] = set()
     stack: list[tuple[Expr, bool]] = [(tree, False)]
     while stack:
         node, operands_done = stack.pop()
+        if id(node) in seen:
+            continue
         kids = children(node)
         if kids and not operands_done:
             stack.append((node, True))
-            stack.extend((k, False) for k in reversed(kids))
+            stack.extend((k, False) for k in reversed(kids) if id(k) not in seen)
             continue
+        seen.add(id(node))
         yield node
 
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         description="Largest result one computation may send back, as JSON, in bytes; the "
         "worker refuses a bigger one with a sentence.",
     )
+    max_lines: int = Field(
+        12, ge=1, le=100, description="Most lines a program (name = expression per line) may have."
+    )
     max_train_steps: int = Field(
         100,
         ge=1,
@@ -216,6 +219,7 @@ class Settings(BaseSettings):
             max_shown_elements=self.max_shown_elements,
             max_result_bytes=self.max_result_bytes,
             max_train_steps=self.max_train_steps,
+            max_lines=self.max_lines,
         )
 
 

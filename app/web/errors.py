@@ -26,7 +26,9 @@ BUSY_MESSAGE = N_("The server is busy with other students' work; please try agai
 class Refusal(BaseModel):
     detail: str = Field(description="A sentence a student can act on.")
     error: dict[str, Any] | None = Field(
-        default=None, description="Where the problem is: column, start, end, token."
+        default=None,
+        description="Where the problem is: line (in a program of several lines), column "
+        "(within that line), start and end (offsets into the whole text), template, params.",
     )
 
 
@@ -47,6 +49,7 @@ def refusal_body(error: ExprError) -> dict[str, Any]:
         "error": {
             "template": error.template,
             "params": {k: str(v) for k, v in error.params.items()},
+            "line": error.line,
             "column": error.column,
             "start": error.start,
             "end": error.end,

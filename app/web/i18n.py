@@ -17,6 +17,8 @@ from babel import negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from app.core.language import N_
+
 LANGUAGES = ("en", "de")
 DEFAULT_LANGUAGE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -65,13 +67,29 @@ def preferred(accept_language: str | None) -> list[str]:
     return [code for _, code in sorted(weighted, key=lambda item: -item[0])]
 
 
-def message(lang: str, template: str, column: int | None = None, **params: object) -> str:
-    """A refusal's sentence in ``lang``: its English template translated, then filled in."""
+# A refusal on one line of a program names the line first.
+LINE_PREFIX = N_("Line {line}: {sentence}")
+
+
+def message(
+    lang: str,
+    template: str,
+    column: int | None = None,
+    on_line: int | None = None,
+    **params: object,
+) -> str:
+    """A refusal's sentence in ``lang``: its English template translated, then filled in.
+
+    ``on_line`` (a program's line) is named before the sentence.
+    """
     catalogue = translations(lang)
     text = catalogue.gettext(template)
     # Phrases passed in (such as "attribute access") are in the catalogue too.
     params = {k: catalogue.gettext(v) if isinstance(v, str) and v else v for k, v in params.items()}
     try:
-        return text.format(column=column, **params)
+        sentence = text.format(column=column, **params)
     except (KeyError, IndexError, ValueError):
-        return template.format(column=column, **params)
+        sentence = template.format(column=column, **params)
+    if on_line is None:
+        return sentence
+    return catalogue.gettext(LINE_PREFIX).format(line=on_line, sentence=sentence)

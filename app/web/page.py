@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
 from app.core.expr import N_, ExprError, Limits, parse
+from app.core.program import is_program
 from app.web.i18n import LANGUAGES
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -76,6 +78,12 @@ EXAMPLES = (
         ("x", "t"),
     ),
     Example("A constant input: requires_grad off", "c*x**2", {"c": "3", "x": "2"}, ("c",)),
+    Example(
+        "A neuron as a program, with its loss",
+        "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2",
+        {"w": "0.5", "x": "1.5", "b": "0.1", "t": "1"},
+        ("x", "t"),
+    ),
     Example("A vector and a dot product", "w @ x + b", {"w": "[1, -2, 0.5]", "x": "[2, 1, 4]", "b": "0.5"}),
 )
 
@@ -98,6 +106,16 @@ class PageState:
     lr: str = DEFAULT_LR
     steps: int = DEFAULT_TRAIN_STEPS
     path: str = "/"  # the page these links lead to: / or /embed; not in the query
+
+    @property
+    def is_program(self) -> bool:
+        """Whether the function is a program (lines name = expression), shown in a text area."""
+        return is_program(self.expr)
+
+    def as_program(self) -> str:
+        """The function as the first line of a program: ``y = ...`` (``out`` if y is taken)."""
+        taken = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", self.expr))
+        return f"{'y' if 'y' not in taken else 'out'} = {self.expr}"
 
     def grad_on(self, name: str) -> bool:
         return self.grads.get(name, True)

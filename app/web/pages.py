@@ -302,7 +302,7 @@ def error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:
             "after": page.visible(text[end:]),
         }
     params = {k: page.visible(v) if isinstance(v, str) else v for k, v in params.items()}
-    message = i18n.message(lang, error.template, error.column, **params)
+    message = i18n.message(lang, error.template, error.column, error.shown_line, **params)
     return {"message": message, "where": where}
 
 

@@ -272,7 +272,10 @@ HOSTILE: dict[str, Hostile] = {
     "walrus-in-call": h("sin(z := x)", ":="),
     # statements
     "import": h("import os", READ, "invalid syntax"),
-    "assignment": h("x = 1", READ, "'='"),
+    "assignment": h("x = 1", "'='", "gives x a value"),
+    "assignment-chain": h("y = x = 1", READ, "'='"),
+    "program-redefinition": h("y = x\ny = 2*x", "assigned on line 1 and again on line 2"),
+    "program-attribute": h("z = x\ny = z.real", "attribute access"),
     "del": h("del x", READ, "invalid syntax"),
     "exec": h("exec('1')", "unknown function 'exec'"),
     "exec-open": h(f"exec(\"open('{MARKER}', 'w')\")", "unknown function 'exec'"),
@@ -346,7 +349,9 @@ def check_page(path: str) -> Callable[[TestClient, FastAPI, Hostile, str], None]
             assert keyword.lower() in message.lower(), (keyword, message)
         assert soup.select_one("[data-testid=print-y]") is None  # no result beside the error
         # The text comes back as typed, as a value, with bidi controls shown as U+FFFD.
-        assert soup.select_one("input#expr")["value"] == visible(text)
+        box = soup.select_one("#expr")  # an input, or a text area for a program
+        shown = box["value"] if box.name == "input" else box.get_text()
+        assert shown == visible(text)
 
     return check
 

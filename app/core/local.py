@@ -282,6 +282,14 @@ def _print_product(node: sympy.Mul, out: dict, names: dict) -> tuple[str, int]:
 
 def close(ours: Any, theirs: Any) -> bool:
     """Within float32 tolerance, nan matching nan and inf matching inf of the same sign."""
+    if np.ndim(ours) == 0 and np.ndim(theirs) == 0:  # the common case, without numpy's arrays
+        with np.errstate(all="ignore"):
+            a, b = float(np.float32(ours)), float(theirs)
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        if math.isinf(a) or math.isinf(b):
+            return a == b
+        return abs(a - b) <= 1e-6 + 1e-4 * abs(b)
     with np.errstate(all="ignore"):
         a = np.asarray(ours, dtype=np.float64).astype(np.float32).astype(np.float64)
         b = np.asarray(theirs, dtype=np.float64)
@@ -336,9 +344,15 @@ def _constant_slots(facts: NodeFacts) -> dict[str, Operand]:
     for i in range(2):
         if i < len(facts.inputs) and facts.inputs[i] is None and free:
             slots[f"p{i}"] = free.pop(0)
-    if K in FORMS[facts.name]().free_symbols and free:
+    if _holds_constant(facts.name) and free:
         slots["k"] = free.pop(0)
     return slots
+
+
+@functools.lru_cache(maxsize=None)
+def _holds_constant(name: str) -> bool:
+    """Whether the op holds a constant that is not an input (k: 2**x's base, x**3's exponent)."""
+    return K in FORMS[name]().free_symbols
 
 
 def _local_rule(facts: NodeFacts, index: int) -> Rule:
@@ -374,38 +388,41 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
     )
 
 
+# The ops whose input value a note depends on: (test on the input, note).
+_INPUT_NOTES: dict[str, tuple[tuple[Callable[[Any], Any], str], ...]] = {
+    "ReluBackward0": ((lambda v: v == 0, "relu-at-zero"),),
+    "AbsBackward0": ((lambda v: v == 0, "abs-at-zero"),),
+    "SqrtBackward0": ((lambda v: v == 0, "sqrt-at-zero"), (lambda v: v < 0, "outside-domain")),
+    "LogBackward0": ((lambda v: v < 0, "outside-domain"), (lambda v: v == 0, "log-at-zero")),
+    "ReciprocalBackward0": ((lambda v: v == 0, "division-by-zero"),),
+}
+
+
+def _anywhere(test: Any) -> bool:
+    """True where a test holds for a number, or for any element of an array."""
+    return bool(test) if np.ndim(test) == 0 else bool(test.any())
+
+
 def _notes(facts: NodeFacts, index: int) -> tuple[str, ...]:
     """What a student should know here: non-differentiable points, domains, inf or nan."""
     notes: list[str] = []
-    operand = facts.inputs[0] if facts.inputs else None
-    v = None if operand is None or operand.value is None else np.asarray(operand.value, dtype=np.float64)
     name = facts.name
-    if v is not None:
-        if name == "ReluBackward0" and bool((v == 0).any()):
-            notes.append("relu-at-zero")
-        if name == "AbsBackward0" and bool((v == 0).any()):
-            notes.append("abs-at-zero")
-        if name == "SqrtBackward0" and bool((v == 0).any()):
-            notes.append("sqrt-at-zero")
-        if name in ("SqrtBackward0", "LogBackward0") and bool((v < 0).any()):
-            notes.append("outside-domain")
-        if name == "LogBackward0" and bool((v == 0).any()):
-            notes.append("log-at-zero")
-        if name == "ReciprocalBackward0" and bool((v == 0).any()):
-            notes.append("division-by-zero")
+    tests = _INPUT_NOTES.get(name)
+    operand = facts.inputs[0] if facts.inputs else None
+    if tests and operand is not None and operand.value is not None:
+        notes += [note for test, note in tests if _anywhere(test(operand.value))]
     if name == "DivBackward0" and len(facts.inputs) > 1:
         other = facts.inputs[1] or next(iter(_constant_slots(facts).values()), None)
-        if other is not None and other.value is not None and bool((np.asarray(other.value) == 0).any()):
+        if other is not None and other.value is not None and np.any(np.asarray(other.value) == 0):
             notes.append("division-by-zero")
-    if facts.arrived is not None:
-        arrived = np.asarray(facts.arrived, dtype=np.float64)
-        if bool(np.isnan(arrived).any()):
+    arrived = facts.arrived
+    if arrived is not None:
+        if _anywhere(np.isnan(arrived)):
             notes.append("nan-arrived")
-        elif bool(np.isinf(arrived).any()):
+        elif _anywhere(np.isinf(arrived)):
             notes.append("inf-arrived")
     sent = facts.sent[index]
-    broadcast = facts.arrived is not None and np.shape(sent) != np.shape(facts.arrived)
-    if name in FORMS and sent is not None and broadcast:
+    if name in FORMS and sent is not None and arrived is not None and np.shape(sent) != np.shape(arrived):
         notes.append("broadcast")
     return tuple(notes)
 

@@ -10,6 +10,7 @@ hold no tensors; only :class:`Trace` keeps the live ones, for torchviz.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from app.core import local
-from app.core.language import ExprError
+from app.core.language import ExprError, output_name
 from app.core.result import Contribution, ForwardOp, Node, Output, Step, Variable
 from app.core.tree import ATOM, Expr, ListConst, Num, Parsed, Var, children, post_order
 from app.core.values import Value, finite
@@ -123,21 +124,23 @@ def record(
 ) -> Trace:
     if not isinstance(y, torch.Tensor):  # pragma: no cover - a variable always gives a tensor
         raise ExprError("The function does not depend on any variable.")
+    name = output_name(parsed.variables)
     if y.grad_fn is None:
         if y.requires_grad:
             raise ExprError(
-                "y is the variable itself, so PyTorch builds no graph to draw; try 1*{expr}.",
-                {"expr": parsed.normalized},
+                "{y} is the variable itself, so PyTorch builds no graph to draw; try 1*{expr}.",
+                {"expr": parsed.normalized, "y": name},
             )
         raise ExprError(
-            "y does not require grad: no variable with requires_grad=True reaches it, so "
-            "y.backward() would fail. Switch requires_grad on for at least one variable."
+            "{y} does not require grad: no variable with requires_grad=True reaches it, so "
+            "{y}.backward() would fail. Switch requires_grad on for at least one variable.",
+            {"y": name},
         )
     if y.numel() != 1:
         raise ExprError(
-            "y has shape {shape}, but backward() needs a single number (a scalar). Wrap the "
+            "{y} has shape {shape}, but backward() needs a single number (a scalar). Wrap the "
             "function in sum(...) or mean(...).",
-            {"shape": list(y.shape)},
+            {"shape": list(y.shape), "y": name},
         )
     output = Output(value=to_value(y), repr=str(y), shape=shape_of(y))
 
@@ -315,7 +318,7 @@ class _Operands:
             if len(kids) == 2:
                 texts = tuple(self.text[k.start : k.end] for k in kids)
         saved = {}
-        for name in _SAVED_FOR_RULES:
+        for name in () if _op_name(fn) in local.FORMS else _SAVED_FOR_RULES:
             try:
                 value = getattr(fn, f"_saved_{name}")
             except (AttributeError, RuntimeError):
@@ -330,7 +333,7 @@ class _Operands:
             constants=constants,
             arrived=_numbers(arrived),
             sent=tuple(_numbers(g) for g in sent),
-            torch_local=tuple(_numbers(g) for g in torch_local),
+            torch_local=torch_local,
             saved=saved,
             texts=texts,
         )
@@ -356,21 +359,29 @@ def _numbers(x: Any) -> Any:
     if x is None:
         return None
     if isinstance(x, torch.Tensor):
+        if x.dim() == 0:
+            return np.float64(x.item())
         return x.detach().double().numpy()
     return np.asarray(x, dtype=np.float64)
 
 
-def _torch_local(fn: Any, arrived: Any) -> tuple:
-    """PyTorch's own local derivatives: the node called on ones, for element-wise ops.
+def _torch_local(fn: Any, arrived: Any, sent: tuple) -> tuple:
+    """PyTorch's own local derivatives of an element-wise op, one per input, as numpy.
 
-    Where arrived is 0 or inf the quotient sent/arrived means nothing; this does
-    not depend on what arrived (sin(x)*x at 0: cos(0) = 1).
+    Where one finite, non-zero number arrived and single numbers were sent, that is
+    sent / arrived. Otherwise (zero, inf or nan arrived, tensors) the node is called
+    once more on ones, which does not depend on what arrived: sin(x)*x at 0 gives
+    cos(0) = 1 although 0 arrived.
     """
     if arrived is None or _op_name(fn) not in local.FORMS:
         return ()
+    if arrived.dim() == 0 and all(g is None or g.dim() == 0 for g in sent):
+        a = arrived.item()
+        if a != 0 and math.isfinite(a):
+            return tuple(None if g is None else np.float64(g.item()) / a for g in sent)
     with torch.no_grad():
         out = fn(torch.ones_like(arrived))
-    return out if isinstance(out, tuple) else (out,)
+    return tuple(_numbers(o) for o in (out if isinstance(out, tuple) else (out,)))
 
 
 def _steps(
@@ -388,10 +399,11 @@ def _steps(
             if target is not None and g is not None:
                 received.setdefault(target, []).append(Contribution(node.id, to_value(g)))
         leaf = node.kind == "leaf"
-        ones = () if leaf else _torch_local(fn, arrived)
+        ones = () if leaf else _torch_local(fn, arrived, grad_inputs)
         rules = () if leaf else local.rules(operands.facts(fn, arrived, grad_inputs, ones))
         locals_ = tuple(
-            to_value(t) if t is not None and g is not None and t.shape == g.shape else None
+            finite(t.tolist()) if t is not None and g is not None and np.shape(t) == tuple(g.shape)
+            else None
             for t, g in zip(ones, grad_inputs)
         ) if ones else tuple(None for _ in grad_inputs)
         steps.append(

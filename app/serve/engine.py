@@ -154,6 +154,7 @@ def _init_worker(memory_mb: int) -> None:
     """Runs once in each new worker process, before any task."""
     import torch
 
+    # pipeline brings in sympy (app.core.local) too: no request pays for that import.
     from app.core.pipeline import compute
 
     torch.set_num_threads(1)

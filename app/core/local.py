@@ -355,6 +355,12 @@ def _holds_constant(name: str) -> bool:
     return K in FORMS[name]().free_symbols
 
 
+@functools.lru_cache(maxsize=4096)
+def _placeholders(expr: sympy.Expr) -> tuple[tuple[str, sympy.Symbol], ...]:
+    """The placeholders a derived formula uses, by name."""
+    return tuple(sorted((s.name, s) for s in expr.free_symbols))
+
+
 def _local_rule(facts: NodeFacts, index: int) -> Rule:
     slots = _constant_slots(facts)
     numeric: list[tuple[str, Any]] = []
@@ -368,11 +374,12 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
         else:
             operands[name] = operand
     expr = derived(facts.name, index, tuple(numeric))
-    used = sorted(s.name for s in expr.free_symbols)
-    texts = tuple((n, operands[n].text, operands[n].precedence) for n in used if n in operands)
+    used = _placeholders(expr)
+    texts = tuple((n, operands[n].text, operands[n].precedence) for n, _ in used if n in operands)
     formula = printed(expr, texts)
-    where = {o.defined[0]: o.defined[1] for n, o in operands.items() if n in used and o.defined}
-    values = {sympy.Symbol(n, real=True): operands[n].value for n in used if n in operands}
+    where = {operands[n].defined[0]: operands[n].defined[1]
+             for n, _ in used if n in operands and operands[n].defined}
+    values = {symbol: operands[n].value for n, symbol in used if n in operands}
     torch_local = facts.torch_local[index] if index < len(facts.torch_local) else None
     if any(v is None for v in values.values()) or torch_local is None:
         return Rule("local", formula, None, None, None, where, _notes(facts, index))

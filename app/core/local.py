@@ -33,29 +33,11 @@ import sympy
 
 from app.core.result import Rule, Value
 from app.core.values import finite, format_value
-from app.core.symbolic import NUMPY_OF, evaluate
-from app.core.tree import ATOM, PRECEDENCE, BinOp, Call, Expr, ListConst, Num, Unary, Var, post_order
+from app.core.symbolic import Relu, Sigmoid, evaluate
+from app.core.tree import ATOM, PRECEDENCE, BinOp, Expr, ListConst, Num, Unary, Var, post_order
 
 # --- the symbolic forms ----------------------------------------------------
 
-
-class Sigmoid(sympy.Function):
-    """σ(z) = 1/(1 + e^(−z)), whose derivative sympy writes as σ(z)·(1 − σ(z))."""
-
-    def fdiff(self, argindex: int = 1) -> sympy.Expr:
-        s = Sigmoid(self.args[0])
-        return s * (1 - s)
-
-
-class Relu(sympy.Function):
-    """max(0, z). Its derivative is 1 where z > 0 and, as PyTorch picks, 0 at z = 0."""
-
-    def fdiff(self, argindex: int = 1) -> sympy.Expr:
-        return sympy.Heaviside(self.args[0], 0)
-
-
-NUMPY_OF.setdefault(Sigmoid, lambda z: 1.0 / (1.0 + np.exp(-z)))
-NUMPY_OF.setdefault(Relu, lambda z: np.maximum(z, 0.0))
 
 # The inputs of an op in next_functions order: p0, p1. ``k`` is a constant the
 # op holds that is not an input (an exponent, the base of 2**x, the 2 of 2 - x).

@@ -63,6 +63,23 @@ def number(value: int | float) -> sympy.Expr:
     return sympy.Rational(exact.numerator, exact.denominator)
 
 
+class Sigmoid(sympy.Function):
+    """σ(z) = 1/(1 + e^(−z)) as one function, whose derivative sympy writes σ(z)·(1 − σ(z)),
+    as the lesson does (app.core.local); :func:`to_sympy` writes the exponential form."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        s = Sigmoid(self.args[0])
+        return s * (1 - s)
+
+
+class Relu(sympy.Function):
+    """max(0, z) as one function: its derivative is 1 where z > 0 and, as PyTorch picks,
+    0 at z = 0 (sympy's Heaviside with the value 0 there)."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return sympy.Heaviside(self.args[0], 0)
+
+
 def sigmoid(z: sympy.Expr) -> sympy.Expr:
     return 1 / (1 + sympy.exp(-z))
 
@@ -183,6 +200,8 @@ NUMPY_OF: dict[type, Callable[..., Any]] = {
     sympy.tanh: np.tanh,
     sympy.sign: np.sign,
     sympy.Heaviside: _heaviside,
+    Sigmoid: lambda z: 1.0 / (1.0 + np.exp(-z)),
+    Relu: lambda z: np.maximum(z, 0.0),
 }
 
 

@@ -22,19 +22,11 @@ def torch_code(parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, 
             on.append(name)
         else:
             lines.append(f"{name} = torch.tensor({value!r})")
-    y = output_name(parsed)
+    y = parsed.output_name
     lines += program_lines(parsed) if parsed.lines else [f"{y} = {expression_code(parsed)}"]
     lines += [f"print({y})", "", f"{y}.backward()"]
     lines += [f"print({name}.grad)" for name in on]
     return "\n".join(lines) + "\n"
-
-
-def output_name(parsed: Parsed) -> str:
-    """``y``, as in the lesson, unless a variable already has that name; a program's
-    output is named by its last line."""
-    if parsed.lines:
-        return parsed.lines[-1].name
-    return next(n for n in ("y", "out", "result", "f_x") if n not in parsed.variables)
 
 
 def program_lines(parsed: Parsed) -> list[str]:

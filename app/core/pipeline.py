@@ -64,6 +64,10 @@ def summarized(data: dict[str, Any], max_shown: int) -> dict[str, Any]:
         for name in ("grad_outputs", "grad_inputs", "local_derivatives"):
             step[name] = each(step[name])
         step["accumulated"] = summarize(step["accumulated"], max_shown)
+        for rule in step["rules"]:
+            if rule is not None:
+                rule["value"] = summarize(rule["value"], max_shown)
+                rule["torch"] = summarize(rule["torch"], max_shown)
         for contribution in step["contributions"]:
             contribution["value"] = summarize(contribution["value"], max_shown)
     for op in data["forward"]:
@@ -111,8 +115,8 @@ def plain(record: Any) -> Any:
     names = _field_names(type(record))
     if names is not None:
         return {name: plain(getattr(record, name)) for name in names}
-    if isinstance(record, tuple) and record and _field_names(type(record[0])) is not None:
-        return [plain(r) for r in record]
+    if isinstance(record, tuple) and any(_field_names(type(r)) is not None for r in record):
+        return [plain(r) for r in record]  # records, or optional records (Step.rules)
     return record
 
 

@@ -84,7 +84,7 @@ def drawn(dot_source: str, timeout: float = 5.0, quick: bool = False) -> str:
 
 _EDGE = re.compile(r"^\t(\d+) -> (\d+)(.*)$", re.DOTALL)
 _NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)
-_OP_LABEL = re.compile(r"label=(\w+)\]")
+_LABEL = re.compile(r'label="(?:[^"\\]|\\.)*"|label=[^\s\]]+')
 
 
 def torchviz_dot(trace: Trace) -> str:
@@ -92,6 +92,7 @@ def torchviz_dot(trace: Trace) -> str:
     import torchviz
 
     dot = torchviz.make_dot(trace.tensor, params=trace.params)
+    output = trace.output_name
     ids = dict(trace.torch_ids)
     extra = iter(f"t{i}" for i in range(10**9))
 
@@ -101,7 +102,7 @@ def torchviz_dot(trace: Trace) -> str:
             ids[key] = next(extra)
         return ids[key]
 
-    named = {n.id: n.name_of for n in trace.nodes if n.name_of}
+    named = {n.id: f"{n.name}\n{n.name_of}" for n in trace.nodes if n.name_of}
     body = []
     for line in dot.body:
         if m := _EDGE.match(line):
@@ -110,8 +111,10 @@ def torchviz_dot(trace: Trace) -> str:
         elif m := _NODE.match(line):
             sid = stable(m.group(1))
             attrs = m.group(2)
-            if sid in named:  # a program's named value: its name under the op
-                attrs = _OP_LABEL.sub(lambda op: f'label="{op.group(1)}\\n{named[sid]}"]', attrs, 1)
+            if sid == "out":  # torchviz labels the output by its shape, "()"
+                attrs = _LABEL.sub(f"label={_quote(output)}", attrs, count=1)
+            elif sid in named:  # a program's named value: its name under the op
+                attrs = _LABEL.sub(f"label={_quote(named[sid])}", attrs, count=1)
             body.append(f'\t"{sid}" [id="{sid}" {attrs}')
         else:
             body.append(line)
@@ -139,7 +142,8 @@ def annotated_dot(trace: Trace) -> str:
     def edge(a: str, b: str) -> None:
         lines.append(f'\t"{a}" -> "{b}"\n')
 
-    node("out", f"y = {format_value(trace.output.value)}", fillcolor="darkolivegreen1")
+    output = trace.output_name
+    node("out", f"{output} = {format_value(trace.output.value)}", fillcolor="darkolivegreen1")
     for n in trace.nodes:
         grad = format_value(arrived.get(n.id))
         if n.kind == "leaf":

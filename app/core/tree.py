@@ -11,6 +11,8 @@ import functools
 from dataclasses import dataclass
 from typing import Callable, Iterator, Union
 
+from app.core.language import output_name
+
 Number = Union[int, float]
 
 
@@ -93,6 +95,11 @@ class Parsed:
     text: str
     variables: tuple[str, ...]
     lines: tuple[Line, ...] = ()
+
+    @functools.cached_property
+    def output_name(self) -> str:
+        """What the output is called: a program's last name, else y (or out, if y is taken)."""
+        return self.lines[-1].name if self.lines else output_name(self.variables)
 
     @functools.cached_property
     def names(self) -> dict[int, str]:

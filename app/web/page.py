@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
 from app.core.expr import N_, ExprError, Limits, parse
+from app.core.language import output_name
 from app.core.program import is_program
 from app.web.i18n import LANGUAGES
 
@@ -360,13 +361,30 @@ def title_of(state: PageState) -> str:
     """A title for a shared state: the function if it can be read, else the app's name."""
     if not state.expr or variables_of(state.expr, Limits())[1] is not None:
         return "Autograd Playground"
-    return f"y = {visible(state.expr)}"
+    return named_function(state.expr)
+
+
+def named_function(expr: str) -> str:
+    """The function with its output's name, ``y = ...``; a program's last line, which names it."""
+    if is_program(expr):
+        return visible(expr.strip().split("\n")[-1].strip())
+    return f"{output_of(expr)} = {visible(expr)}"
+
+
+def output_of(expr: str) -> str:
+    """The name of the function's result (Parsed.output_name), y if it cannot be read."""
+    try:
+        return parse(expr, Limits()).output_name
+    except ExprError:
+        return output_name(())
 
 
 def snippet(base: str, state: PageState, options: EmbedOptions) -> str:
     """The HTML a teacher pastes into a course page. Attribute values are escaped here."""
     src = html.escape(base + embed_url(state, options), quote=True)
-    title = html.escape(f"Autograd Playground: y = {visible(state.expr)}", quote=True)
+    title = html.escape(
+        f"Autograd Playground: {named_function(state.expr)}", quote=True
+    )
     return (
         f'<iframe src="{src}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
         'loading="lazy" '

@@ -260,6 +260,7 @@ def page_context(
         "base_url": "",
         "training": None,
         "training_error": None,
+        "output": page.output_of(state.expr) if state.expr else "y",
     }
     if not outcome:
         return context

@@ -203,7 +203,10 @@ def assert_snippet(snippet: str, text: str) -> None:
     assert [t.name for t in soup.find_all(True)] == ["x-frame", "script"], snippet
     frame = soup.find("x-frame")
     # Bidi controls are shown as U+FFFD, so the title reads as what was typed.
-    assert frame["title"] == f"Autograd Playground: y = {visible(text)}", frame["title"]
+    # A program names its output on its last line; a function is "y = ...".
+    program = any(re.match(r"\s*[A-Za-z_]\w*\s*=(?!=)", line) for line in text.split("\n"))
+    shown = visible(text.strip().split("\n")[-1].strip()) if program else f"y = {visible(text)}"
+    assert frame["title"] == f"Autograd Playground: {shown}", frame["title"]
     src = urlsplit(frame["src"])
     assert (src.scheme, src.netloc, src.path) == ("http", "testserver", "/embed")
     assert parse_qs(src.query, keep_blank_values=True)["expr"] == [text]

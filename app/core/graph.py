@@ -254,3 +254,12 @@ def trace(
         evaluator = _Evaluator(parsed, tensors, limits)
         y = evaluator.run(parsed.tree)
         return record(parsed, tensors, evaluator.ops, y)
+
+
+def evaluate(parsed: Parsed, tensors: dict[str, torch.Tensor], limits: Limits = Limits()) -> Any:
+    """``parsed`` computed on ``tensors`` as trace does, without recording anything.
+
+    For the extras that build the function again on their own tensors (a second
+    backward, the second order, the plot's grid).
+    """
+    return _Evaluator(parsed, tensors, limits).run(parsed.tree)

@@ -52,6 +52,8 @@ class Trace:
 def to_value(x: Any) -> Value:
     """A tensor or number as JSON-ready data; non-finite numbers become strings."""
     if isinstance(x, torch.Tensor):
+        if x._is_zerotensor():  # a gradient PyTorch knows is zero has no storage to read
+            x = torch.zeros(x.shape, dtype=x.dtype)
         data = x.detach().tolist()
     else:
         data = x

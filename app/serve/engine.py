@@ -41,6 +41,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from app.serve.cache import Cache, Encoded, MemoryCache, SingleFlight
 from app.core.expr import ExprError, Limits, Parsed, parse
+from app.core.language import Extras
 from app.core.render import RenderError
 from app.core.values import check_value
 
@@ -75,6 +76,7 @@ class Job:
     requires_grad: dict[str, bool]
     view: str
     key: str
+    extras: Extras = Extras()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -95,6 +97,7 @@ def make_job(
     requires_grad: dict[str, bool] | None,
     view: str,
     limits: Limits,
+    extras: Extras = Extras(),
 ) -> Job:
     """Check the text and the values (cheap, no torch) and build the cache key.
 
@@ -113,11 +116,12 @@ def make_job(
     for name, value in used.items():
         check_value(name, value, limits)
     grads = {name: bool((requires_grad or {}).get(name, True)) for name in parsed.variables}
-    canonical = json.dumps(
-        [parsed.normalized, used, grads, view], sort_keys=True, separators=(",", ":")
-    )
+    parts: list[Any] = [parsed.normalized, used, grads, view]
+    if extras.wanted:  # the default answer keeps its key
+        parts.append([extras.symbolic, extras.order, extras.accumulate])
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     key = hashlib.sha256(canonical.encode()).hexdigest()
-    return Job(expression, used, grads, view, key)
+    return Job(expression, used, grads, view, key, extras)
 
 
 def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
@@ -126,7 +130,9 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
     # the web process, which only parses, caches and renders pages.
     from app.core.pipeline import check_result_size, compute
 
-    result = compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
+    result = compute(
+        job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout, job.extras
+    )
     encoded = Encoded.of(result)
     # Bound the answer before it crosses back to the web process.
     check_result_size(len(encoded.json), limits)

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
 from app.core.expr import N_, ExprError, Limits, parse
+from app.core.language import Extras
 from app.web.i18n import LANGUAGES
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -33,13 +34,16 @@ RESERVED = {
     "hide": "parts to hide, comma-separated: " + "function, values, output, graph, steps, "
     "details, code, examples",
     "autoplay": "1 to start stepping through the steps at once",
+    "exercise": "1 to predict each step's gradient before it is shown",
+    "order": "2 to show the second derivatives and the graph of the gradient computation",
+    "accumulate": "1 to call backward() a second time without zeroing the gradients",
 }
 
 VIEWS = ("torchviz", "annotated")
 # Parts of the view that hide= can take away (comma-separated).
 HIDEABLE = (
     N_("function"), N_("values"), N_("output"), N_("graph"), N_("steps"), N_("details"),
-    N_("code"), N_("examples"),
+    N_("code"), N_("examples"), N_("derivative"),
 )
 THEMES = ("auto", "light", "dark")
 DEFAULT_VALUE = "1"
@@ -87,7 +91,15 @@ class PageState:
     readonly: bool = False
     hide: tuple[str, ...] = ()
     autoplay: bool = False
+    exercise: bool = False
+    order: int = 1
+    accumulate: bool = False
     path: str = "/"  # the page these links lead to: / or /embed; not in the query
+
+    @property
+    def extras(self) -> Extras:
+        """What the page's derivative panel asks the engine for."""
+        return Extras(symbolic=True, order=self.order, accumulate=self.accumulate)
 
     def grad_on(self, name: str) -> bool:
         return self.grads.get(name, True)
@@ -116,6 +128,12 @@ class PageState:
             pairs.append(("hide", ",".join(state.hide)))
         if state.autoplay:
             pairs.append(("autoplay", "1"))
+        if state.exercise:
+            pairs.append(("exercise", "1"))
+        if state.order == 2:
+            pairs.append(("order", "2"))
+        if state.accumulate:
+            pairs.append(("accumulate", "1"))
         return urlencode(pairs, quote_via=_quote)
 
     def url(self, path: str | None = None, **changes: Any) -> str:
@@ -172,6 +190,9 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         readonly=_first(params, "readonly") == "1",
         hide=tuple(p for p in HIDEABLE if p in (_first(params, "hide") or "").split(",")),
         autoplay=_first(params, "autoplay") == "1",
+        exercise=_first(params, "exercise") == "1",
+        order=2 if _first(params, "order") == "2" else 1,
+        accumulate=_first(params, "accumulate") == "1",
         path=path,
     )
 
@@ -227,6 +248,22 @@ def parse_value(name: str, text: str) -> Any:
         ) from None
 
 
+def exercise_answers(step: Any) -> list[float] | None:
+    """The numbers a student predicts for a step in exercise mode, or None to skip it.
+
+    A leaf's question is its ``.grad``; any other step's, the gradients it sends
+    on, in the order the step view lists them. Only single finite numbers are
+    asked for: a tensor's or an infinite gradient is shown as usual.
+    """
+    if step.accumulated is not None:
+        values = [step.accumulated]
+    else:
+        values = [v for t, v in zip(step.targets, step.grad_inputs) if t is not None and v is not None]
+    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return None
+    return [float(v) for v in values]
+
+
 # --- sharing and embedding --------------------------------------------------
 
 EMBED_WIDTH, EMBED_HEIGHT = 700, 450
@@ -241,14 +278,18 @@ class EmbedOptions:
     step: int = 0
     hide: tuple[str, ...] = ("code", "examples")
     autoplay: bool = False
+    exercise: bool = False
+    order: int = 1
+    accumulate: bool = False
 
 
 def embed_options(params: Any, state: PageState) -> EmbedOptions:
     """Options from the share dialog's form (or an oEmbed link); defaults where absent."""
     if _first(params, "options") != "1" and not any(
-        k in params for k in ("readonly", "hide", "autoplay")
+        k in params for k in ("readonly", "hide", "autoplay", "exercise", "order", "accumulate")
     ):
-        return EmbedOptions(lang=state.lang, step=state.step)
+        return EmbedOptions(lang=state.lang, step=state.step, exercise=state.exercise,
+                            order=state.order, accumulate=state.accumulate)
     listed = params.getlist("hide") if hasattr(params, "getlist") else params.get("hide", [])
     hidden = {h for item in listed for h in item.split(",")}
     lang = _first(params, "lang")
@@ -258,6 +299,9 @@ def embed_options(params: Any, state: PageState) -> EmbedOptions:
         step=read_step(_first(params, "step")),
         hide=tuple(p for p in HIDEABLE if p in hidden),
         autoplay=_first(params, "autoplay") == "1",
+        exercise=_first(params, "exercise") == "1",
+        order=2 if _first(params, "order") == "2" else 1,
+        accumulate=_first(params, "accumulate") == "1",
     )
 
 
@@ -269,6 +313,9 @@ def embed_url(state: PageState, options: EmbedOptions) -> str:
         step=options.step,
         hide=options.hide,
         autoplay=options.autoplay,
+        exercise=options.exercise,
+        order=options.order,
+        accumulate=options.accumulate,
         theme="auto",
     )
 

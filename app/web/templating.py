@@ -46,6 +46,7 @@ def environment(lang: str, static_version: str = "") -> Environment:
     env.filters["visible"] = page.visible  # bidi controls shown as U+FFFD
     env.globals["snippet"] = page.snippet
     env.globals["hideable"] = page.HIDEABLE
+    env.globals["exercise_answers"] = page.exercise_answers
     env.globals["default_share"] = lambda state: page.EmbedOptions(lang=state.lang, step=state.step)
     return env
 

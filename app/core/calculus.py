@@ -49,7 +49,7 @@ FD_MAX_NUMBERS = 64
 DIAGONAL_MAX_NUMBERS = 100
 PLOT_POINTS = 161
 PLOT_WIDTH, PLOT_HEIGHT = 320, 200
-PLOT_MARGIN = (34, 10, 10, 24)  # left, top, right, bottom
+PLOT_MARGIN = (10, 10, 10, 24)  # left, top, right, bottom
 
 NO_FORMULA_TENSOR = N_(
     "This function works on tensors, so no single formula helps here; PyTorch's gradient "

@@ -211,7 +211,8 @@ class Engine:
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
         # The fork server imports torch once; each worker forks from it.
-        context.set_forkserver_preload(["app.core.pipeline"])
+        # sympy too: the calculus panels need it, and loading it per worker would cost seconds.
+        context.set_forkserver_preload(["app.core.pipeline", "app.core.symbolic"])
         return ProcessPool(
             max_workers=self.workers,
             max_tasks=self.max_tasks,

@@ -6,7 +6,10 @@
 // text; this module hides the text until the question is answered. Nothing is
 // sent anywhere: the answers live in this page only.
 
-import { $, $$, firstTime } from "./dom.js";
+import { $, $$ } from "./dom.js";
+
+// Steppers already set up (dom.firstTime is the stepper module's own mark).
+const ready = new WeakSet();
 
 export const TOLERANCE = 1e-3;
 
@@ -101,7 +104,8 @@ function updateSummary(stepper) {
 /** Set up the exercise on a stepper rendered with data-exercise="1". */
 export function enhanceExercise() {
   const stepper = $('#stepper[data-exercise="1"]');
-  if (!stepper || !firstTime(stepper)) return;
+  if (!stepper || ready.has(stepper)) return;
+  ready.add(stepper);
   document.body.classList.add("exercise-on");
   document.body.classList.remove("exercise-done");
   $$("form.exercise", stepper).forEach((form) => {

@@ -42,9 +42,11 @@ SIMPLIFY_SECONDS = 0.4
 FORMS_KEPT = 256
 # Float32 agreement between a formula's float64 value and PyTorch's x.grad.
 RTOL, ATOL = 1e-4, 1e-5
-# Central finite differences: the step, and at most this many numbers per variable.
+# Central finite differences: the step, at most this many numbers per variable, and
+# at most this many numbers over all variables (each costs two evaluations).
 FD_STEP = 1e-6
 FD_MAX_NUMBERS = 64
+FD_MAX_TOTAL = 128
 # Second order: at most this many numbers per variable get their d²y/dx².
 DIAGONAL_MAX_NUMBERS = 100
 PLOT_POINTS = 161
@@ -231,6 +233,8 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
         out = []
         for form in forms(parsed, wanted):
             value = float(evaluate_sympy(form.expr, values))
+            if grads[form.variable] is None:  # pragma: no cover - a used leaf always gets one
+                continue
             grad = float(grads[form.variable])
             out.append({
                 "variable": form.variable, "text": form.text, "mathml": form.mathml,
@@ -270,14 +274,15 @@ def _numbers(value: Any) -> Any:
 def finite_differences(
     parsed: Parsed, inputs: dict[str, Any], names: tuple[str, ...], limits: Limits
 ) -> dict[str, torch.Tensor]:
-    """Central differences (f(x+h) - f(x-h)) / 2h in float64, for the first FD_MAX_NUMBERS
-    numbers of each variable, flattened."""
+    """Central differences (f(x+h) - f(x-h)) / 2h in float64 for the first numbers of each
+    variable, flattened: up to FD_MAX_NUMBERS each and FD_MAX_TOTAL in all."""
     base = {name: torch.tensor(value, dtype=torch.float64) for name, value in inputs.items()}
     out: dict[str, torch.Tensor] = {}
+    each = max(1, min(FD_MAX_NUMBERS, FD_MAX_TOTAL // max(1, len(names))))
     with torch.no_grad():
         for name in names:
             flat = base[name].reshape(-1)
-            n = min(flat.numel(), FD_MAX_NUMBERS)
+            n = min(flat.numel(), each)
             estimate = torch.empty(n, dtype=torch.float64)
             for i in range(n):
                 h = FD_STEP * max(1.0, abs(float(flat[i])))

@@ -321,3 +321,13 @@ def test_the_default_answer_has_none_of_the_extras():
 def test_trace_is_untouched_by_the_extras():
     parsed = parse(LESSON)
     assert trace(parsed, {"x": 2}).gradients == {"x": 72.0}
+
+
+def test_finite_differences_are_bounded_over_all_variables():
+    names = [f"v{k}" for k in range(8)]
+    inputs = {name: [0.5] * 100 for name in names}
+    data = symbolic("sum(" + " + ".join(f"{n}*{n}" for n in names) + ")", inputs)["symbolic"]
+    compared = [d["compared"] for d in data["derivatives"]]
+    assert compared == [calculus.FD_MAX_TOTAL // 8] * 8
+    # By hand: d/dv_i of sum(v*v) is 2v = 1 for every number.
+    assert all(v == pytest.approx(1.0, rel=1e-6) for d in data["derivatives"] for v in d["value"])

@@ -56,7 +56,7 @@ def answer(page: Page, k: int, values: list[str]) -> None:
     ("en", "Right!", "Not quite. Try once more.", "You predicted 8 of 9 steps right."),
     ("de", "Richtig!", "Nicht ganz. Versuch es noch einmal.",
      "Du hast 8 von 9 Schritten richtig vorhergesagt."),
-])
+], ids=["en", "de"])
 def test_exercise_mode_asks_reveals_and_counts(page: Page, link, problems, screenshot,
                                               lang, right, wrong, summary):
     page.goto(link(x=2, exercise=1, lang=lang, step=1))
@@ -114,7 +114,7 @@ def test_exercise_mode_on_a_phone(new_page, link, problems, screenshot):
 @pytest.mark.parametrize("lang, title", [
     ("en", "y as a function of x, with the tangent at x = 2"),
     ("de", "y als Funktion von x, mit der Tangente bei x = 2"),
-])
+], ids=["en", "de"])
 def test_the_derivative_and_its_plot_arrive_after_the_result(page: Page, link, problems,
                                                               screenshot, lang, title):
     page.goto(link(x=2, lang=lang))
@@ -135,7 +135,8 @@ def test_the_derivative_and_its_plot_arrive_after_the_result(page: Page, link, p
     no_problems(problems)
 
 
-@pytest.mark.parametrize("lang, heading", [("en", "Second order"), ("de", "Zweite Ableitung")])
+@pytest.mark.parametrize("lang, heading", [("en", "Second order"), ("de", "Zweite Ableitung")],
+                         ids=["en", "de"])
 def test_second_order_shows_the_value_and_steps_through_the_gradients_graph(
     new_page, link, problems, screenshot, lang, heading
 ):

@@ -283,3 +283,20 @@ def test_the_share_options_start_from_the_modes_on_screen(client):
     src = BeautifulSoup(html.unescape(share.select_one("[data-testid=share-snippet]").text),
                         "html.parser").select_one("iframe")["src"]
     assert parse_qs(urlsplit(src).query)["exercise"] == ["1"]
+
+
+def test_hostile_values_of_the_new_parameters_leave_the_modes_off(client):
+    params = {"expr": LESSON, "x": "2", "order": "3", "exercise": "<script>",
+              "accumulate": "1' or 1=1"}
+    page_ = soup(client.get("/", params=params))
+    assert not page_.select("form.exercise")
+    block = soup(client.get("/calculus", params=params))
+    assert block.select_one("[data-testid=second-order]") is None
+    assert block.select_one("[data-testid=accumulation]") is None
+    assert block.select_one("[data-testid=symbolic-x]") is not None
+    assert "<script>" not in block.decode()
+
+
+def test_new_modes_are_reserved_names_a_variable_cannot_take(client):
+    page_ = soup(client.get("/", params={"expr": "order*2", "order": "2"}))
+    assert "reserved" in page_.select_one("[data-testid=error]").text

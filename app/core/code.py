@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.language import output_name
 from app.core.tree import Call, Num, Parsed, Printed, Var, binary, number, print_tree
 
 
@@ -22,15 +23,10 @@ def torch_code(parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, 
             on.append(name)
         else:
             lines.append(f"{name} = torch.tensor({value!r})")
-    y = output_name(parsed)
+    y = output_name(parsed.variables)
     lines += [f"{y} = {expression_code(parsed)}", f"print({y})", "", f"{y}.backward()"]
     lines += [f"print({name}.grad)" for name in on]
     return "\n".join(lines) + "\n"
-
-
-def output_name(parsed: Parsed) -> str:
-    """``y``, as in the lesson, unless a variable already has that name."""
-    return next(n for n in ("y", "out", "result", "f_x") if n not in parsed.variables)
 
 
 def _floats(value: Any) -> Any:

@@ -1,10 +1,11 @@
 """What each step of the walk through the graph means, in numbers.
 
 Works on the typed records of a result (app.core.result), as the pages read them. Every number comes
-from that result, that is from PyTorch; this module only adds the symbolic
-form of each op's local derivative (one table, keyed by op) and names the
-operands by the part of the function they stand for. The words around the
-numbers live in the templates, so that they can be translated.
+from that result: from PyTorch, or from the rule each step applied, which the
+worker derived and checked against PyTorch (app.core.local). This module only
+formats them and names the operands by the part of the function they stand
+for. The words around the numbers live in the templates, so that they can be
+translated.
 """
 
 from __future__ import annotations
@@ -12,61 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.result import GraphResult, Node
+from app.core.result import GraphResult, Node, Rule
 from app.core.values import format_value
-
-# The local derivative of each op with respect to each of its inputs, in the
-# order of ``next_functions``. {a} and {b} stand for the first and second
-# operand (in parentheses where needed), {A} for the first one bare, {n} for a
-# saved exponent and {m} for that exponent minus one, written as a power.
-LOCAL_RULES: dict[str, tuple[str, ...]] = {
-    "AddBackward0": ("1", "1"),
-    "SubBackward0": ("1", "−1"),
-    "RsubBackward1": ("−1",),
-    "MulBackward0": ("{b}", "{a}"),
-    "DivBackward0": ("1/{b}", "−{a}/{b}²"),
-    "PowBackward0": ("{n}·{a}{m}",),
-    "PowBackward1": ("{b}·{a}^({b}−1)", "{a}^{b}·ln({A})"),
-    "PowBackward2": ("{a}^{b}·ln({A})", "{a}^{b}·ln({A})"),
-    "NegBackward0": ("−1",),
-    "SinBackward0": ("cos({A})",),
-    "CosBackward0": ("−sin({A})",),
-    "TanBackward0": ("1 + tan²({A})",),
-    "ExpBackward0": ("exp({A})",),
-    "LogBackward0": ("1/{a}",),
-    "SqrtBackward0": ("1/(2·√{a})",),
-    "AbsBackward0": ("sign({A})",),
-    "TanhBackward0": ("1 − tanh²({A})",),
-    "SigmoidBackward0": ("σ({A})·(1 − σ({A}))",),
-    "ReluBackward0": ("[{A} > 0]",),
-    "SumBackward0": ("1",),
-    "MeanBackward0": ("1/n",),
-    "DotBackward0": ("{b}", "{a}"),
-    "MvBackward0": ("{b}ᵀ", "{a}ᵀ"),
-    "MmBackward0": ("·{b}ᵀ", "{a}ᵀ·"),
-}
-
-_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
-
-
-def _power(exponent: Any) -> str:
-    """``m`` written as an exponent: superscript digits, or ^(m) otherwise."""
-    if isinstance(exponent, float) and exponent.is_integer():
-        if exponent == 1:
-            return ""
-        return format_value(exponent).translate(_SUPERSCRIPT)
-    return f"^({format_value(exponent)})"
-
 
 @dataclass(frozen=True)
 class Sent:
-    """What a step sends to one input."""
+    """What a step sends to one input, and the rule that made it (result.Rule, as text)."""
 
     target: str  # node id
     label: str  # the part of the function the input stands for
     value: str
-    local: str | None  # local derivative, from PyTorch (sent / arrived)
-    formula: str | None  # its symbolic form
+    local: str | None  # element-wise ops: the derived local derivative at the inputs
+    formula: str | None  # the derived local derivative, or the tensor rule (G·vᵀ)
+    kind: str | None = None  # "local", or the tensor rule: sum, mean, dot, mv, mm, ...
+    torch: str | None = None  # PyTorch's own number the formula was checked against
+    agrees: bool | None = None  # the check; None where it could not be made
+    where: tuple[tuple[str, str], ...] = ()  # names in the formula that are not inputs
+    notes: tuple[str, ...] = ()  # see result.Rule
 
 
 @dataclass(frozen=True)
@@ -100,6 +63,7 @@ class ForwardView:
     source: str
     value: str
     built: tuple[str, ...]
+    tensor: bool = False  # a tensor, not Python arithmetic on numbers
 
 
 @dataclass(frozen=True)
@@ -121,42 +85,20 @@ def label_of(node: Node) -> str:
     return node.source or node.name
 
 
-def _operands(node: Node, nodes: dict[str, Node]) -> list[str]:
-    """Texts for the operands {a}, {b}: an input's part of the function, or a saved constant."""
-    saved = node.saved
-    names = ("self", "other")
-    texts = []
-    for i, target in enumerate(node.inputs):
-        if target is not None:
-            texts.append(label_of(nodes[target]))
-        elif i < 2 and names[i] in saved:
-            texts.append(format_value(saved[names[i]]))
-        else:
-            texts.append("c")
-    return texts
-
-
-def _is_atom(text: str) -> bool:
-    if text.replace("_", "").isalnum():
-        return True
-    try:
-        return float(text) >= 0
-    except ValueError:
-        return False
-
-
-def formula(node: Node, index: int, nodes: dict[str, Node]) -> str | None:
-    rules = LOCAL_RULES.get(node.name)
-    if rules is None or index >= len(rules):
-        return None
-    operands = _operands(node, nodes) + ["c", "c"]
-    exponent = node.saved.get("exponent")
-    wrap = [o if _is_atom(o) else f"({o})" for o in operands]
-    m = ""
-    if isinstance(exponent, float):
-        m = _power(exponent - 1)
-    return rules[index].format(
-        a=wrap[0], A=operands[0], b=wrap[1], n=format_value(exponent) if exponent is not None else "n", m=m
+def _sent(target: str, label: str, value: Any, rule: Rule | None) -> Sent:
+    if rule is None:
+        return Sent(target, label, format_value(value), None, None)
+    return Sent(
+        target=target,
+        label=label,
+        value=format_value(value),
+        local=format_value(rule.value) if rule.kind == "local" and rule.value is not None else None,
+        formula=rule.formula,
+        kind=rule.kind,
+        torch=format_value(rule.torch) if rule.torch is not None else None,
+        agrees=rule.agrees,
+        where=tuple((k, format_value(v)) for k, v in rule.where.items()),
+        notes=rule.notes,
     )
 
 
@@ -166,17 +108,10 @@ def steps(result: GraphResult) -> list[StepView]:
     for step in result.steps:
         node = nodes[step.node]
         arrived = step.grad_outputs[0] if step.grad_outputs else None
+        rules = step.rules or (None,) * len(step.targets)
         sent = tuple(
-            Sent(
-                target=target,
-                label=label_of(nodes[target]),
-                value=format_value(value),
-                local=format_value(local) if local is not None else None,
-                formula=formula(node, i, nodes),
-            )
-            for i, (target, value, local) in enumerate(
-                zip(step.targets, step.grad_inputs, step.local_derivatives)
-            )
+            _sent(target, label_of(nodes[target]), value, rule)
+            for target, value, rule in zip(step.targets, step.grad_inputs, rules)
             if target is not None and value is not None
         )
         parts = tuple(
@@ -223,6 +158,7 @@ def forward(result: GraphResult) -> list[ForwardView]:
                 source=op.source,
                 value=format_value(op.value),
                 built=tuple(built + (["out"] if last else [])),
+                tensor=op.tensor,
             )
         )
     return out

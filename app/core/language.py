@@ -96,6 +96,13 @@ SYNTAX_REASONS: dict[str, str] = {
     "unexpected EOF while parsing": N_("it ends too early"),
 }
 
+def output_name(variables) -> str:
+    """What the function's result is called everywhere (page, steps, graph, code, titles):
+    ``y`` as in the lesson, or ``out`` when a variable is called y."""
+    taken = set(variables)
+    return next(n for n in ("y", "out", "result", "f_x") if n not in taken)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what one expression may ask for. See settings.py for defaults."""

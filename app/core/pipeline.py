@@ -112,6 +112,10 @@ def summarized(data: dict[str, Any], max_shown: int) -> dict[str, Any]:
         for name in ("grad_outputs", "grad_inputs", "local_derivatives"):
             step[name] = each(step[name])
         step["accumulated"] = summarize(step["accumulated"], max_shown)
+        for rule in step["rules"]:
+            if rule is not None:
+                rule["value"] = summarize(rule["value"], max_shown)
+                rule["torch"] = summarize(rule["torch"], max_shown)
         for contribution in step["contributions"]:
             contribution["value"] = summarize(contribution["value"], max_shown)
     for op in data["forward"]:
@@ -158,6 +162,6 @@ def plain(record: Any) -> Any:
     """
     if is_dataclass(record):
         return {f.name: plain(getattr(record, f.name)) for f in fields(record)}
-    if isinstance(record, tuple) and record and is_dataclass(record[0]):
-        return [plain(r) for r in record]
+    if isinstance(record, tuple) and any(is_dataclass(r) for r in record):
+        return [plain(r) for r in record]  # records, or optional records (Step.rules)
     return record

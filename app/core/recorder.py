@@ -14,12 +14,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
-from app.core.language import ExprError
+from app.core import local
+from app.core.language import ExprError, output_name
 from app.core.result import Contribution, ForwardOp, Node, Output, Step, Variable
-from app.core.tree import Expr, Parsed
-from app.core.values import Value
+from app.core.tree import ATOM, Expr, ListConst, Num, Parsed, Var, children, post_order
+from app.core.values import Value, finite
 
 
 # --- the data model ---------------------------------------------------------
@@ -57,18 +59,7 @@ def to_value(x: Any) -> Value:
         data = x.detach().tolist()
     else:
         data = x
-    return _finite(data)
-
-
-def _finite(data: Any) -> Value:
-    if isinstance(data, list):
-        return [_finite(d) for d in data]
-    number = float(data)
-    if math.isnan(number):
-        return "nan"
-    if math.isinf(number):
-        return "inf" if number > 0 else "-inf"
-    return number
+    return finite(data)
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
@@ -100,7 +91,9 @@ def _saved(fn: Any) -> dict[str, Value]:
             out[name] = to_value(val)
         elif isinstance(val, bool):
             out[name] = str(val)
-        elif isinstance(val, (int, float)):
+        elif isinstance(val, int):
+            out[name] = to_value(_signed(val))
+        elif isinstance(val, float):
             out[name] = to_value(val)
         elif isinstance(val, (tuple, list)) and all(isinstance(v, (int, float)) for v in val):
             out[name] = [to_value(v) for v in val]
@@ -125,18 +118,6 @@ def _walk(root: Any) -> list[Any]:
     return order
 
 
-def _ratio(sent: torch.Tensor | None, arrived: torch.Tensor | None) -> Value | None:
-    """The local derivative sent / arrived, where it is defined elementwise."""
-    if sent is None or arrived is None or sent.shape != arrived.shape:
-        return None
-    if sent.numel() == 1:
-        a = arrived.item()
-        return None if a == 0 else _finite(sent.item() / a)
-    if bool((arrived == 0).any()):
-        return None
-    return to_value(sent.double() / arrived.double())
-
-
 def record(
     parsed: Parsed,
     tensors: dict[str, torch.Tensor],
@@ -145,21 +126,23 @@ def record(
 ) -> Trace:
     if not isinstance(y, torch.Tensor):  # pragma: no cover - a variable always gives a tensor
         raise ExprError("The function does not depend on any variable.")
+    name = output_name(parsed.variables)
     if y.grad_fn is None:
         if y.requires_grad:
             raise ExprError(
-                "y is the variable itself, so PyTorch builds no graph to draw; try 1*{expr}.",
-                {"expr": parsed.normalized},
+                "{y} is the variable itself, so PyTorch builds no graph to draw; try 1*{expr}.",
+                {"expr": parsed.normalized, "y": name},
             )
         raise ExprError(
-            "y does not require grad: no variable with requires_grad=True reaches it, so "
-            "y.backward() would fail. Switch requires_grad on for at least one variable."
+            "{y} does not require grad: no variable with requires_grad=True reaches it, so "
+            "{y}.backward() would fail. Switch requires_grad on for at least one variable.",
+            {"y": name},
         )
     if y.numel() != 1:
         raise ExprError(
-            "y has shape {shape}, but backward() needs a single number (a scalar). Wrap the "
+            "{y} has shape {shape}, but backward() needs a single number (a scalar). Wrap the "
             "function in sum(...) or mean(...).",
-            {"shape": list(y.shape)},
+            {"shape": list(y.shape), "y": name},
         )
     output = Output(value=to_value(y), repr=str(y), shape=shape_of(y))
 
@@ -169,6 +152,7 @@ def record(
     for expr_node, result in ops:
         if isinstance(result, torch.Tensor) and result.grad_fn in ids:
             made_by[result.grad_fn] = (expr_node, result)
+    owners = _owners(fns, made_by)
     names = {id(t): name for name, t in tensors.items()}
 
     nodes: list[Node] = []
@@ -181,7 +165,8 @@ def record(
                      variable=names.get(id(var)))
             )
             continue
-        expr_node, result = made_by.get(fn, (None, None))
+        _, result = made_by.get(fn, (None, None))
+        expr_node = owners.get(fn)
         kind = "output" if fn is y.grad_fn else "op"
         nodes.append(
             Node(
@@ -207,12 +192,14 @@ def record(
             node=ids.get(r.grad_fn) if isinstance(r, torch.Tensor) else None,
             start=e.start,
             end=e.end,
+            tensor=isinstance(r, torch.Tensor),
         )
         for i, (e, r) in enumerate(ops)
     )
 
     raw_steps = _run_backward(y, fns)
-    steps = _steps(raw_steps, ids, nodes)
+    operands = _Operands(parsed, tensors, ops, made_by, owners, {n.id: n for n in nodes}, ids)
+    steps = _steps(raw_steps, ids, nodes, operands)
 
     variables = tuple(
         Variable(
@@ -264,14 +251,144 @@ def _run_backward(y: torch.Tensor, fns: list[Any]) -> list[list[Any]]:
         handles.append(fn.register_prehook(prehook(fn)))
         handles.append(fn.register_hook(posthook(fn)))
     try:
-        y.backward()
+        # Kept for local_derivatives(): the nodes are called once more on ones.
+        y.backward(retain_graph=True)
     finally:
         for handle in handles:
             handle.remove()
     return ran
 
 
-def _steps(raw: list[list[Any]], ids: dict[Any, str], nodes: list[Node]) -> tuple[Step, ...]:
+def _owners(fns: list[Any], made_by: dict[Any, tuple[Expr, Any]]) -> dict[Any, Expr]:
+    """The tree node whose op made each node: 2/x makes ReciprocalBackward0 under
+    its MulBackward0, v @ A makes MmBackward0 between two reshapes."""
+    owners = {fn: expr_node for fn, (expr_node, _) in made_by.items()}
+    for fn in fns:
+        if fn not in owners:
+            continue
+        stack = [nf for nf, _ in fn.next_functions if nf is not None]
+        while stack:
+            nf = stack.pop()
+            if nf in owners or nf in made_by or hasattr(nf, "variable"):
+                continue
+            owners[nf] = owners[fn]
+            stack.extend(f for f, _ in nf.next_functions if f is not None)
+    return owners
+
+
+_SAVED_FOR_RULES = ("self", "mat2", "vec", "tensor", "dim0", "dim1")
+
+
+class _Operands:
+    """Everything local.rules needs about a node's operands: texts, values, constants."""
+
+    def __init__(self, parsed, tensors, ops, made_by, owners, nodes, ids):
+        self.text = parsed.text
+        self.owners = owners
+        self.nodes = nodes
+        self.ids = ids
+        self.values: dict[int, Any] = {}  # id(tree node) -> its value
+        self.in_graph: set[int] = set()  # id(tree node) of operands with a node
+        grads = {name for name, t in tensors.items() if t.requires_grad}
+        for expr_node in post_order(parsed.tree):
+            if isinstance(expr_node, Num):
+                self.values[id(expr_node)] = expr_node.value
+            elif isinstance(expr_node, Var):
+                self.values[id(expr_node)] = tensors[expr_node.name]
+                if expr_node.name in grads:
+                    self.in_graph.add(id(expr_node))
+            elif isinstance(expr_node, ListConst):
+                self.values[id(expr_node)] = expr_node.value
+        for expr_node, result in ops:
+            self.values[id(expr_node)] = result
+            if isinstance(result, torch.Tensor) and result.requires_grad:
+                self.in_graph.add(id(expr_node))
+        self.value_of_fn: dict[Any, Any] = {fn: r for fn, (_, r) in made_by.items()}
+
+    def facts(self, fn: Any, arrived: Any, sent: tuple, torch_local: tuple) -> local.NodeFacts:
+        owner = self.owners.get(fn)
+        inputs = tuple(self.operand(nf, owner) if nf is not None else None for nf, _ in fn.next_functions)
+        constants = ()
+        texts = ("A", "B")
+        if owner is not None:
+            kids = children(owner)
+            constants = tuple(
+                local.constant_operand(k, self.text[k.start : k.end], _numbers(self.values[id(k)]))
+                for k in kids
+                if id(k) not in self.in_graph
+            )
+            if len(kids) == 2:
+                texts = tuple(self.text[k.start : k.end] for k in kids)
+        saved = {}
+        for name in () if _op_name(fn) in local.FORMS else _SAVED_FOR_RULES:
+            try:
+                value = getattr(fn, f"_saved_{name}")
+            except (AttributeError, RuntimeError):
+                continue
+            saved[name] = _signed(value) if isinstance(value, int) else _numbers(value)
+        if "dim0" in saved:
+            saved["dims"] = (saved["dim0"], saved.get("dim1", 1))
+        return local.NodeFacts(
+            name=_op_name(fn),
+            owner=owner,
+            inputs=inputs,
+            constants=constants,
+            arrived=_numbers(arrived),
+            sent=tuple(_numbers(g) for g in sent),
+            torch_local=torch_local,
+            saved=saved,
+            texts=texts,
+        )
+
+    def operand(self, nf: Any, owner: Expr | None) -> local.Operand:
+        node = self.nodes[self.ids[nf]]
+        if hasattr(nf, "variable"):
+            return local.Operand(node.variable or "?", ATOM, _numbers(nf.variable))
+        tree_node = self.owners.get(nf)
+        value = self.value_of_fn.get(nf)
+        if tree_node is None or tree_node is owner:
+            return local.Operand(f"({node.source or node.name})", ATOM, _numbers(value))
+        return local.Operand(node.source or node.name, local.precedence(tree_node), _numbers(value))
+
+
+def _signed(value: int) -> int:
+    """A saved dimension as Python reads it: PyTorch hands -1 over as 2**64 - 1."""
+    return value - 2**64 if value >= 2**63 else value
+
+
+def _numbers(x: Any) -> Any:
+    """A tensor or Python number as numpy float64, for local.rules; None stays None."""
+    if x is None:
+        return None
+    if isinstance(x, torch.Tensor):
+        if x.dim() == 0:
+            return np.float64(x.item())
+        return x.detach().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _torch_local(fn: Any, arrived: Any, sent: tuple) -> tuple:
+    """PyTorch's own local derivatives of an element-wise op, one per input, as numpy.
+
+    Where one finite, non-zero number arrived and single numbers were sent, that is
+    sent / arrived. Otherwise (zero, inf or nan arrived, tensors) the node is called
+    once more on ones, which does not depend on what arrived: sin(x)*x at 0 gives
+    cos(0) = 1 although 0 arrived.
+    """
+    if arrived is None or _op_name(fn) not in local.FORMS:
+        return ()
+    if arrived.dim() == 0 and all(g is None or g.dim() == 0 for g in sent):
+        a = arrived.item()
+        if a != 0 and math.isfinite(a):
+            return tuple(None if g is None else np.float64(g.item()) / a for g in sent)
+    with torch.no_grad():
+        out = fn(torch.ones_like(arrived))
+    return tuple(_numbers(o) for o in (out if isinstance(out, tuple) else (out,)))
+
+
+def _steps(
+    raw: list[list[Any]], ids: dict[Any, str], nodes: list[Node], operands: _Operands
+) -> tuple[Step, ...]:
     by_id = {n.id: n for n in nodes}
     received: dict[str, list[Contribution]] = {}
     steps: list[Step] = []
@@ -284,6 +401,13 @@ def _steps(raw: list[list[Any]], ids: dict[Any, str], nodes: list[Node]) -> tupl
             if target is not None and g is not None:
                 received.setdefault(target, []).append(Contribution(node.id, to_value(g)))
         leaf = node.kind == "leaf"
+        ones = () if leaf else _torch_local(fn, arrived, grad_inputs)
+        rules = () if leaf else local.rules(operands.facts(fn, arrived, grad_inputs, ones))
+        locals_ = tuple(
+            finite(t.tolist()) if t is not None and g is not None and np.shape(t) == tuple(g.shape)
+            else None
+            for t, g in zip(ones, grad_inputs)
+        ) if ones else tuple(None for _ in grad_inputs)
         steps.append(
             Step(
                 index=index,
@@ -292,9 +416,10 @@ def _steps(raw: list[list[Any]], ids: dict[Any, str], nodes: list[Node]) -> tupl
                 grad_outputs=tuple(to_value(g) if g is not None else None for g in grad_outputs),
                 grad_inputs=sent,
                 targets=node.inputs,
-                local_derivatives=tuple(_ratio(g, arrived) for g in grad_inputs),
+                local_derivatives=locals_,
                 accumulated=to_value(grad_outputs[0]) if leaf and grad_outputs else None,
                 contributions=tuple(received.get(node.id, ())) if leaf else (),
+                rules=rules,
             )
         )
     return tuple(steps)

@@ -29,6 +29,7 @@ import defusedxml.ElementTree as defused
 from defusedxml import DefusedXmlException
 from markupsafe import Markup
 
+from app.core.language import output_name
 from app.core.values import format_value
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
@@ -86,6 +87,7 @@ def drawn(dot_source: str, timeout: float = 5.0, quick: bool = False) -> str:
 
 _EDGE = re.compile(r"^\t(\d+) -> (\d+)(.*)$", re.DOTALL)
 _NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)
+_LABEL = re.compile(r'label="(?:[^"\\]|\\.)*"|label=\S+')
 
 
 def torchviz_dot(trace: Trace) -> str:
@@ -93,6 +95,7 @@ def torchviz_dot(trace: Trace) -> str:
     import torchviz
 
     dot = torchviz.make_dot(trace.tensor, params=trace.params)
+    output = output_name(v.name for v in trace.variables)
     ids = dict(trace.torch_ids)
     extra = iter(f"t{i}" for i in range(10**9))
 
@@ -109,7 +112,10 @@ def torchviz_dot(trace: Trace) -> str:
             body.append(f'\t"{a}" -> "{b}"{m.group(3)}')
         elif m := _NODE.match(line):
             sid = stable(m.group(1))
-            body.append(f'\t"{sid}" [id="{sid}" {m.group(2)}')
+            attrs = m.group(2)
+            if sid == "out":  # torchviz labels the output by its shape, "()"
+                attrs = _LABEL.sub(f"label={_quote(output)}", attrs, count=1)
+            body.append(f'\t"{sid}" [id="{sid}" {attrs}')
         else:
             body.append(line)
     dot.body = body
@@ -136,7 +142,8 @@ def annotated_dot(trace: Trace) -> str:
     def edge(a: str, b: str) -> None:
         lines.append(f'\t"{a}" -> "{b}"\n')
 
-    node("out", f"y = {format_value(trace.output.value)}", fillcolor="darkolivegreen1")
+    output = output_name(v.name for v in trace.variables)
+    node("out", f"{output} = {format_value(trace.output.value)}", fillcolor="darkolivegreen1")
     for n in trace.nodes:
         grad = format_value(arrived.get(n.id))
         if n.kind == "leaf":

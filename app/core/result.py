@@ -65,6 +65,33 @@ class Contribution:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """How a step makes the gradient it sends to one input: derived, computed, checked.
+
+    ``kind`` "local": an element-wise op; ``formula`` is its local derivative,
+    derived by sympy and printed with the operands as typed (``2^x·ln(2)``);
+    ``value`` is the formula at this request's numbers and ``torch`` PyTorch's own
+    local derivative (the node called on ones), element by element. Any other kind
+    names a tensor rule applied to what arrived (sum, mean, dot, mv, mm, bmm,
+    expand, transpose, reshape): ``formula`` reads like ``G·vᵀ``, ``value`` is the
+    rule computed from what arrived and ``torch`` what PyTorch really sent.
+    ``agrees`` says whether the two match within float32 tolerance (None: not
+    checked). ``where`` defines names in the formula that are not inputs (a
+    variable with requires_grad off, mean's n). ``notes`` flag what a student
+    should know here: relu-at-zero, abs-at-zero, sqrt-at-zero, log-at-zero,
+    outside-domain, division-by-zero, inf-arrived, nan-arrived, broadcast.
+    """
+
+    kind: str
+    formula: str
+    value: Value | None
+    torch: Value | None
+    agrees: bool | None
+    where: dict[str, Value] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Step:
     """One node run by the backward engine, in the order it ran."""
 
@@ -74,9 +101,10 @@ class Step:
     grad_outputs: tuple[Value | None, ...]  # what arrived
     grad_inputs: tuple[Value | None, ...]  # what was sent on, one per input
     targets: tuple[str | None, ...]  # where each grad_input went
-    local_derivatives: tuple[Value | None, ...]  # grad_input / grad_output
+    local_derivatives: tuple[Value | None, ...]  # PyTorch's own, element-wise, where defined
     accumulated: Value | None = None  # for a leaf: what went into .grad
     contributions: tuple[Contribution, ...] = ()  # for a leaf: from each path
+    rules: tuple[Rule | None, ...] = ()  # one per input: how the gradient sent there is made
 
 
 @dataclass(frozen=True)
@@ -90,6 +118,7 @@ class ForwardOp:
     node: str | None  # the graph node it made, None for constant arithmetic
     start: int
     end: int
+    tensor: bool = False  # a tensor (without requires_grad, if node is None), not a Python number
 
 
 @dataclass(frozen=True)
@@ -146,10 +175,13 @@ def _field(hint: Any, value: Any) -> Any:
         (item, *_rest) = get_args(hint)
         if isinstance(item, type) and item in _RECORD_TYPES:
             return tuple(_build(item, v) for v in value)
+        record = next((a for a in get_args(item) if a in _RECORD_TYPES), None)
+        if record is not None:  # a tuple of optional records
+            return tuple(None if v is None else _build(record, v) for v in value)
         return tuple(value)
     if isinstance(hint, type) and hint in _RECORD_TYPES:
         return _build(hint, value)
     return value
 
 
-_RECORD_TYPES = {Variable, Node, Contribution, Step, ForwardOp, Output}
+_RECORD_TYPES = {Variable, Node, Contribution, Rule, Step, ForwardOp, Output}

@@ -17,6 +17,7 @@ This module is the app's own; the tests' oracle (tests/oracle.py) is separate.
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from typing import Any, Callable, Iterator, Mapping
@@ -190,56 +191,94 @@ def evaluate(expr: sympy.Basic, values: Mapping[sympy.Symbol, Any]) -> Any:
 
     IEEE arithmetic throughout, as in PyTorch: a division by zero is ``inf``,
     ``log(-1)`` is ``nan``; nothing raises. A symbol without a value raises KeyError.
+    The walk over sympy's tree is done once per expression (:func:`compiled`).
     """
-    done: dict[sympy.Basic, Any] = {}
+    program = compiled(expr)
+    done: list[Any] = []
     with np.errstate(all="ignore"):
-        for node in _sympy_post_order(expr):
-            if node in done:
-                continue
-            done[node] = _numeric(node, [done[a] for a in node.args], values)
-    out = done[expr]
-    return np.asarray(out, dtype=np.float64)
+        for kind, payload, args in program:
+            if kind == "symbol":
+                done.append(np.asarray(values[payload], dtype=np.float64))
+            elif kind == "number":
+                done.append(payload)
+            else:
+                done.append(payload(*(done[i] for i in args)))
+    return np.asarray(done[-1], dtype=np.float64)
 
 
-def _numeric(node: sympy.Basic, args: list[Any], values: Mapping[sympy.Symbol, Any]) -> Any:
+@functools.lru_cache(maxsize=4096)
+def compiled(expr: sympy.Basic) -> tuple[tuple[str, Any, tuple[int, ...]], ...]:
+    """``expr`` as straight-line steps (kind, payload, argument positions), in post-order:
+    symbols to look up, numbers as float64, and numpy functions of earlier steps."""
+    steps: list[tuple[str, Any, tuple[int, ...]]] = []
+    position: dict[sympy.Basic, int] = {}
+    for node in _sympy_post_order(expr):
+        if node in position:
+            continue
+        args = tuple(position[a] for a in node.args)
+        steps.append(_step(node, args))
+        position[node] = len(steps) - 1
+    return tuple(steps)
+
+
+def _step(node: sympy.Basic, args: tuple[int, ...]) -> tuple[str, Any, tuple[int, ...]]:
     if isinstance(node, sympy.Symbol):
-        return np.asarray(values[node], dtype=np.float64)
+        return ("symbol", node, ())
     if node is sympy.zoo or node is sympy.oo:
-        return np.float64(np.inf)
+        return ("number", np.float64(np.inf), ())
     if node is sympy.S.NegativeInfinity:
-        return np.float64(-np.inf)
+        return ("number", np.float64(-np.inf), ())
     if node is sympy.nan:
-        return np.float64(np.nan)
+        return ("number", np.float64(np.nan), ())
     if node.is_Number or node is sympy.pi or node is sympy.E:
-        return np.float64(float(node))
+        return ("number", np.float64(float(node)), ())
     if isinstance(node, sympy.Add):
-        total = args[0]
-        for a in args[1:]:
-            total = total + a
-        return total
+        return ("call", _add, args)
     if isinstance(node, sympy.Mul):
-        product = args[0]
-        for a in args[1:]:
-            product = product * a
-        return product
+        return ("call", _multiply, args)
     if isinstance(node, sympy.Pow):
-        base, exponent = args
         if node.exp == -1:
-            return np.float64(1.0) / base
+            return ("call", _reciprocal, args[:1])
         if node.exp == sympy.S.Half:
-            return np.sqrt(base)
-        return _power(base, exponent)
+            return ("call", np.sqrt, args[:1])
+        return ("call", _power, args)
     if isinstance(node, sympy.Max):
-        out = args[0]
-        for a in args[1:]:
-            out = np.maximum(out, a)
-        return out
+        return ("call", _maximum, args)
     if isinstance(node, sympy.Min):
-        out = args[0]
-        for a in args[1:]:
-            out = np.minimum(out, a)
-        return out
+        return ("call", _minimum, args)
     func = NUMPY_OF.get(type(node))
     if func is None:
         raise TypeError(f"no numeric form for {type(node).__name__}")
-    return func(*args)
+    return ("call", func, args)
+
+
+def _add(*terms: Any) -> Any:
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def _multiply(*factors: Any) -> Any:
+    product = factors[0]
+    for factor in factors[1:]:
+        product = product * factor
+    return product
+
+
+def _reciprocal(x: Any) -> Any:
+    return np.float64(1.0) / x
+
+
+def _maximum(*items: Any) -> Any:
+    out = items[0]
+    for item in items[1:]:
+        out = np.maximum(out, item)
+    return out
+
+
+def _minimum(*items: Any) -> Any:
+    out = items[0]
+    for item in items[1:]:
+        out = np.minimum(out, item)
+    return out

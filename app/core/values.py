@@ -101,6 +101,13 @@ def check_value(name: str, value: Any, limits: Limits) -> tuple[int, ...]:
 # --- results ----------------------------------------------------------------
 
 
+def finite(data: Any) -> Value:
+    """A number or nested list of numbers, with non-finite numbers as "nan", "inf", "-inf"."""
+    if isinstance(data, list):
+        return [finite(d) for d in data]
+    return _plain_number(float(data))
+
+
 def is_summary(value: Any) -> bool:
     return isinstance(value, dict) and "shape" in value and "first" in value
 

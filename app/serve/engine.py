@@ -4,8 +4,10 @@ A classroom server answers 30 to 200 students at once. One student's runaway
 function must not slow down the others, so each computation runs in a pool of
 worker processes with a hard wall-clock limit: a task over the limit is killed
 with its process, and the pool starts a new one. Results are cached by the
-normalized request, and identical requests in flight share one computation, so
-a class opening the same embedded example costs one computation.
+request as typed (a result's labels, character positions and step formulas
+quote the student's own text, so ``x^5 + 0.25`` and ``x**5+0.25`` are two
+entries), and identical requests in flight share one computation, so a class
+opening the same embedded example costs one computation.
 
 Admission is by expected wait: the engine keeps a running mean of how long one
 computation takes in a worker, and refuses new work at once (503 with
@@ -116,7 +118,8 @@ def make_job(
     for name, value in used.items():
         check_value(name, value, limits)
     grads = {name: bool((requires_grad or {}).get(name, True)) for name in parsed.variables}
-    parts: list[Any] = [parsed.normalized, used, grads, view]
+    # The text as typed, not parsed.normalized: the result quotes it (labels, positions).
+    parts: list[Any] = [expression, used, grads, view]
     if extras.wanted:  # the default answer keeps its key
         parts.append([extras.symbolic, extras.order, extras.accumulate])
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
@@ -157,6 +160,7 @@ def _init_worker(memory_mb: int) -> None:
     """Runs once in each new worker process, before any task."""
     import torch
 
+    # pipeline brings in sympy (app.core.local) too: no request pays for that import.
     from app.core.pipeline import compute
 
     torch.set_num_threads(1)

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
 from app.core.expr import N_, ExprError, Limits, parse
-from app.core.language import Extras
+from app.core.language import Extras, output_name
 from app.web.i18n import LANGUAGES
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -337,13 +337,20 @@ def title_of(state: PageState) -> str:
     """A title for a shared state: the function if it can be read, else the app's name."""
     if not state.expr or variables_of(state.expr, Limits())[1] is not None:
         return "Autograd Playground"
-    return f"y = {visible(state.expr)}"
+    return f"{output_of(state.expr)} = {visible(state.expr)}"
+
+
+def output_of(expr: str) -> str:
+    """The name of the function's result (language.output_name), y if it cannot be read."""
+    return output_name(variables_of(expr, Limits())[0])
 
 
 def snippet(base: str, state: PageState, options: EmbedOptions) -> str:
     """The HTML a teacher pastes into a course page. Attribute values are escaped here."""
     src = html.escape(base + embed_url(state, options), quote=True)
-    title = html.escape(f"Autograd Playground: y = {visible(state.expr)}", quote=True)
+    title = html.escape(
+        f"Autograd Playground: {output_of(state.expr)} = {visible(state.expr)}", quote=True
+    )
     return (
         f'<iframe src="{src}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
         'loading="lazy" '

@@ -243,6 +243,7 @@ def page_context(
         "error": None,
         "share": None,
         "base_url": "",
+        "output": page.output_of(state.expr) if state.expr else "y",
     }
     if not outcome:
         return context

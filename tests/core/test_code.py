@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from app.core.code import output_name
+from app.core.language import output_name
 from app.core.expr import parse
 from app.core.pipeline import compute
 
@@ -36,10 +36,10 @@ print("PROBE" + _json.dumps({{"y": _y.tolist(), "repr": repr(_y), "grads": _grad
 def test_the_program_prints_what_the_app_shows(expr, inputs, grads):
     result = compute(expr, inputs, grads)
     program = result["code"]
-    y = output_name(parse(expr))
+    y = output_name(parse(expr).variables)
     assert "requires_grad=True" in program and f"{y}.backward()" in program
     run = subprocess.run(
-        [sys.executable, "-c", program + PROBE.format(output=output_name(parse(expr)))],
+        [sys.executable, "-c", program + PROBE.format(output=output_name(parse(expr).variables))],
         capture_output=True,
         text=True,
         timeout=120,

@@ -129,15 +129,29 @@ def test_edge_count_matches_torchviz_by_hand() -> None:
 
 
 def test_torchviz_view_is_the_lesson_graph_with_other_names() -> None:
-    """Same boxes and the same arrows between the same labels as torchviz by hand."""
+    """Same boxes and the same arrows between the same labels as torchviz by hand,
+    except that the output is labelled with its name, y, where torchviz writes its shape."""
     x, y = lesson_output()
     by_hand = parse_svg(sanitize_svg(layout(torchviz.make_dot(y, params={"x": x}).source)))
     ours = parse_svg(render(seed_trace(), "torchviz").svg)
 
-    assert Counter(map(tuple, node_texts(ours).values())) == Counter(
-        map(tuple, node_texts(by_hand).values())
-    )
-    assert labelled_edges(ours) == labelled_edges(by_hand)
+    expected = Counter(map(tuple, node_texts(by_hand).values()))
+    expected[(" ()",)] -= 1
+    expected[("y",)] += 1
+    assert Counter(map(tuple, node_texts(ours).values())) == +expected
+    edges = labelled_edges(by_hand)
+    edges[("AddBackward0", " ()")] -= 1
+    edges[("AddBackward0", "y")] += 1
+    assert labelled_edges(ours) == +edges
+
+
+@pytest.mark.parametrize("view", ["torchviz", "annotated"])
+def test_the_output_node_is_named_out_when_a_variable_is_called_y(view) -> None:
+    parsed = parse("x*y")
+    ours = parse_svg(render(trace(parsed, {"x": 2.0, "y": 3.0}), view).svg)
+    out = node_texts(ours)["out"]
+    assert out[0].startswith("out"), out
+    assert not any(text.startswith("y =") or text.strip() == "()" for text in out)
 
 
 def test_torchviz_dot_has_no_raw_python_ids() -> None:

@@ -1,0 +1,213 @@
+"""The step explanations on the page: derived formulas, checks, notes, names, caching.
+
+One test per fault the step texts had; each asserts through selectors what a
+student reads. The numbers' oracle is the calculus written out by hand.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+from bs4 import BeautifulSoup
+
+from app.core import local
+from app.core.expr import parse
+from app.web import page
+
+SEED = page.SEED
+
+
+def soup(response) -> BeautifulSoup:
+    assert response.status_code == 200, response.text[:300]
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def steps_of(client, lang: str = "en", **params) -> list:
+    """Every backward step of the page, as list items (all are in the page, one shown)."""
+    headers = {"Accept-Language": lang}
+    return soup(client.get("/", params=params, headers=headers)).select("li.step.backward")
+
+
+def step_named(items, name: str):
+    return next(li for li in items if li.select_one("h3").get_text(" ", strip=True).startswith(name))
+
+
+def text(node) -> str:
+    return node.get_text(" ", strip=True)
+
+
+@pytest.mark.parametrize(
+    "expr, values, node, formula",
+    [
+        ("2**x", {"x": "3"}, "PowBackward2", "2^x·ln(2) = 5.54518"),
+        ("pow(3, x)", {"x": "2"}, "PowBackward2", "3^x·ln(3) = 9.88751"),
+        ("2**(x*y)", {"x": "1", "y": "2"}, "PowBackward2", "2^(x*y)·ln(2) = 2.77259"),
+    ],
+)
+def test_a_constant_base_is_written_as_its_value(client, expr, values, node, formula):
+    step = step_named(steps_of(client, expr=expr, **values), node)
+    local_derivative = text(step.select_one("[data-testid=local-derivative]"))
+    assert formula in local_derivative
+    assert "x^c" not in local_derivative and "ln(x)" not in local_derivative
+    assert step.select_one("[data-testid=check]") is not None
+
+
+def test_an_exponent_without_requires_grad_is_named_and_defined(client):
+    items = steps_of(client, expr="x**y", x="2", y="3", rg="1", grad="x")
+    shown = text(step_named(items, "PowBackward1").select_one("[data-testid=local-derivative]"))
+    assert "y·x^(y − 1) = 12" in shown
+    assert "where y = 3" in shown
+    assert "c" not in shown.split("=")[1]  # no undefined c
+
+
+def test_a_matrix_product_shows_the_rule_not_a_quotient(client):
+    items = steps_of(client, expr="sum([1, 2]*(A @ v))", A="[[1, 2], [3, 4]]", v="[1, 2]")
+    mv = step_named(items, "MvBackward0")
+    rules = [text(r) for r in mv.select("[data-testid=tensor-rule]")]
+    assert any("G·vᵀ = [[1, 2], [2, 4]]" in r for r in rules)
+    assert any("Aᵀ·G = [7, 10]" in r for r in rules)  # Aᵀ·[1, 2] = [1+6, 2+8]
+    whole = text(mv)
+    assert "[7, 5]" not in whole and "not a single number" not in whole
+    assert "Chain rule" not in whole  # no element-wise chain line for a matrix product
+
+
+def test_sum_and_mean_say_how_they_fan_out(client):
+    items = steps_of(client, expr="mean(v*v)", v="[1, 2, 3]")
+    mean = text(step_named(items, "MeanBackward0"))
+    assert "n = 3" in mean and "g·1/n" in mean
+    items = steps_of(client, expr="sum(v*v)", v="[1, 2, 3]")
+    total = text(step_named(items, "SumBackward0"))
+    assert "g·1 = [1, 1, 1]" in total and "every element" in total
+
+
+def test_the_reciprocal_has_its_rule(client):
+    items = steps_of(client, expr="1/x", x="2")
+    reciprocal = step_named(items, "ReciprocalBackward0")
+    assert "−1/x² = -0.25" in text(reciprocal.select_one("[data-testid=local-derivative]"))
+    assert text(reciprocal.select_one("h3")) != "ReciprocalBackward0"  # labelled by its part
+
+
+def test_where_inf_arrives_the_arithmetic_is_the_real_one(client):
+    items = steps_of(client, expr="log(sqrt(x))", x="0")
+    sqrt = step_named(items, "SqrtBackward0")
+    shown = text(sqrt)
+    assert "1/(2·√x) = inf" in shown and "inf · inf = inf" in shown
+    assert not any("nan" in text(code) for code in sqrt.select("code"))
+    notes = {n["data-note"] for n in sqrt.select("[data-testid=step-note]")}
+    assert {"inf-arrived", "sqrt-at-zero"} <= notes
+
+
+def test_a_zero_arriving_still_shows_the_local_derivative(client):
+    items = steps_of(client, expr="sin(x)*x", x="0")
+    sine = step_named(items, "SinBackward0")
+    assert "cos(x) = 1" in text(sine.select_one("[data-testid=local-derivative]"))
+    assert "0 · 1 = 0" in text(sine)
+    assert "zero arrived" not in text(sine)
+
+
+@pytest.mark.parametrize(
+    "expr, x, node, note, words",
+    [
+        ("relu(x)", "0", "ReluBackward0", "relu-at-zero", "PyTorch picks 0"),
+        ("abs(x)", "0", "AbsBackward0", "abs-at-zero", "sign(0) = 0"),
+        ("log(x)", "-1", "LogBackward0", "outside-domain", "outside the domain"),
+        ("sqrt(x)", "0", "SqrtBackward0", "sqrt-at-zero", "no finite derivative at 0"),
+    ],
+)
+def test_non_differentiable_points_and_domains_are_explained(client, expr, x, node, note, words):
+    step = step_named(steps_of(client, expr=expr, x=x), node)
+    notes = {n["data-note"]: text(n) for n in step.select("[data-testid=step-note]")}
+    assert note in notes and words in notes[note]
+
+
+def test_refusals_name_the_output_by_the_same_rule(client):
+    data = client.post("/api/graph", json={"expression": "x*y", "inputs": {"x": [1, 2], "y": 1}})
+    assert data.status_code == 422
+    assert "out has shape [2]" in data.text and "y has shape" not in data.text
+
+
+def test_a_variable_called_y_makes_the_output_out(client):
+    response = client.get("/", params={"expr": "x*y", "x": "2", "y": "3"})
+    html = soup(response)
+    first = html.select_one("li.step.backward")
+    assert "∂out/∂(x*y) = 1" in text(first) and "∂out/∂out = 1" in text(first)
+    assert "∂y/∂y" not in response.text
+    assert "out = x*y" in html.select_one("#code").text
+    assert "out =" in text(html.select_one("label[for=expr]"))
+    assert "out.backward()" in text(html.select_one("li.step.overview"))
+
+
+def test_share_titles_use_the_same_name(client):
+    oembed = client.get("/oembed", params={"url": "http://testserver/?expr=x*y&x=2&y=3"}).json()
+    assert oembed["title"] == "out = x*y"
+    assert 'title="Autograd Playground: out = x*y"' in oembed["html"]
+    plain = client.get("/oembed", params={"url": "http://testserver/?expr=x*z&x=2&z=3"}).json()
+    assert plain["title"] == "y = x*z"
+
+
+def test_a_tensor_without_requires_grad_is_not_called_python_arithmetic(client):
+    html = soup(client.get("/", params={
+        "expr": "sum(x + w*2)", "x": "1", "w": "[1, 2]", "rg": "1", "grad": "x", "forward": "1"}))
+    forward = [text(li) for li in html.select("li.step.forward")]
+    tensor_step = next(t for t in forward if t.startswith("Forward pass · w*2"))
+    assert "plain Python arithmetic" not in tensor_step
+    assert "requires_grad" in tensor_step
+
+
+def test_one_forward_step_is_one_step(client):
+    html = soup(client.get("/", params={"expr": "2*x", "x": "1", "forward": "1"}))
+    overview = text(html.select_one("li.step.overview"))
+    assert "The first step shows the forward pass" in overview
+    assert "The first 1 steps" not in overview
+
+
+def test_each_spelling_shows_its_own_labels_and_positions(client):
+    first = soup(client.get("/", params={"expr": "x^5 + 0.25", "x": "2", "step": "2"}))
+    second = soup(client.get("/", params={"expr": "x**5+0.25", "x": "2", "step": "2"}))
+    assert "x^5 + 0.25" in text(first.select_one("li.step.backward h3"))
+    heading = text(second.select_one("li.step.backward h3"))
+    assert "x**5+0.25" in heading and "x^5" not in heading
+    api = client.post("/api/graph", json={"expression": "x**5+0.25", "inputs": {"x": 2}}).json()
+    assert [(n["source"], n["start"], n["end"]) for n in api["nodes"] if n["source"]] == [
+        ("x**5+0.25", 0, 9), ("x**5", 0, 4)]
+
+
+def test_a_wrong_rule_is_marked_on_the_page(client, monkeypatch):
+    import sympy
+
+    monkeypatch.setitem(local.FORMS, "SinBackward0", lambda: sympy.cos(local.P[0]))
+    local.derived.cache_clear()
+    try:
+        step = step_named(steps_of(client, expr="sin(x)", x="0.5"), "SinBackward0")
+    finally:
+        local.derived.cache_clear()
+    mismatch = step.select_one("[data-testid=mismatch]")
+    assert mismatch is not None and "0.877583" in text(mismatch)  # cos(0.5), PyTorch's
+    assert step.select_one("[data-testid=check]") is None
+
+
+def test_every_step_of_the_lesson_is_checked(client):
+    items = steps_of(client, expr=SEED, x="2")
+    ops = [li for li in items if "AccumulateGrad" not in text(li.select_one("h3"))]
+    assert ops and all(li.select("[data-testid=check]") for li in ops)
+    assert not any(li.select("[data-testid=mismatch]") for li in items)
+
+
+def test_the_explanations_are_german_in_german(client):
+    items = steps_of(client, "de", expr="relu(x)", x="0")
+    relu = step_named(items, "ReluBackward0")
+    note = text(relu.select_one("[data-testid=step-note]"))
+    assert "Knick" in note and "PyTorch nimmt" in note
+    items = steps_of(client, "de", expr="mean(v)", v="[1, 2]")
+    assert "teilt durch n" in text(step_named(items, "MeanBackward0"))
+
+
+def test_the_api_sends_a_checked_rule_per_gradient(client):
+    data = client.post("/api/graph", json={"expression": "2**x", "inputs": {"x": 3}}).json()
+    step = next(s for s in data["steps"] if s["name"] == "PowBackward2")
+    (rule,) = step["rules"]
+    assert rule["kind"] == "local" and rule["formula"] == "2^x·ln(2)"
+    assert rule["agrees"] is True
+    assert rule["value"] == pytest.approx(8 * 0.6931471805599453, rel=1e-6)
+    assert rule["torch"] == pytest.approx(rule["value"], rel=1e-6)

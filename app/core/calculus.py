@@ -22,13 +22,13 @@ import signal
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 import torch
 
 from app.core.graph import evaluate, make_inputs
-from app.core.language import N_, ExprError, Limits
+from app.core.language import N_, ExprError, Limits, output_name
 from app.core.recorder import Trace, record, to_value
 from app.core.tree import BinOp, Call, ListConst, Parsed, post_order
 
@@ -451,6 +451,8 @@ def second_order(
             return SecondOrder(second, first, None, name, (SECOND_NO_GRAPH, {"name": name}))
         # The gradient's graph, traced and stepped like y's: backward() of dy/dx.
         gradient_trace = record(parsed, tensors, [], g)
+        output = output_name(tensors)
+        gradient_trace = replace(gradient_trace, output_label=f"d{output}/d{name}")
         if len(gradient_trace.nodes) > limits.max_graph_nodes:
             return SecondOrder(second, first, None, name, (
                 SECOND_TOO_LARGE,

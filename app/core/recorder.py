@@ -39,6 +39,8 @@ class Trace:
     tensor: torch.Tensor = field(repr=False, compare=False)
     params: dict[str, torch.Tensor] = field(repr=False, compare=False)
     torch_ids: dict[int, str] = field(repr=False, compare=False)
+    # What the picture calls the output when it is not the function (dy/dx for order 2).
+    output_label: str | None = None
 
     @property
     def gradients(self) -> dict[str, Value | None]:

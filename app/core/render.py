@@ -95,7 +95,7 @@ def torchviz_dot(trace: Trace) -> str:
     import torchviz
 
     dot = torchviz.make_dot(trace.tensor, params=trace.params)
-    output = output_name(v.name for v in trace.variables)
+    output = trace.output_label or output_name(v.name for v in trace.variables)
     ids = dict(trace.torch_ids)
     extra = iter(f"t{i}" for i in range(10**9))
 
@@ -142,7 +142,7 @@ def annotated_dot(trace: Trace) -> str:
     def edge(a: str, b: str) -> None:
         lines.append(f'\t"{a}" -> "{b}"\n')
 
-    output = output_name(v.name for v in trace.variables)
+    output = trace.output_label or output_name(v.name for v in trace.variables)
     node("out", f"{output} = {format_value(trace.output.value)}", fillcolor="darkolivegreen1")
     for n in trace.nodes:
         grad = format_value(arrived.get(n.id))

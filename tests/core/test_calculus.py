@@ -331,3 +331,10 @@ def test_finite_differences_are_bounded_over_all_variables():
     assert compared == [calculus.FD_MAX_TOTAL // 8] * 8
     # By hand: d/dv_i of sum(v*v) is 2v = 1 for every number.
     assert all(v == pytest.approx(1.0, rel=1e-6) for d in data["derivatives"] for v in d["value"])
+
+
+def test_the_gradient_graph_calls_its_output_dy_dx():
+    svg = second(LESSON, {"x": 2})["graph"]["svg"]
+    assert "dy/dx" in svg
+    svg = second("x*y**3", {"x": 2, "y": 1})["graph"]["svg"]  # a variable y: out
+    assert "dout/dx" in svg

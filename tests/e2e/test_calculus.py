@@ -169,3 +169,27 @@ def test_accumulation_shows_the_doubled_gradient(page: Page, link, problems):
     expect(page.get_by_test_id("accumulated-value-x")).to_have_text("144")
     expect(page.get_by_test_id("accumulation")).to_contain_text("zero_grad()")
     no_problems(problems)
+
+
+@pytest.mark.parametrize("params, context", [
+    ({"x": 2, "order": 2, "accumulate": 1, "theme": "dark"}, {"color_scheme": "dark"}),
+    ({"x": 2, "order": 2, "lang": "de", "theme": "light"}, {"locale": "de-DE"}),
+], ids=["calculus-dark", "calculus-de-light"])
+def test_the_calculus_panels_have_no_serious_accessibility_violations(
+    new_page, link, base_url, params, context
+):
+    from .test_accessibility import assert_no_blocking_violations
+
+    page = new_page(**context)
+    page.goto(link(**params))
+    expect(page.get_by_test_id("second-x")).to_have_text("64", timeout=15_000)
+    assert_no_blocking_violations(page, base_url)
+
+
+def test_the_exercise_has_no_serious_accessibility_violations(page: Page, link, base_url):
+    from .test_accessibility import assert_no_blocking_violations
+
+    page.goto(link(x=2, exercise=1, step=9))
+    answer(page, 9, ["5"])
+    expect(page.get_by_test_id("feedback-9")).not_to_be_empty()
+    assert_no_blocking_violations(page, base_url)

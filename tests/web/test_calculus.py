@@ -300,3 +300,15 @@ def test_hostile_values_of_the_new_parameters_leave_the_modes_off(client):
 def test_new_modes_are_reserved_names_a_variable_cannot_take(client):
     page_ = soup(client.get("/", params={"expr": "order*2", "order": "2"}))
     assert "reserved" in page_.select_one("[data-testid=error]").text
+
+
+def test_the_panels_call_the_output_out_when_a_variable_is_called_y(client):
+    block = soup(client.get("/calculus", params={
+        "expr": "x**2*y", "x": "3", "y": "2", "order": "2", "accumulate": "1"}))
+    text = block.get_text(" ")
+    assert "∂out/∂x" in text and "∂²out/∂x²" in text and "out.backward()" in text
+    assert "∂y/∂x" not in text
+    # By hand: d/dx x²y = 2xy = 12, d/dy = x² = 9; second: 2y = 4 and 0.
+    assert block.select_one("[data-testid=symbolic-value-x]").text == "12"
+    assert block.select_one("[data-testid=symbolic-value-y]").text == "9"
+    assert block.select_one("[data-testid=second-x]").text == "4"

@@ -165,12 +165,25 @@ def single(base: str, runs: int) -> list[tuple[str, float, float]]:
     def seed_hit() -> dict:
         return {"expression": SEED, "inputs": {"x": 2}}
 
+    # The parts asked for on top (they are fetched after the page's first answer).
+    def seed_new_symbolic() -> dict:  # sympy's diff and simplify from scratch, and the plot
+        return {**seed_new(), "symbolic": True}
+
+    def seed_value_symbolic() -> dict:  # the formula is kept per function: a new value only
+        return {**seed_value(), "symbolic": True}
+
+    def seed_new_second() -> dict:
+        return {**seed_new(), "order": 2}
+
     cases = [
         ("seed, never seen", seed_new, seed_by_hand),
         ("seed, new value", seed_value, seed_by_hand),
         (f"{POLY_TERMS}-term polynomial, never seen", poly_new, poly_by_hand),
         ("neuron on vectors, never seen", neuron_new, neuron_by_hand),
         ("seed, cache hit", seed_hit, seed_by_hand),
+        ('seed, never seen, "symbolic": true', seed_new_symbolic, seed_by_hand),
+        ('seed, new value, "symbolic": true', seed_value_symbolic, seed_by_hand),
+        ('seed, never seen, "order": 2', seed_new_second, seed_by_hand),
     ]
     out = []
     # The standard library's keep-alive client, so that the figures are the server's

@@ -314,11 +314,6 @@ def _first_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:200]
 
 
-def evaluate(parsed: Parsed, tensors: dict[str, torch.Tensor], limits: Limits) -> Any:
-    """The function's value over ``tensors``, op by op as :func:`trace` builds it, unrecorded."""
-    return _Evaluator(parsed, tensors, limits).run(parsed.tree)
-
-
 def trace(
     parsed: Parsed,
     inputs: dict[str, InputValue],
@@ -339,3 +334,12 @@ def trace(
             return record(parsed, tensors, evaluator.ops, y)
     except ExprError as error:
         raise error.locate(parsed.text) from None
+
+
+def evaluate(parsed: Parsed, tensors: dict[str, torch.Tensor], limits: Limits = Limits()) -> Any:
+    """``parsed`` computed on ``tensors`` as trace does, without recording anything.
+
+    For what builds the function again on its own tensors: a second backward,
+    the second order, the plot's grid, each step of a training run.
+    """
+    return _Evaluator(parsed, tensors, limits).run(parsed.tree)

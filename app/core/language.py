@@ -143,6 +143,24 @@ class Limits:
     max_train_steps: int = 100
 
 
+@dataclass(frozen=True)
+class Extras:
+    """What a request asks for beyond the default answer (each costs time, so on request).
+
+    ``symbolic``: dy/dx as a formula beside autograd, and the plot; ``order`` 2: the
+    second derivatives and the graph of the gradient computation; ``accumulate``: a
+    second backward() without zeroing the gradients.
+    """
+
+    symbolic: bool = False
+    order: int = 1
+    accumulate: bool = False
+
+    @property
+    def wanted(self) -> bool:
+        return self.symbolic or self.order == 2 or self.accumulate
+
+
 @dataclass(eq=False)
 class ExprError(Exception):
     """A refusal a student can act on.

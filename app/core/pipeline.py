@@ -14,7 +14,9 @@ from typing import Any
 from app.core.code import torch_code
 from app.core.expr import ExprError, Limits, checked
 from app.core.graph import Trace, trace
+from app.core.language import Extras
 from app.core.render import VIEWS, Picture, render
+from app.core.tree import Parsed
 from app.core.values import summarize
 
 
@@ -25,8 +27,12 @@ def compute(
     view: str = "torchviz",
     limits: Limits = Limits(),
     dot_timeout: float = 5.0,
+    extras: Extras = Extras(),
 ) -> dict[str, Any]:
-    """Everything the API answers for one function. Raises ExprError or RenderError."""
+    """Everything the API answers for one function. Raises ExprError or RenderError.
+
+    ``extras`` adds the parts asked for beyond the default answer (see calculus_json).
+    """
     if view not in VIEWS:
         raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
     parsed = checked(expression, limits)
@@ -39,7 +45,50 @@ def compute(
         )
     picture = render(result, view, dot_timeout)
     data = to_json(result, picture, torch_code(parsed, inputs, requires_grad))
+    if extras.wanted:
+        data.update(calculus_json(parsed, result, inputs, requires_grad, extras, limits, dot_timeout))
     return summarized(data, limits.max_shown_elements)
+
+
+def calculus_json(
+    parsed: Parsed,
+    result: Trace,
+    inputs: dict[str, Any],
+    requires_grad: dict[str, bool] | None,
+    extras: Extras,
+    limits: Limits,
+    dot_timeout: float,
+) -> dict[str, Any]:
+    """The extras asked for, as the keys ``symbolic``, ``plot``, ``second_order`` and
+    ``accumulation`` (only those asked for are present)."""
+    from app.core import calculus  # sympy is loaded only when a formula is asked for
+
+    data: dict[str, Any] = {}
+    max_shown = limits.max_shown_elements
+    if extras.symbolic:
+        data["symbolic"] = calculus.derivatives(parsed, result, inputs, limits)
+        data["plot"] = calculus.plot(parsed, result, limits)
+    if extras.order == 2:
+        second = calculus.second_order(parsed, inputs, requires_grad, limits)
+        graph = None
+        if second.trace is not None:
+            picture = render(second.trace, "torchviz", dot_timeout)
+            graph = summarized(to_json(second.trace, picture, ""), max_shown)
+            graph["variable"] = second.variable
+        data["second_order"] = {
+            "second": {k: summarize(v, max_shown) for k, v in second.second.items()},
+            "first": {k: summarize(v, max_shown) for k, v in second.first.items()},
+            "graph": graph,
+            "note": None if second.note is None else {
+                "template": second.note[0], "params": second.note[1]},
+        }
+    if extras.accumulate:
+        twice = calculus.accumulation(parsed, inputs, requires_grad, limits)
+        data["accumulation"] = {
+            k: {name: summarize(v, max_shown) for name, v in values.items()}
+            for k, values in twice.items()
+        }
+    return data
 
 
 def summarized(data: dict[str, Any], max_shown: int) -> dict[str, Any]:

@@ -40,6 +40,8 @@ class Trace:
     params: dict[str, torch.Tensor] = field(repr=False, compare=False)
     torch_ids: dict[int, str] = field(repr=False, compare=False)
     output_name: str = "y"  # what the output is called (language.output_name, or a program's)
+    # What the picture calls the output when it is not the function (dy/dx for order 2).
+    output_label: str | None = None
 
     @property
     def gradients(self) -> dict[str, Value | None]:
@@ -55,6 +57,8 @@ class Trace:
 def to_value(x: Any) -> Value:
     """A tensor or number as JSON-ready data; non-finite numbers become strings."""
     if isinstance(x, torch.Tensor):
+        if x._is_zerotensor():  # a gradient PyTorch knows is zero has no storage to read
+            x = torch.zeros(x.shape, dtype=x.dtype)
         data = x.detach().tolist()
     else:
         data = x

@@ -92,7 +92,7 @@ def torchviz_dot(trace: Trace) -> str:
     import torchviz
 
     dot = torchviz.make_dot(trace.tensor, params=trace.params)
-    output = trace.output_name
+    output = trace.output_label or trace.output_name
     ids = dict(trace.torch_ids)
     extra = iter(f"t{i}" for i in range(10**9))
 
@@ -142,7 +142,7 @@ def annotated_dot(trace: Trace) -> str:
     def edge(a: str, b: str) -> None:
         lines.append(f'\t"{a}" -> "{b}"\n')
 
-    output = trace.output_name
+    output = trace.output_label or trace.output_name
     node("out", f"{output} = {format_value(trace.output.value)}", fillcolor="darkolivegreen1")
     for n in trace.nodes:
         grad = format_value(arrived.get(n.id))
@@ -333,18 +333,46 @@ def _open(name: str, soname: str) -> ctypes.CDLL:
         return ctypes.CDLL(found)
 
 
-def inline_svg(svg: str, classes: dict[str, str] | None = None) -> Markup:
+def inline_svg(
+    svg: str, classes: dict[str, str] | None = None, id_prefix: str = ""
+) -> Markup:
     """Sanitized SVG, ready to inline, with extra classes on some nodes' groups.
 
     The one place SVG becomes markup. ``classes`` maps node ids to classes
     such as "current" or "done"; ids and classes are checked to be plain words.
     """
     svg = sanitize_svg(svg)
+    if id_prefix and _SAFE_ID.match(id_prefix):  # a second graph on the page: ids stay unique
+        svg = re.sub(r' id="([A-Za-z][A-Za-z0-9_-]*)"', rf' id="{id_prefix}\1"', svg)
     for node_id, extra in sorted((classes or {}).items()):
         if _SAFE_ID.match(node_id) and all(_SAFE_ID.match(c) for c in extra.split()):
             svg = svg.replace(f'<g id="{node_id}" class="node">',
                               f'<g id="{node_id}" class="node {extra}">', 1)
     return Markup(svg)
+
+
+# MathML elements a formula may use (see calculus.mathml, which writes them).
+_MATHML_ELEMENTS = {"math", "mrow", "mi", "mn", "mo", "msup", "msub", "mfrac", "msqrt",
+                    "mroot", "msubsup", "mtext", "mspace", "mstyle"}
+_MATHML_ATTRIBUTES = {"xmlns", "mathvariant", "stretchy"}
+MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+
+
+def inline_mathml(text: str) -> Markup:
+    """A formula's MathML, checked again where it becomes markup: only presentation
+    elements and a few attributes; anything else is refused (shown as nothing)."""
+    try:
+        root = defused.fromstring(text)
+    except (ET.ParseError, DefusedXmlException):
+        return Markup("")
+    for element in root.iter():
+        tag = element.tag.split("}")[-1]
+        if tag not in _MATHML_ELEMENTS or set(element.attrib) - _MATHML_ATTRIBUTES:
+            return Markup("")
+        element.tag = tag
+    root.set("display", "inline")
+    text = ET.tostring(root, encoding="unicode")
+    return Markup(text.replace("<math ", f'<math xmlns="{MATHML_NS}" ', 1))
 
 
 # --- sanitizing -------------------------------------------------------------

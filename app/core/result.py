@@ -144,6 +144,11 @@ class GraphResult:
     svg: str
     dot: str
     code: str
+    # Present only when asked for ("symbolic": true, "order": 2, "accumulate": true).
+    symbolic: dict[str, Any] | None = None  # dy/dx per variable beside x.grad
+    plot: dict[str, Any] | None = None  # y(x) and its tangent, one scalar variable only
+    second_order: dict[str, Any] | None = None  # d²y/dx² and the gradient's own graph
+    accumulation: dict[str, Any] | None = None  # x.grad after one and two backward()
 
     def node(self, node_id: str) -> Node:
         return next(n for n in self.nodes if n.id == node_id)

@@ -42,6 +42,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from app.serve.cache import Cache, Encoded, MemoryCache, SingleFlight
 from app.core.expr import ExprError, Limits, checked
+from app.core.language import Extras
 from app.core.render import RenderError
 from app.core.values import check_training, check_value
 
@@ -76,6 +77,7 @@ class Job:
     requires_grad: dict[str, bool]
     view: str
     key: str
+    extras: Extras = Extras()
 
 
 def make_job(
@@ -84,6 +86,7 @@ def make_job(
     requires_grad: dict[str, bool] | None,
     view: str,
     limits: Limits,
+    extras: Extras = Extras(),
 ) -> Job:
     """Check the text and the values (cheap, no torch) and build the cache key.
 
@@ -103,11 +106,12 @@ def make_job(
         check_value(name, value, limits)
     grads = {name: bool((requires_grad or {}).get(name, True)) for name in parsed.variables}
     # The text as typed, not parsed.normalized: the result quotes it (labels, positions).
-    canonical = json.dumps(
-        [expression, used, grads, view], sort_keys=True, separators=(",", ":")
-    )
+    parts: list[Any] = [expression, used, grads, view]
+    if extras.wanted:  # the default answer keeps its key
+        parts.append([extras.symbolic, extras.order, extras.accumulate])
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     key = hashlib.sha256(canonical.encode()).hexdigest()
-    return Job(expression, used, grads, view, key)
+    return Job(expression, used, grads, view, key, extras)
 
 
 def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
@@ -116,7 +120,9 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
     # the web process, which only parses, caches and renders pages.
     from app.core.pipeline import check_result_size, compute
 
-    result = compute(job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout)
+    result = compute(
+        job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout, job.extras
+    )
     encoded = Encoded.of(result)
     # Bound the answer before it crosses back to the web process.
     check_result_size(len(encoded.json), limits)
@@ -245,7 +251,8 @@ class Engine:
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
         # The fork server imports torch once; each worker forks from it.
-        context.set_forkserver_preload(["app.core.pipeline"])
+        # sympy too: the calculus panels need it, and loading it per worker would cost seconds.
+        context.set_forkserver_preload(["app.core.pipeline", "app.core.symbolic"])
         return ProcessPool(
             max_workers=self.workers,
             max_tasks=self.max_tasks,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.datastructures import QueryParams
 
 from app.core.expr import ExprError
+from app.core.language import Extras
 from app.core.render import View
 from app.core.result import GraphResult, Training
 from app.serve.cache import Encoded
@@ -51,6 +52,22 @@ class GraphRequest(BaseModel):
     view: View = Field(
         default="torchviz", description="Which picture `svg` holds."
     )
+    symbolic: StrictBool = Field(
+        default=False,
+        description="Add `symbolic` (dy/dx per variable as a formula, its value beside x.grad; "
+        "a central finite difference for tensor functions) and `plot` (y(x) with its tangent, "
+        "for one scalar variable).",
+    )
+    order: Literal[1, 2] = Field(
+        default=1,
+        description="2 adds `second_order`: d²y/dx² per variable (create_graph=True) and the "
+        "graph of the gradient computation, with its steps.",
+    )
+    accumulate: StrictBool = Field(
+        default=False,
+        description="Add `accumulation`: x.grad after one backward() and after a second one "
+        "without zero_grad().",
+    )
 
 
 GRAPH_DESCRIPTION = """
@@ -85,7 +102,10 @@ async def graph(
             {"count": len(body.inputs), "limit": settings.max_variables},
         )
     request.state.expr = body.expression
-    job = make_job(body.expression, body.inputs, body.requires_grad, body.view, settings.limits())
+    extras = Extras(body.symbolic, body.order, body.accumulate)
+    job = make_job(
+        body.expression, body.inputs, body.requires_grad, body.view, settings.limits(), extras
+    )
     result, request.state.cache = await engine.compute(job)
     # Sent as the worker encoded it: no validation, no encoding per request.
     return encoded_response(result, request.headers.get("accept-encoding", ""))

@@ -40,8 +40,10 @@ SECURITY_HEADERS = {
 }
 
 # Routes a client address is rate-limited on, and which of them answer with HTML.
-LIMITED_ROUTES = {"/", "/embed", "/fields", "/share", "/oembed", "/api/graph", "/lesson"}
-PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/lesson"}
+LIMITED_ROUTES = {
+    "/", "/embed", "/fields", "/share", "/calculus", "/oembed", "/api/graph", "/lesson"
+}
+PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/calculus", "/lesson"}
 ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/metrics", "/docs", "/openapi.json"}
 
 RATE_LIMITED_MESSAGE = N_(

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
 from app.core.expr import N_, ExprError, Limits, parse
-from app.core.language import output_name
+from app.core.language import Extras, output_name
 from app.core.program import is_program
 from app.web.i18n import LANGUAGES
 
@@ -36,7 +36,10 @@ RESERVED = {
     "hide": "parts to hide, comma-separated: " + "function, values, output, graph, steps, "
     "details, code, examples",
     "autoplay": "1 to start stepping through the steps at once",
-    "accumulate": "1 to leave zero_grad() out, so that gradients add up",
+    "exercise": "1 to predict each step's gradient before it is shown",
+    "order": "2 to show the second derivatives and the graph of the gradient computation",
+    "accumulate": "1 to call backward() a second time without zeroing the gradients; in "
+    "training, to leave zero_grad() out",
     "train": "parameters to train by gradient descent, comma-separated (train=w,b)",
     "lr": "the training's learning rate (0.1 when missing)",
     "steps": "how many training updates (20 when missing)",
@@ -46,7 +49,7 @@ VIEWS = ("torchviz", "annotated")
 # Parts of the view that hide= can take away (comma-separated).
 HIDEABLE = (
     N_("function"), N_("values"), N_("output"), N_("graph"), N_("steps"), N_("details"),
-    N_("code"), N_("examples"), N_("training"),
+    N_("code"), N_("examples"), N_("derivative"), N_("training"),
 )
 THEMES = ("auto", "light", "dark")
 DEFAULT_VALUE = "1"
@@ -102,11 +105,18 @@ class PageState:
     readonly: bool = False
     hide: tuple[str, ...] = ()
     autoplay: bool = False
+    exercise: bool = False
+    order: int = 1
     accumulate: bool = False
     train: tuple[str, ...] = ()  # the parameters of the training view; empty: no training
     lr: str = DEFAULT_LR
     steps: int = DEFAULT_TRAIN_STEPS
     path: str = "/"  # the page these links lead to: / or /embed; not in the query
+
+    @property
+    def extras(self) -> Extras:
+        """What the page's derivative panel asks the engine for."""
+        return Extras(symbolic=True, order=self.order, accumulate=self.accumulate)
 
     @property
     def is_program(self) -> bool:
@@ -149,6 +159,10 @@ class PageState:
             pairs.append(("hide", ",".join(state.hide)))
         if state.autoplay:
             pairs.append(("autoplay", "1"))
+        if state.exercise:
+            pairs.append(("exercise", "1"))
+        if state.order == 2:
+            pairs.append(("order", "2"))
         if state.accumulate:
             pairs.append(("accumulate", "1"))
         if state.train:
@@ -219,6 +233,8 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         readonly=_first(params, "readonly") == "1",
         hide=tuple(p for p in HIDEABLE if p in (_first(params, "hide") or "").split(",")),
         autoplay=_first(params, "autoplay") == "1",
+        exercise=_first(params, "exercise") == "1",
+        order=2 if _first(params, "order") == "2" else 1,
         accumulate=_first(params, "accumulate") == "1",
         train=read_params(_all(params, "train")),
         lr=(_first(params, "lr") or DEFAULT_LR)[:32],
@@ -298,6 +314,22 @@ def parse_value(name: str, text: str) -> Any:
         ) from None
 
 
+def exercise_answers(step: Any) -> list[float] | None:
+    """The numbers a student predicts for a step in exercise mode, or None to skip it.
+
+    A leaf's question is its ``.grad``; any other step's, the gradients it sends
+    on, in the order the step view lists them. Only single finite numbers are
+    asked for: a tensor's or an infinite gradient is shown as usual.
+    """
+    if step.accumulated is not None:
+        values = [step.accumulated]
+    else:
+        values = [v for t, v in zip(step.targets, step.grad_inputs) if t is not None and v is not None]
+    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return None
+    return [float(v) for v in values]
+
+
 # --- sharing and embedding --------------------------------------------------
 
 EMBED_WIDTH, EMBED_HEIGHT = 700, 450
@@ -312,14 +344,18 @@ class EmbedOptions:
     step: int = 0
     hide: tuple[str, ...] = ("code", "examples")
     autoplay: bool = False
+    exercise: bool = False
+    order: int = 1
+    accumulate: bool = False
 
 
 def embed_options(params: Any, state: PageState) -> EmbedOptions:
     """Options from the share dialog's form (or an oEmbed link); defaults where absent."""
     if _first(params, "options") != "1" and not any(
-        k in params for k in ("readonly", "hide", "autoplay")
+        k in params for k in ("readonly", "hide", "autoplay", "exercise", "order", "accumulate")
     ):
-        return EmbedOptions(lang=state.lang, step=state.step)
+        return EmbedOptions(lang=state.lang, step=state.step, exercise=state.exercise,
+                            order=state.order, accumulate=state.accumulate)
     listed = params.getlist("hide") if hasattr(params, "getlist") else params.get("hide", [])
     hidden = {h for item in listed for h in item.split(",")}
     lang = _first(params, "lang")
@@ -329,6 +365,9 @@ def embed_options(params: Any, state: PageState) -> EmbedOptions:
         step=read_step(_first(params, "step")),
         hide=tuple(p for p in HIDEABLE if p in hidden),
         autoplay=_first(params, "autoplay") == "1",
+        exercise=_first(params, "exercise") == "1",
+        order=2 if _first(params, "order") == "2" else 1,
+        accumulate=_first(params, "accumulate") == "1",
     )
 
 
@@ -340,6 +379,9 @@ def embed_url(state: PageState, options: EmbedOptions) -> str:
         step=options.step,
         hide=options.hide,
         autoplay=options.autoplay,
+        exercise=options.exercise,
+        order=options.order,
+        accumulate=options.accumulate,
         theme="auto",
     )
 

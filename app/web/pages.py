@@ -17,7 +17,8 @@ from starlette.datastructures import Headers, QueryParams
 
 from app.core import explain
 from app.core.expr import ExprError
-from app.core.render import VIEWS, RenderError, inline_svg
+from app.core.language import Extras
+from app.core.render import VIEWS, RenderError, inline_mathml, inline_svg
 from app.core.result import from_json
 from app.serve.cache import Encoded, MemoryCache
 from app.serve.engine import Busy, Engine, Overrun, make_job, make_train_job
@@ -78,7 +79,8 @@ class Pages:
 
         async def make() -> tuple[Encoded, int, dict[str, str], str | None]:
             state_, outcome, status, headers = await self.result(
-                state, lang, with_result=block not in SMALL_BLOCKS
+                state, lang, with_result=block not in SMALL_BLOCKS,
+                extras=state.extras if block == "calculus" else Extras(),
             )
             context = page_context(state_, lang, outcome)
             context.update(base_url=base_url, **extra)
@@ -105,7 +107,7 @@ class Pages:
         return encoded_html_response(body, lang, request.headers, status, headers)
 
     async def result(
-        self, state: page.PageState, lang: str, with_result: bool
+        self, state: page.PageState, lang: str, with_result: bool, extras: Extras = Extras()
     ) -> tuple[page.PageState, dict[str, Any] | None, int, dict[str, str]]:
         """The state with its variables, and the result or the error to show, and the status."""
         request = self.request
@@ -122,7 +124,7 @@ class Pages:
             page.check_names(state.values)
             inputs = {name: page.parse_value(name, text) for name, text in state.values.items()}
             grads = {name: state.grad_on(name) for name in state.values}
-            job = make_job(state.expr, inputs, grads, state.view, limits)
+            job = make_job(state.expr, inputs, grads, state.view, limits, extras)
             result, request.state.cache = await self.engine.compute(job)
             outcome = {"result": result.data()}
             if state.train and state.shows("training"):
@@ -222,6 +224,12 @@ async def share(request: Request, pages: PagesDep) -> HTMLResponse:
     return await pages.respond(state, "share_snippet", share=options)
 
 
+@router.get("/calculus", response_class=HTMLResponse,
+            summary="The derivative, plot, second order and accumulation for a state (htmx)")
+async def calculus(pages: PagesDep) -> HTMLResponse:
+    return await pages.respond(pages.state(), "calculus")
+
+
 @router.get("/lesson", response_class=HTMLResponse, summary="A demo course page with live frames")
 async def lesson(request: Request, settings: SettingsDep, templates: TemplatesDep) -> HTMLResponse:
     language = i18n.negotiate(
@@ -284,12 +292,46 @@ def page_context(
         paints=shown,
         svg=inline_svg(result.svg, shown[step].classes()),
     )
+    if result.symbolic is not None or result.second_order or result.accumulation:
+        context["calculus"] = calculus_view(result, lang)
     if "training" in outcome:
         trained = outcome["training"]
         context["training_error"] = trained.get("error")
         if "run" in trained:
             context["training"] = training.view(state, trained["run"], lang)
     return context
+
+
+def calculus_view(result: Any, lang: str) -> dict[str, Any]:
+    """What the calculus block shows: formulas as markup, the second graph with its steps."""
+    symbolic = None
+    if result.symbolic is not None:
+        symbolic = dict(result.symbolic)
+        symbolic["derivatives"] = [
+            {**d, "mathml": inline_mathml(d["mathml"]) if d.get("mathml") else None}
+            for d in symbolic["derivatives"]
+        ]
+    second = None
+    if result.second_order:
+        data = result.second_order
+        second = {"second": data["second"], "first": data["first"], "graph": None, "note": None}
+        if data.get("graph"):
+            graph = from_json(data["graph"])
+            second.update(
+                graph=graph,
+                variable=data["graph"]["variable"],
+                steps=explain.steps(graph),
+                svg=inline_svg(graph.svg, id_prefix="second-"),
+            )
+        elif data.get("note"):
+            note = data["note"]
+            second["note"] = i18n.message(lang, note["template"], **note["params"])
+    return {
+        "symbolic": symbolic or {"derivatives": [], "reason": None},
+        "plot": result.plot if result.symbolic is not None else None,
+        "second": second,
+        "accumulation": result.accumulation,
+    }
 
 
 def error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:

@@ -46,7 +46,11 @@ def environment(lang: str, static_version: str = "") -> Environment:
     env.filters["visible"] = page.visible  # bidi controls shown as U+FFFD
     env.globals["snippet"] = page.snippet
     env.globals["hideable"] = page.HIDEABLE
-    env.globals["default_share"] = lambda state: page.EmbedOptions(lang=state.lang, step=state.step)
+    env.globals["exercise_answers"] = page.exercise_answers
+    env.globals["default_share"] = lambda state: page.EmbedOptions(
+        lang=state.lang, step=state.step, exercise=state.exercise, order=state.order,
+        accumulate=state.accumulate,
+    )
     return env
 
 

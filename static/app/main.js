@@ -14,6 +14,8 @@ import { bindMenus, bindScrollables, markScrollables, revealErrorMarks } from ".
 import { bindDetails } from "./details.js";
 import { enhanceGraph } from "./graph.js";
 import { attachPanZoom, bindPanZoom } from "./pan-zoom.js";
+import { bindCalculus, enhanceCalculus } from "./calculus.js";
+import { bindExercise, enhanceExercise } from "./exercise.js";
 import { bindShare } from "./share.js";
 import { bindStepper, enhanceStepper } from "./stepper.js";
 import { bindTheme, syncThemeToggle } from "./theme.js";
@@ -26,12 +28,16 @@ bindPanZoom();
 bindDetails();
 bindShare();
 bindScrollables();
+bindExercise();
+bindCalculus();
 
 function init() {
   syncThemeToggle();
   const svg = enhanceGraph();
   if (svg) attachPanZoom(svg);
   enhanceStepper(Boolean(svg));
+  enhanceExercise();
+  enhanceCalculus();
   revealErrorMarks();
   markScrollables();
 }

@@ -94,6 +94,8 @@ export function showStep(stepper, k, { announce = true, updateUrl = true } = {})
     const sentence = shown && $(".sentence", shown);
     if (live) live.textContent = sentence ? sentence.textContent.trim() : "";
   }
+  // Other modules (the exercise) follow the step shown.
+  stepper.dispatchEvent(new CustomEvent("stepper:shown", { bubbles: true, detail: { step: k, announce } }));
 }
 
 /** Paint the graph as the server says this step looks (app/web/highlight.py):

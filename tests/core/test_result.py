@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from app.core.language import Extras
 from app.core.pipeline import compute
 from app.core.result import GraphResult, Node, Step, from_json
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
+# Fields present only when asked for ("symbolic", "order": 2, "accumulate").
+ON_REQUEST = {"symbolic", "plot", "second_order", "accumulation"}
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,15 @@ def seed() -> dict:
 
 
 def test_the_answer_has_exactly_the_fields_of_the_model(seed):
-    assert set(seed) == {f.name for f in dataclasses.fields(GraphResult)}
+    assert set(seed) == {f.name for f in dataclasses.fields(GraphResult)} - ON_REQUEST
+
+
+def test_with_every_extra_the_answer_has_every_field():
+    data = json.loads(json.dumps(compute(SEED, {"x": 2.0}, extras=Extras(True, 2, True))))
+    assert set(data) == {f.name for f in dataclasses.fields(GraphResult)}
+    result = from_json(data)
+    assert result.second_order["second"] == {"x": 64.0}
+    assert result.accumulation["twice"] == {"x": 144.0}
 
 
 def test_records_come_back_typed(seed):
@@ -40,7 +51,8 @@ def test_records_come_back_typed(seed):
 def test_a_round_trip_keeps_every_number(seed):
     result = from_json(seed)
     again = json.loads(json.dumps(dataclasses.asdict(result)))
-    assert again == seed
+    assert {k: v for k, v in again.items() if k not in ON_REQUEST} == seed
+    assert all(again[k] is None for k in ON_REQUEST)
 
 
 def test_contributions_are_records_too(seed):
@@ -68,6 +80,7 @@ def test_the_api_schema_describes_the_real_fields(client):
     ok = schema["paths"]["/api/graph"]["post"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/GraphResult"}
     model = schema["components"]["schemas"]["GraphResult"]
-    assert set(model["required"]) == {f.name for f in dataclasses.fields(GraphResult)}
+    assert set(model["required"]) == {f.name for f in dataclasses.fields(GraphResult)} - ON_REQUEST
+    assert ON_REQUEST <= set(model["properties"])
     step = schema["components"]["schemas"]["Step"]
     assert {"grad_outputs", "grad_inputs", "targets", "local_derivatives"} <= set(step["properties"])

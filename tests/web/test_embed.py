@@ -243,6 +243,7 @@ def shown_parts(page: BeautifulSoup) -> set[str]:
         "code": page.select_one("section.code #code") is not None,
         "examples": page.select_one("[data-testid=examples]") is not None,
         "training": page.select_one("[data-testid=training]") is not None,
+        "derivative": page.select_one("[data-testid=derivative]") is not None,
     }
     assert set(found) == set(HIDEABLE)
     return {part for part, shown in found.items() if shown}
@@ -300,6 +301,10 @@ def test_links_inside_the_embed_stay_in_the_embed_with_its_options(client):
     for name, url in targets:
         if name.startswith("form."):
             assert url == "/embed", (name, url)  # the form's fields carry the options
+            continue
+        if name.endswith(".hx-get") and urlsplit(url).path == "/calculus":
+            # Not a page to go to: the derivative panel's block, fetched into the embed.
+            assert query_of(url).get("hide") == ["code"], (name, url)
             continue
         assert urlsplit(url).path == "/embed", (name, url)
         q = query_of(url)

@@ -155,7 +155,7 @@ def assert_sentence(response: httpx.Response, status: int, keywords: tuple[str, 
     return detail
 
 
-PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/lesson"}
+PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/calculus", "/lesson"}
 
 
 def assert_refused(response: httpx.Response, path: str, status: int, keywords: tuple[str, ...]):

@@ -21,10 +21,13 @@ import re
 import shutil
 import subprocess
 import threading
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 from xml.parsers import expat
 
+import defusedxml.ElementTree as defused
+from defusedxml import DefusedXmlException
 from markupsafe import Markup
 
 from app.core.values import format_value

@@ -282,6 +282,13 @@ def test_autoplay_marks_the_stepper(client):
     assert not soup(embed(client)).select_one("#stepper").has_attr("data-autoplay")
 
 
+def test_a_read_only_frame_offers_no_examples(client):
+    """An example would replace the teacher's function in a frame that should keep it."""
+    assert soup(embed(client, expr=SEED, x="2", readonly="1")).select("[data-testid=examples]") == []
+    editable = soup(embed(client, expr=SEED, x="2"))
+    assert editable.select("[data-testid=examples] a.example")
+
+
 def test_links_inside_the_embed_stay_in_the_embed_with_its_options(client):
     page = soup(embed(client, expr=SEED, x="2", step="3", readonly="1", hide="code"))
     targets: list[tuple[str, str]] = []
@@ -294,7 +301,7 @@ def test_links_inside_the_embed_stay_in_the_embed_with_its_options(client):
     names = {name for name, _ in targets}
     for expected in ("step-next.href", "step-prev.href", "step-last.href", "step-first.href",
                      "view-annotated.href", "view-annotated.hx-get", "forward-toggle.href",
-                     "a.href", "form.action", "form.hx-get"):
+                     "form.action", "form.hx-get"):
         assert expected in names, f"{expected} missing from {sorted(names)}"
     for name, url in targets:
         if name.startswith("form."):

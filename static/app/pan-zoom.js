@@ -10,7 +10,7 @@ const ZOOM_STEP = 1.25; // one press of + or -
 const DRAG_THRESHOLD_PX = 5; // a pointer that moved less than this tapped
 
 const READABLE_PX = 10; // smaller labels than this are not read, but guessed
-const FOLLOW_PX = 12; // the label size the followed view zooms to
+const FOLLOW_PX = 13; // the label size the followed view zooms to
 const EDGE_PX = 16; // keep a node this far inside the pane's edge
 
 let current = null; // {svg, panzoom, follow} for the graph on the page

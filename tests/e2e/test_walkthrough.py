@@ -1,0 +1,133 @@
+"""The walk-through as a student sees it: geometry, not just presence.
+
+At every step of the lesson's polynomial (5*x**3 + 2*x**2 + 4*x + 8 at x = 2,
+9 backward steps), the lit node of the graph and the step's explanation are
+both inside the viewport, together with the Next button: on a laptop
+(1280x800), a larger screen (1440x900), a phone (375x740) and in a course
+page's fixed 700x450 frame without the resize script. A 20-term polynomial
+(60 steps) is checked at sampled steps, with labels big enough to read.
+One full walk per size; the browser console must stay clean throughout.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+import pytest
+from playwright.sync_api import Frame, Page, expect
+
+from .conftest import LESSON, Problems
+from .test_embed import assert_no_problems, static_site
+
+pytestmark = pytest.mark.e2e
+
+STEPS = 9
+POLY20 = " + ".join(f"{i}*x**{21 - i}" for i in range(1, 21))
+POLY20_STEPS = 60
+READABLE_PX = 10  # the smallest label height a student can read on screen
+
+# The boxes that must be on screen, in the viewport's coordinates.
+BOXES = """() => {
+  const box = (el) => {
+    if (!el) return null;
+    const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+  };
+  const node = document.querySelector("#graph g.node.current");
+  const label = node && node.querySelector("text");
+  return {
+    node: box(node),
+    explanation: box(document.querySelector("[data-testid=step-explanation]:not([hidden])")),
+    next: box(document.querySelector("[data-testid=step-next]")),
+    label: label ? label.getBoundingClientRect().height : null,
+    width: window.innerWidth,
+    height: window.innerHeight,
+    scrolls: document.documentElement.scrollHeight - window.innerHeight,
+  };
+}"""
+
+
+def assert_on_screen(seen: dict, step: int, *, node: bool = True) -> None:
+    """The explanation and Next (and, past the overview, the lit node) inside the viewport."""
+    parts = ["explanation", "next"] + (["node"] if node else [])
+    for part in parts:
+        box = seen[part]
+        assert box is not None, f"step {step}: no {part} on the page"
+        inside = (box["left"] >= -1 and box["top"] >= -1
+                  and box["right"] <= seen["width"] + 1 and box["bottom"] <= seen["height"] + 1)
+        assert inside, f"step {step}: the {part} at {box} is outside {seen['width']}x{seen['height']}"
+
+
+def walk(page: Page | Frame, clicker, total: int = STEPS, *, at_load: bool = True) -> None:
+    """Press Next through every step; after each, the geometry holds (and,
+    with ``at_load``, already before the first press)."""
+    target = page
+    if at_load:
+        assert_on_screen(target.evaluate(BOXES), 0, node=False)
+    counter = clicker.get_by_test_id("step-counter")
+    for k in range(1, total + 1):
+        clicker.get_by_test_id("step-next").click()
+        expect(counter).to_contain_text(f"{k} ")
+        assert_on_screen(target.evaluate(BOXES), k)
+
+
+def playground(base_url: str, expr: str = LESSON, **params: str) -> str:
+    return f"{base_url}/?" + urlencode({"expr": expr, "x": "2", **params}, quote_via=quote)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1440, 900), (375, 740)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_step_shows_the_node_and_its_explanation_together(
+    size, new_page, base_url: str, problems: Problems
+):
+    width, height = size
+    page = new_page(viewport={"width": width, "height": height}, locale="en-US")
+    page.goto(playground(base_url))
+    overview = page.get_by_test_id("step-explanation")
+    expect(overview).to_contain_text("Press Next")
+    # On a desktop the buttons and "Press Next" show at load, before any
+    # scrolling; on a phone the function and its result come first.
+    walk(page, page, at_load=width >= 900)
+    assert_no_problems(problems)
+
+
+def test_a_fixed_700x450_frame_shows_graph_and_step_without_scrolling(
+    new_page, base_url: str, problems: Problems
+):
+    src = f"{base_url}/embed?" + urlencode(
+        {"expr": LESSON, "x": "2", "readonly": "1", "hide": "code,examples"}, quote_via=quote)
+    host = f'<iframe id="frame" src="{src}" width="700" height="450" title="Playground"></iframe>'
+    with static_site(host) as url:
+        page = new_page(viewport={"width": 1000, "height": 700}, locale="en-US")
+        page.goto(url)
+        outer = page.frame_locator("#frame")
+        expect(outer.get_by_test_id("step-explanation")).to_be_visible()
+        frame = next(f for f in page.frames if "/embed" in f.url)
+        seen = frame.evaluate(BOXES)
+        assert seen["scrolls"] <= 1, "the frame's content is taller than the frame"
+        assert frame.locator("[data-testid=examples]").count() == 0
+        # The step controls sit on one row.
+        tops = frame.evaluate("""() => [...document.querySelectorAll('.step-controls > a, .step-controls > button')]
+            .map((el) => Math.round(el.getBoundingClientRect().top))""")
+        assert len(set(tops)) == 1, tops
+        walk(frame, outer)
+        assert frame.evaluate(BOXES)["scrolls"] <= 1
+    assert_no_problems(problems)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (375, 740)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_big_graph_follows_the_step_with_readable_labels(size, new_page, base_url: str):
+    width, height = size
+    page = new_page(viewport={"width": width, "height": height}, locale="en-US")
+    # Sampled in the middle of the walk: the first steps' explanations quote
+    # the whole 20-term sum and scroll inside their pane.
+    for start in (19, 29, 44):
+        page.goto(playground(base_url, POLY20, x="1.1", step=str(start)))
+        page.get_by_test_id("step-next").click()
+        expect(page.get_by_test_id("step-counter")).to_contain_text(f"{start + 1} ")
+        seen = page.evaluate(BOXES)
+        assert_on_screen(seen, start + 1)
+        assert seen["label"] >= READABLE_PX, f"labels {seen['label']:.1f}px high at step {start + 1}"
+    # The way back to the overview: the whole graph, fitted, labels small again.
+    page.get_by_test_id("zoom-overview").click()
+    expect(page.get_by_test_id("zoom-overview")).to_have_text("Follow the step")
+    assert page.evaluate(BOXES)["label"] < READABLE_PX

@@ -548,3 +548,25 @@ def test_non_finite_values_are_strings_everywhere(text, inputs):
     assert _non_finite_floats(record) == []
     encoded = json.dumps(record, allow_nan=False)
     assert '"nan"' in encoded or '"inf"' in encoded or '"-inf"' in encoded
+
+
+@pytest.mark.parametrize(
+    "text, inputs, left, right, phrase",
+    [
+        ("w*x", {"w": [1.0, 2.0, 3.0], "x": [1.0, 2.0]}, [3], [2], "each pair of sizes"),
+        ("w @ x", {"w": [[1.0, 2.0], [3.0, 4.0]], "x": [1.0, 2.0, 3.0]}, [2, 2], [3],
+         "the last size on the left"),
+    ],
+    ids=["broadcast", "matmul"],
+)
+def test_shapes_that_do_not_fit_get_our_own_sentence(text, inputs, left, right, phrase):
+    """No PyTorch English inside the sentence: it would stay English in German."""
+    from app.core.expr import parse
+    from app.core.language import ExprError
+
+    with pytest.raises(ExprError) as caught:
+        graph.trace(parse(text), inputs)
+    err = caught.value
+    assert phrase in err.message and "{reason}" not in err.template
+    assert (err.params["left"], err.params["right"]) == (left, right)
+    assert "broadcast" not in err.message.lower() and "mat1" not in err.message

@@ -12,9 +12,11 @@
 
 import { bindMenus, bindScrollables, markScrollables, revealErrorMarks } from "./blocks.js";
 import { bindDetails } from "./details.js";
+import { bindDownload } from "./download.js";
 import { enhanceGraph } from "./graph.js";
 import { attachPanZoom, bindPanZoom } from "./pan-zoom.js";
 import { bindShare } from "./share.js";
+import { bindStale } from "./stale.js";
 import { bindStepper, enhanceStepper } from "./stepper.js";
 import { bindTheme, syncThemeToggle } from "./theme.js";
 
@@ -26,6 +28,8 @@ bindPanZoom();
 bindDetails();
 bindShare();
 bindScrollables();
+bindStale();
+bindDownload();
 
 function init() {
   syncThemeToggle();

@@ -11,6 +11,8 @@ One full walk per size; the browser console must stay clean throughout.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -131,3 +133,45 @@ def test_a_big_graph_follows_the_step_with_readable_labels(size, new_page, base_
     page.get_by_test_id("zoom-overview").click()
     expect(page.get_by_test_id("zoom-overview")).to_have_text("Follow the step")
     assert page.evaluate(BOXES)["label"] < READABLE_PX
+
+
+# --- for the classroom wall and the worksheet ------------------------------------------
+
+
+def test_the_graph_downloads_as_svg_and_png(page: Page, base_url: str, problems: Problems):
+    page.goto(playground(base_url))
+    with page.expect_download() as svg_download:
+        page.get_by_test_id("download-svg").click()
+    svg = svg_download.value
+    assert svg.suggested_filename == "graph.svg"
+    text = Path(svg.path()).read_text(encoding="utf-8")
+    assert text.startswith("<?xml") and "<svg" in text and "AccumulateGrad" in text
+    assert "transform: " not in text  # our pan and zoom stay on the page
+    with page.expect_download() as png_download:
+        page.get_by_test_id("download-png").click()
+    png = png_download.value
+    assert png.suggested_filename == "graph.png"
+    data = Path(png.path()).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
+    assert_no_problems(problems)
+
+
+def test_results_are_marked_out_of_date_while_the_function_is_edited(page: Page, base_url: str):
+    page.goto(playground(base_url))
+    note = page.get_by_test_id("stale-note")
+    expect(note).to_be_hidden()
+    page.get_by_test_id("expr").fill(LESSON + " + x")
+    expect(note).to_be_visible()
+    expect(page.locator("#result")).to_have_class(re.compile(r"\bis-stale\b"))
+    page.get_by_test_id("compute").click()
+    expect(page.get_by_test_id("gradient-x")).to_contain_text("x.grad = 73")
+    expect(note).to_be_hidden()
+
+
+def test_print_puts_the_graph_and_every_step_on_paper(page: Page, base_url: str):
+    page.goto(playground(base_url))
+    page.emulate_media(media="print")
+    shown = page.locator("ol.steps > li.step:visible")
+    expect(shown).to_have_count(STEPS + 1)  # the overview and every step
+    expect(page.locator("#graph svg")).to_be_visible()
+    expect(page.get_by_test_id("step-next")).to_be_hidden()

@@ -33,6 +33,7 @@ RESERVED = {
     "hide": "parts to hide, comma-separated: " + "function, values, output, graph, steps, "
     "details, code, examples",
     "autoplay": "1 to start stepping through the steps at once",
+    "present": "1 for a projector: large text, the graph and the step filling the screen",
 }
 
 VIEWS = ("torchviz", "annotated")
@@ -87,6 +88,7 @@ class PageState:
     readonly: bool = False
     hide: tuple[str, ...] = ()
     autoplay: bool = False
+    present: bool = False
     path: str = "/"  # the page these links lead to: / or /embed; not in the query
 
     def grad_on(self, name: str) -> bool:
@@ -116,6 +118,8 @@ class PageState:
             pairs.append(("hide", ",".join(state.hide)))
         if state.autoplay:
             pairs.append(("autoplay", "1"))
+        if state.present:
+            pairs.append(("present", "1"))
         return urlencode(pairs, quote_via=_quote)
 
     def url(self, path: str | None = None, **changes: Any) -> str:
@@ -123,7 +127,7 @@ class PageState:
 
     def playground_url(self) -> str:
         """The same state full-size: the playground, without the embed's controls."""
-        return self.url("/", readonly=False, hide=(), autoplay=False)
+        return self.url("/", readonly=False, hide=(), autoplay=False, present=False)
 
     def shows(self, part: str) -> bool:
         return part not in self.hide
@@ -176,6 +180,7 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         readonly=_first(params, "readonly") == "1",
         hide=tuple(p for p in HIDEABLE if p in (_first(params, "hide") or "").split(",")),
         autoplay=_first(params, "autoplay") == "1",
+        present=_first(params, "present") == "1",
         path=path,
     )
 

@@ -175,3 +175,20 @@ def test_print_puts_the_graph_and_every_step_on_paper(page: Page, base_url: str)
     expect(shown).to_have_count(STEPS + 1)  # the overview and every step
     expect(page.locator("#graph svg")).to_be_visible()
     expect(page.get_by_test_id("step-next")).to_be_hidden()
+
+
+def test_presenter_mode_fills_a_projector_with_the_graph_and_the_step(
+    new_page, base_url: str, problems: Problems
+):
+    page = new_page(viewport={"width": 1280, "height": 720}, locale="en-US")
+    page.goto(playground(base_url, present="1"))
+    # Large text: the step's sentence is bigger than on the desktop page.
+    size = page.get_by_test_id("step-explanation").locator(".sentence").evaluate(
+        "el => parseFloat(getComputedStyle(el).fontSize)")
+    assert size >= 20, size
+    # The stage fills the screen below the slim band of function and result.
+    stage = page.get_by_test_id("stage").bounding_box()
+    assert stage["y"] < 150 and stage["y"] + stage["height"] <= 720 + 1
+    walk(page, page)
+    expect(page.get_by_test_id("present-toggle")).to_have_text("Leave presenter mode")
+    assert_no_problems(problems)

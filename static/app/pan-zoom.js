@@ -38,14 +38,17 @@ export function attachPanZoom(svg) {
   setFollow(needsFollowing(svg));
 }
 
-/** The labels' size on screen, in CSS pixels, with the drawing fitted to its pane. */
+/** The smallest labels' size on screen, in CSS pixels, with the drawing
+ * fitted to its pane: the font size times the scale from the text to the
+ * SVG's box (the viewBox, and Graphviz's own scale when it shrank a big
+ * graph), without our zoom. */
 function fittedLabelPx(svg) {
-  const text = $("text", svg);
-  const box = svg.viewBox && svg.viewBox.baseVal;
-  if (!text || !box || !box.width || !box.height) return Infinity;
-  const size = parseFloat(text.getAttribute("font-size")) || 14;
-  const fit = Math.min(svg.clientWidth / box.width, svg.clientHeight / box.height);
-  return size * fit;
+  const texts = $$("text[font-size]", svg).slice(0, 200);
+  const sizes = texts.map((t) => parseFloat(t.getAttribute("font-size"))).filter((v) => v > 0);
+  if (!sizes.length) return Infinity;
+  const ctm = texts[0].getCTM();
+  if (!ctm) return Infinity;
+  return Math.min(...sizes) * Math.hypot(ctm.a, ctm.b);
 }
 
 function needsFollowing(svg) {

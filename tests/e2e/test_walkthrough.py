@@ -129,6 +129,12 @@ def test_a_big_graph_follows_the_step_with_readable_labels(size, new_page, base_
         seen = page.evaluate(BOXES)
         assert_on_screen(seen, start + 1)
         assert seen["label"] >= READABLE_PX, f"labels {seen['label']:.1f}px high at step {start + 1}"
+    # "with values" writes more in each box: it follows the step in the same way.
+    page.goto(playground(base_url, POLY20, x="1.1", step="44", view="annotated"))
+    page.get_by_test_id("step-next").click()
+    seen = page.evaluate(BOXES)
+    assert_on_screen(seen, 45)
+    assert seen["label"] >= READABLE_PX, f"labels {seen['label']:.1f}px high with values"
     # The way back to the overview: the whole graph, fitted, labels small again.
     page.get_by_test_id("zoom-overview").click()
     expect(page.get_by_test_id("zoom-overview")).to_have_text("Follow the step")
@@ -191,4 +197,26 @@ def test_presenter_mode_fills_a_projector_with_the_graph_and_the_step(
     assert stage["y"] < 150 and stage["y"] + stage["height"] <= 720 + 1
     walk(page, page)
     expect(page.get_by_test_id("present-toggle")).to_have_text("Leave presenter mode")
+    assert_no_problems(problems)
+
+
+def test_with_the_host_script_the_frame_keeps_its_height_while_stepping(
+    new_page, base_url: str, problems: Problems
+):
+    src = f"{base_url}/embed?" + urlencode(
+        {"expr": LESSON, "x": "2", "readonly": "1", "hide": "code,examples"}, quote_via=quote)
+    host = (f'<iframe id="frame" src="{src}" width="700" height="450" title="Playground"></iframe>\n'
+            f'<script src="{base_url}/static/embed-host.js"></script>')
+    with static_site(host) as url:
+        page = new_page(viewport={"width": 1000, "height": 900}, locale="en-US")
+        page.goto(url)
+        page.wait_for_function("() => Number(document.getElementById('frame').dataset.reportedHeight) > 0")
+        frame = page.frame_locator("#frame")
+        heights = set()
+        for k in range(1, STEPS + 1):
+            frame.get_by_test_id("step-next").click()
+            expect(frame.get_by_test_id("step-counter")).to_contain_text(f"{k} ")
+            heights.add(page.evaluate("() => document.getElementById('frame').clientHeight"))
+        assert len(heights) == 1, f"the frame changed height while stepping: {sorted(heights)}"
+        assert 450 <= heights.pop() <= 800
     assert_no_problems(problems)

@@ -51,8 +51,12 @@ function fittedLabelPx(svg) {
   return Math.min(...sizes) * Math.hypot(ctm.a, ctm.b);
 }
 
+/** Too small to read when fitted, and there are steps to follow (a graph
+ * shown alone stays whole: it is there to be looked at as a whole). */
 function needsFollowing(svg) {
-  return svg.clientWidth > 0 && fittedLabelPx(svg) < READABLE_PX;
+  return (
+    svg.clientWidth > 0 && !!document.getElementById("stepper") && fittedLabelPx(svg) < READABLE_PX
+  );
 }
 
 function overviewButton() {
@@ -100,8 +104,14 @@ export function followStep() {
       g.getBoundingClientRect(),
     );
   } else {
+    // The overview step: the top of the graph, where the walk will begin.
     const all = svg.getBoundingClientRect();
-    boxes = [{ left: all.left, right: all.right, top: all.top, bottom: all.top + pane.height / 2 }];
+    const view = svg.viewBox.baseVal;
+    const fit = Math.min(svg.clientWidth / view.width, svg.clientHeight / view.height);
+    const drawn = view.height * fit * panzoom.getScale(); // the drawing is centred in its box
+    const top = all.top + (all.height - drawn) / 2;
+    const bottom = top + pane.height - 2 * EDGE_PX;
+    boxes = [{ left: all.left, right: all.right, top, bottom }];
   }
   const own = boxes[0];
   const union = boxes.reduce((u, b) => ({

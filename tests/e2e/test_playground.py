@@ -356,6 +356,7 @@ def point_at_a_node(page: Page, link) -> tuple[Locator, dict[str, float]]:
     """The playground with the pointer over node n3; the node and where it is drawn."""
     page.goto(link(x=2))
     node = page.locator("#graph g.node#n3")
+    node.scroll_into_view_if_needed()  # the stage starts below the form and the result
     box = node.bounding_box()
     page.mouse.move(*centre(box))
     return node, box

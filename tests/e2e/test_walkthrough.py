@@ -89,6 +89,12 @@ def test_every_step_shows_the_node_and_its_explanation_together(
     # On a desktop the buttons and "Press Next" show at load, before any
     # scrolling; on a phone the function and its result come first.
     walk(page, page, at_load=width >= 900)
+    if width < 600:
+        # Fingers: the step buttons and the requires_grad switch are at least 44px tall.
+        heights = page.evaluate("""() => [...document.querySelectorAll(
+            '.step-controls > a, .step-controls > button, .grad-switch')]
+            .map((el) => [el.dataset.testid || el.className, el.getBoundingClientRect().height])""")
+        assert all(h >= 44 for _, h in heights), heights
     assert_no_problems(problems)
 
 

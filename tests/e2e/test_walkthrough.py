@@ -98,11 +98,13 @@ def test_every_step_shows_the_node_and_its_explanation_together(
     assert_no_problems(problems)
 
 
+@pytest.mark.parametrize("lang", ["en", "de"])  # German words are longer
 def test_a_fixed_700x450_frame_shows_graph_and_step_without_scrolling(
-    new_page, base_url: str, problems: Problems
+    lang, new_page, base_url: str, problems: Problems
 ):
     src = f"{base_url}/embed?" + urlencode(
-        {"expr": LESSON, "x": "2", "readonly": "1", "hide": "code,examples"}, quote_via=quote)
+        {"expr": LESSON, "x": "2", "readonly": "1", "hide": "code,examples", "lang": lang},
+        quote_via=quote)
     host = f'<iframe id="frame" src="{src}" width="700" height="450" title="Playground"></iframe>'
     with static_site(host) as url:
         page = new_page(viewport={"width": 1000, "height": 700}, locale="en-US")

@@ -28,7 +28,7 @@ from app.core.language import (
     TooLong,
 )
 from app.core.program import is_program, parse_program
-from app.core.text import caret_to_power, check_characters, syntax_error
+from app.core.text import caret_to_power, check_characters, decimal_comma, syntax_error
 from app.core.tree import (
     BinOp,
     Call,
@@ -101,7 +101,12 @@ def parse_expression(text: str, limits: Limits = Limits()) -> Parsed:
             {"limit": limits.max_depth},
         ) from None
     checker = _Checker(text, origin, limits)
-    tree = checker.check(module.body)
+    try:
+        tree = checker.check(module.body)
+    except ExprError as refused:
+        # "2,5*x" is a tuple to Python, and almost always a decimal comma.
+        hint = decimal_comma(text) if refused.params.get("what") == "a tuple" else None
+        raise (hint or refused) from None
     return Parsed(tree=tree, text=text, variables=tuple(checker.variables))
 
 

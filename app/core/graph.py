@@ -268,10 +268,30 @@ class _Evaluator:
                     "single numbers.",
                     node,
                 )
-            meta = torch.matmul(torch.empty(a, device="meta"), torch.empty(b, device="meta"))
+            try:
+                meta = torch.matmul(torch.empty(a, device="meta"), torch.empty(b, device="meta"))
+            except RuntimeError:
+                # PyTorch's own sentence would stay English inside a German one.
+                raise self.refuse(
+                    "'@' at column {column} cannot multiply shape {left} by shape {right}: "
+                    "the last size on the left must equal the first size on the right.",
+                    node,
+                    left=list(a),
+                    right=list(b),
+                ) from None
             shape = tuple(meta.shape)
         else:
-            shape = tuple(torch.broadcast_shapes(a, b))
+            try:
+                shape = tuple(torch.broadcast_shapes(a, b))
+            except RuntimeError:
+                raise self.refuse(
+                    "'{token}' at column {column} combines shape {left} with shape {right}, "
+                    "which do not fit: from the right, each pair of sizes must be equal, or one "
+                    "of them 1.",
+                    node,
+                    left=list(a),
+                    right=list(b),
+                ) from None
         self.check_size(node, shape)
 
     def check_size(self, node: Expr, shape: tuple[int, ...]) -> None:

@@ -7,9 +7,18 @@ rewritten text back to the typed one.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-from app.core.language import N_, SYNTAX_REASONS, ExprError
+from app.core.language import FUNCTIONS, N_, SYNTAX_REASONS, ExprError
+
+# A number as Python reads it (2, 2.5, 1e-3), not inside a name such as x2.
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+# A function name followed by a space and its argument, with no parenthesis.
+_BARE_CALL = re.compile(r"(?<![\w.])(" + "|".join(FUNCTIONS) + r")\s+([\w.]+)")
+# A decimal comma: 2,5 (a space after the comma reads as a list or arguments).
+_DECIMAL_COMMA = re.compile(r"(?<![\w.])(\d+),(\d+)")
 
 
 def check_characters(text: str) -> None:
@@ -74,7 +83,49 @@ def caret_to_power(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
+def slip(text: str) -> ExprError | None:
+    """A hint for the common slips in text Python cannot read: a number
+    written against a name (``5x``) or a function without its parentheses
+    (``sin x``)."""
+    for number in _NUMBER.finditer(text):
+        name = _NAME.match(text, number.end())
+        if name:
+            token = text[number.start() : name.end()]
+            return ExprError(
+                "Write * between a number and a name: {fix} instead of {token} (column {column}).",
+                {"token": token, "fix": f"{number.group()}*{name.group()}"},
+                number.start(),
+                name.end(),
+            )
+    bare = _BARE_CALL.search(text)
+    if bare:
+        name, argument = bare.groups()
+        return ExprError(
+            "Put the argument of {name} in parentheses: {fix} instead of {token} (column {column}).",
+            {"name": name, "token": bare.group(), "fix": f"{name}({argument})"},
+            bare.start(),
+            bare.end(),
+        )
+    return None
+
+
+def decimal_comma(text: str) -> ExprError | None:
+    """A hint for 2,5 written for 2.5, when the comma made a tuple."""
+    found = _DECIMAL_COMMA.search(text)
+    if not found:
+        return None
+    return ExprError(
+        "Write decimals with a point: {fix} instead of {token} (column {column}).",
+        {"token": found.group(), "fix": f"{found.group(1)}.{found.group(2)}"},
+        found.start(),
+        found.end(),
+    )
+
+
 def syntax_error(exc: SyntaxError, text: str, origin: list[int]) -> ExprError:
+    hint = slip(text)
+    if hint is not None:
+        return hint
     stripped = text.rstrip()
     if stripped and stripped[-1] in "+-*/^@(,":
         start = len(stripped) - (2 if stripped.endswith("**") else 1)

@@ -197,7 +197,10 @@ async def train(
     summary="oEmbed for a playground link",
     responses={404: {"model": Refusal}, 422: REFUSALS[422], 501: {"model": Refusal}},
 )
-async def oembed(request: Request, settings: SettingsDep, url: str, format: str = "json") -> JSONResponse:
+async def oembed(
+    request: Request, settings: SettingsDep, url: str, format: str = "json",
+    maxwidth: int | None = None, maxheight: int | None = None,
+) -> JSONResponse:
     if format != "json":
         return JSONResponse({"detail": "Only the json format is offered."}, status_code=501)
     try:
@@ -209,6 +212,14 @@ async def oembed(request: Request, settings: SettingsDep, url: str, format: str 
             {"detail": "Only links to the playground (/) or /embed can be embedded."},
             status_code=404,
         )
+    size = page.frame_size(maxwidth, maxheight)
+    if size is None:
+        return JSONResponse(
+            {"detail": f"The smallest frame that works is {page.EMBED_MIN_WIDTH}x{page.EMBED_MIN_HEIGHT}."},
+            status_code=404,
+        )
     state = page.from_query(QueryParams(parts.query))
+    if page.title_of(state) == "Autograd Playground":  # the function cannot be read
+        return JSONResponse({"detail": "This link's function cannot be read."}, status_code=404)
     options = page.embed_options(QueryParams(parts.query), state)
-    return JSONResponse(page.oembed(state, options, public_base_url(request, settings)))
+    return JSONResponse(page.oembed(state, options, public_base_url(request, settings), size))

@@ -43,6 +43,7 @@ RESERVED = {
     "train": "parameters to train by gradient descent, comma-separated (train=w,b)",
     "lr": "the training's learning rate (0.1 when missing)",
     "steps": "how many training updates (20 when missing)",
+    "present": "1 for a projector: large text, the graph and the step filling the screen",
 }
 
 VIEWS = ("torchviz", "annotated")
@@ -111,6 +112,7 @@ class PageState:
     train: tuple[str, ...] = ()  # the parameters of the training view; empty: no training
     lr: str = DEFAULT_LR
     steps: int = DEFAULT_TRAIN_STEPS
+    present: bool = False
     path: str = "/"  # the page these links lead to: / or /embed; not in the query
 
     @property
@@ -171,6 +173,8 @@ class PageState:
                 pairs.append(("lr", state.lr))
             if state.steps != DEFAULT_TRAIN_STEPS:
                 pairs.append(("steps", str(state.steps)))
+        if state.present:
+            pairs.append(("present", "1"))
         return pairs
 
     def url(self, path: str | None = None, **changes: Any) -> str:
@@ -178,15 +182,19 @@ class PageState:
 
     def playground_url(self) -> str:
         """The same state full-size: the playground, without the embed's controls."""
-        return self.url("/", readonly=False, hide=(), autoplay=False)
+        return self.url("/", readonly=False, hide=(), autoplay=False, present=False)
 
     def shows(self, part: str) -> bool:
         return part not in self.hide
 
 
 def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
-    """Percent-encoding that leaves * , [ ] readable; + and everything else is encoded."""
-    return quote(text, safe="*,[]", encoding=encoding, errors=errors)
+    """Percent-encoding that leaves , [ ] readable; + and everything else is encoded.
+
+    ``*`` is written %2A: link finders (e.g. a course platform's oEmbed
+    auto-embed) end a bare link at the first ``*``, so ``?expr=5*x`` became
+    "y = 5". Reading a link decodes both forms."""
+    return quote(text, safe=",[]", encoding=encoding, errors=errors)
 
 
 def _first(params: Any, name: str) -> str | None:
@@ -239,6 +247,7 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         train=read_params(_all(params, "train")),
         lr=(_first(params, "lr") or DEFAULT_LR)[:32],
         steps=read_step(_first(params, "steps")) or DEFAULT_TRAIN_STEPS,
+        present=_first(params, "present") == "1",
         path=path,
     )
 
@@ -333,6 +342,8 @@ def exercise_answers(step: Any) -> list[float] | None:
 # --- sharing and embedding --------------------------------------------------
 
 EMBED_WIDTH, EMBED_HEIGHT = 700, 450
+# The smallest frame in which the graph and the current step still work together.
+EMBED_MIN_WIDTH, EMBED_MIN_HEIGHT = 320, 240
 
 
 @dataclass(frozen=True)
@@ -421,14 +432,20 @@ def output_of(expr: str) -> str:
         return output_name(())
 
 
-def snippet(base: str, state: PageState, options: EmbedOptions) -> str:
-    """The HTML a teacher pastes into a course page. Attribute values are escaped here."""
+def snippet(base: str, state: PageState, options: EmbedOptions,
+            width: int = EMBED_WIDTH, height: int = EMBED_HEIGHT) -> str:
+    """The HTML a teacher pastes into a course page. Attribute values are escaped here.
+
+    The frame is on another origin than the course page, so the sandbox may
+    keep allow-same-origin: the frame stays the playground's origin (its
+    modules and htmx requests are same-origin to it) and still cannot reach
+    the course page."""
     src = html.escape(base + embed_url(state, options), quote=True)
     title = html.escape(
         f"Autograd Playground: {named_function(state.expr)}", quote=True
     )
     return (
-        f'<iframe src="{src}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
+        f'<iframe src="{src}" title="{title}" width="{width}" height="{height}" '
         'loading="lazy" '
         'sandbox="allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox" '
         'style="border:0;max-width:100%"></iframe>\n'
@@ -436,16 +453,28 @@ def snippet(base: str, state: PageState, options: EmbedOptions) -> str:
     )
 
 
-def oembed(state: PageState, options: EmbedOptions, base: str) -> dict[str, Any]:
+def frame_size(maxwidth: int | None, maxheight: int | None) -> tuple[int, int] | None:
+    """The frame for a consumer's limits: as large as allowed up to 700x450,
+    or None if the limits are below the smallest frame that works."""
+    width = EMBED_WIDTH if maxwidth is None else min(EMBED_WIDTH, maxwidth)
+    height = EMBED_HEIGHT if maxheight is None else min(EMBED_HEIGHT, maxheight)
+    if width < EMBED_MIN_WIDTH or height < EMBED_MIN_HEIGHT:
+        return None
+    return width, height
+
+
+def oembed(state: PageState, options: EmbedOptions, base: str,
+           size: tuple[int, int] = (EMBED_WIDTH, EMBED_HEIGHT)) -> dict[str, Any]:
+    width, height = size
     return {
         "version": "1.0",
         "type": "rich",
         "provider_name": "Autograd Playground",
         "provider_url": base + "/",
         "title": title_of(state),
-        "html": snippet(base, state, options),
-        "width": EMBED_WIDTH,
-        "height": EMBED_HEIGHT,
+        "html": snippet(base, state, options, width, height),
+        "width": width,
+        "height": height,
     }
 
 

@@ -4,8 +4,6 @@ import { $, $$ } from "./dom.js";
 import { detailsFor, graphNodes } from "./graph.js";
 import { wasDrag } from "./pan-zoom.js";
 
-const SMALL_SCREEN = "(max-width: 900px)";
-
 function showDetails(g) {
   const details = detailsFor(g.id);
   if (!details) return;
@@ -20,13 +18,10 @@ function showDetails(g) {
   graphNodes().forEach((n) => n.classList.toggle("selected", n === g));
   details._openedFrom = g;
   if (!details.hasAttribute("tabindex")) details.setAttribute("tabindex", "-1");
-  // On a phone the details sit far below the graph; on a desktop this
-  // only scrolls when they are out of sight.
+  // The details open over the step, beside the graph: scroll only if they
+  // are out of sight, so that the graph stays in view.
   const reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  details.scrollIntoView({
-    behavior: reduce ? "auto" : "smooth",
-    block: window.matchMedia(SMALL_SCREEN).matches ? "start" : "nearest",
-  });
+  details.scrollIntoView({ behavior: reduce ? "auto" : "smooth", block: "nearest" });
   details.focus({ preventScroll: true });
 }
 

@@ -123,7 +123,7 @@ export function bindExercise() {
     event.stopPropagation();
     onSubmit(form);
   }, true);
-  document.addEventListener("stepper:shown", (event) => {
+  document.addEventListener("playground:step", (event) => {
     const stepper = event.target;
     if (!stepper || !stepper.dataset || stepper.dataset.exercise !== "1") return;
     updateSummary(stepper);

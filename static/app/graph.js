@@ -51,6 +51,10 @@ export function enhanceGraph() {
   if (natural && natural.value > 0) {
     svg.style.maxWidth = `${Math.round(natural.value * MAX_UPSCALE)}px`;
   }
+  const naturalHeight = svg.height && svg.height.baseVal;
+  if (naturalHeight && naturalHeight.value > 0) {
+    svg.style.maxHeight = `${Math.round(naturalHeight.value * MAX_UPSCALE)}px`;
+  }
 
   let interactive = false;
   graphNodes(svg).forEach((g) => {

@@ -12,11 +12,13 @@
 
 import { bindMenus, bindScrollables, markScrollables, revealErrorMarks } from "./blocks.js";
 import { bindDetails } from "./details.js";
+import { bindDownload } from "./download.js";
 import { enhanceGraph } from "./graph.js";
 import { attachPanZoom, bindPanZoom } from "./pan-zoom.js";
 import { bindCalculus, enhanceCalculus } from "./calculus.js";
 import { bindExercise, enhanceExercise } from "./exercise.js";
 import { bindShare } from "./share.js";
+import { bindStale } from "./stale.js";
 import { bindStepper, enhanceStepper } from "./stepper.js";
 import { bindTheme, syncThemeToggle } from "./theme.js";
 
@@ -30,6 +32,8 @@ bindShare();
 bindScrollables();
 bindExercise();
 bindCalculus();
+bindStale();
+bindDownload();
 
 function init() {
   syncThemeToggle();

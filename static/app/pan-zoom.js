@@ -1,11 +1,19 @@
-// Zoom and pan on the graph (wheel, drag, pinch, buttons), by @panzoom/panzoom.
+// Zoom and pan on the graph (wheel, drag, pinch, buttons), by @panzoom/panzoom,
+// and following the step: when the fitted drawing is too small to read, the
+// graph is shown zoomed to readable labels and each step pans to its node.
 
 import Panzoom from "../vendor/panzoom.es.js";
+import { $, $$ } from "./dom.js";
+import { edgeEnds } from "./graph.js";
 
 const ZOOM_STEP = 1.25; // one press of + or -
 const DRAG_THRESHOLD_PX = 5; // a pointer that moved less than this tapped
 
-let current = null; // {svg, panzoom} for the graph on the page
+const READABLE_PX = 10; // smaller labels than this are not read, but guessed
+const FOLLOW_PX = 13; // the label size the followed view zooms to
+const EDGE_PX = 16; // keep a node this far inside the pane's edge
+
+let current = null; // {svg, panzoom, follow} for the graph on the page
 const press = { x: 0, y: 0, dragged: false };
 
 /** Give a newly arrived graph its pan and zoom; forget the one it replaced. */
@@ -24,9 +32,108 @@ export function attachPanZoom(svg) {
     // Not stopPropagation: a tap on a node must still reach its click handler.
     handleStartEvent: (event) => event.preventDefault(),
   });
-  current = { svg, panzoom };
+  current = { svg, panzoom, follow: false };
   svg.addEventListener("panzoomstart", () => area.classList.add("is-panning"));
   svg.addEventListener("panzoomend", () => area.classList.remove("is-panning"));
+  setFollow(needsFollowing(svg));
+}
+
+/** The smallest labels' size on screen, in CSS pixels, with the drawing
+ * fitted to its pane: the font size times the scale from the text to the
+ * SVG's box (the viewBox, and Graphviz's own scale when it shrank a big
+ * graph), without our zoom. */
+function fittedLabelPx(svg) {
+  const texts = $$("text[font-size]", svg).slice(0, 200);
+  const sizes = texts.map((t) => parseFloat(t.getAttribute("font-size"))).filter((v) => v > 0);
+  if (!sizes.length) return Infinity;
+  const ctm = texts[0].getCTM();
+  if (!ctm) return Infinity;
+  return Math.min(...sizes) * Math.hypot(ctm.a, ctm.b);
+}
+
+/** Too small to read when fitted, and there are steps to follow (a graph
+ * shown alone stays whole: it is there to be looked at as a whole). */
+function needsFollowing(svg) {
+  return (
+    svg.clientWidth > 0 && !!document.getElementById("stepper") && fittedLabelPx(svg) < READABLE_PX
+  );
+}
+
+function overviewButton() {
+  return current && $("[data-zoom='reset']", current.svg.closest(".graph-panel") || document);
+}
+
+/** Turn following on or off. Where the fitted graph is too small to read,
+ * one button goes between the two: "Whole graph" and "Follow the step". */
+function setFollow(on) {
+  if (!current) return;
+  current.follow = on;
+  const button = overviewButton();
+  if (button) {
+    const label = on || !needsFollowing(current.svg) ? "labelWhole" : "labelFollow";
+    if (button.dataset[label]) button.textContent = button.dataset[label];
+  }
+  const area = current.svg.closest("#graph");
+  if (area) area.classList.toggle("is-following", on);
+  if (on) followStep();
+  else current.panzoom.reset({ animate: false });
+}
+
+/** Bring the current node and the nodes it sends to into the pane, at a
+ * zoom where the labels can be read; with nothing current, the graph's top. */
+export function followStep() {
+  const panzoom = live();
+  if (!panzoom || !current.follow) return;
+  const svg = current.svg;
+  const pane = svg.closest("#graph").getBoundingClientRect();
+  if (!pane.width || !pane.height) return;
+  const scale = Math.max(1, FOLLOW_PX / fittedLabelPx(svg));
+  if (Math.abs(panzoom.getScale() - scale) > 1e-3) {
+    panzoom.zoom(scale, { animate: false, force: true });
+  }
+  const node = $("g.node.current", svg);
+  let boxes;
+  if (node) {
+    const inputs = new Set(
+      $$("g.edge", svg)
+        .map(edgeEnds)
+        .filter(([, head]) => head === node.id)
+        .map(([tail]) => tail),
+    );
+    boxes = [node, ...$$("g.node", svg).filter((g) => inputs.has(g.id))].map((g) =>
+      g.getBoundingClientRect(),
+    );
+  } else {
+    // The overview step: the top of the graph, where the walk will begin.
+    const all = svg.getBoundingClientRect();
+    const view = svg.viewBox.baseVal;
+    const fit = Math.min(svg.clientWidth / view.width, svg.clientHeight / view.height);
+    const drawn = view.height * fit * panzoom.getScale(); // the drawing is centred in its box
+    const top = all.top + (all.height - drawn) / 2;
+    const bottom = top + pane.height - 2 * EDGE_PX;
+    boxes = [{ left: all.left, right: all.right, top, bottom }];
+  }
+  const own = boxes[0];
+  const union = boxes.reduce((u, b) => ({
+    left: Math.min(u.left, b.left),
+    right: Math.max(u.right, b.right),
+    top: Math.min(u.top, b.top),
+    bottom: Math.max(u.bottom, b.bottom),
+  }));
+  // The node with its inputs if they fit the pane, else the node alone.
+  const fits = (b) => b.right - b.left <= pane.width - 2 * EDGE_PX && b.bottom - b.top <= pane.height - 2 * EDGE_PX;
+  const target = fits(union) ? union : own;
+  const dx = pane.left + pane.width / 2 - (target.left + target.right) / 2;
+  const dy = pane.top + pane.height / 2 - (target.top + target.bottom) / 2;
+  const s = panzoom.getScale();
+  panzoom.pan(dx / s, dy / s, { animate: false, relative: true, force: true });
+}
+
+/** After the pane changed size: fit again, and follow again if that is on. */
+export function refitGraph() {
+  if (!live()) return;
+  current.panzoom.reset({ animate: false });
+  setFollow(current.follow || needsFollowing(current.svg));
 }
 
 function live() {
@@ -39,7 +146,8 @@ function onZoomButton(button) {
   if (!panzoom) return;
   const how = button.dataset.zoom;
   if (how === "reset") {
-    panzoom.reset({ animate: false });
+    // Following: show the whole graph. Showing it: follow again, if that helps.
+    setFollow(!current.follow && needsFollowing(current.svg));
     return;
   }
   const frame = current.svg.closest("#graph").getBoundingClientRect();
@@ -56,6 +164,12 @@ export function wasDrag() {
 }
 
 export function bindPanZoom() {
+  document.addEventListener("playground:step", () => followStep());
+  let resizing = 0;
+  window.addEventListener("resize", () => {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(refitGraph, 150);
+  });
   document.addEventListener(
     "pointerdown",
     (event) => {

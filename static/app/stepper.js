@@ -31,7 +31,7 @@ function currentStep(stepper) {
 }
 
 /** Show step k: the list item, the graph classes, counter, links, URL, live region. */
-export function showStep(stepper, k, { announce = true, updateUrl = true } = {}) {
+export function showStep(stepper, k, { announce = true, updateUrl = true, reveal = false } = {}) {
   const total = totalSteps(stepper);
   k = Math.min(Math.max(0, k), total);
   const items = stepItems(stepper);
@@ -39,7 +39,12 @@ export function showStep(stepper, k, { announce = true, updateUrl = true } = {})
   items.forEach((li) => {
     const here = parseInt(li.dataset.step, 10) === k;
     li.hidden = !here;
-    if (here) shown = li;
+    if (here) {
+      shown = li;
+      li.dataset.testid = "step-explanation";
+    } else if (li.dataset.testid) {
+      delete li.dataset.testid;
+    }
   });
   stepper.dataset.step = String(k);
 
@@ -94,8 +99,27 @@ export function showStep(stepper, k, { announce = true, updateUrl = true } = {})
     const sentence = shown && $(".sentence", shown);
     if (live) live.textContent = sentence ? sentence.textContent.trim() : "";
   }
-  // Other modules (the exercise) follow the step shown.
-  stepper.dispatchEvent(new CustomEvent("stepper:shown", { bubbles: true, detail: { step: k, announce } }));
+  if (reveal) revealStage();
+
+  // For other panels (the exercise, the graph's pan and zoom) that follow the step:
+  //   document.addEventListener("playground:step", (e) => e.detail.step ...)
+  stepper.dispatchEvent(
+    new CustomEvent("playground:step", {
+      bubbles: true,
+      detail: { step: k, total, node: (shown && shown.dataset.node) || null, announce },
+    }),
+  );
+}
+
+/** Scroll the page so that the whole stage (graph, step and buttons) is on
+ * screen, if it is not already; where it is taller than the screen, its top. */
+function revealStage() {
+  const stage = document.getElementById("stage");
+  if (!stage) return;
+  const box = stage.getBoundingClientRect();
+  const margin = 8;
+  if (box.top >= 0 && box.bottom <= window.innerHeight) return;
+  window.scrollBy({ top: box.top - margin, behavior: "instant" });
 }
 
 /** Paint the graph as the server says this step looks (app/web/highlight.py):
@@ -137,7 +161,10 @@ function syncPlayButton(stepper, playing) {
   const button = $('[data-testid="step-play"]', stepper);
   if (!button) return;
   const label = playing ? button.dataset.labelPause : button.dataset.labelPlay;
-  if (label) button.textContent = label;
+  const text = $(".label", button);
+  const icon = $(".icon", button);
+  if (label && text) text.textContent = label;
+  if (icon) icon.textContent = playing ? "❚❚" : "▶";
 }
 
 function play(stepper) {
@@ -149,14 +176,14 @@ function play(stepper) {
   playTimer = window.setInterval(() => {
     if (!stepper.isConnected) return stop();
     const next = currentStep(stepper) + 1;
-    showStep(stepper, next);
+    showStep(stepper, next, { reveal: true });
     if (next >= totalSteps(stepper)) stop();
   }, PLAY_INTERVAL_MS);
 }
 
 function stepTo(stepper, k) {
   stop();
-  showStep(stepper, k);
+  showStep(stepper, k, { reveal: true });
 }
 
 /** Set up the stepper on the page; `graphIsNew`: paint a swapped-in graph. */

@@ -464,6 +464,34 @@ class TestSyntaxErrors:
         assert err.start == len(text) - 1  # the dangling operator itself
 
 
+class TestSlips:
+    """The common slips get a sentence that says what to type instead, and where."""
+
+    @pytest.mark.parametrize(
+        "text, token, fix",
+        [("5x^3 + 2", "5x", "5*x"), ("x + 2.5y", "2.5y", "2.5*y"), ("1e3w", "1e3w", "1e3*w")],
+    )
+    def test_a_number_against_a_name_asks_for_a_star(self, text, token, fix):
+        err = refusal(text)
+        assert err.message.startswith("Write * between a number and a name")
+        assert (err.params["token"], err.params["fix"]) == (token, fix)
+        assert text[err.start:err.end] == token
+
+    @pytest.mark.parametrize("text, fix", [("sin x", "sin(x)"), ("x*cos 2", "cos(2)")])
+    def test_a_function_without_parentheses_asks_for_them(self, text, fix):
+        err = refusal(text)
+        assert "in parentheses" in err.message and err.params["fix"] == fix
+        assert err.start == text.index(fix[:3])
+
+    def test_a_decimal_comma_asks_for_a_point(self):
+        err = refusal("2,5*x")
+        assert err.message == "Write decimals with a point: 2.5 instead of 2,5 (column 1)."
+
+    @pytest.mark.parametrize("text", ["x2 + 1e3*x", "pow(x,2)", "sin (x)", "sum([1,2] * x)"])
+    def test_correct_text_is_not_taken_for_a_slip(self, text):
+        parse(text)
+
+
 class TestCharacters:
     @pytest.mark.parametrize(
         "text, char",

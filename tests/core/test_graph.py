@@ -579,3 +579,25 @@ def test_other_outputs_go_to_pytorchs_printer() -> None:
     double = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
     for y in (x * 2, double * 1, torch.tensor(2.0)):
         assert tensor_text(y) == str(y)
+
+
+@pytest.mark.parametrize(
+    "text, inputs, left, right, phrase",
+    [
+        ("w*x", {"w": [1.0, 2.0, 3.0], "x": [1.0, 2.0]}, [3], [2], "each pair of sizes"),
+        ("w @ x", {"w": [[1.0, 2.0], [3.0, 4.0]], "x": [1.0, 2.0, 3.0]}, [2, 2], [3],
+         "the last size on the left"),
+    ],
+    ids=["broadcast", "matmul"],
+)
+def test_shapes_that_do_not_fit_get_our_own_sentence(text, inputs, left, right, phrase):
+    """No PyTorch English inside the sentence: it would stay English in German."""
+    from app.core.expr import parse
+    from app.core.language import ExprError
+
+    with pytest.raises(ExprError) as caught:
+        graph.trace(parse(text), inputs)
+    err = caught.value
+    assert phrase in err.message and "{reason}" not in err.template
+    assert (err.params["left"], err.params["right"]) == (left, right)
+    assert "broadcast" not in err.message.lower() and "mat1" not in err.message

@@ -284,6 +284,13 @@ def test_autoplay_marks_the_stepper(client):
     assert not soup(embed(client)).select_one("#stepper").has_attr("data-autoplay")
 
 
+def test_a_read_only_frame_offers_no_examples(client):
+    """An example would replace the teacher's function in a frame that should keep it."""
+    assert soup(embed(client, expr=SEED, x="2", readonly="1")).select("[data-testid=examples]") == []
+    editable = soup(embed(client, expr=SEED, x="2"))
+    assert editable.select("[data-testid=examples] a.example")
+
+
 def test_links_inside_the_embed_stay_in_the_embed_with_its_options(client):
     page = soup(embed(client, expr=SEED, x="2", step="3", readonly="1", hide="code"))
     targets: list[tuple[str, str]] = []
@@ -296,7 +303,7 @@ def test_links_inside_the_embed_stay_in_the_embed_with_its_options(client):
     names = {name for name, _ in targets}
     for expected in ("step-next.href", "step-prev.href", "step-last.href", "step-first.href",
                      "view-annotated.href", "view-annotated.hx-get", "forward-toggle.href",
-                     "a.href", "form.action", "form.hx-get"):
+                     "form.action", "form.hx-get"):
         assert expected in names, f"{expected} missing from {sorted(names)}"
     for name, url in targets:
         if name.startswith("form."):
@@ -484,10 +491,9 @@ def test_the_lesson_frames_show_the_lesson(client):
     assert [f["data-testid"] for f in frames] == list(FRAMES)
     for frame in frames:
         assert frame["loading"] == "lazy"
-        # The playground a frame opens must not inherit the sandbox.
-        assert frame["sandbox"] == [
-            "allow-scripts", "allow-same-origin", "allow-popups", "allow-popups-to-escape-sandbox"
-        ]
+        # Same-origin frames with allow-scripts and allow-same-origin would be no
+        # sandbox at all (and the browser warns so): the lesson's own frames go without.
+        assert not frame.has_attr("sandbox")
     tensor, graph, backward = (query_of(f["src"]) for f in frames)
     assert tensor["expr"] == ["x**2"] and tensor["x"] == ["3"]
     assert graph["expr"] == [SEED] and backward["expr"] == [SEED]
@@ -628,12 +634,9 @@ def test_a_payload_in_share_stays_text(client, where, payload):
 def test_a_payload_in_oembed_url_stays_text(client, payload):
     link = f"{BASE}/?" + urlencode({"expr": payload, "x": "2"}, quote_via=quote)
     response = client.get("/oembed", params={"url": link})
-    assert response.status_code == 200
-    body = response.json()
-    assert_inert(body["html"], SNIPPET_SCRIPTS, f"{BASE}/embed?")
-    frame, _ = snippet_frame(body["html"])
-    assert frame["src"].startswith(f"{BASE}/embed?")
-    assert query_of(frame["src"])["expr"] == [payload]
+    # Refused as a function: oEmbed's 404, which repeats nothing of it.
+    assert response.status_code == 404
+    assert payload not in response.text
     # The url itself as the payload: not a playground link.
     refused = client.get("/oembed", params={"url": payload})
     assert refused.status_code == 404
@@ -655,3 +658,43 @@ def test_links_for_others_follow_a_trusted_proxy_and_only_it(make_client):
     bad = {**headers, "X-Forwarded-Host": 'evil.example"><script>'}
     html = trusting_from_proxy.get("/oembed", params={"url": link}, headers=bad).json()["html"]
     assert 'src="https://testserver/embed?' in html
+
+
+# --- oEmbed for course platforms ------------------------------------------------------
+
+
+def test_oembed_fits_the_frame_into_the_consumers_limits(client):
+    link = f"{BASE}/?" + urlencode({"expr": SEED, "x": "2"}, quote_via=quote)
+    full = client.get("/oembed", params={"url": link}).json()
+    assert (full["width"], full["height"]) == (700, 450)
+    small = client.get("/oembed", params={"url": link, "maxwidth": "400", "maxheight": "300"}).json()
+    assert (small["width"], small["height"]) == (400, 300)
+    frame, _ = snippet_frame(small["html"])
+    assert (frame["width"], frame["height"]) == ("400", "300")
+    wide = client.get("/oembed", params={"url": link, "maxwidth": "2000"}).json()
+    assert (wide["width"], wide["height"]) == (700, 450)
+    # Below the smallest frame that works: oEmbed's 404.
+    assert client.get("/oembed", params={"url": link, "maxwidth": "319"}).status_code == 404
+    assert client.get("/oembed", params={"url": link, "maxheight": "239"}).status_code == 404
+
+
+def test_generated_links_write_the_star_as_2A_and_pages_read_both(client):
+    link = f"{BASE}/?" + urlencode({"expr": "5*x**3", "x": "2"}, quote_via=quote)
+    body = client.get("/oembed", params={"url": link}).json()
+    frame, _ = snippet_frame(body["html"])
+    assert "*" not in frame["src"] and "%2A" in frame["src"]
+    assert query_of(frame["src"])["expr"] == ["5*x**3"]
+    raw = soup(client.get("/", params={"expr": "5*x**3", "x": "2"}))
+    assert "*" not in raw.select_one("[data-testid=share-link]")["value"]
+    assert all("*" not in a["href"] for a in raw.select("a.example"))
+    # A link someone typed with a raw * still opens the same function.
+    typed = client.get("/?expr=5*x**3&x=2")
+    assert soup(typed).select_one("[data-testid=gradient-x]").get_text(strip=True) == "x.grad = 60"
+
+
+def test_pages_name_their_oembed_endpoint(client):
+    page = soup(client.get("/", params={"expr": SEED, "x": "2"}))
+    tag = page.select_one('link[rel=alternate][type="application/json+oembed"]')
+    assert tag is not None
+    answer = client.get(tag["href"].replace(BASE, ""))
+    assert answer.status_code == 200 and answer.json()["type"] == "rich"

@@ -114,6 +114,8 @@ class PageState:
     steps: int = DEFAULT_TRAIN_STEPS
     present: bool = False
     path: str = "/"  # the page these links lead to: / or /embed; not in the query
+    # Variables that had no value in the address and start at DEFAULT_VALUE; not in the query.
+    new_values: tuple[str, ...] = ()
 
     @property
     def extras(self) -> Extras:
@@ -289,6 +291,7 @@ def with_variables(state: PageState, names: Iterable[str]) -> PageState:
         state,
         values={name: state.values.get(name, DEFAULT_VALUE) for name in names},
         grads={name: on for name, on in state.grads.items() if name in names},
+        new_values=tuple(name for name in names if name not in state.values),
     )
 
 

@@ -249,3 +249,15 @@ def test_a_graph_that_cannot_be_drawn_is_said_in_the_students_language(client, m
     assert response.status_code == 503
     message = BeautifulSoup(response.text, "html.parser").select_one("[data-testid=error]").text
     assert "Rechengraph konnte gerade nicht gezeichnet werden" in message
+
+
+def test_a_new_variable_says_it_starts_at_1(client):
+    fields = BeautifulSoup(
+        client.get("/fields", params={"expr": "x*y + z", "x": "2"}, headers=HX).text, "html.parser"
+    )
+    note = fields.select_one("[data-testid=new-values]").get_text()
+    assert "y, z are new and start at 1" in note
+    assert fields.select_one("[data-testid=value-y]")["value"] == "1"
+    known = BeautifulSoup(client.get("/", params={"expr": "x*y", "x": "2", "y": "3"}).text,
+                          "html.parser")
+    assert known.select_one("[data-testid=new-values]") is None

@@ -151,7 +151,8 @@ PARAM_TEXT = st.one_of(
 )
 PARAM_NAMES = st.sampled_from(
     ["expr", "step", "view", "lang", "theme", "forward", "grad", "rg", "readonly", "hide",
-     "autoplay", "options", "x", "y", "state", "url", "format"]
+     "autoplay", "options", "x", "y", "state", "url", "format", "train", "lr", "steps",
+     "exercise", "order", "accumulate", "present"]
 )
 QUERIES = st.lists(st.tuples(PARAM_NAMES, PARAM_TEXT), max_size=6)
 
@@ -277,3 +278,34 @@ def test_no_value_breaks_the_worker_pool(engine, value: Any, used: bool) -> None
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(asyncio.run, ask()).result() == {"x": 6.0}
     assert engine.healthy
+
+
+# --- programs ---------------------------------------------------------------------
+
+NAMES = st.sampled_from(["z", "h", "loss", "x", "w", "_h", "sin", "pi", "y"])
+RIGHT_SIDES = st.one_of(
+    st.sampled_from(["w*x + b", "tanh(z)", "(h - t)^2", "z*z", "h + z", "sum([1, 2])*x",
+                     "softmax(z)", "x.real", "z = 2", "", "2", "(x", "x\u202e", "mse(h, t)"]),
+    st.text(TRICKY, max_size=8),
+)
+LINES = st.builds(lambda name, rhs, sep: f"{name}{sep}{rhs}", NAMES, RIGHT_SIDES,
+                  st.sampled_from([" = ", "=", " == ", " "]))
+PROGRAMS = st.builds(lambda lines, end: end.join(lines), st.lists(LINES, min_size=1, max_size=14),
+                     st.sampled_from(["\n", "\r\n", "\n\n"]))
+
+
+@FUZZ
+@given(PROGRAMS)
+def test_every_program_gets_an_answer_or_a_sentence(client: TestClient, program: str) -> None:
+    values = {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1.0, "z": 1.0, "h": 1.0}
+    api = client.post("/api/graph", json={"expression": program, "inputs": values})
+    assert api.status_code in (200, 413, 422), (program, api.text[:300])
+    if api.status_code != 200:
+        assert api.json()["detail"], program
+    page = client.get("/", params={"expr": program, **{k: str(v) for k, v in values.items()}})
+    assert page.status_code == 200, (program, page.text[:300])
+    # And a new computation still works.
+    fresh = client.post("/api/graph", json={"expression": "z = w*x\nloss = z*z",
+                                            "inputs": {"w": 2, "x": 3}})
+    assert fresh.json()["gradients"]["w"] == 2 * 6 * 3
+

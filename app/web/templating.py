@@ -55,7 +55,17 @@ def environment(lang: str, static_version: str = "") -> Environment:
 
 
 def environments(static_version: str = "") -> Environments:
-    return {lang: environment(lang, static_version) for lang in i18n.LANGUAGES}
+    """One environment per language, every template already compiled.
+
+    Jinja compiles a template the first time it is asked for; the playground's
+    page takes about 0.2 s to compile, and a class opening an embed link at once
+    would all wait for it.
+    """
+    envs = {lang: environment(lang, static_version) for lang in i18n.LANGUAGES}
+    for env in envs.values():
+        for name in env.list_templates(extensions=["html"]):
+            env.get_template(name)
+    return envs
 
 
 def render(env: Environment, template: str, block: str | None = None, **context: Any) -> str:

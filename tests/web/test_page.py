@@ -261,3 +261,13 @@ def test_a_new_variable_says_it_starts_at_1(client):
     known = BeautifulSoup(client.get("/", params={"expr": "x*y", "x": "2", "y": "3"}).text,
                           "html.parser")
     assert known.select_one("[data-testid=new-values]") is None
+
+
+def test_every_template_is_compiled_before_the_first_request():
+    """A class opening one embed link at once must not all wait for Jinja to compile it."""
+    from app.web.templating import environments
+
+    for env in environments().values():
+        names = set(env.list_templates(extensions=["html"]))
+        assert {"index.html", "embed.html", "calculus.html", "training.html"} <= names
+        assert names <= {key[1] for key in env.cache.keys()}

@@ -49,6 +49,9 @@ FUNCTIONS: dict[str, int] = {
     "transpose": 1,  # W.T, written as a function: attribute access stays refused
 }
 
+# Functions that need a tensor (a vector of logits, a matrix): they have no scalar form.
+TENSOR_ONLY = frozenset({"cross_entropy", "transpose"})
+
 # Names that stand for numbers, not variables.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 

@@ -304,7 +304,10 @@ def _owners(fns: list[Any], made_by: dict[Any, tuple[Expr, Any]]) -> dict[Any, E
     return owners
 
 
-_SAVED_FOR_RULES = ("self", "mat2", "vec", "tensor", "dim0", "dim1")
+_SAVED_FOR_RULES = (
+    "self", "mat2", "vec", "tensor", "dim0", "dim1", "result", "dim", "keepdim", "target",
+    "total_weight",
+)
 
 
 class _Operands:
@@ -345,15 +348,21 @@ class _Operands:
                 for k in kids
                 if id(k) not in self.in_graph
             )
-            if len(kids) == 2:
-                texts = tuple(self.text[k.start : k.end] for k in kids)
+            if kids:  # the operands as typed: A and B of the rules (softmax(A), A − B)
+                typed = tuple(self.text[k.start : k.end] for k in kids[:2])
+                texts = typed + texts[len(typed) :]
         saved = {}
         for name in () if _op_name(fn) in local.FORMS else _SAVED_FOR_RULES:
             try:
                 value = getattr(fn, f"_saved_{name}")
             except (AttributeError, RuntimeError):
                 continue
-            saved[name] = _signed(value) if isinstance(value, int) else _numbers(value)
+            if isinstance(value, int):
+                saved[name] = _signed(value)
+            elif isinstance(value, tuple):  # dimensions: logsumexp's dim
+                saved[name] = tuple(_signed(int(v)) for v in value)
+            else:
+                saved[name] = _numbers(value)
         if "dim0" in saved:
             saved["dims"] = (saved["dim0"], saved.get("dim1", 1))
         return local.NodeFacts(

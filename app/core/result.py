@@ -78,9 +78,10 @@ class Rule:
     rule computed from what arrived and ``torch`` what PyTorch really sent.
     ``agrees`` says whether the two match within float32 tolerance (None: not
     checked). ``where`` defines names in the formula that are not inputs (a
-    variable with requires_grad off, mean's n). ``notes`` flag what a student
-    should know here: relu-at-zero, abs-at-zero, sqrt-at-zero, log-at-zero,
-    outside-domain, division-by-zero, inf-arrived, nan-arrived, broadcast.
+    variable with requires_grad off, mean's and mse's n, cross_entropy's k). ``notes`` flag
+    what a student should know here: relu-at-zero, abs-at-zero, sqrt-at-zero, log-at-zero,
+    outside-domain, division-by-zero, inf-arrived, nan-arrived, broadcast, tie-split
+    (maximum, minimum, max, min: PyTorch splits evenly), clamp-at-bound (PyTorch passes 1).
     """
 
     kind: str

@@ -211,3 +211,40 @@ def test_the_api_sends_a_checked_rule_per_gradient(client):
     assert rule["agrees"] is True
     assert rule["value"] == pytest.approx(8 * 0.6931471805599453, rel=1e-6)
     assert rule["torch"] == pytest.approx(rule["value"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "expr, values, node, words, formula",
+    [
+        ("sum(softmax(v)*[1, 2, 4])", {"v": "[0.5, 2, -1]"}, "SoftmaxBackward0",
+         "J = diag(s) − s·sᵀ", "s ⊙ (g − g·s)"),
+        ("cross_entropy(v, 1)", {"v": "[0.5, 2, -1]"}, "NllLossBackward0", "k = 1", "−g at index k"),
+        ("cross_entropy(v, 1)", {"v": "[0.5, 2, -1]"}, "LogSoftmaxBackward0",
+         "minus softmax(v)", "g − softmax(v)·sum(g)"),
+        ("logsumexp(v)", {"v": "[0.5, 2, -1]"}, "LogsumexpBackward0", "is softmax(v)", "g·softmax(v)"),
+        ("max(v)", {"v": "[1, 3, 3]"}, "MaxBackward1", "splits it evenly", "g at the largest element"),
+        ("min(v)", {"v": "[1, 3, 3]"}, "MinBackward1", "smallest element receives", "g at the smallest"),
+        ("mse(v, w)", {"v": "[1, 2, 4]", "w": "[0, 2, 1]"}, "MseLossBackward0", "n = 3",
+         "2·(v − w)/n·g"),
+    ],
+)
+def test_the_lessons_tensor_rules_are_explained_and_checked(client, expr, values, node, words, formula):
+    step = step_named(steps_of(client, expr=expr, **values), node)
+    rule = text(step.select_one("[data-testid=tensor-rule]"))
+    assert words in rule and formula in rule
+    assert step.select_one("[data-testid=check]") is not None
+    assert "?" not in rule
+
+
+@pytest.mark.parametrize(
+    "expr, values, node, formula, note",
+    [
+        ("maximum(x, y)", {"x": "1.5", "y": "1.5"}, "MaximumBackward0", "[x > y] = 0.5", "tie-split"),
+        ("clamp(x, 0, 1)", {"x": "1"}, "ClampBackward1", "[x ≤ 1]·[x ≥ 0] = 1", "clamp-at-bound"),
+    ],
+)
+def test_ties_and_bounds_name_pytorchs_subgradient(client, expr, values, node, formula, note):
+    step = step_named(steps_of(client, expr=expr, **values), node)
+    assert formula in text(step.select_one("[data-testid=local-derivative]"))
+    shown = step.select_one(f"[data-testid=step-note][data-note={note}]")
+    assert shown is not None and "PyTorch" in text(shown)

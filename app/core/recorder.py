@@ -383,6 +383,8 @@ class _Operands:
             return local.Operand(node.variable or "?", ATOM, _numbers(nf.variable))
         tree_node = self.owners.get(nf)
         value = self.value_of_fn.get(nf)
+        if node.name_of:  # a program's named value reads as its name: 1 − tanh(z)², not tanh(w*x + b)
+            return local.Operand(node.name_of, ATOM, _numbers(value))
         if tree_node is None or tree_node is owner:
             return local.Operand(f"({node.source or node.name})", ATOM, _numbers(value))
         return local.Operand(node.source or node.name, local.precedence(tree_node), _numbers(value))

@@ -152,12 +152,14 @@ class Extras:
 
     ``symbolic``: dy/dx as a formula beside autograd, and the plot; ``order`` 2: the
     second derivatives and the graph of the gradient computation; ``accumulate``: a
-    second backward() without zeroing the gradients.
+    second backward() without zeroing the gradients. ``retain_grad``: ``retain_grad()`` on
+    a program's named intermediates, so that their ``.grad`` is kept (cheap: not in ``wanted``).
     """
 
     symbolic: bool = False
     order: int = 1
     accumulate: bool = False
+    retain_grad: bool = False
 
     @property
     def wanted(self) -> bool:

@@ -131,6 +131,17 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Intermediate:
+    """A program's named value that is not the output, and its ``.grad`` as PyTorch leaves it:
+    None unless ``retain_grad()`` was called on it before backward() (retain_grad: true)."""
+
+    name: str
+    value: Value
+    shape: tuple[int, ...]
+    grad: Value | None
+
+
+@dataclass(frozen=True)
 class GraphResult:
     """Everything the API answers for one function (POST /api/graph)."""
 
@@ -145,6 +156,8 @@ class GraphResult:
     svg: str
     dot: str
     code: str
+    # A program's named values other than the output, in line order; empty for a single function.
+    intermediates: tuple[Intermediate, ...]
     # Present only when asked for ("symbolic": true, "order": 2, "accumulate": true).
     symbolic: dict[str, Any] | None = None  # dy/dx per variable beside x.grad
     plot: dict[str, Any] | None = None  # y(x) and its tangent, one scalar variable only
@@ -215,4 +228,6 @@ def _field(hint: Any, value: Any) -> Any:
     return value
 
 
-_RECORD_TYPES = {Variable, Node, Contribution, Rule, Step, ForwardOp, Output, TrainStep}
+_RECORD_TYPES = {
+    Variable, Node, Contribution, Rule, Step, ForwardOp, Output, TrainStep, Intermediate,
+}

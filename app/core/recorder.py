@@ -44,6 +44,8 @@ class Trace:
     output_label: str | None = None
     # A program's named values other than the output, with .grad as PyTorch leaves it.
     intermediates: tuple[Intermediate, ...] = ()
+    # A program's lines, each with the ids of the nodes it made: (name, line text, ids).
+    groups: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     @property
     def gradients(self) -> dict[str, Value | None]:
@@ -273,6 +275,13 @@ def record(
                 grad=_kept_grad(value),
             )
             for line_name, value in named
+        ),
+        groups=tuple(
+            (line.name, parsed.text[line.start : line.end], tuple(
+                n.id for n in nodes
+                if n.kind != "leaf" and n.start is not None and line.start <= n.start < line.end
+            ))
+            for line in parsed.lines
         ),
     )
 

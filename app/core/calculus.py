@@ -28,7 +28,7 @@ from typing import Any, Iterator
 import torch
 
 from app.core.graph import evaluate, make_inputs
-from app.core.language import N_, ExprError, Limits, output_name
+from app.core.language import N_, TENSOR_ONLY, ExprError, Limits, output_name
 from app.core.recorder import Trace, record, to_value
 from app.core.tree import BinOp, Call, ListConst, Parsed, post_order
 
@@ -206,6 +206,8 @@ def _size(parsed: Parsed) -> int:
 def _scalar_only(parsed: Parsed, shapes: dict[str, tuple[int, ...]]) -> bool:
     for node in post_order(parsed.tree):
         if isinstance(node, ListConst) or (isinstance(node, BinOp) and node.op == "@"):
+            return False
+        if isinstance(node, Call) and node.func in TENSOR_ONLY:
             return False
     return not any(shapes.values())
 

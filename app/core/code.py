@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.tree import Call, Num, Parsed, Printed, Var, binary, number, print_tree
+from app.core.tree import (
+    Call, ListConst, Num, Parsed, Printed, Var, binary, number, post_order, print_tree,
+)
 
 
-def torch_code(parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, bool] | None) -> str:
+def torch_code(
+    parsed: Parsed,
+    inputs: dict[str, Any],
+    requires_grad: dict[str, bool] | None,
+    retain_grad: bool = False,
+) -> str:
+    """The program; with ``retain_grad`` it keeps and prints each named intermediate's .grad."""
     requires_grad = requires_grad or {}
     lines = ["import torch", ""]
     on = []
@@ -24,9 +32,26 @@ def torch_code(parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, 
             lines.append(f"{name} = torch.tensor({value!r})")
     y = parsed.output_name
     lines += program_lines(parsed) if parsed.lines else [f"{y} = {expression_code(parsed)}"]
+    retained = retained_lines(parsed, set(on)) if retain_grad else ([], [])
+    lines += [f"{name}.retain_grad()" for name in retained[1]]
     lines += [f"print({y})", "", f"{y}.backward()"]
     lines += [f"print({name}.grad)" for name in on]
+    lines += [f"print({name}.grad)" for name in retained[0]]
     return "\n".join(lines) + "\n"
+
+
+def retained_lines(parsed: Parsed, on: set[str]) -> tuple[list[str], list[str]]:
+    """A program's intermediates that are tensors (their .grad can be printed), and those of
+    them that require grad (retain_grad() would refuse the others)."""
+    tensors, grads = [], []
+    for line in parsed.lines[:-1]:
+        nodes = list(post_order(line.tree))
+        used = {n.name for n in nodes if isinstance(n, Var)}
+        if used or any(isinstance(n, ListConst) for n in nodes):
+            tensors.append(line.name)
+        if used & on:
+            grads.append(line.name)
+    return tensors, grads
 
 
 def program_lines(parsed: Parsed) -> list[str]:

@@ -30,6 +30,7 @@ class Sent:
     agrees: bool | None = None  # the check; None where it could not be made
     where: tuple[tuple[str, str], ...] = ()  # names in the formula that are not inputs
     notes: tuple[str, ...] = ()  # see result.Rule
+    of: str = ""  # the label as it reads after ∂: (x**2), or in a program a bare name: h
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class StepView:
     variable: str | None = None
     parts: tuple[Part, ...] = ()
     accumulated: str | None = None
+    of: str = ""  # the label as it reads after ∂ (see Sent.of)
+    heading: str = ""  # the label, or in a program the line it computes: h = tanh(z)
 
 
 @dataclass(frozen=True)
@@ -80,14 +83,31 @@ class NodeView:
 
 
 def label_of(node: Node) -> str:
+    """What a node stands for: its variable, the program's name for its value, or its text."""
     if node.kind == "leaf":
         return node.variable or "?"
-    return node.source or node.name
+    return node.name_of or node.source or node.name
 
 
-def _sent(target: str, label: str, value: Any, rule: Rule | None) -> Sent:
+def heading_of(node: Node) -> str:
+    """A node's label, and in a program the line of a named value in full: ``h = tanh(z)``."""
+    if node.name_of and node.source:
+        return f"{node.name_of} = {node.source}"
+    return label_of(node)
+
+
+def of(node: Node, program: bool) -> str:
+    """The label after ∂: ``∂y/∂(x**2)``. In a program names and variables stand bare, as
+    the lesson writes ``∂loss/∂h``; a single function keeps its parentheses."""
+    label = label_of(node)
+    if program and (node.name_of or node.kind == "leaf"):
+        return label
+    return f"({label})"
+
+
+def _sent(target: str, label: str, value: Any, rule: Rule | None, of: str = "") -> Sent:
     if rule is None:
-        return Sent(target, label, format_value(value), None, None)
+        return Sent(target, label, format_value(value), None, None, of=of)
     return Sent(
         target=target,
         label=label,
@@ -99,18 +119,20 @@ def _sent(target: str, label: str, value: Any, rule: Rule | None) -> Sent:
         agrees=rule.agrees,
         where=tuple((k, format_value(v)) for k, v in rule.where.items()),
         notes=rule.notes,
+        of=of,
     )
 
 
 def steps(result: GraphResult) -> list[StepView]:
     nodes = {n.id: n for n in result.nodes}
+    program = any(n.name_of for n in result.nodes)
     out = []
     for step in result.steps:
         node = nodes[step.node]
         arrived = step.grad_outputs[0] if step.grad_outputs else None
         rules = step.rules or (None,) * len(step.targets)
         sent = tuple(
-            _sent(target, label_of(nodes[target]), value, rule)
+            _sent(target, label_of(nodes[target]), value, rule, of(nodes[target], program))
             for target, value, rule in zip(step.targets, step.grad_inputs, rules)
             if target is not None and value is not None
         )
@@ -134,6 +156,8 @@ def steps(result: GraphResult) -> list[StepView]:
                 accumulated=format_value(step.accumulated)
                 if step.accumulated is not None
                 else None,
+                of=of(node, program),
+                heading=heading_of(node),
             )
         )
     return out
@@ -155,7 +179,7 @@ def forward(result: GraphResult) -> list[ForwardView]:
                 index=op.index,
                 node=op.node,
                 name=nodes[op.node].name if op.node else None,
-                source=op.source,
+                source=heading_of(nodes[op.node]) if op.node else op.source,
                 value=format_value(op.value),
                 built=tuple(built + (["out"] if last else [])),
                 tensor=op.tensor,

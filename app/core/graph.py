@@ -339,8 +339,11 @@ def trace(
     inputs: dict[str, InputValue],
     requires_grad: dict[str, bool] | None = None,
     limits: Limits = Limits(),
+    retain: bool = False,
 ) -> Trace:
-    """Build the graph of ``parsed`` with real tensors, run backward, record it all."""
+    """Build the graph of ``parsed`` with real tensors, run backward, record it all.
+
+    ``retain``: call ``retain_grad()`` on a program's named intermediates first."""
     if not parsed.variables:
         raise ExprError(
             "The function has no variable, so there is nothing to differentiate; use one, "
@@ -351,7 +354,7 @@ def trace(
             tensors = make_inputs(parsed, inputs, requires_grad, limits)
             evaluator = _Evaluator(parsed, tensors, limits)
             y = evaluator.run(parsed.tree)
-            return record(parsed, tensors, evaluator.ops, y)
+            return record(parsed, tensors, evaluator.ops, y, retain)
     except ExprError as error:
         raise error.locate(parsed.text) from None
 

@@ -49,6 +49,9 @@ FUNCTIONS: dict[str, int] = {
     "transpose": 1,  # W.T, written as a function: attribute access stays refused
 }
 
+# Functions that need a tensor (a vector of logits, a matrix): they have no scalar form.
+TENSOR_ONLY = frozenset({"cross_entropy", "transpose"})
+
 # Names that stand for numbers, not variables.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 
@@ -149,12 +152,14 @@ class Extras:
 
     ``symbolic``: dy/dx as a formula beside autograd, and the plot; ``order`` 2: the
     second derivatives and the graph of the gradient computation; ``accumulate``: a
-    second backward() without zeroing the gradients.
+    second backward() without zeroing the gradients. ``retain_grad``: ``retain_grad()`` on
+    a program's named intermediates, so that their ``.grad`` is kept (cheap: not in ``wanted``).
     """
 
     symbolic: bool = False
     order: int = 1
     accumulate: bool = False
+    retain_grad: bool = False
 
     @property
     def wanted(self) -> bool:

@@ -33,7 +33,7 @@ import sympy
 
 from app.core.result import Rule, Value
 from app.core.values import finite, format_value
-from app.core.symbolic import Relu, Sigmoid, evaluate
+from app.core.symbolic import Clamp, Relu, Sigmoid, evaluate
 from app.core.tree import ATOM, PRECEDENCE, BinOp, Expr, ListConst, Num, Unary, Var, post_order
 
 # --- the symbolic forms ----------------------------------------------------
@@ -43,6 +43,7 @@ from app.core.tree import ATOM, PRECEDENCE, BinOp, Expr, ListConst, Num, Unary, 
 # op holds that is not an input (an exponent, the base of 2**x, the 2 of 2 - x).
 P = (sympy.Symbol("p0", real=True), sympy.Symbol("p1", real=True))
 K = sympy.Symbol("k", real=True)
+K1 = sympy.Symbol("k1", real=True)  # a second constant: clamp's high bound
 
 # Each element-wise node class PyTorch makes for the language's ops, as a
 # sympy function of its inputs. The local derivative is sympy's diff of it.
@@ -67,6 +68,10 @@ FORMS: dict[str, Callable[[], sympy.Expr]] = {
     "TanhBackward0": lambda: sympy.tanh(P[0]),
     "SigmoidBackward0": lambda: Sigmoid(P[0]),
     "ReluBackward0": lambda: Relu(P[0]),
+    # sympy's Max and Min differentiate to a step that is 1/2 at a tie: PyTorch's even split.
+    "MaximumBackward0": lambda: sympy.Max(P[0], P[1]),
+    "MinimumBackward0": lambda: sympy.Min(P[0], P[1]),
+    "ClampBackward1": lambda: Clamp(P[0], K, K1),  # clamp(x, low, high), numbers for the bounds
 }
 
 # Node classes whose rule is not a local derivative but a tensor rule applied
@@ -80,6 +85,14 @@ TENSOR_RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "BmmBackward0": ("bmm", ("G·{B}ᵀ", "{A}ᵀ·G")),
     "ExpandBackward0": ("expand", ("sum of G over the copies",)),
     "TransposeBackward0": ("transpose", ("Gᵀ",)),
+    # The lesson's tensor ops, over the last dimension (s is the softmax of the input).
+    "SoftmaxBackward0": ("softmax", ("s ⊙ (g − g·s)",)),
+    "LogSoftmaxBackward0": ("log_softmax", ("g − softmax({A})·sum(g)",)),
+    "LogsumexpBackward0": ("logsumexp", ("g·softmax({A})",)),
+    "MaxBackward1": ("max", ("g at the largest element",)),
+    "MinBackward1": ("min", ("g at the smallest element",)),
+    "MseLossBackward0": ("mse", ("2·({A} − {B})/n·g", "−2·({A} − {B})/n·g")),
+    "NllLossBackward0": ("nll", ("−g at index k",)),
 }
 
 # Nodes that only reshape (matmul adds them around 1-d and batched operands):
@@ -204,13 +217,29 @@ def _print_one(node: sympy.Basic, out: dict, names: dict) -> tuple[str, int]:
         exponent_text = _wrap(out[exponent], ATOM)
         return f"{base_text}^{exponent_text}", power
     if isinstance(node, sympy.Heaviside):
-        return f"[{out[node.args[0]][0]} > 0]", ATOM
+        return _print_step(node, out, names), ATOM
     if isinstance(node, sympy.Abs):
         return f"|{out[node.args[0]][0]}|", ATOM
     if isinstance(node, sympy.Function):
         name = _FUNCTION_NAMES.get(type(node), type(node).__name__)
         return f"{name}({', '.join(out[a][0] for a in node.args)})", ATOM
     return str(node), ATOM  # pragma: no cover - no other class is derived
+
+
+def _print_step(node: sympy.Heaviside, out: dict, names: dict) -> str:
+    """PyTorch's step as a comparison: ``[x > 0]``, ``[x > y]``; ``≥`` where the step is 1
+    at the corner (clamp's bounds), a number on the right: ``[x ≤ 1]``, not ``[1 ≥ x]``."""
+    arg = node.args[0]
+    strict = not (len(node.args) > 1 and node.args[1] == 1)
+    terms = sympy.Add.make_args(arg)
+    left = sympy.Add(*(t for t in terms if not t.could_extract_minus_sign()))
+    right = -sympy.Add(*(t for t in terms if t.could_extract_minus_sign()))
+    if left.is_Number and not right.is_Number:
+        left, right, sign = right, left, ("<" if strict else "≤")
+    else:
+        sign = ">" if strict else "≥"
+    a, b = (_print_into(side, out, names)[0] for side in (left, right))
+    return f"[{a} {sign} {b}]"
 
 
 def _factor_order(factor: sympy.Basic) -> int:
@@ -326,15 +355,18 @@ def _constant_slots(facts: NodeFacts) -> dict[str, Operand]:
     for i in range(2):
         if i < len(facts.inputs) and facts.inputs[i] is None and free:
             slots[f"p{i}"] = free.pop(0)
-    if _holds_constant(facts.name) and free:
-        slots["k"] = free.pop(0)
+    for held in _held_constants(facts.name):
+        if free:
+            slots[held] = free.pop(0)
     return slots
 
 
 @functools.lru_cache(maxsize=None)
-def _holds_constant(name: str) -> bool:
-    """Whether the op holds a constant that is not an input (k: 2**x's base, x**3's exponent)."""
-    return K in FORMS[name]().free_symbols
+def _held_constants(name: str) -> tuple[str, ...]:
+    """The constants the op holds that are not inputs (k: 2**x's base, x**3's exponent;
+    k and k1: clamp's bounds), in order."""
+    symbols = FORMS[name]().free_symbols
+    return tuple(c.name for c in (K, K1) if c in symbols)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -386,6 +418,14 @@ _INPUT_NOTES: dict[str, tuple[tuple[Callable[[Any], Any], str], ...]] = {
     "ReciprocalBackward0": ((lambda v: v == 0, "division-by-zero"),),
 }
 
+# The ops whose note depends on two values: (the two placeholders, test, note).
+_PAIR_NOTES: dict[str, tuple[tuple[str, str, Callable[[Any, Any], Any], str], ...]] = {
+    "MaximumBackward0": (("p0", "p1", lambda a, b: a == b, "tie-split"),),
+    "MinimumBackward0": (("p0", "p1", lambda a, b: a == b, "tie-split"),),
+    "ClampBackward1": (("p0", "k", lambda v, low: v == low, "clamp-at-bound"),
+                       ("p0", "k1", lambda v, high: v == high, "clamp-at-bound")),
+}
+
 
 def _anywhere(test: Any) -> bool:
     """True where a test holds for a number, or for any element of an array."""
@@ -400,6 +440,17 @@ def _notes(facts: NodeFacts, index: int) -> tuple[str, ...]:
     operand = facts.inputs[0] if facts.inputs else None
     if tests and operand is not None and operand.value is not None:
         notes += [note for test, note in tests if _anywhere(test(operand.value))]
+    pairs = _PAIR_NOTES.get(name)
+    if pairs:
+        values = _slot_values(facts)
+        for a, b, test, note in pairs:
+            if values.get(a) is not None and values.get(b) is not None and note not in notes:
+                if _anywhere(np.asarray(test(values[a], values[b]))):
+                    notes.append(note)
+    if name in ("MaxBackward1", "MinBackward1"):
+        data = facts.saved.get("self")
+        if data is not None and int(np.sum(np.asarray(data) == facts.saved.get("result"))) > 1:
+            notes.append("tie-split")
     if name == "DivBackward0" and len(facts.inputs) > 1:
         other = facts.inputs[1] or next(iter(_constant_slots(facts).values()), None)
         if other is not None and other.value is not None and np.any(np.asarray(other.value) == 0):
@@ -416,6 +467,13 @@ def _notes(facts: NodeFacts, index: int) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _slot_values(facts: NodeFacts) -> dict[str, Any]:
+    """The value of each placeholder of the op's form: its inputs, then its constants."""
+    values = {f"p{i}": o.value for i, o in enumerate(facts.inputs[:2]) if o is not None}
+    values.update({n: o.value for n, o in _constant_slots(facts).items()})
+    return values
+
+
 def _tensor_rule(facts: NodeFacts, index: int) -> Rule:
     name = facts.name
     sent = facts.sent[index]
@@ -429,9 +487,11 @@ def _tensor_rule(facts: NodeFacts, index: int) -> Rule:
         a, b = (_operand_text(t) for t in facts.texts)
         formula = formulas[index].format(A=a, B=b) if index < len(formulas) else "?"
         ours = _apply(kind, index, g, facts.saved, np.shape(sent))
-        if kind == "mean":
+        if kind in ("mean", "mse"):
             n = int(np.prod(np.shape(sent))) if sent is not None else 0
             where["n"] = float(n)
+        elif kind == "nll" and "target" in facts.saved:
+            where["k"] = float(np.asarray(facts.saved["target"]).reshape(-1)[0])
     notes = _notes(facts, index)
     if ours is None or sent is None:
         return Rule(kind, formula, None, _value(sent) if sent is not None else None, None, where, notes)
@@ -458,6 +518,8 @@ def _apply(kind: str, index: int, g: Any, saved: dict[str, np.ndarray], shape: t
         if kind == "transpose":
             dims = saved.get("dims", (0, 1))
             return np.swapaxes(g, int(dims[0]), int(dims[1])).reshape(shape)
+        if kind in _LESSON_RULES:
+            return _LESSON_RULES[kind](index, g, saved, shape)
         first = saved.get("self")
         second = saved.get("mat2", saved.get("vec", saved.get("tensor")))
         if kind == "dot":
@@ -474,6 +536,67 @@ def _apply(kind: str, index: int, g: Any, saved: dict[str, np.ndarray], shape: t
                 return None
             return np.swapaxes(first, -1, -2) @ g
     return None
+
+
+def _softmax_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    s, dim = saved.get("result"), int(saved.get("dim", -1))
+    return None if s is None else s * (g - np.sum(g * s, axis=dim, keepdims=True))
+
+
+def _log_softmax_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    r, dim = saved.get("result"), int(saved.get("dim", -1))
+    return None if r is None else g - np.exp(r) * np.sum(g, axis=dim, keepdims=True)
+
+
+def _logsumexp_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    x, r = saved.get("self"), saved.get("result")
+    if x is None or r is None:
+        return None
+    dims = saved.get("dim", (-1,))
+    dim = int(np.ravel(dims)[0]) if np.ndim(dims) else int(dims)
+    if not saved.get("keepdim"):
+        g, r = np.expand_dims(g, dim), np.expand_dims(r, dim)
+    return g * np.exp(x - r)
+
+
+def _extreme_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    """max(t), min(t): g to the element(s) holding the result, split evenly between ties."""
+    x, r = saved.get("self"), saved.get("result")
+    if x is None or r is None:
+        return None
+    hit = (np.asarray(x) == r).astype(np.float64)
+    return g * hit / max(hit.sum(), 1.0)
+
+
+def _mse_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    pred, target = saved.get("self"), saved.get("target")
+    if pred is None or target is None:
+        return None
+    n = int(np.prod(shape)) or 1
+    out = 2.0 * (pred - target) / n * g
+    return out if index == 0 else -out
+
+
+def _nll_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    target = saved.get("target")
+    if target is None:
+        return None
+    total = float(np.ravel(saved.get("total_weight", 1.0))[0]) or 1.0
+    out = np.zeros(shape)
+    out[..., int(np.ravel(target)[0])] = -g / total
+    return out
+
+
+# The lesson's tensor rules, as numpy computes them from what arrived and what was saved.
+_LESSON_RULES: dict[str, Callable[[int, np.ndarray, dict, tuple], Any]] = {
+    "softmax": _softmax_rule,
+    "log_softmax": _log_softmax_rule,
+    "logsumexp": _logsumexp_rule,
+    "max": _extreme_rule,
+    "min": _extreme_rule,
+    "mse": _mse_rule,
+    "nll": _nll_rule,
+}
 
 
 def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:

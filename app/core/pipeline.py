@@ -36,7 +36,7 @@ def compute(
     if view not in VIEWS:
         raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
     parsed = checked(expression, limits)
-    result = trace(parsed, inputs, requires_grad, limits)
+    result = trace(parsed, inputs, requires_grad, limits, retain=extras.retain_grad)
     if len(result.nodes) > limits.max_graph_nodes:
         raise ExprError(
             "The graph has {count} nodes, more than the {limit} that can be drawn; make the "
@@ -44,7 +44,7 @@ def compute(
             {"count": len(result.nodes), "limit": limits.max_graph_nodes},
         )
     picture = render(result, view, dot_timeout)
-    data = to_json(result, picture, torch_code(parsed, inputs, requires_grad))
+    data = to_json(result, picture, torch_code(parsed, inputs, requires_grad, extras.retain_grad))
     if extras.wanted:
         data.update(calculus_json(parsed, result, inputs, requires_grad, extras, limits, dot_timeout))
     return summarized(data, limits.max_shown_elements)
@@ -102,6 +102,9 @@ def summarized(data: dict[str, Any], max_shown: int) -> dict[str, Any]:
         return [summarize(v, max_shown) for v in values]
 
     data["output"]["value"] = summarize(data["output"]["value"], max_shown)
+    for named in data["intermediates"]:
+        named["value"] = summarize(named["value"], max_shown)
+        named["grad"] = summarize(named["grad"], max_shown)
     data["gradients"] = {k: summarize(v, max_shown) for k, v in data["gradients"].items()}
     for variable in data["variables"]:
         variable["value"] = summarize(variable["value"], max_shown)
@@ -151,6 +154,7 @@ def to_json(result: Trace, picture: Picture, code: str) -> dict[str, Any]:
         "svg": picture.svg,
         "dot": picture.dot,
         "code": code,
+        "intermediates": [plain(i) for i in result.intermediates],
     }
 
 

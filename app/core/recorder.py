@@ -19,7 +19,7 @@ import torch
 
 from app.core import local
 from app.core.language import ExprError
-from app.core.result import Contribution, ForwardOp, Node, Output, Step, Variable
+from app.core.result import Contribution, ForwardOp, Intermediate, Node, Output, Step, Variable
 from app.core.tree import ATOM, Expr, ListConst, Num, Parsed, Var, children, post_order
 from app.core.values import Value, finite
 
@@ -42,6 +42,10 @@ class Trace:
     output_name: str = "y"  # what the output is called (language.output_name, or a program's)
     # What the picture calls the output when it is not the function (dy/dx for order 2).
     output_label: str | None = None
+    # A program's named values other than the output, with .grad as PyTorch leaves it.
+    intermediates: tuple[Intermediate, ...] = ()
+    # A program's lines, each with the ids of the nodes it made: (name, line text, ids).
+    groups: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     @property
     def gradients(self) -> dict[str, Value | None]:
@@ -149,7 +153,13 @@ def record(
     tensors: dict[str, torch.Tensor],
     ops: list[tuple[Expr, Any]],
     y: Any,
+    retain: bool = False,
 ) -> Trace:
+    """Walk the graph of ``y``, run backward() with every node hooked, record it all.
+
+    ``retain`` calls ``retain_grad()`` on each named intermediate of a program before
+    backward(), so that its ``.grad`` is kept, as ``h.retain_grad()`` does in PyTorch.
+    """
     if not isinstance(y, torch.Tensor):  # pragma: no cover - a variable always gives a tensor
         raise ExprError("The function does not depend on any variable.")
     name = parsed.output_name
@@ -224,6 +234,11 @@ def record(
         for i, (e, r) in enumerate(ops)
     )
 
+    named = _named_values(parsed, tensors, ops)
+    if retain:
+        for _, value in named:
+            if isinstance(value, torch.Tensor) and value.requires_grad:
+                value.retain_grad()
     raw_steps = _run_backward(y, fns)
     operands = _Operands(parsed, tensors, ops, made_by, owners, {n.id: n for n in nodes}, ids)
     steps = _steps(raw_steps, ids, nodes, operands)
@@ -252,7 +267,49 @@ def record(
         params={name: t for name, t in tensors.items() if t.requires_grad},
         torch_ids=torch_ids,
         output_name=name,
+        intermediates=tuple(
+            Intermediate(
+                name=line_name,
+                value=to_value(value),
+                shape=shape_of(value),
+                grad=_kept_grad(value),
+            )
+            for line_name, value in named
+        ),
+        groups=tuple(
+            (line.name, parsed.text[line.start : line.end], tuple(
+                n.id for n in nodes
+                if n.kind != "leaf" and n.start is not None and line.start <= n.start < line.end
+            ))
+            for line in parsed.lines
+        ),
     )
+
+
+def _kept_grad(value: Any) -> Value | None:
+    """``.grad`` as PyTorch leaves it: a leaf's, or a retained intermediate's; else None
+    (read without PyTorch's warning about the .grad of a non-leaf)."""
+    if not isinstance(value, torch.Tensor) or not (value.is_leaf or value.retains_grad):
+        return None
+    return to_value(value.grad) if value.grad is not None else None
+
+
+def _named_values(
+    parsed: Parsed, tensors: dict[str, torch.Tensor], ops: list[tuple[Expr, Any]]
+) -> list[tuple[str, Any]]:
+    """A program's named values except the output, in line order, as the trace computed them."""
+    computed = {id(e): r for e, r in ops}
+    out = []
+    for line in parsed.lines[:-1]:
+        tree = line.tree
+        if id(tree) in computed:
+            value = computed[id(tree)]
+        elif isinstance(tree, Var):
+            value = tensors[tree.name]
+        else:
+            value = getattr(tree, "value", None)
+        out.append((line.name, value))
+    return out
 
 
 def _run_backward(y: torch.Tensor, fns: list[Any]) -> list[list[Any]]:
@@ -304,7 +361,10 @@ def _owners(fns: list[Any], made_by: dict[Any, tuple[Expr, Any]]) -> dict[Any, E
     return owners
 
 
-_SAVED_FOR_RULES = ("self", "mat2", "vec", "tensor", "dim0", "dim1")
+_SAVED_FOR_RULES = (
+    "self", "mat2", "vec", "tensor", "dim0", "dim1", "result", "dim", "keepdim", "target",
+    "total_weight",
+)
 
 
 class _Operands:
@@ -345,15 +405,21 @@ class _Operands:
                 for k in kids
                 if id(k) not in self.in_graph
             )
-            if len(kids) == 2:
-                texts = tuple(self.text[k.start : k.end] for k in kids)
+            if kids:  # the operands as typed: A and B of the rules (softmax(A), A − B)
+                typed = tuple(self.text[k.start : k.end] for k in kids[:2])
+                texts = typed + texts[len(typed) :]
         saved = {}
         for name in () if _op_name(fn) in local.FORMS else _SAVED_FOR_RULES:
             try:
                 value = getattr(fn, f"_saved_{name}")
             except (AttributeError, RuntimeError):
                 continue
-            saved[name] = _signed(value) if isinstance(value, int) else _numbers(value)
+            if isinstance(value, int):
+                saved[name] = _signed(value)
+            elif isinstance(value, tuple):  # dimensions: logsumexp's dim
+                saved[name] = tuple(_signed(int(v)) for v in value)
+            else:
+                saved[name] = _numbers(value)
         if "dim0" in saved:
             saved["dims"] = (saved["dim0"], saved.get("dim1", 1))
         return local.NodeFacts(
@@ -374,6 +440,8 @@ class _Operands:
             return local.Operand(node.variable or "?", ATOM, _numbers(nf.variable))
         tree_node = self.owners.get(nf)
         value = self.value_of_fn.get(nf)
+        if node.name_of:  # a program's named value reads as its name: 1 − tanh(z)², not tanh(w*x + b)
+            return local.Operand(node.name_of, ATOM, _numbers(value))
         if tree_node is None or tree_node is owner:
             return local.Operand(f"({node.source or node.name})", ATOM, _numbers(value))
         return local.Operand(node.source or node.name, local.precedence(tree_node), _numbers(value))

@@ -121,8 +121,23 @@ def torchviz_dot(trace: Trace) -> str:
             body.append(f'\t"{sid}" [id="{sid}" {attrs}')
         else:
             body.append(line)
-    dot.body = body
+    dot.body = body + [_clusters(trace)]
     return dot.source
+
+
+def _clusters(trace: Trace) -> str:
+    """Each line of a program as one labelled group (a Graphviz cluster, id ``line-h``)."""
+    out = []
+    for name, text, ids in trace.groups:
+        if not ids:
+            continue
+        out.append(
+            f'\tsubgraph "cluster_{name}" {{\n\t\tid="line-{name}" label={_quote(text)} '
+            'style="rounded,dashed" color=gray50 fontname=monospace fontsize=10\n'
+            + "".join(f'\t\t"{i}"\n' for i in ids)
+            + "\t}\n"
+        )
+    return "".join(out)
 
 
 def _quote(text: str) -> str:
@@ -169,6 +184,7 @@ def annotated_dot(trace: Trace) -> str:
                 edge(target, n.id)
     if trace.nodes:
         edge(trace.nodes[0].id, "out")
+    lines.append(_clusters(trace))
     lines.append("}\n")
     return "".join(lines)
 

@@ -78,9 +78,10 @@ class Rule:
     rule computed from what arrived and ``torch`` what PyTorch really sent.
     ``agrees`` says whether the two match within float32 tolerance (None: not
     checked). ``where`` defines names in the formula that are not inputs (a
-    variable with requires_grad off, mean's n). ``notes`` flag what a student
-    should know here: relu-at-zero, abs-at-zero, sqrt-at-zero, log-at-zero,
-    outside-domain, division-by-zero, inf-arrived, nan-arrived, broadcast.
+    variable with requires_grad off, mean's and mse's n, cross_entropy's k). ``notes`` flag
+    what a student should know here: relu-at-zero, abs-at-zero, sqrt-at-zero, log-at-zero,
+    outside-domain, division-by-zero, inf-arrived, nan-arrived, broadcast, tie-split
+    (maximum, minimum, max, min: PyTorch splits evenly), clamp-at-bound (PyTorch passes 1).
     """
 
     kind: str
@@ -130,6 +131,17 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Intermediate:
+    """A program's named value that is not the output, and its ``.grad`` as PyTorch leaves it:
+    None unless ``retain_grad()`` was called on it before backward() (retain_grad: true)."""
+
+    name: str
+    value: Value
+    shape: tuple[int, ...]
+    grad: Value | None
+
+
+@dataclass(frozen=True)
 class GraphResult:
     """Everything the API answers for one function (POST /api/graph)."""
 
@@ -144,6 +156,8 @@ class GraphResult:
     svg: str
     dot: str
     code: str
+    # A program's named values other than the output, in line order; empty for a single function.
+    intermediates: tuple[Intermediate, ...]
     # Present only when asked for ("symbolic": true, "order": 2, "accumulate": true).
     symbolic: dict[str, Any] | None = None  # dy/dx per variable beside x.grad
     plot: dict[str, Any] | None = None  # y(x) and its tangent, one scalar variable only
@@ -214,4 +228,6 @@ def _field(hint: Any, value: Any) -> Any:
     return value
 
 
-_RECORD_TYPES = {Variable, Node, Contribution, Rule, Step, ForwardOp, Output, TrainStep}
+_RECORD_TYPES = {
+    Variable, Node, Contribution, Rule, Step, ForwardOp, Output, TrainStep, Intermediate,
+}

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import sympy
 
+from app.core.language import TENSOR_ONLY
 from app.core.tree import BinOp, Call, Expr, ListConst, Num, Unary, Var, children, post_order
 
 
@@ -80,6 +81,18 @@ class Relu(sympy.Function):
         return sympy.Heaviside(self.args[0], 0)
 
 
+class Clamp(sympy.Function):
+    """clamp(z, low, high) as one function: its derivative in z is 1 from low to high,
+    bounds included, as PyTorch picks at a bound (sympy's Heaviside with the value 1 there),
+    and 0 outside. :func:`to_sympy` writes Min(Max(z, low), high)."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        z, low, high = self.args
+        if argindex != 1:  # pragma: no cover - the bounds are numbers, never in the graph
+            raise sympy.ArgumentIndexError(self, argindex)
+        return sympy.Heaviside(z - low, 1) * sympy.Heaviside(high - z, 1)
+
+
 def sigmoid(z: sympy.Expr) -> sympy.Expr:
     return 1 / (1 + sympy.exp(-z))
 
@@ -105,6 +118,16 @@ SYMPY_FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
     # A scalar sums and averages to itself (torch.sum of a 0-d tensor).
     "sum": lambda z: z,
     "mean": lambda z: z,
+    # Of one number: its softmax is 1, log_softmax 0, logsumexp, max and min itself.
+    "softmax": lambda z: sympy.Integer(1),
+    "log_softmax": lambda z: sympy.Integer(0),
+    "logsumexp": lambda z: z,
+    "max": lambda z: z,
+    "min": lambda z: z,
+    "maximum": sympy.Max,
+    "minimum": sympy.Min,
+    "clamp": lambda z, low, high: sympy.Min(sympy.Max(z, low), high),
+    "mse": lambda a, b: (a - b) ** 2,  # the mean of one squared error
 }
 
 SYMPY_BINARY: dict[str, Callable[[Any, Any], sympy.Expr]] = {
@@ -119,6 +142,10 @@ SYMPY_UNARY: dict[str, Callable[[Any], sympy.Expr]] = {
     "-": lambda a: -a,
     "+": lambda a: a,
 }
+
+
+# The language's named constants, as sympy's exact ones.
+_CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
 
 
 def to_sympy(tree: Expr, shapes: Mapping[str, tuple[int, ...]] | None = None) -> sympy.Expr:
@@ -138,7 +165,7 @@ def to_sympy(tree: Expr, shapes: Mapping[str, tuple[int, ...]] | None = None) ->
 
 def _one(node: Expr, args: list[sympy.Expr], shapes: Mapping[str, tuple[int, ...]]) -> sympy.Expr:
     if isinstance(node, Num):
-        return number(node.value)
+        return _CONSTANTS[node.name] if node.name in _CONSTANTS else number(node.value)
     if isinstance(node, Var):
         if shapes.get(node.name, ()):
             raise NotScalar(f"the tensor variable {node.name}", node.start, node.end)
@@ -152,6 +179,8 @@ def _one(node: Expr, args: list[sympy.Expr], shapes: Mapping[str, tuple[int, ...
             raise NotScalar(f"'{node.op}'", node.start, node.end)
         return SYMPY_BINARY[node.op](*args)
     if isinstance(node, Call):
+        if node.func in TENSOR_ONLY:
+            raise NotScalar(f"{node.func}", node.start, node.end)
         return SYMPY_FUNCTIONS[node.func](*args)
     raise TypeError(f"not a tree node: {type(node).__name__}")  # pragma: no cover
 
@@ -163,6 +192,8 @@ def is_scalar(tree: Expr, shapes: Mapping[str, tuple[int, ...]] | None = None) -
         if isinstance(node, ListConst) or (isinstance(node, BinOp) and node.op == "@"):
             return False
         if isinstance(node, Var) and shapes.get(node.name, ()):
+            return False
+        if isinstance(node, Call) and node.func in TENSOR_ONLY:
             return False
     return True
 
@@ -202,6 +233,7 @@ NUMPY_OF: dict[type, Callable[..., Any]] = {
     sympy.Heaviside: _heaviside,
     Sigmoid: lambda z: 1.0 / (1.0 + np.exp(-z)),
     Relu: lambda z: np.maximum(z, 0.0),
+    Clamp: np.clip,
 }
 
 

@@ -109,6 +109,8 @@ def make_job(
     parts: list[Any] = [expression, used, grads, view]
     if extras.wanted:  # the default answer keeps its key
         parts.append([extras.symbolic, extras.order, extras.accumulate])
+    if extras.retain_grad:  # so is the answer without retain_grad
+        parts.append("retain_grad")
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     key = hashlib.sha256(canonical.encode()).hexdigest()
     return Job(expression, used, grads, view, key, extras)

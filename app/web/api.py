@@ -68,6 +68,12 @@ class GraphRequest(BaseModel):
         description="Add `accumulation`: x.grad after one backward() and after a second one "
         "without zero_grad().",
     )
+    retain_grad: StrictBool = Field(
+        default=False,
+        description="Call `retain_grad()` on each named intermediate of a program (h in "
+        "`h = tanh(z)`) before backward(), so that `intermediates[].grad` holds its gradient "
+        "instead of None, as in PyTorch. A single function has no named intermediates.",
+    )
 
 
 GRAPH_DESCRIPTION = """
@@ -102,7 +108,7 @@ async def graph(
             {"count": len(body.inputs), "limit": settings.max_variables},
         )
     request.state.expr = body.expression
-    extras = Extras(body.symbolic, body.order, body.accumulate)
+    extras = Extras(body.symbolic, body.order, body.accumulate, body.retain_grad)
     job = make_job(
         body.expression, body.inputs, body.requires_grad, body.view, settings.limits(), extras
     )

@@ -40,6 +40,8 @@ RESERVED = {
     "order": "2 to show the second derivatives and the graph of the gradient computation",
     "accumulate": "1 to call backward() a second time without zeroing the gradients; in "
     "training, to leave zero_grad() out",
+    "retain": "1 to call retain_grad() on a program's named intermediates, so that their .grad "
+    "is shown instead of None",
     "train": "parameters to train by gradient descent, comma-separated (train=w,b)",
     "lr": "the training's learning rate (0.1 when missing)",
     "steps": "how many training updates (20 when missing)",
@@ -109,6 +111,7 @@ class PageState:
     exercise: bool = False
     order: int = 1
     accumulate: bool = False
+    retain: bool = False  # retain_grad() on a program's named intermediates
     train: tuple[str, ...] = ()  # the parameters of the training view; empty: no training
     lr: str = DEFAULT_LR
     steps: int = DEFAULT_TRAIN_STEPS
@@ -120,7 +123,9 @@ class PageState:
     @property
     def extras(self) -> Extras:
         """What the page's derivative panel asks the engine for."""
-        return Extras(symbolic=True, order=self.order, accumulate=self.accumulate)
+        return Extras(
+            symbolic=True, order=self.order, accumulate=self.accumulate, retain_grad=self.retain
+        )
 
     @property
     def is_program(self) -> bool:
@@ -169,6 +174,8 @@ class PageState:
             pairs.append(("order", "2"))
         if state.accumulate:
             pairs.append(("accumulate", "1"))
+        if state.retain:
+            pairs.append(("retain", "1"))
         if state.train:
             pairs.append(("train", ",".join(state.train)))
             if state.lr != DEFAULT_LR:
@@ -246,6 +253,7 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         exercise=_first(params, "exercise") == "1",
         order=2 if _first(params, "order") == "2" else 1,
         accumulate=_first(params, "accumulate") == "1",
+        retain=_first(params, "retain") == "1",
         train=read_params(_all(params, "train")),
         lr=(_first(params, "lr") or DEFAULT_LR)[:32],
         steps=read_step(_first(params, "steps")) or DEFAULT_TRAIN_STEPS,

@@ -80,7 +80,7 @@ class Pages:
         async def make() -> tuple[Encoded, int, dict[str, str], str | None]:
             state_, outcome, status, headers = await self.result(
                 state, lang, with_result=block not in SMALL_BLOCKS,
-                extras=state.extras if block == "calculus" else Extras(),
+                extras=state.extras if block == "calculus" else Extras(retain_grad=state.retain),
             )
             context = page_context(state_, lang, outcome)
             context.update(base_url=base_url, **extra)

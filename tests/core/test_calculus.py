@@ -159,6 +159,36 @@ def test_tensor_functions_are_compared_with_a_central_finite_difference():
     assert all(d["agrees"] and d["text"] is None for d in data["derivatives"])
 
 
+@pytest.mark.parametrize(
+    "expression, inputs",
+    [("cross_entropy(v*w, 1)", {"w": 1.5, "v": [0.5, 2.0, -1.0]}),
+     ("sum(softmax(v)*[1, 2, 3])", {"v": [0.5, 2.0, -1.0]}),
+     ("sum(transpose(A) @ v)", {"A": [[1, 2], [3, 4]], "v": [1.0, 2.0]})],
+)
+def test_the_lessons_tensor_functions_fall_back_to_finite_differences(expression, inputs):
+    data = symbolic(expression, inputs)["symbolic"]
+    assert data["kind"] == "finite_difference" and data["reason"] == calculus.NO_FORMULA_TENSOR
+    parsed = parse(expression)
+    fd = oracle.finite_difference_gradients(parsed.tree, inputs, list(parsed.variables))
+    for d in data["derivatives"]:
+        assert d["agrees"] is True
+        value = np.array(d["value"], dtype=float).reshape(-1)
+        assert np.allclose(value, np.ravel(fd[d["variable"]]), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "expression, point, expected",
+    [("maximum(x, y)*2", {"x": 1.5, "y": 0.5}, {"x": 2.0, "y": 0.0}),
+     ("clamp(x*y, 0, 1)", {"x": 1.5, "y": 0.5}, {"x": 0.5, "y": 1.5}),
+     ("mse(x, y)", {"x": 1.5, "y": 0.5}, {"x": 2.0, "y": -2.0})],
+)
+def test_the_lessons_scalar_ops_get_a_formula(expression, point, expected):
+    data = symbolic(expression, point)["symbolic"]
+    assert data["kind"] == "formula"
+    for d in data["derivatives"]:
+        assert d["value"] == pytest.approx(expected[d["variable"]]) and d["agrees"] is True
+
+
 def test_a_function_too_large_for_a_formula_falls_back_to_finite_differences():
     expression = " + ".join(["x*x"] * 40)  # 119 nodes; dy/dx = 80x
     data = symbolic(expression, {"x": 1.5})["symbolic"]

@@ -22,6 +22,7 @@ import sympy
 from app.core import local
 from app.core.expr import parse
 from app.core.graph import trace
+from app.core.language import CONSTANTS, FUNCTIONS
 from tests import oracle
 
 # One function per element-wise node class, each op on the variables directly.
@@ -46,6 +47,9 @@ SCALAR_OPS = {
     "TanhBackward0": "tanh(x)",
     "SigmoidBackward0": "sigmoid(x)",
     "ReluBackward0": "relu(x)",
+    "MaximumBackward0": "maximum(x, y)",
+    "MinimumBackward0": "minimum(x, y)",
+    "ClampBackward1": "clamp(x, 0.5, 1.8)",
 }
 
 # More spellings: constants on either side, pow(), nesting, powers of sums.
@@ -54,6 +58,7 @@ MORE_SCALAR = [
     "1/x", "0.1*x", "x - 2", "2 + x", "sin(x)*x", "log(sqrt(x))", "(x + 1)**3*y",
     "exp(-x*y)/(1 + x**2)", "sigmoid(x*y) - tanh(x/y)", "abs(x - y) + relu(y - x)",
     "x**x", "x/x", "sqrt(2)*x", "pow(x, y)*cos(y)",
+    "maximum(x, 1) + minimum(y, x)", "clamp(x*y, 0, 2)", "maximum(2, x*y)", "pi*x + e*y",
 ]
 
 POINTS = [{"x": 0.7, "y": 1.3}, {"x": 2.0, "y": 0.5}, {"x": 1.5, "y": 2.5}]
@@ -209,9 +214,66 @@ def every_op_expression():
     return [(s, {"x": 1.5, "y": 0.5}) for s in scalar] + [(s, {"v": [0.5, 2.0]}) for s in tensor]
 
 
+# One function per function and constant of the language, with tensors where the op
+# wants them: a new function without an entry here fails the tests below.
+EVERY_FUNCTION = {
+    "sin": ("sum(sin(v))", {"v": [0.5, 2.0]}),
+    "cos": ("sum(cos(v))", {"v": [0.5, 2.0]}),
+    "tan": ("sum(tan(v))", {"v": [0.5, 1.0]}),
+    "exp": ("sum(exp(v))", {"v": [0.5, 2.0]}),
+    "log": ("sum(log(v))", {"v": [0.5, 2.0]}),
+    "sqrt": ("sum(sqrt(v))", {"v": [0.5, 2.0]}),
+    "abs": ("sum(abs(v))", {"v": [-0.5, 2.0]}),
+    "tanh": ("sum(tanh(v))", {"v": [0.5, 2.0]}),
+    "sigmoid": ("sum(sigmoid(v))", {"v": [0.5, 2.0]}),
+    "relu": ("sum(relu(v))", {"v": [-0.5, 2.0]}),
+    "pow": ("sum(pow(v, 3))", {"v": [0.5, 2.0]}),
+    "sum": ("sum(v*v)", {"v": [0.5, 2.0]}),
+    "mean": ("mean(v*v)", {"v": [0.5, 2.0]}),
+    "softmax": ("sum(softmax(v)*[1, 2, 4])", {"v": [0.5, 2.0, -1.0]}),
+    "log_softmax": ("sum(log_softmax(A)*[[1, 2], [3, 1]])", {"A": [[0.5, 2.0], [1.0, -1.0]]}),
+    "logsumexp": ("sum(logsumexp(A)*[1, 3])", {"A": [[0.5, 2.0], [1.0, -1.0]]}),
+    "max": ("max(v*v)", {"v": [0.5, -2.0, 1.0]}),
+    "min": ("min(v*w)", {"v": [0.5, -2.0, 1.0], "w": [1, 2, 3]}),
+    "maximum": ("sum(maximum(v, w))", {"v": [0.5, 2.0, 1.0], "w": [1, 1, 1]}),
+    "minimum": ("sum(minimum(v, w)*[1, 2, 3])", {"v": [0.5, 2.0, 1.0], "w": [1, 1, 1.5]}),
+    "clamp": ("sum(clamp(v, 0, 1)*[1, 2, 3])", {"v": [0.5, 2.0, -1.0]}),
+    "mse": ("mse(v, w)", {"v": [0.5, 2.0, 1.0], "w": [1, 1, 1.5]}),
+    "cross_entropy": ("cross_entropy(v*2, 1)", {"v": [0.5, 2.0, -1.0]}),
+    "transpose": ("sum(transpose(A) @ v)", {"A": [[1, 2], [3, 4]], "v": [1, 2]}),
+    "pi": ("sum(pi*v)", {"v": [0.5, 2.0]}),
+    "e": ("sum(e**v)", {"v": [0.5, 2.0]}),
+}
+
+
+def test_every_function_and_constant_of_the_language_has_a_case():
+    assert set(EVERY_FUNCTION) == set(FUNCTIONS) | set(CONSTANTS)
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_FUNCTION))
+def test_every_function_of_the_language_has_rules_that_agree(name):
+    text, inputs = EVERY_FUNCTION[name]
+    t = trace(parse(text), inputs)
+    for step in t.steps:
+        assert step.name in local.KNOWN, step.name
+        for target, sent, rule in zip(step.targets, step.grad_inputs, step.rules or ()):
+            if target is None or sent is None:
+                continue
+            assert rule is not None and rule.agrees is True, (step.name, rule)
+            assert rule.kind != "unknown" and "?" not in rule.formula, (step.name, rule)
+            # The rule's own number is PyTorch's sent gradient, not only "agrees".
+            if rule.kind != "local":
+                assert np.allclose(np.array(rule.value, dtype=float), np.array(sent, dtype=float))
+    parsed = parse(text)
+    fd = oracle.finite_difference_gradients(parsed.tree, inputs, list(parsed.variables))
+    for v in t.variables:
+        assert np.allclose(np.array(v.grad, dtype=float), fd[v.name], rtol=1e-3, atol=1e-3)
+
+
 def test_every_node_class_the_language_makes_is_known():
     seen = set()
-    for text, inputs in every_op_expression():
+    cases = every_op_expression() + list(EVERY_FUNCTION.values())
+    for text, inputs in cases:
         parsed = parse(text)
         t = trace(parsed, {k: inputs[k] for k in parsed.variables})
         seen |= {n.name for n in t.nodes}
@@ -280,6 +342,58 @@ def test_non_differentiable_points_and_domains_are_flagged(text, x, node, note, 
     value = float(rule.value) if not isinstance(rule.value, str) else float(rule.value)
     assert value == local_value
     assert rule.agrees is True
+
+
+@pytest.mark.parametrize(
+    "text, inputs, node, formulas, local_values, note",
+    [
+        # A tie: PyTorch splits the gradient, half to each side (sympy's step is 1/2 at 0).
+        ("maximum(x, y)", {"x": 1.5, "y": 1.5}, "MaximumBackward0", ["[x > y]", "[y > x]"],
+         [0.5, 0.5], "tie-split"),
+        ("minimum(x, 2)", {"x": 2.0}, "MinimumBackward0", ["[x < 2]"], [0.5], "tie-split"),
+        ("maximum(x, y)", {"x": 2.5, "y": 1.5}, "MaximumBackward0", ["[x > y]", "[y > x]"],
+         [1.0, 0.0], None),
+        # On a bound of clamp PyTorch lets the gradient through: 1, not 1/2.
+        ("clamp(x, 0, 1)", {"x": 1.0}, "ClampBackward1", ["[x ≤ 1]·[x ≥ 0]"], [1.0],
+         "clamp-at-bound"),
+        ("clamp(x, 0, 1)", {"x": 0.0}, "ClampBackward1", ["[x ≤ 1]·[x ≥ 0]"], [1.0],
+         "clamp-at-bound"),
+        ("clamp(x, 0, 1)", {"x": 1.5}, "ClampBackward1", ["[x ≤ 1]·[x ≥ 0]"], [0.0], None),
+    ],
+)
+def test_ties_and_bounds_say_which_subgradient_pytorch_picks(
+    text, inputs, node, formulas, local_values, note
+):
+    t = trace(parse(text), inputs)
+    step = next(s for s in t.steps if s.name == node)
+    rules = [r for r in step.rules if r is not None]
+    assert [r.formula for r in rules] == formulas
+    assert [r.value for r in rules] == local_values
+    assert all(r.agrees for r in rules)
+    assert all((note in r.notes) if note else not r.notes for r in rules)
+
+
+def test_max_of_a_tensor_splits_the_gradient_evenly_between_ties():
+    # torch 2.13: max(t) of the whole tensor sends g/m to each of the m largest elements.
+    t = trace(parse("max(v)"), {"v": [1.0, 3.0, 3.0]})
+    step = next(s for s in t.steps if s.name == "MaxBackward1")
+    (rule,) = [r for r in step.rules if r is not None]
+    assert rule.value == [0.0, 0.5, 0.5] and rule.agrees and "tie-split" in rule.notes
+    assert t.variables[0].grad == [0.0, 0.5, 0.5]
+
+
+def test_mse_and_cross_entropy_say_what_n_and_k_are():
+    t = trace(parse("mse(p, q)"), {"p": [1.0, 2.0, 4.0], "q": [0.0, 2.0, 1.0]})
+    step = next(s for s in t.steps if s.name == "MseLossBackward0")
+    pred, target = step.rules
+    assert pred.formula == "2·(p − q)/n·g" and pred.where == {"n": 3.0}
+    assert pred.value == pytest.approx([2 / 3, 0.0, 2.0])  # 2(p − q)/3
+    assert target.formula == "−2·(p − q)/n·g" and target.value == pytest.approx([-2 / 3, 0.0, -2.0])
+    t = trace(parse("cross_entropy(v, 2)"), {"v": [0.5, 1.0, -1.0]})
+    step = next(s for s in t.steps if s.name == "NllLossBackward0")
+    (rule,) = [r for r in step.rules if r is not None]
+    assert rule.formula == "−g at index k" and rule.where == {"k": 2.0}
+    assert rule.value == [0.0, 0.0, -1.0]
 
 
 def test_where_inf_arrives_the_real_arithmetic_is_shown():

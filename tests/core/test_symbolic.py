@@ -38,6 +38,13 @@ x, y = symbol("x"), symbol("y")
         ("abs(x) + tanh(y)", sympy.Abs(x) + sympy.tanh(y)),
         ("sin(x)*cos(y)*tan(x)*exp(y)", sympy.sin(x) * sympy.cos(y) * sympy.tan(x) * sympy.exp(y)),
         ("sum(x) + mean(y)", x + y),
+        # The lesson's ops of single numbers.
+        ("maximum(x, y) - minimum(x, 2)", sympy.Max(x, y) - sympy.Min(x, 2)),
+        ("clamp(x, 0, 1)", sympy.Min(sympy.Max(x, 0), 1)),
+        ("mse(x, y)", (x - y) ** 2),
+        ("max(x) + min(y)", x + y),
+        ("softmax(x) + log_softmax(y) + logsumexp(x)", 1 + x),
+        ("pi*x + e", sympy.pi * x + sympy.E),
     ],
 )
 def test_trees_become_the_expected_sympy_expression(text, expected):
@@ -62,7 +69,8 @@ def test_numbers_are_exact(value, expected):
 
 @pytest.mark.parametrize(
     "text, what",
-    [("sum([1, 2]*(A @ v))", "a list"), ("A @ v", "'@'"), ("x*[1, 2]", "a list")],
+    [("sum([1, 2]*(A @ v))", "a list"), ("A @ v", "'@'"), ("x*[1, 2]", "a list"),
+     ("cross_entropy(x, 1)", "cross_entropy"), ("sum(transpose(A))", "transpose")],
 )
 def test_tensor_operations_are_refused_with_their_place(text, what):
     parsed = parse(text)
@@ -101,7 +109,8 @@ def _nested_sin(v: float, depth: int) -> float:
 @pytest.mark.parametrize(
     "text",
     ["5*x**3 + 2*x**2 + 4*x + 8", "2**(x*y)", "sigmoid(x)*tanh(y) - x/y", "log(abs(x)) + exp(-y)",
-     "sqrt(x)*pow(y, 3) + tan(x)", "cos(x**y)"],
+     "sqrt(x)*pow(y, 3) + tan(x)", "cos(x**y)", "maximum(x, y)*minimum(x*y, 1)",
+     "clamp(x*y, -1, 2) + mse(x, y)", "max(x) - min(y*y)"],
 )
 @pytest.mark.parametrize("at", [(0.7, 1.3), (2.0, -0.5), (1.5, 2.5)])
 def test_agrees_with_the_independent_oracle(text, at):

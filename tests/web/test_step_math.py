@@ -6,6 +6,7 @@ student reads. The numbers' oracle is the calculus written out by hand.
 
 from __future__ import annotations
 
+import math
 from urllib.parse import quote
 
 import pytest
@@ -211,3 +212,89 @@ def test_the_api_sends_a_checked_rule_per_gradient(client):
     assert rule["agrees"] is True
     assert rule["value"] == pytest.approx(8 * 0.6931471805599453, rel=1e-6)
     assert rule["torch"] == pytest.approx(rule["value"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "expr, values, node, words, formula",
+    [
+        ("sum(softmax(v)*[1, 2, 4])", {"v": "[0.5, 2, -1]"}, "SoftmaxBackward0",
+         "J = diag(s) − s·sᵀ", "s ⊙ (g − g·s)"),
+        ("cross_entropy(v, 1)", {"v": "[0.5, 2, -1]"}, "NllLossBackward0", "k = 1", "−g at index k"),
+        ("cross_entropy(v, 1)", {"v": "[0.5, 2, -1]"}, "LogSoftmaxBackward0",
+         "minus softmax(v)", "g − softmax(v)·sum(g)"),
+        ("logsumexp(v)", {"v": "[0.5, 2, -1]"}, "LogsumexpBackward0", "is softmax(v)", "g·softmax(v)"),
+        ("max(v)", {"v": "[1, 3, 3]"}, "MaxBackward1", "splits it evenly", "g at the largest element"),
+        ("min(v)", {"v": "[1, 3, 3]"}, "MinBackward1", "smallest element receives", "g at the smallest"),
+        ("mse(v, w)", {"v": "[1, 2, 4]", "w": "[0, 2, 1]"}, "MseLossBackward0", "n = 3",
+         "2·(v − w)/n·g"),
+    ],
+)
+def test_the_lessons_tensor_rules_are_explained_and_checked(client, expr, values, node, words, formula):
+    step = step_named(steps_of(client, expr=expr, **values), node)
+    rule = text(step.select_one("[data-testid=tensor-rule]"))
+    assert words in rule and formula in rule
+    assert step.select_one("[data-testid=check]") is not None
+    assert "?" not in rule
+
+
+@pytest.mark.parametrize(
+    "expr, values, node, formula, note",
+    [
+        ("maximum(x, y)", {"x": "1.5", "y": "1.5"}, "MaximumBackward0", "[x > y] = 0.5", "tie-split"),
+        ("clamp(x, 0, 1)", {"x": "1"}, "ClampBackward1", "[x ≤ 1]·[x ≥ 0] = 1", "clamp-at-bound"),
+    ],
+)
+def test_ties_and_bounds_name_pytorchs_subgradient(client, expr, values, node, formula, note):
+    step = step_named(steps_of(client, expr=expr, **values), node)
+    assert formula in text(step.select_one("[data-testid=local-derivative]"))
+    shown = step.select_one(f"[data-testid=step-note][data-note={note}]")
+    assert shown is not None and "PyTorch" in text(shown)
+
+
+NEURON = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"
+NEURON_AT = {"w": "0.5", "x": "1.5", "b": "0.1", "t": "1"}
+
+
+def number_after(shown: str, prefix: str) -> float:
+    """The number that follows ``prefix = `` in a shown formula."""
+    return float(shown.split(prefix + " = ", 1)[1].split()[0])
+
+
+def test_a_programs_steps_speak_of_its_names(client):
+    items = steps_of(client, expr=NEURON, **NEURON_AT)
+    # By hand: z = 0.85, h = tanh(z); loss = (h − t)², so ∂loss/∂h = 2(h − 1) and
+    # ∂loss/∂z = 2(h − 1)·(1 − h²).
+    h = math.tanh(0.5 * 1.5 + 0.1)
+    tanh = step_named(items, "TanhBackward0")
+    assert text(tanh.select_one("h3")) == "TanhBackward0 · h = tanh(z)"
+    arrived = text(tanh.select_one("[data-testid=arrived]"))
+    assert number_after(arrived, "∂loss/∂h") == pytest.approx(2 * (h - 1), rel=1e-5)
+    shown = text(tanh.select_one("[data-testid=local-derivative]"))
+    assert shown.startswith("∂h/∂z = 1 − tanh(z)² = ")
+    assert number_after(shown, "1 − tanh(z)²") == pytest.approx(1 - h * h, rel=1e-5)
+    chain = text(tanh)
+    assert "∂loss/∂z ⟵ ∂loss/∂h · ∂h/∂z" in chain
+    add = step_named(items, "AddBackward0")
+    assert text(add.select_one("h3")) == "AddBackward0 · z = w*x + b"
+    arrived = text(add.select_one("[data-testid=arrived]"))
+    assert number_after(arrived, "∂loss/∂z") == pytest.approx(2 * (h - 1) * (1 - h * h), rel=1e-5)
+    # The output: backward() starts at ∂loss/∂loss = 1, and the unnamed h - t keeps its text.
+    power = step_named(items, "PowBackward0")
+    assert "∂loss/∂loss = 1" in text(power.select_one("[data-testid=arrived]"))
+    assert "∂loss/∂(h - t) = 2·(h - t)" in text(power.select_one("[data-testid=local-derivative]"))
+    sub = step_named(items, "SubBackward0")
+    assert "∂loss/∂h ⟵ ∂loss/∂(h - t) · ∂(h - t)/∂h" in text(sub)
+
+
+def test_a_single_function_keeps_its_labels(client):
+    items = steps_of(client, expr="x**2 + 1", x="2")
+    power = step_named(items, "PowBackward0")
+    assert text(power.select_one("h3")) == "PowBackward0 · x**2"
+    assert text(power.select_one("[data-testid=arrived]")).startswith("∂y/∂(x**2) = 1")
+    assert text(power.select_one("[data-testid=local-derivative]")).startswith("∂(x**2)/∂(x) = 2·x")
+
+
+def test_the_forward_pass_of_a_program_names_each_line(client):
+    body = soup(client.get("/", params={"expr": NEURON, "forward": "1", **NEURON_AT}))
+    heads = [text(h) for h in body.select("li.step.forward h3")]
+    assert "Forward pass · h = tanh(z)" in heads and "Forward pass · z = w*x + b" in heads

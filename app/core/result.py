@@ -30,6 +30,11 @@ class Summary(TypedDict):
 Value = Union[float, str, list[Any], Summary]
 
 
+# The shape of an answer, in every cache key: a replica of another version sharing
+# one Redis never hands out an answer with other fields. Raise it when fields change.
+RESULT_VERSION = 2
+
+
 @dataclass(frozen=True)
 class Variable:
     name: str

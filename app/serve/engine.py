@@ -44,6 +44,7 @@ from app.serve.cache import Cache, Encoded, MemoryCache, SingleFlight
 from app.core.expr import ExprError, Limits, checked
 from app.core.language import Extras
 from app.core.render import RenderError
+from app.core.result import RESULT_VERSION
 from app.core.values import check_training, check_value
 
 # How long past the time limit a request waits for a pool that does not answer at all.
@@ -106,7 +107,7 @@ def make_job(
         check_value(name, value, limits)
     grads = {name: bool((requires_grad or {}).get(name, True)) for name in parsed.variables}
     # The text as typed, not parsed.normalized: the result quotes it (labels, positions).
-    parts: list[Any] = [expression, used, grads, view]
+    parts: list[Any] = [RESULT_VERSION, expression, used, grads, view]
     if extras.wanted:  # the default answer keeps its key
         parts.append([extras.symbolic, extras.order, extras.accumulate])
     if extras.retain_grad:  # so is the answer without retain_grad
@@ -158,7 +159,7 @@ def make_train_job(
     parsed = checked(expression, limits)
     check_training(parsed, params, lr, steps, limits)
     canonical = json.dumps(
-        ["train", parsed.normalized, job.inputs, params, lr, steps, zero_grad],
+        ["train", RESULT_VERSION, parsed.normalized, job.inputs, params, lr, steps, zero_grad],
         sort_keys=True,
         separators=(",", ":"),
     )

@@ -166,3 +166,15 @@ def test_the_web_process_does_not_load_torch():
     probe = "import sys, app.web.main; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_answers_shape_is_part_of_every_cache_key(monkeypatch):
+    """A shared cache written by another version never answers for this one."""
+    from app.serve import engine as engine_module
+
+    limits = Limits()
+    before = engine_module.make_job("x*2", {"x": 1}, None, "torchviz", limits).key
+    trained = engine_module.make_train_job("(w-2)^2", {"w": 0}, ["w"], 0.1, 3, True, limits).key
+    monkeypatch.setattr(engine_module, "RESULT_VERSION", engine_module.RESULT_VERSION + 1)
+    assert engine_module.make_job("x*2", {"x": 1}, None, "torchviz", limits).key != before
+    assert engine_module.make_train_job("(w-2)^2", {"w": 0}, ["w"], 0.1, 3, True, limits).key != trained

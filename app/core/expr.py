@@ -70,6 +70,14 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
     outside the language."""
     if not isinstance(text, str):
         raise ExprError("The function must be text.")
+    # Before anything else reads it: a program's lines are bounded by the whole.
+    if len(text) > limits.max_length:
+        raise TooLong(
+            "The function is {length} characters long; the limit is {limit}.",
+            {"length": len(text), "limit": limits.max_length},
+            limits.max_length,
+            len(text),
+        )
     if is_program(text):
         try:
             return parse_program(text, limits, parse_expression)
@@ -79,14 +87,7 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
 
 
 def parse_expression(text: str, limits: Limits = Limits()) -> Parsed:
-    """Parse and check one expression on one line."""
-    if len(text) > limits.max_length:
-        raise TooLong(
-            "The function is {length} characters long; the limit is {limit}.",
-            {"length": len(text), "limit": limits.max_length},
-            limits.max_length,
-            len(text),
-        )
+    """Parse and check one expression on one line, already within the length limit."""
     if not text.strip():
         raise ExprError("Type a function, for example 5*x**3 + 2*x**2 + 4*x + 8.")
     check_characters(text)

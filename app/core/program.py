@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from app.core.language import CONSTANTS, FUNCTIONS, ExprError, Limits, TooLong
+from app.core.language import CONSTANTS, FUNCTIONS, ExprError, Limits
 from app.core.tree import Expr, Line, Parsed, Var, children, post_order
 
 # A line that assigns: a name, then "=" that is not "==".
@@ -36,14 +36,8 @@ def is_program(text: str) -> bool:
 
 
 def parse_program(text: str, limits: Limits, parse_line) -> Parsed:
-    """Check every line with ``parse_line`` (expr.parse) and join them into one tree."""
-    if len(text) > limits.max_length:
-        raise TooLong(
-            "The function is {length} characters long; the limit is {limit}.",
-            {"length": len(text), "limit": limits.max_length},
-            limits.max_length,
-            len(text),
-        )
+    """Check every line with ``parse_line`` (expr.parse_expression) and join them into one
+    tree; ``text`` is already within the length limit (expr.parse checks it)."""
     rows = []
     offset = 0
     for number, raw in enumerate(text.split("\n"), start=1):

@@ -92,6 +92,15 @@ refused with a sentence (422).
 """
 
 
+def check_inputs(inputs: dict[str, Any], limit: int) -> None:
+    """Refuse more values than variables may be, before the text is even read."""
+    if len(inputs) > limit:
+        raise ExprError(
+            "Too many variables: {count}; the limit is {limit}.",
+            {"count": len(inputs), "limit": limit},
+        )
+
+
 @router.post(
     "/api/graph",
     responses={200: {"model": GraphResult, "description": "The graph, its steps and gradients."},
@@ -102,11 +111,7 @@ refused with a sentence (422).
 async def graph(
     request: Request, body: GraphRequest, settings: SettingsDep, engine: EngineDep
 ) -> JSONResponse:
-    if len(body.inputs) > settings.max_variables:
-        raise ExprError(
-            "Too many variables: {count}; the limit is {limit}.",
-            {"count": len(body.inputs), "limit": settings.max_variables},
-        )
+    check_inputs(body.inputs, settings.max_variables)
     request.state.expr = body.expression
     extras = Extras(body.symbolic, body.order, body.accumulate, body.retain_grad)
     job = make_job(
@@ -185,11 +190,7 @@ parameters stop being finite numbers ends there: `diverged_at` names that step.
 async def train(
     request: Request, body: TrainRequest, settings: SettingsDep, engine: EngineDep
 ) -> Response:
-    if len(body.inputs) > settings.max_variables:
-        raise ExprError(
-            "Too many variables: {count}; the limit is {limit}.",
-            {"count": len(body.inputs), "limit": settings.max_variables},
-        )
+    check_inputs(body.inputs, settings.max_variables)
     request.state.expr = body.expression
     job = make_train_job(
         body.expression, body.inputs, body.params, body.lr, body.steps, body.zero_grad,

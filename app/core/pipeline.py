@@ -15,7 +15,7 @@ from app.core.code import torch_code
 from app.core.expr import ExprError, Limits, checked
 from app.core.graph import Trace, trace
 from app.core.language import Extras
-from app.core.render import VIEWS, Picture, render
+from app.core.render import VIEWS, Picture, box_of, render
 from app.core.tree import Parsed
 from app.core.values import summarize
 
@@ -28,10 +28,12 @@ def compute(
     limits: Limits = Limits(),
     dot_timeout: float = 5.0,
     extras: Extras = Extras(),
+    collapse: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Everything the API answers for one function. Raises ExprError or RenderError.
 
     ``extras`` adds the parts asked for beyond the default answer (see calculus_json).
+    ``collapse`` names program lines drawn as one box each; it changes only the picture.
     """
     if view not in VIEWS:
         raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
@@ -43,7 +45,7 @@ def compute(
             "function smaller.",
             {"count": len(result.nodes), "limit": limits.max_graph_nodes},
         )
-    picture = render(result, view, dot_timeout)
+    picture = render(result, view, dot_timeout, collapse)
     data = to_json(result, picture, torch_code(parsed, inputs, requires_grad, extras.retain_grad))
     if extras.wanted:
         data.update(calculus_json(parsed, result, inputs, requires_grad, extras, limits, dot_timeout))
@@ -155,6 +157,11 @@ def to_json(result: Trace, picture: Picture, code: str) -> dict[str, Any]:
         "dot": picture.dot,
         "code": code,
         "intermediates": [plain(i) for i in result.intermediates],
+        "lines": [
+            {"name": name, "text": text.strip(), "nodes": list(ids),
+             "box": box_of(name) if name in picture.collapsed else None}
+            for name, text, ids in result.groups
+        ],
     }
 
 

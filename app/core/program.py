@@ -35,6 +35,34 @@ def is_program(text: str) -> bool:
     return any(ASSIGNMENT.match(line) for line in text.split("\n"))
 
 
+def line_names(text: str) -> tuple[str, ...]:
+    """The names a program's lines assign, in order (read without parsing the lines);
+    empty for a single function."""
+    if not is_program(text):
+        return ()
+    return tuple(m.group(1) for line in text.split("\n") if (m := ASSIGNMENT.match(line)))
+
+
+def check_collapse(text: str, names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The program lines to draw as one box each, in line order; a name that is not a
+    line of the program is refused with a sentence."""
+    lines = line_names(text)
+    for name in names:
+        if name not in lines:
+            if not lines:
+                raise ExprError(
+                    "collapse names '{name}', but only the lines of a program can be collapsed, "
+                    "and this function is not a program.",
+                    {"name": name[:40]},
+                )
+            raise ExprError(
+                "collapse names '{name}', which is not a line of the program; its lines are "
+                "{lines}.",
+                {"name": name[:40], "lines": ", ".join(lines)},
+            )
+    return tuple(n for n in lines if n in names)
+
+
 def parse_program(text: str, limits: Limits, parse_line) -> Parsed:
     """Check every line with ``parse_line`` (expr.parse_expression) and join them into one
     tree; ``text`` is already within the length limit (expr.parse checks it)."""

@@ -57,6 +57,8 @@ class Picture:
     view: str
     dot: str
     svg: str
+    # The program lines drawn as one box each (box id ``box-<name>``), in line order.
+    collapsed: tuple[str, ...] = ()
 
 
 # Past this many nodes, Graphviz's crossing minimisation can take seconds (a sum
@@ -64,11 +66,18 @@ class Picture:
 QUICK_LAYOUT_NODES = 40
 
 
-def render(trace: Trace, view: str = "torchviz", timeout: float = 5.0) -> Picture:
-    """Only the view asked for is drawn."""
-    source = torchviz_dot(trace) if view == "torchviz" else annotated_dot(trace)
+def render(
+    trace: Trace, view: str = "torchviz", timeout: float = 5.0, collapse: tuple[str, ...] = ()
+) -> Picture:
+    """Only the view asked for is drawn; the program lines named in ``collapse`` as one box
+    each (names that are not a line with nodes are left out)."""
+    if view == "torchviz":
+        source = torchviz_dot(trace, collapse)
+    else:
+        source = annotated_dot(trace, collapse)
     quick = len(trace.nodes) > QUICK_LAYOUT_NODES
-    return Picture(view=view, dot=source, svg=drawn(source, timeout, quick))
+    return Picture(view=view, dot=source, svg=drawn(source, timeout, quick),
+                   collapsed=collapsed_lines(trace, collapse))
 
 
 @functools.lru_cache(maxsize=256)
@@ -90,8 +99,10 @@ _NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)
 _LABEL = re.compile(r'label="(?:[^"\\]|\\.)*"|label=[^\s\]]+')
 
 
-def torchviz_dot(trace: Trace) -> str:
-    """torchviz's DOT for the traced output, with our stable ids on every node."""
+def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
+    """torchviz's DOT for the traced output, with our stable ids on every node.
+
+    Each line named in ``collapse`` is drawn as one box (see :func:`box_of`)."""
     import torchviz
 
     dot = torchviz.make_dot(trace.tensor, params=trace.params)
@@ -106,13 +117,18 @@ def torchviz_dot(trace: Trace) -> str:
         return ids[key]
 
     named = {n.id: f"{n.name}\n{n.name_of}" for n in trace.nodes if n.name_of}
+    boxes = _Boxes(trace, collapse, with_value=False)
     body = []
     for line in dot.body:
         if m := _EDGE.match(line):
-            a, b = stable(m.group(1)), stable(m.group(2))
-            body.append(f'\t"{a}" -> "{b}"{m.group(3)}')
+            a, b = boxes.edge(stable(m.group(1)), stable(m.group(2)))
+            if a is not None:
+                body.append(f'\t"{a}" -> "{b}"{m.group(3)}')
         elif m := _NODE.match(line):
             sid = stable(m.group(1))
+            if sid in boxes.of:
+                body.extend(boxes.node(sid))
+                continue
             attrs = m.group(2)
             if sid == "out":  # torchviz labels the output by its shape, "()"
                 attrs = _LABEL.sub(f"label={_quote(output)}", attrs, count=1)
@@ -121,15 +137,16 @@ def torchviz_dot(trace: Trace) -> str:
             body.append(f'\t"{sid}" [id="{sid}" {attrs}')
         else:
             body.append(line)
-    dot.body = body + [_clusters(trace)]
+    dot.body = body + [_clusters(trace, boxes.names)]
     return dot.source
 
 
-def _clusters(trace: Trace) -> str:
-    """Each line of a program as one labelled group (a Graphviz cluster, id ``line-h``)."""
+def _clusters(trace: Trace, collapsed: tuple[str, ...] = ()) -> str:
+    """Each line of a program as one labelled group (a Graphviz cluster, id ``line-h``);
+    a collapsed line is a box instead, and has no cluster."""
     out = []
     for name, text, ids in trace.groups:
-        if not ids:
+        if not ids or name in collapsed:
             continue
         out.append(
             f'\tsubgraph "cluster_{name}" {{\n\t\tid="line-{name}" label={_quote(text)} '
@@ -144,21 +161,85 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def annotated_dot(trace: Trace) -> str:
-    """The same graph, each node labelled with its forward value and gradient."""
+def box_of(name: str) -> str:
+    """The id of the box a collapsed program line is drawn as: ``box-h`` for ``h = ...``."""
+    return f"box-{name}"
+
+
+def collapsed_lines(trace: Trace, collapse: tuple[str, ...]) -> tuple[str, ...]:
+    """The lines of ``collapse`` that can be drawn as a box (they made nodes), in line order."""
+    wanted = set(collapse)
+    return tuple(name for name, _, ids in trace.groups if ids and name in wanted)
+
+
+class _Boxes:
+    """The collapsed lines of one drawing: which node is inside which box, and the edges
+    between boxes and nodes (into or out of a box once, none inside it)."""
+
+    def __init__(self, trace: Trace, collapse: tuple[str, ...], with_value: bool):
+        self.names = collapsed_lines(trace, collapse)
+        self.of: dict[str, str] = {}
+        self.labels: dict[str, str] = {}
+        nodes = {n.id: n for n in trace.nodes}
+        for name, text, ids in trace.groups:
+            if name not in self.names:
+                continue
+            box = box_of(name)
+            self.of.update((i, box) for i in ids)
+            label = text.strip()
+            named = next((nodes[i] for i in ids if i in nodes and nodes[i].name_of == name), None)
+            if with_value and named is not None:
+                label += f"\n= {format_value(named.value)}"
+            self.labels[box] = label
+        self._drawn: set[str] = set()
+        self._edges: set[tuple[str, str]] = set()
+
+    def node(self, node_id: str) -> list[str]:
+        """The box's DOT line the first time one of its nodes is met; nothing after that."""
+        box = self.of[node_id]
+        if box in self._drawn:
+            return []
+        self._drawn.add(box)
+        return [f'\t"{box}" [id="{box}" label={_quote(self.labels[box])} '
+                f"shape=box3d fillcolor=lavender]\n"]
+
+    def edge(self, a: str, b: str) -> tuple[str, str] | tuple[None, None]:
+        """The edge a -> b as drawn, or (None, None) where it is inside a box or drawn already.
+
+        Edges between nodes that are not in a box are left alone, duplicates included:
+        x*x has two edges from x."""
+        a, b = self.of.get(a, a), self.of.get(b, b)
+        if a == b:
+            return None, None
+        if a in self.labels or b in self.labels:
+            if (a, b) in self._edges:
+                return None, None
+            self._edges.add((a, b))
+        return a, b
+
+
+def annotated_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
+    """The same graph, each node labelled with its forward value and gradient; each line
+    named in ``collapse`` as one box with the line's value."""
     arrived: dict[str, object] = {}
     for step in trace.steps:
         if len(step.grad_outputs) == 1:
             arrived[step.node] = step.grad_outputs[0]
     variables = {v.name: v for v in trace.variables}
+    boxes = _Boxes(trace, collapse, with_value=True)
     lines = [_GRAPH_HEADER]
 
     def node(sid: str, label: str, **attrs: str) -> None:
+        if sid in boxes.of:
+            lines.extend(boxes.node(sid))
+            return
         extra = "".join(f" {k}={v}" for k, v in attrs.items())
         lines.append(f'\t"{sid}" [id="{sid}" label={_quote(label)}{extra}]\n')
 
     def edge(a: str, b: str) -> None:
-        lines.append(f'\t"{a}" -> "{b}"\n')
+        a, b = boxes.edge(a, b)
+        if a is not None:
+            lines.append(f'\t"{a}" -> "{b}"\n')
 
     output = trace.output_label or trace.output_name
     node("out", f"{output} = {format_value(trace.output.value)}", fillcolor="darkolivegreen1")
@@ -184,7 +265,7 @@ def annotated_dot(trace: Trace) -> str:
                 edge(target, n.id)
     if trace.nodes:
         edge(trace.nodes[0].id, "out")
-    lines.append(_clusters(trace))
+    lines.append(_clusters(trace, boxes.names))
     lines.append("}\n")
     return "".join(lines)
 

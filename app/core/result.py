@@ -32,7 +32,7 @@ Value = Union[float, str, list[Any], Summary]
 
 # The shape of an answer, in every cache key: a replica of another version sharing
 # one Redis never hands out an answer with other fields. Raise it when fields change.
-RESULT_VERSION = 2
+RESULT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,19 @@ class Intermediate:
 
 
 @dataclass(frozen=True)
+class ProgramLine:
+    """One line of a program and the nodes it made (its group in the picture).
+
+    ``box`` is the id of the one box the line is drawn as when the request collapsed it
+    (``box-h``), else None: then its nodes are drawn inside a cluster ``line-h``."""
+
+    name: str
+    text: str
+    nodes: tuple[str, ...]
+    box: str | None = None
+
+
+@dataclass(frozen=True)
 class GraphResult:
     """Everything the API answers for one function (POST /api/graph)."""
 
@@ -163,6 +176,8 @@ class GraphResult:
     code: str
     # A program's named values other than the output, in line order; empty for a single function.
     intermediates: tuple[Intermediate, ...]
+    # A program's lines, in order, with their nodes and box; empty for a single function.
+    lines: tuple[ProgramLine, ...]
     # Present only when asked for ("symbolic": true, "order": 2, "accumulate": true).
     symbolic: dict[str, Any] | None = None  # dy/dx per variable beside x.grad
     plot: dict[str, Any] | None = None  # y(x) and its tangent, one scalar variable only
@@ -235,4 +250,5 @@ def _field(hint: Any, value: Any) -> Any:
 
 _RECORD_TYPES = {
     Variable, Node, Contribution, Rule, Step, ForwardOp, Output, TrainStep, Intermediate,
+    ProgramLine,
 }

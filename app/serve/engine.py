@@ -43,6 +43,7 @@ from pebble import ProcessExpired, ProcessPool
 from app.serve.cache import Cache, Encoded, MemoryCache, SingleFlight
 from app.core.expr import ExprError, Limits, checked
 from app.core.language import Extras
+from app.core.program import check_collapse
 from app.core.render import RenderError
 from app.core.result import RESULT_VERSION
 from app.core.values import check_training, check_value
@@ -79,6 +80,7 @@ class Job:
     view: str
     key: str
     extras: Extras = Extras()
+    collapse: tuple[str, ...] = ()  # program lines drawn as one box each
 
 
 def make_job(
@@ -88,6 +90,7 @@ def make_job(
     view: str,
     limits: Limits,
     extras: Extras = Extras(),
+    collapse: tuple[str, ...] = (),
 ) -> Job:
     """Check the text and the values (cheap, no torch) and build the cache key.
 
@@ -112,9 +115,12 @@ def make_job(
         parts.append([extras.symbolic, extras.order, extras.accumulate])
     if extras.retain_grad:  # so is the answer without retain_grad
         parts.append("retain_grad")
+    collapse = check_collapse(expression, collapse)
+    if collapse:  # a picture with boxes; the default answer keeps its key
+        parts.append(["collapse", *collapse])
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     key = hashlib.sha256(canonical.encode()).hexdigest()
-    return Job(expression, used, grads, view, key, extras)
+    return Job(expression, used, grads, view, key, extras, collapse)
 
 
 def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
@@ -124,7 +130,8 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
     from app.core.pipeline import check_result_size, compute
 
     result = compute(
-        job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout, job.extras
+        job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout, job.extras,
+        job.collapse,
     )
     encoded = Encoded.of(result)
     # Bound the answer before it crosses back to the web process.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
@@ -74,6 +74,14 @@ class GraphRequest(BaseModel):
         "`h = tanh(z)`) before backward(), so that `intermediates[].grad` holds its gradient "
         "instead of None, as in PyTorch. A single function has no named intermediates.",
     )
+    collapse: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Names of a program's lines (`h` for `h = tanh(z)`) to draw as one box "
+        "each, `box-h` in `svg` instead of the line's nodes; `lines[].box` says which. A name "
+        "that is not a line of the program is refused. Changes only the picture: `nodes`, "
+        "`steps` and the values stay the same.",
+    )
 
 
 GRAPH_DESCRIPTION = """
@@ -115,7 +123,8 @@ async def graph(
     request.state.expr = body.expression
     extras = Extras(body.symbolic, body.order, body.accumulate, body.retain_grad)
     job = make_job(
-        body.expression, body.inputs, body.requires_grad, body.view, settings.limits(), extras
+        body.expression, body.inputs, body.requires_grad, body.view, settings.limits(), extras,
+        tuple(body.collapse),
     )
     result, request.state.cache = await engine.compute(job)
     # Sent as the worker encoded it: no validation, no encoding per request.

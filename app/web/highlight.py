@@ -9,11 +9,14 @@ item; the script only applies the paint of the step it shows.
   has not built yet are unbuilt.
 - A backward step: its node is current; the nodes of the backward steps
   before it are done.
+
+A node inside a collapsed program line is not drawn: its box is painted instead
+(current while any of its nodes is; unbuilt until one of them is built).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.core.explain import ForwardView, StepView
@@ -36,18 +39,30 @@ class Paint:
         return classes
 
 
-def paints(forward: Sequence[ForwardView], steps: Sequence[StepView]) -> list[Paint]:
-    """The paint of every step, 0 (the overview) to the last backward step."""
-    every_node = ["out", *(s.node for s in steps)]
+def paints(
+    forward: Sequence[ForwardView],
+    steps: Sequence[StepView],
+    drawn_as: Mapping[str, str] | None = None,
+) -> list[Paint]:
+    """The paint of every step, 0 (the overview) to the last backward step.
+
+    ``drawn_as`` maps the nodes of collapsed lines to their box (GraphResult.drawn_as)."""
+    boxes = drawn_as or {}
+
+    def drawn(nodes: Sequence[str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(boxes.get(node, node) for node in nodes))
+
+    every_node = drawn(["out", *(s.node for s in steps)])
     out = [Paint()]
     for view in forward:
-        built = set(view.built)
+        built = set(drawn(view.built))
         out.append(
             Paint(
-                current=view.node or "",
+                current=boxes.get(view.node, view.node) if view.node else "",
                 unbuilt=tuple(node for node in every_node if node not in built),
             )
         )
     for k, step in enumerate(steps):
-        out.append(Paint(current=step.node, done=tuple(s.node for s in steps[:k])))
+        out.append(Paint(current=boxes.get(step.node, step.node),
+                         done=drawn([s.node for s in steps[:k]])))
     return out

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from app.core.expr import N_, ExprError, Limits, parse
 from app.core.language import Extras, output_name
-from app.core.program import is_program
+from app.core.program import is_program, line_names
 from app.web.i18n import LANGUAGES
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -46,18 +46,20 @@ RESERVED = {
     "lr": "the training's learning rate (0.1 when missing)",
     "steps": "how many training updates (20 when missing)",
     "present": "1 for a projector: large text, the graph and the step filling the screen",
+    "collapse": "a program's lines drawn as one box each, comma-separated (collapse=z,h)",
 }
 
 VIEWS = ("torchviz", "annotated")
 # Parts of the view that hide= can take away (comma-separated).
 HIDEABLE = (
     N_("function"), N_("values"), N_("output"), N_("graph"), N_("steps"), N_("details"),
-    N_("code"), N_("examples"), N_("derivative"), N_("training"),
+    N_("code"), N_("examples"), N_("derivative"), N_("training"), N_("lines"),
 )
 THEMES = ("auto", "light", "dark")
 DEFAULT_VALUE = "1"
 DEFAULT_LR, DEFAULT_TRAIN_STEPS = "0.1", 20
 MAX_PARAMS = 20  # names read from train=
+MAX_LINES_READ = 100  # values and names read from collapse=
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class PageState:
     lr: str = DEFAULT_LR
     steps: int = DEFAULT_TRAIN_STEPS
     present: bool = False
+    collapse: tuple[str, ...] = ()  # a program's lines drawn as one box each, in line order
     path: str = "/"  # the page these links lead to: / or /embed; not in the query
     # Variables that had no value in the address and start at DEFAULT_VALUE; not in the query.
     new_values: tuple[str, ...] = ()
@@ -184,6 +187,8 @@ class PageState:
                 pairs.append(("steps", str(state.steps)))
         if state.present:
             pairs.append(("present", "1"))
+        if state.collapse:
+            pairs.append(("collapse", ",".join(state.collapse)))
         return pairs
 
     def url(self, path: str | None = None, **changes: Any) -> str:
@@ -195,6 +200,16 @@ class PageState:
 
     def shows(self, part: str) -> bool:
         return part not in self.hide
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The names of a program's lines, in order; empty for a single function."""
+        return line_names(self.expr)
+
+    def toggled(self, name: str) -> tuple[str, ...]:
+        """``collapse`` with the line ``name`` collapsed if it is not, expanded if it is."""
+        wanted = set(self.collapse) ^ {name}
+        return tuple(n for n in self.lines if n in wanted)
 
 
 def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
@@ -258,6 +273,7 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         lr=(_first(params, "lr") or DEFAULT_LR)[:32],
         steps=read_step(_first(params, "steps")) or DEFAULT_TRAIN_STEPS,
         present=_first(params, "present") == "1",
+        collapse=read_collapse(_all(params, "collapse"), expr),
         path=path,
     )
 
@@ -272,6 +288,14 @@ def read_params(texts: list[str]) -> tuple[str, ...]:
     names = [n.strip() for text in texts[:MAX_PARAMS] for n in text.split(",")][:MAX_PARAMS]
     return tuple(dict.fromkeys(n for n in names if n.isidentifier() and n.isascii()))
 
+
+
+def read_collapse(texts: list[str], expr: str) -> tuple[str, ...]:
+    """The lines to collapse, comma-separated or repeated: in the program's line order,
+    each once; a name that is not a line of the program is left out."""
+    lines = line_names(expr)
+    wanted = {n.strip() for text in texts[:MAX_LINES_READ] for n in text.split(",", MAX_LINES_READ)}
+    return tuple(n for n in lines if n in wanted)
 
 
 def parse_rate(text: str) -> float:

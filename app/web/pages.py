@@ -124,7 +124,7 @@ class Pages:
             page.check_names(state.values)
             inputs = {name: page.parse_value(name, text) for name, text in state.values.items()}
             grads = {name: state.grad_on(name) for name in state.values}
-            job = make_job(state.expr, inputs, grads, state.view, limits, extras)
+            job = make_job(state.expr, inputs, grads, state.view, limits, extras, state.collapse)
             result, request.state.cache = await self.engine.compute(job)
             outcome = {"result": result.data()}
             if state.train and state.shows("training"):
@@ -268,6 +268,7 @@ def page_context(
         "base_url": "",
         "training": None,
         "training_error": None,
+        "boxed": {},
         "output": page.output_of(state.expr) if state.expr else "y",
     }
     if not outcome:
@@ -281,7 +282,9 @@ def page_context(
     total = len(forward) + len(steps)
     step = min(max(state.step, 0), total)
     state = dataclasses.replace(state, step=step)
-    shown = highlight.paints(forward, steps)
+    # The collapsed line each node is drawn inside (as the box line.box): node id -> line.
+    boxed = {node: line for line in result.lines if line.box for node in line.nodes}
+    shown = highlight.paints(forward, steps, {node: line.box for node, line in boxed.items()})
     context.update(
         state=state,
         result=result,
@@ -291,6 +294,7 @@ def page_context(
         nodes=explain.node_views(result, steps),
         paints=shown,
         svg=inline_svg(result.svg, shown[step].classes()),
+        boxed=boxed,
     )
     if result.symbolic is not None or result.second_order or result.accumulation:
         context["calculus"] = calculus_view(result, lang)

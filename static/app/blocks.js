@@ -2,17 +2,19 @@
 
 import { $, $$, firstTime } from "./dom.js";
 
+const MENUS = "header details[open], details.lines-menu[open]";
+
 export function bindMenus() {
-  // A click anywhere outside an open menu (Examples, Share) closes it.
+  // A click anywhere outside an open menu (Examples, Share, the graph's Lines) closes it.
   document.addEventListener("click", (event) => {
     const t = event.target;
-    $$("header details[open]").forEach((d) => {
+    $$(MENUS).forEach((d) => {
       if (!d.contains(t)) d.open = false;
     });
   });
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || event.defaultPrevented) return;
-    const open = $("header details[open]");
+    const open = $(MENUS);
     if (!open) return;
     event.preventDefault(); // this Escape is spent: node details stay open
     open.open = false;

@@ -76,10 +76,10 @@ export function showStep(stepper, k, { announce = true, updateUrl = true, reveal
 
   if (updateUrl) {
     replaceUrlParam("step", k);
-    // Switching the view or the language keeps the step.
-    $$('[data-testid^="view-"][href], [data-testid^="lang-"][href], .lang-switch a[href]').forEach(
-      (a) => setLinkParam(a, "step", k),
-    );
+    // Switching the view or the language, or collapsing a line, keeps the step.
+    $$(
+      '[data-testid^="view-"][href], [data-testid^="lang-"][href], .lang-switch a[href], .lines-menu a[href]',
+    ).forEach((a) => setLinkParam(a, "step", k));
     // The share panel offers the step on screen as the embed's start step.
     const shareStep = document.querySelector('[data-testid="share-step"]');
     if (shareStep && shareStep.value !== String(k)) {

@@ -244,28 +244,36 @@ def shown_parts(page: BeautifulSoup) -> set[str]:
         "examples": page.select_one("[data-testid=examples]") is not None,
         "training": page.select_one("[data-testid=training]") is not None,
         "derivative": page.select_one("[data-testid=derivative]") is not None,
+        "lines": page.select_one("[data-testid=lines-menu]") is not None,
     }
     assert set(found) == set(HIDEABLE)
     return {part for part, shown in found.items() if shown}
 
 
+# A program has every part: a single function has no lines to collapse.
+NEURON = {"expr": "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2", "w": "0.5", "x": "1.5", "b": "0.1",
+          "t": "1"}
+
+
 def test_every_part_is_shown_by_default(client):
-    assert shown_parts(soup(embed(client, expr=SEED, x="2"))) == set(HIDEABLE)
+    assert shown_parts(soup(embed(client, **NEURON))) == set(HIDEABLE)
+    assert shown_parts(soup(embed(client, expr=SEED, x="2"))) == set(HIDEABLE) - {"lines"}
 
 
 def test_hide_code_and_examples_removes_just_those(client):
     page = soup(embed(client, expr=SEED, x="2", hide="code,examples"))
-    assert shown_parts(page) == set(HIDEABLE) - {"code", "examples"}
+    assert shown_parts(page) == set(HIDEABLE) - {"code", "examples", "lines"}
     assert page.select_one("[data-testid=gradient-x]").text.strip() == "x.grad = 72"
 
 
-# Node details open from a click on a graph node, so without the graph they go too.
-NEEDS = {"details": {"graph"}}
+# Node details open from a click on a graph node, and the Lines menu sits on the graph,
+# so without the graph they go too.
+NEEDS = {"details": {"graph"}, "lines": {"graph"}}
 
 
 @pytest.mark.parametrize("part", HIDEABLE)
 def test_each_part_can_be_hidden_alone(client, part):
-    page = soup(embed(client, expr=SEED, x="2", hide=part))
+    page = soup(embed(client, **NEURON, hide=part))
     gone = {part} | {p for p, needs in NEEDS.items() if part in needs}
     assert shown_parts(page) == set(HIDEABLE) - gone
     # The form carries the choice, so a recomputation keeps it.
@@ -275,7 +283,7 @@ def test_each_part_can_be_hidden_alone(client, part):
 
 
 def test_unknown_parts_in_hide_are_ignored(client):
-    page = soup(embed(client, expr=SEED, x="2", hide="steps,nonsense,<b>"))
+    page = soup(embed(client, **NEURON, hide="steps,nonsense,<b>"))
     assert shown_parts(page) == set(HIDEABLE) - {"steps"}
 
 

@@ -40,3 +40,18 @@ def test_forward_steps_hide_what_is_not_built_yet():
     # After the forward pass, backward starts from the output's node.
     assert shown[4].classes() == {"n0": "current"}
     assert shown[6].classes() == {"n0": "done", "n1": "done", "n2": "current"}
+
+
+def test_a_collapsed_line_paints_its_box_in_place_of_its_nodes():
+    # x*x + 3 as one collapsed line: n0 and n1 are drawn as box-y.
+    boxed = {"n0": "box-y", "n1": "box-y"}
+    shown = paints(FORWARD, STEPS, boxed)
+    # Forward: the box is current once one of its nodes is built, never unbuilt after that.
+    assert shown[1].classes() == {"box-y": "current", "out": "unbuilt"}
+    assert shown[2].classes() == {"out": "unbuilt"}
+    assert shown[3].classes() == {"box-y": "current"}
+    # Backward: both steps inside the box paint it current; then it is done.
+    assert shown[4].classes() == {"box-y": "current"}
+    assert shown[5].classes() == {"box-y": "current"}
+    assert shown[6].classes() == {"box-y": "done", "n2": "current"}
+    assert all("n0" not in p.classes() and "n1" not in p.classes() for p in shown)

@@ -1,0 +1,104 @@
+"""Collapsing a program's line in the browser: the box, stepping through it, opening it again."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import Problems
+from .test_embed import assert_no_problems, static_site
+
+pytestmark = pytest.mark.e2e
+
+NEURON = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"
+VALUES = {"w": "0.5", "x": "1.5", "b": "0.1", "t": "1"}
+WORDS = {
+    "en": {"collapse": "Collapse h", "expand": "Expand h",
+           "inside": "This step runs inside the collapsed line h = tanh(z)."},
+    "de": {"collapse": "h zuklappen", "expand": "h aufklappen",
+           "inside": "Dieser Schritt läuft in der zugeklappten Zeile h = tanh(z)."},
+}
+
+
+def neuron(base_url: str, path: str = "/", **params: str) -> str:
+    return f"{base_url}{path}?" + urlencode({"expr": NEURON, **VALUES, **params}, quote_via=quote)
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_collapse_h_step_into_its_box_and_expand_it(
+    lang, new_page, base_url: str, problems: Problems, screenshot
+):
+    words = WORDS[lang]
+    page: Page = new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
+    page.goto(neuron(base_url, lang=lang))
+    tanh = page.locator("#graph g.node", has_text="TanhBackward0")
+    expect(tanh).to_have_count(1)
+    page.locator("[data-testid=lines-menu] > summary").click()
+    toggle = page.get_by_test_id("line-toggle-h")
+    expect(toggle).to_contain_text(words["collapse"])
+    toggle.click()
+    box = page.locator("#graph g#box-h")
+    expect(box).to_be_visible()
+    expect(box).to_contain_text("h = tanh(z)")
+    expect(tanh).to_have_count(0)
+    assert "collapse=h" in page.url
+    screenshot(page, f"collapsed-{lang}")
+
+    # Every step is still there; the ones inside h light the box and say so.
+    total = int(page.get_by_test_id("step-counter").inner_text().split()[-1])
+    assert total == 9
+    inside = []
+    for k in range(1, total + 1):
+        page.get_by_test_id("step-next").click()
+        explanation = page.get_by_test_id("step-explanation")
+        note = explanation.get_by_test_id("boxed-note")
+        if "current" in (box.get_attribute("class") or ""):
+            inside.append(k)
+            expect(note).to_contain_text(words["inside"])
+            # The step's own edges into the box are lit, and the box is on screen.
+            seen = box.bounding_box()
+            assert seen and 0 <= seen["y"] and seen["y"] + seen["height"] <= 800
+        else:
+            expect(note).to_have_count(0)
+    # The one step inside h: TanhBackward0's, where the engine runs it.
+    k = int(page.locator("li.step.backward", has_text="TanhBackward0 ·").get_attribute("data-step"))
+    assert inside == [k], inside
+    # Step to h's step again, then open the line from the explanation.
+    page.get_by_test_id("step-first").click()
+    for _ in range(k):
+        page.get_by_test_id("step-next").click()
+    expect(box).to_have_class("node current")
+    screenshot(page, f"inside-{lang}")
+    page.get_by_test_id("step-explanation").get_by_test_id("expand-h").click()
+    expect(tanh).to_have_count(1)
+    expect(page.locator("#graph g#box-h")).to_have_count(0)
+    # The step stays where it was: now the node itself is lit.
+    expect(page.get_by_test_id("step-counter")).to_contain_text(f"{k} ")
+    expect(tanh).to_have_class("node current")
+    assert "collapse" not in page.url and f"step={k}" in page.url
+    assert_no_problems(problems)
+
+
+def test_a_700x450_frame_collapses_without_growing(new_page, base_url: str, problems: Problems):
+    src = neuron(base_url, "/embed", readonly="1", hide="code,examples")
+    host = f'<iframe id="frame" src="{src}" width="700" height="450" title="Playground"></iframe>'
+    with static_site(host) as url:
+        page = new_page(viewport={"width": 1000, "height": 700}, locale="en-US")
+        page.goto(url)
+        outer = page.frame_locator("#frame")
+        expect(outer.get_by_test_id("step-explanation")).to_be_visible()
+        frame = next(f for f in page.frames if "/embed" in f.url)
+        head = "() => document.querySelector('.graph-panel > .panel-head').getBoundingClientRect().height"
+        before = frame.evaluate(head)
+        outer.locator("[data-testid=lines-menu] > summary").click()
+        outer.get_by_test_id("line-toggle-h").click()
+        expect(outer.locator("#graph g#box-h")).to_be_visible()
+        assert frame.evaluate(head) == before  # the menu adds no row
+        k = int(outer.locator("li.step.backward", has_text="TanhBackward0 ·").get_attribute("data-step"))
+        for _ in range(k):
+            outer.get_by_test_id("step-next").click()
+        expect(outer.locator("#graph g#box-h")).to_have_class("node current")
+        expect(outer.get_by_test_id("boxed-note")).to_be_visible()
+    assert_no_problems(problems)

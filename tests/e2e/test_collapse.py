@@ -90,12 +90,21 @@ def test_a_700x450_frame_collapses_without_growing(new_page, base_url: str, prob
         outer = page.frame_locator("#frame")
         expect(outer.get_by_test_id("step-explanation")).to_be_visible()
         frame = next(f for f in page.frames if "/embed" in f.url)
-        head = "() => document.querySelector('.graph-panel > .panel-head').getBoundingClientRect().height"
-        before = frame.evaluate(head)
+        # The menu sits on the view switch's row: it takes no room from the graph.
+        rows = """() => ['.view-switch', '.lines-menu > summary'].map((s) => {
+            const r = document.querySelector(s).getBoundingClientRect();
+            return [Math.round(r.top), Math.round(r.bottom)]; })"""
+        switch, menu = frame.evaluate(rows)
+        assert menu[0] < switch[1] and switch[0] < menu[1], (switch, menu)
         outer.locator("[data-testid=lines-menu] > summary").click()
+        # The menu's last entry can be reached inside the frame.
+        last = outer.get_by_test_id("lines-collapse-all")
+        last.scroll_into_view_if_needed()
+        expect(last).to_be_in_viewport()
         outer.get_by_test_id("line-toggle-h").click()
         expect(outer.locator("#graph g#box-h")).to_be_visible()
-        assert frame.evaluate(head) == before  # the menu adds no row
+        switch, menu = frame.evaluate(rows)
+        assert menu[0] < switch[1] and switch[0] < menu[1], (switch, menu)
         k = int(outer.locator("li.step.backward", has_text="TanhBackward0 ·").get_attribute("data-step"))
         for _ in range(k):
             outer.get_by_test_id("step-next").click()

@@ -213,7 +213,8 @@ def test_a_step_inside_a_collapsed_line_paints_its_box_and_says_so(client):
     box = shown.select_one("#graph g#box-h")
     assert "current" in box["class"]
     note = item.select_one("[data-testid=boxed-note]")
-    assert "This step runs inside the collapsed line h = tanh(z)." in note.get_text()
+    # The line is kept on one row (no-break spaces).
+    assert "This step runs inside the collapsed line h\xa0=\xa0tanh(z)." in note.get_text()
     expand = note.select_one("[data-testid=expand-h]")
     assert expand.get_text() == "Expand h"
     assert "collapse" not in query(expand["href"]) and query(expand["href"])["step"] == [str(k)]
@@ -229,7 +230,7 @@ def test_the_german_page_says_it_in_german(client):
                                          "lang": "de"}))
     assert shown.select_one("[data-testid=line-toggle-h] .line-action").get_text() == "h aufklappen"
     assert shown.select_one("[data-testid=line-toggle-z] .line-action").get_text() == "z zuklappen"
-    note = shown.select_one("[data-testid=boxed-note]").get_text()
+    note = shown.select_one("[data-testid=boxed-note]").get_text().replace("\xa0", " ")
     assert "Dieser Schritt läuft in der zugeklappten Zeile h = tanh(z)." in note
 
 

@@ -250,3 +250,14 @@ def test_collapse_on_a_single_function_page_is_ignored(client):
     shown = soup(client.get("/", params={"expr": "x**2", "x": "3", "collapse": "y,x"}))
     assert shown.select_one("[data-testid=gradient-x]").get_text().strip() == "x.grad = 6"
     assert "box-" not in str(shown.select_one("#graph"))
+
+
+def test_a_line_that_made_no_node_has_no_toggle_and_no_box(client):
+    # h only names z's value: no node is computed on its line.
+    program = "z = w*x\nh = z\nloss = h**2"
+    shown = soup(client.get("/", params={"expr": program, "w": "2", "x": "3", "collapse": "h"}))
+    assert shown.select_one("[data-testid=line-toggle-h]") is None
+    assert shown.select_one("[data-testid=line-toggle-z]") is not None
+    assert shown.select_one(".lines-count") is None  # nothing is drawn collapsed
+    assert "box-" not in str(shown.select_one("#graph"))
+    assert shown.select_one("[data-testid=gradient-w]").get_text().strip() == "w.grad = 36"  # 2·w·x²

@@ -70,6 +70,10 @@ def test_collapse_h_step_into_its_box_and_expand_it(
     for _ in range(k):
         page.get_by_test_id("step-next").click()
     expect(box).to_have_class("node current")
+    # Stepping in the browser keeps the menu's links at the step shown.
+    for testid in ("line-toggle-h", "line-toggle-z"):
+        for attr in ("href", "hx-get"):
+            assert f"step={k}" in page.get_by_test_id(testid).get_attribute(attr)
     screenshot(page, f"inside-{lang}")
     page.get_by_test_id("step-explanation").get_by_test_id("expand-h").click()
     expect(tanh).to_have_count(1)

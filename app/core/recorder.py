@@ -377,8 +377,15 @@ class _Operands:
         self.ids = ids
         self.values: dict[int, Any] = {}  # id(tree node) -> its value
         self.in_graph: set[int] = set()  # id(tree node) of operands with a node
+        # id(tree node) of the subtrees that name a variable somewhere, found in the
+        # same pass (asking each constant operand's subtree again cost a tenth of a trace).
+        self.with_variable: set[int] = set()
         grads = {name for name, t in tensors.items() if t.requires_grad}
         for expr_node in post_order(parsed.tree):
+            if isinstance(expr_node, Var) or any(
+                id(k) in self.with_variable for k in children(expr_node)
+            ):
+                self.with_variable.add(id(expr_node))
             if isinstance(expr_node, Num):
                 self.values[id(expr_node)] = expr_node.value
             elif isinstance(expr_node, Var):
@@ -401,7 +408,10 @@ class _Operands:
         if owner is not None:
             kids = children(owner)
             constants = tuple(
-                local.constant_operand(k, self.text[k.start : k.end], _numbers(self.values[id(k)]))
+                local.constant_operand(
+                    k, self.text[k.start : k.end], _numbers(self.values[id(k)]),
+                    id(k) in self.with_variable,
+                )
                 for k in kids
                 if id(k) not in self.in_graph
             )

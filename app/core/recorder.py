@@ -503,9 +503,10 @@ def _steps(
         grad_inputs = grad_inputs or ()
         arrived = grad_outputs[0] if len(grad_outputs) == 1 else None
         sent = tuple(to_value(g) if g is not None else None for g in grad_inputs)
-        for target, g in zip(node.inputs, grad_inputs):
+        got = tuple(to_value(g) if g is not None else None for g in grad_outputs)
+        for target, g, value in zip(node.inputs, grad_inputs, sent):
             if target is not None and g is not None:
-                received.setdefault(target, []).append(Contribution(node.id, to_value(g)))
+                received.setdefault(target, []).append(Contribution(node.id, value))
         leaf = node.kind == "leaf"
         ones = () if leaf else _torch_local(fn, arrived, grad_inputs)
         rules = () if leaf else local.rules(operands.facts(fn, arrived, grad_inputs, ones))
@@ -519,11 +520,11 @@ def _steps(
                 index=index,
                 node=node.id,
                 name=node.name,
-                grad_outputs=tuple(to_value(g) if g is not None else None for g in grad_outputs),
+                grad_outputs=got,
                 grad_inputs=sent,
                 targets=node.inputs,
                 local_derivatives=locals_,
-                accumulated=to_value(grad_outputs[0]) if leaf and grad_outputs else None,
+                accumulated=got[0] if leaf and got else None,
                 contributions=tuple(received.get(node.id, ())) if leaf else (),
                 rules=rules,
             )

@@ -7,7 +7,8 @@ request through a real ``uvicorn`` server on 127.0.0.1 with the app's defaults
 layout, sanitize, JSON, gzip, HTTP. Runs are interleaved so that machine noise
 hits both alike, and every figure is a ratio against a baseline measured in the
 same run. Then, on the same server: 200 different new computations at the same
-moment, and the fresh-work class of bench/classroom.py.
+moment, and the fresh-work classes of bench/classroom.py: through the API, and on
+the page (each result, then the derivative panel the page loads after it).
 
     .venv/bin/python bench/api_vs_torchviz.py [--runs 30] [--students 200] [--no-class]
 """
@@ -267,8 +268,8 @@ async def burst(base: str, n: int) -> dict:
     }
 
 
-def fresh_class(base: str, pid: int, students: int) -> dict | None:
-    command = [sys.executable, str(Path(__file__).with_name("classroom.py")), "--mode", "fresh",
+def fresh_class(base: str, pid: int, students: int, mode: str = "fresh") -> dict | None:
+    command = [sys.executable, str(Path(__file__).with_name("classroom.py")), "--mode", mode,
                "--students", str(students), "--url", base, "--pid", str(pid), "--json",
                "--max-seconds", "90"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=200)
@@ -328,6 +329,18 @@ def main() -> int:
                       f"errors, api p50 {api['p50_ms']} ms p95 {api['p95_ms']} ms "
                       f"(p95 ratio {api['p95_ms'] / seed_base:.2f}x of the seed baseline); "
                       f"embed burst beyond healthz {fresh['burst_beyond_healthz_p95_ms']} ms")
+            # The same class on the page: each result, then the derivative panel the
+            # page loads after it. The heaviest mix a class makes.
+            print()
+            page = fresh_class(base, proc.pid, args.students, "fresh-page")
+            if page is not None:
+                kinds = page["kinds"]
+                answered = sum(kinds[k]["ok"] for k in ("result", "calculus"))
+                sent = sum(kinds[k]["count"] for k in ("result", "calculus"))
+                print(f"fresh-work class on the page: {answered}/{sent} answered; result p50 "
+                      f"{kinds['result']['p50_ms']} ms p95 {kinds['result']['p95_ms']} ms; "
+                      f"derivative panel p50 {kinds['calculus']['p50_ms']} ms p95 "
+                      f"{kinds['calculus']['p95_ms']} ms")
     finally:
         classroom.stop_server(proc)
         log.unlink(missing_ok=True)

@@ -34,7 +34,7 @@ import sympy
 from app.core.result import Rule, Value
 from app.core.values import finite, format_value
 from app.core.symbolic import Clamp, Relu, Sigmoid, evaluate
-from app.core.tree import ATOM, PRECEDENCE, BinOp, Expr, ListConst, Num, Unary, Var, post_order
+from app.core.tree import ATOM, PRECEDENCE, BinOp, Expr, ListConst, Num, Unary
 
 # --- the symbolic forms ----------------------------------------------------
 
@@ -623,14 +623,11 @@ def precedence(node: Expr) -> int:
     return ATOM
 
 
-def has_variable(node: Expr) -> bool:
-    return any(isinstance(n, Var) for n in post_order(node))
-
-
-def constant_operand(node: Expr, text: str, value: Any) -> Operand:
+def constant_operand(node: Expr, text: str, value: Any, names_variable: bool) -> Operand:
     """A tree operand that is not in the graph: its value where it is only numbers,
-    its own text (with the value defined) where it names a variable."""
-    if has_variable(node):
+    its own text (with the value defined) where it names a variable (``names_variable``:
+    a variable appears anywhere below ``node``)."""
+    if names_variable:
         return Operand(text, precedence(node), value, defined=(text, _value(value)))
     data = np.asarray(value, dtype=np.float64)
     if data.ndim or isinstance(node, ListConst):

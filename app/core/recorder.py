@@ -377,8 +377,15 @@ class _Operands:
         self.ids = ids
         self.values: dict[int, Any] = {}  # id(tree node) -> its value
         self.in_graph: set[int] = set()  # id(tree node) of operands with a node
+        # id(tree node) of the subtrees that name a variable somewhere, found in the
+        # same pass (asking each constant operand's subtree again cost a tenth of a trace).
+        self.with_variable: set[int] = set()
         grads = {name for name, t in tensors.items() if t.requires_grad}
         for expr_node in post_order(parsed.tree):
+            if isinstance(expr_node, Var) or any(
+                id(k) in self.with_variable for k in children(expr_node)
+            ):
+                self.with_variable.add(id(expr_node))
             if isinstance(expr_node, Num):
                 self.values[id(expr_node)] = expr_node.value
             elif isinstance(expr_node, Var):
@@ -401,7 +408,10 @@ class _Operands:
         if owner is not None:
             kids = children(owner)
             constants = tuple(
-                local.constant_operand(k, self.text[k.start : k.end], _numbers(self.values[id(k)]))
+                local.constant_operand(
+                    k, self.text[k.start : k.end], _numbers(self.values[id(k)]),
+                    id(k) in self.with_variable,
+                )
                 for k in kids
                 if id(k) not in self.in_graph
             )
@@ -493,9 +503,10 @@ def _steps(
         grad_inputs = grad_inputs or ()
         arrived = grad_outputs[0] if len(grad_outputs) == 1 else None
         sent = tuple(to_value(g) if g is not None else None for g in grad_inputs)
-        for target, g in zip(node.inputs, grad_inputs):
+        got = tuple(to_value(g) if g is not None else None for g in grad_outputs)
+        for target, g, value in zip(node.inputs, grad_inputs, sent):
             if target is not None and g is not None:
-                received.setdefault(target, []).append(Contribution(node.id, to_value(g)))
+                received.setdefault(target, []).append(Contribution(node.id, value))
         leaf = node.kind == "leaf"
         ones = () if leaf else _torch_local(fn, arrived, grad_inputs)
         rules = () if leaf else local.rules(operands.facts(fn, arrived, grad_inputs, ones))
@@ -509,11 +520,11 @@ def _steps(
                 index=index,
                 node=node.id,
                 name=node.name,
-                grad_outputs=tuple(to_value(g) if g is not None else None for g in grad_outputs),
+                grad_outputs=got,
                 grad_inputs=sent,
                 targets=node.inputs,
                 local_derivatives=locals_,
-                accumulated=to_value(grad_outputs[0]) if leaf and grad_outputs else None,
+                accumulated=got[0] if leaf and got else None,
                 contributions=tuple(received.get(node.id, ())) if leaf else (),
                 rules=rules,
             )

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import threading
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 from xml.parsers import expat
@@ -71,13 +72,13 @@ def render(
 ) -> Picture:
     """Only the view asked for is drawn; the program lines named in ``collapse`` as one box
     each (names that are not a line with nodes are left out)."""
+    collapsed = collapsed_lines(trace, collapse)
     if view == "torchviz":
-        source = torchviz_dot(trace, collapse)
+        source = remembered_torchviz_dot(trace, collapsed)
     else:
-        source = annotated_dot(trace, collapse)
+        source = annotated_dot(trace, collapsed)
     quick = len(trace.nodes) > QUICK_LAYOUT_NODES
-    return Picture(view=view, dot=source, svg=drawn(source, timeout, quick),
-                   collapsed=collapsed_lines(trace, collapse))
+    return Picture(view=view, dot=source, svg=drawn(source, timeout, quick), collapsed=collapsed)
 
 
 @functools.lru_cache(maxsize=256)
@@ -93,6 +94,45 @@ def drawn(dot_source: str, timeout: float = 5.0, quick: bool = False) -> str:
 
 
 # --- DOT --------------------------------------------------------------------
+
+# The torchviz view shows no values, so the same function with new values has the
+# same DOT: a class trying its own x pays make_dot once (a 20-term polynomial: 1.5 ms).
+_DOT_MEMORY: OrderedDict[tuple, str] = OrderedDict()
+_DOT_MEMORY_SIZE = 256
+_DOT_LOCK = threading.Lock()  # the server's own threads share it when workers=0
+
+
+def remembered_torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
+    """:func:`torchviz_dot`, remembered per :func:`drawing_key` and the lines collapsed."""
+    key = (*drawing_key(trace), collapse)
+    with _DOT_LOCK:
+        found = _DOT_MEMORY.get(key)
+        if found is not None:
+            _DOT_MEMORY.move_to_end(key)
+            return found
+    source = torchviz_dot(trace, collapse)
+    with _DOT_LOCK:
+        _DOT_MEMORY[key] = source
+        while len(_DOT_MEMORY) > _DOT_MEMORY_SIZE:
+            _DOT_MEMORY.popitem(last=False)
+    return source
+
+
+def drawing_key(trace: Trace) -> tuple:
+    """Everything torchviz draws a trace from, and nothing it does not: the nodes with
+    their ids, op names and edges, each leaf's variable and shape, the output's name and
+    shape, a program's named values and lines. No values, no gradients."""
+    return (
+        trace.output_label or trace.output_name,
+        tuple(trace.tensor.shape),
+        tuple(
+            (n.id, n.name, n.inputs, n.variable, n.name_of,
+             tuple(n.shape) if n.kind == "leaf" else None)
+            for n in trace.nodes
+        ),
+        tuple((name, tuple(t.shape)) for name, t in trace.params.items()),
+        trace.groups,
+    )
 
 _EDGE = re.compile(r"^\t(\d+) -> (\d+)(.*)$", re.DOTALL)
 _NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)

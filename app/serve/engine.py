@@ -213,7 +213,9 @@ def _init_worker(memory_mb: int) -> None:
     if memory_mb > 0:
         limit = memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    # The first backward of a process is slow; pay for it before a student does.
+    # Forked warm from the fork server (app.serve.prewarm), this costs a millisecond;
+    # should that warm-up have failed, the first slow backward is paid here, not by a
+    # student. (app.serve.prewarm is never imported here: it computes on import.)
     compute(WARM_UP[0], dict(WARM_UP[1]))
 
 
@@ -260,9 +262,11 @@ class Engine:
 
     def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
-        # The fork server imports torch once; each worker forks from it.
-        # sympy too: the calculus panels need it, and loading it per worker would cost seconds.
-        context.set_forkserver_preload(["app.core.pipeline", "app.core.symbolic"])
+        # The fork server imports torch once, and sympy (the calculus panels need it,
+        # and loading it per worker would cost seconds), and computes a few functions
+        # (app.serve.prewarm): each worker forks from it already warm.
+        context.set_forkserver_preload(["app.core.pipeline", "app.core.symbolic",
+                                        "app.serve.prewarm"])
         return ProcessPool(
             max_workers=self.workers,
             max_tasks=self.max_tasks,

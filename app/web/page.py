@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
-from app.core.expr import N_, ExprError, Limits, parse
+from app.core.expr import N_, ExprError, Limits, checked
 from app.core.language import Extras, output_name
 from app.core.program import is_program, line_names
 from app.web.i18n import LANGUAGES
@@ -330,7 +330,7 @@ def with_variables(state: PageState, names: Iterable[str]) -> PageState:
 def variables_of(expr: str, limits: Limits) -> tuple[list[str], ExprError | None]:
     """The variables the function uses, in order, or the reason it cannot be read."""
     try:
-        return list(parse(expr, limits).variables), None
+        return list(checked(expr, limits).variables), None
     except ExprError as error:
         return [], error
 
@@ -462,7 +462,7 @@ def named_function(expr: str) -> str:
 def output_of(expr: str) -> str:
     """The name of the function's result (Parsed.output_name), y if it cannot be read."""
     try:
-        return parse(expr, Limits()).output_name
+        return checked(expr, Limits()).output_name
     except ExprError:
         return output_name(())
 

@@ -82,7 +82,7 @@ class Pages:
                 state, lang, with_result=block not in SMALL_BLOCKS,
                 extras=state.extras if block == "calculus" else Extras(retain_grad=state.retain),
             )
-            context = page_context(state_, lang, outcome)
+            context = page_context(state_, lang, outcome, only_calculus=block == "calculus")
             context.update(base_url=base_url, **extra)
             # Blocks live in index.html; embed.html only inherits them, and a block is
             # rendered from the template that defines it. Links in it follow state.path.
@@ -255,9 +255,15 @@ async def lesson(request: Request, settings: SettingsDep, templates: TemplatesDe
 
 
 def page_context(
-    state: page.PageState, lang: str, outcome: dict[str, Any] | None
+    state: page.PageState, lang: str, outcome: dict[str, Any] | None,
+    only_calculus: bool = False,
 ) -> dict[str, Any]:
-    """Everything index.html shows for one state and its result or error."""
+    """Everything index.html shows for one state and its result or error.
+
+    ``only_calculus``: for the calculus block alone, which the page loads after every
+    result; it shows none of the graph and steps, so they are not prepared (sanitizing
+    the SVG and explaining the steps were half of that request's time).
+    """
     context: dict[str, Any] = {
         "state": state,
         "lang": lang,
@@ -277,6 +283,11 @@ def page_context(
         context["error"] = outcome["error"]
         return context
     result = from_json(outcome["result"])
+    context["result"] = result
+    if result.symbolic is not None or result.second_order or result.accumulation:
+        context["calculus"] = calculus_view(result, lang)
+    if only_calculus:
+        return context
     steps = explain.steps(result)
     forward = explain.forward(result) if state.forward else []
     total = len(forward) + len(steps)
@@ -296,8 +307,6 @@ def page_context(
         svg=inline_svg(result.svg, shown[step].classes()),
         boxed=boxed,
     )
-    if result.symbolic is not None or result.second_order or result.accumulation:
-        context["calculus"] = calculus_view(result, lang)
     if "training" in outcome:
         trained = outcome["training"]
         context["training_error"] = trained.get("error")

@@ -562,3 +562,60 @@ def test_sanitize_escapes_what_it_writes_back() -> None:
     group = root.find("svg:g", NS)
     assert group.get("class") == 'x & "y"'
     assert group.find("svg:text", NS).text == "a < b && c > d"
+
+
+# --- the DOT remembered per drawing ----------------------------------------
+
+from tests.core.test_local import EVERY_FUNCTION  # noqa: E402
+from tests.core.test_nn_ops import CASES as NN_CASES  # noqa: E402
+
+REMEMBERED_CASES = [
+    (SEED, {"x": 2}),
+    ("z = w*x + b\nh = tanh(z)\nloss = (h - t)^2", {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1}),
+    ("sigmoid(sum(w*x) + b)", {"w": [0.5, -1.0, 2.0], "x": [1.0, 2.0, 3.0], "b": 0.1}),
+    ("x/0 + sqrt(x)", {"x": 0.0}),
+    *EVERY_FUNCTION.values(),
+    *NN_CASES,
+]
+
+
+def other_values(value):
+    """Every float moved (integers, such as a class index, stay): the same drawing."""
+    if isinstance(value, list):
+        return [other_values(v) for v in value]
+    return value * 1.7 + 0.3 if isinstance(value, float) else value
+
+
+@pytest.mark.parametrize("expr, inputs", REMEMBERED_CASES, ids=[c[0] for c in REMEMBERED_CASES])
+def test_the_remembered_dot_is_what_torchviz_draws_for_the_new_values(expr, inputs) -> None:
+    parsed = parse(expr)
+    grads = {name: name != "k" for name in inputs}  # k: a class index, never with grad
+    app.core.render.remembered_torchviz_dot(trace(parsed, inputs, grads))
+    moved = trace(parsed, {k: other_values(v) for k, v in inputs.items()}, grads)
+
+    assert app.core.render.remembered_torchviz_dot(moved) == torchviz_dot(moved)
+
+
+def test_a_different_drawing_is_not_taken_from_memory() -> None:
+    parsed = parse("sum(w*x + b)")
+    inputs = {"w": 0.5, "x": 1.5, "b": 0.1}
+    remembered = app.core.render.remembered_torchviz_dot
+    base = remembered(trace(parsed, inputs))
+    no_grad_b = trace(parsed, inputs, {"b": False})
+    vector_x = trace(parsed, {**inputs, "x": [1.5, 2.0]})
+
+    assert remembered(no_grad_b) == torchviz_dot(no_grad_b) != base
+    assert remembered(vector_x) == torchviz_dot(vector_x) != base
+    assert "(2)" in remembered(vector_x)  # torchviz labels a leaf with its shape
+
+
+def test_a_collapsed_drawing_is_remembered_apart_from_the_open_one() -> None:
+    neuron = trace(parse("z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"),
+                   {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1})
+    remembered = app.core.render.remembered_torchviz_dot
+    open_ = remembered(neuron)
+    boxed = remembered(neuron, ("z",))
+
+    assert boxed == torchviz_dot(neuron, ("z",)) != open_
+    assert 'id="box-z"' in boxed and 'id="box-z"' not in open_
+    assert remembered(neuron) == open_

@@ -34,9 +34,13 @@ def test_encoded_is_compact_json_and_its_gzip() -> None:
     assert encoded.size == len(encoded.json) + len(encoded.gzip)
 
 
-def test_encoded_refuses_what_json_cannot_say() -> None:
-    with pytest.raises(ValueError):
-        Encoded.of({"value": float("nan")})
+def test_encoded_is_always_strict_json() -> None:
+    # Results carry non-finite numbers as strings (values.finite); a float nan that
+    # slipped through is null, never the NaN token that strict JSON parsers refuse.
+    encoded = Encoded.of({"value": float("nan"), "big": float("inf")})
+    assert encoded.json == b'{"value":null,"big":null}'
+    assert json.loads(encoded.json, parse_constant=lambda token: pytest.fail(token)) == {
+        "value": None, "big": None}
 
 
 def test_the_memory_cache_is_bounded_in_bytes_and_drops_the_least_recently_used() -> None:

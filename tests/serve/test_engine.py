@@ -67,6 +67,28 @@ def test_workers_use_one_thread_and_a_memory_cap(engine):
     assert soft == hard == MEMORY_MB * 2**20
 
 
+def remembered_outputs() -> list[str]:
+    """Runs in a worker: the output names of the drawings its process remembers."""
+    from app.core import render
+
+    return [key[0] for key in render._DOT_MEMORY]
+
+
+def test_workers_are_forked_warm_from_the_fork_server(engine):
+    # No task has computed the neuron program, yet a worker already has its drawing:
+    # the fork server computed the warm-up functions before forking the workers.
+    assert "loss" in run(engine.submit(remembered_outputs))
+
+
+def test_every_warm_up_function_computes() -> None:
+    # The fork server logs a failing warm-up and goes on; here it must not fail.
+    from app.core.pipeline import compute
+    from app.serve.prewarm import WARM_UP
+
+    for expression, inputs in WARM_UP:
+        assert compute(expression, dict(inputs))["steps"], expression
+
+
 def test_a_hanging_task_is_stopped_at_the_limit_and_the_next_one_succeeds(engine):
     start = time.monotonic()
     with pytest.raises(Overrun) as info:

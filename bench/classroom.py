@@ -53,6 +53,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -290,51 +291,54 @@ def fresh_values(fn: Function, rng: random.Random) -> dict[str, Any]:
     return out
 
 
-async def fresh_page_student(
-    number: int, base: str, run: Run, seed: int, rounds: int, tls: ssl.SSLContext
+async def _computing_student(
+    mode: str, number: int, base: str, run: Run, seed: int, rounds: int, tls: ssl.SSLContext,
+    compute: Callable[[httpx.AsyncClient, Function, random.Random], Awaitable[None]],
 ) -> bool:
-    """One student computing each function with their own values on the page: the
-    result partial, then the derivative panel the page loads after it."""
-    rng = random.Random(f"fresh-page:{seed}:{number}")
+    """One student computing each function with values of their own, thinking between."""
+    rng = random.Random(f"{mode}:{seed}:{number}")
     order = rng.sample(FUNCTIONS, len(FUNCTIONS))
     async with new_client(base, tls) as client:
         try:
             await asyncio.sleep(rng.uniform(0, FRESH_THINK_SECONDS[1]))  # students arrive
             for round_ in range(rounds):
-                fn = order[round_ % len(order)]
-                values = {name: json.dumps(v) for name, v in fresh_values(fn, rng).items()}
-                query = encode(fn.form(values))
-                await timed(run, "result", client, "GET", "/?" + query,
-                            headers={**HX, "HX-Target": "result"})
-                await timed(run, "calculus", client, "GET", "/calculus?" + query,
-                            headers={**HX, "HX-Target": "calculus"})
+                await compute(client, order[round_ % len(order)], rng)
                 await asyncio.sleep(rng.uniform(*FRESH_THINK_SECONDS))
         except TimeUp:
             return False
     return True
+
+
+async def fresh_page_student(
+    number: int, base: str, run: Run, seed: int, rounds: int, tls: ssl.SSLContext
+) -> bool:
+    """On the page: the result partial, then the derivative panel the page loads after it."""
+
+    async def compute(client: httpx.AsyncClient, fn: Function, rng: random.Random) -> None:
+        values = {name: json.dumps(v) for name, v in fresh_values(fn, rng).items()}
+        query = encode(fn.form(values))
+        await timed(run, "result", client, "GET", "/?" + query,
+                    headers={**HX, "HX-Target": "result"})
+        await timed(run, "calculus", client, "GET", "/calculus?" + query,
+                    headers={**HX, "HX-Target": "calculus"})
+
+    return await _computing_student("fresh-page", number, base, run, seed, rounds, tls, compute)
 
 
 async def fresh_student(
     number: int, base: str, run: Run, seed: int, rounds: int, tls: ssl.SSLContext
 ) -> bool:
-    """One student computing each function with their own values through the API."""
-    rng = random.Random(f"fresh:{seed}:{number}")
-    order = rng.sample(FUNCTIONS, len(FUNCTIONS))
-    async with new_client(base, tls) as client:
-        try:
-            await asyncio.sleep(rng.uniform(0, FRESH_THINK_SECONDS[1]))  # students arrive
-            for round_ in range(rounds):
-                fn = order[round_ % len(order)]
-                body = {
-                    "expression": fn.expr,
-                    "inputs": fresh_values(fn, rng),
-                    "requires_grad": {n: n not in fn.nograd for n in fn.values},
-                }
-                await timed(run, "api", client, "POST", "/api/graph", json=body)
-                await asyncio.sleep(rng.uniform(*FRESH_THINK_SECONDS))
-        except TimeUp:
-            return False
-    return True
+    """Through the API."""
+
+    async def compute(client: httpx.AsyncClient, fn: Function, rng: random.Random) -> None:
+        body = {
+            "expression": fn.expr,
+            "inputs": fresh_values(fn, rng),
+            "requires_grad": {n: n not in fn.nograd for n in fn.values},
+        }
+        await timed(run, "api", client, "POST", "/api/graph", json=body)
+
+    return await _computing_student("fresh", number, base, run, seed, rounds, tls, compute)
 
 
 async def burst(kind: str, url: str, base: str, run: Run, n: int, tls: ssl.SSLContext) -> None:

@@ -6,12 +6,17 @@ directory.
 
 from __future__ import annotations
 
+import functools
+import gettext as gettext_module
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from jinja2_fragments import render_block
+from markupsafe import Markup
 
 from app.core.values import format_value
 from app.web import i18n, page
@@ -37,7 +42,9 @@ def environment(lang: str, static_version: str = "") -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+    translations = i18n.translations(lang)
+    env.install_gettext_translations(translations, newstyle=True)
+    env.globals["gettext"] = env.globals["_"] = remembered_gettext(translations)
     # static_url("app/main.js") -> /static/<version>/app/main.js (see assets.py).
     static_prefix = f"/static/{static_version}/" if static_version else "/static/"
     env.globals["static_url"] = lambda path: static_prefix + path
@@ -52,6 +59,31 @@ def environment(lang: str, static_version: str = "") -> Environment:
         accumulate=state.accumulate,
     )
     return env
+
+
+def remembered_gettext(translations: gettext_module.NullTranslations) -> Callable[..., str]:
+    """Jinja's new-style ``_()``, with a text that has no placeholders translated,
+    escaped and formatted once.
+
+    A result's page calls ``_()`` about 150 times; Jinja's own version translates,
+    wraps in Markup and formats on every call, a sixth of the web process's time
+    for a new result. The texts are the templates' own, so the memo is small.
+    """
+    translate = translations.gettext
+
+    @functools.lru_cache(maxsize=4096)
+    def plain(text: str, autoescape: bool) -> str:
+        translated = translate(text)
+        return (Markup(translated) if autoescape else translated) % {}
+
+    @pass_context
+    def gettext(context: Context, text: str, /, **variables: Any) -> str:
+        if not variables:
+            return plain(text, context.eval_ctx.autoescape)
+        translated = translate(text)
+        return (Markup(translated) if context.eval_ctx.autoescape else translated) % variables
+
+    return gettext
 
 
 def environments(static_version: str = "") -> Environments:

@@ -123,3 +123,48 @@ def test_the_catalogue_is_up_to_date_with_the_code(tmp_path):
         wanted = {m.id for m in read_po(f) if m.id}
     have = {m.id for m in catalogue() if m.id and m.string}
     assert not wanted - have, f"untranslated: {sorted(wanted - have)}"
+
+
+# --- the templates' _(), remembered per text ----------------------------------
+
+
+def jinja_own(lang: str, autoescape: bool):
+    """An environment with Jinja's own new-style gettext, as the oracle."""
+    from jinja2 import Environment
+
+    env = Environment(autoescape=autoescape, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+    return env
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_the_remembered_gettext_says_what_jinja_says(lang, autoescape):
+    from app.web.templating import environment
+
+    ours = environment(lang)
+    ours.autoescape = autoescape
+    theirs = jinja_own(lang, autoescape)
+    texts = sorted({m.id for m in catalogue() if isinstance(m.id, str) and "%(" not in m.id}
+                   | {"100%% <b>sure</b> & 'quoted'", "plain"})
+    template = "{% for t in texts %}[{{ _(t) }}]{% endfor %}"
+    twice = "{% for t in texts %}[{{ _(t) }}|{{ gettext(t) }}]{% endfor %}"
+    expected = theirs.from_string(template).render(texts=texts)
+    assert ours.from_string(template).render(texts=texts) == expected
+    # remembered: the second rendering, and the gettext() spelling, say the same
+    assert ours.from_string(twice).render(texts=texts) == theirs.from_string(twice).render(texts=texts)
+    if lang == "de":
+        assert "Rechengraph" in expected
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_the_remembered_gettext_fills_and_escapes_placeholders(lang):
+    from app.web.templating import environment
+
+    ours, theirs = environment(lang), jinja_own(lang, True)
+    source = '{{ _("%(n)s collapsed", n=n) }} {{ _("%(n)s collapsed", n=n) }}'
+    for n in (1, "<script>", 3):
+        assert ours.from_string(source).render(n=n) == theirs.from_string(source).render(n=n)
+    assert "&lt;script&gt;" in ours.from_string(source).render(n="<script>")
+    if lang == "de":
+        assert "zugeklappt" in ours.from_string(source).render(n=2)

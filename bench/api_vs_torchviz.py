@@ -329,18 +329,20 @@ def main() -> int:
                       f"errors, api p50 {api['p50_ms']} ms p95 {api['p95_ms']} ms "
                       f"(p95 ratio {api['p95_ms'] / seed_base:.2f}x of the seed baseline); "
                       f"embed burst beyond healthz {fresh['burst_beyond_healthz_p95_ms']} ms")
-            # The same class on the page: each result, then the derivative panel the
-            # page loads after it. The heaviest mix a class makes.
+            # The same class on the page: each result, then the derivative panel where
+            # the result asks the page to load it. The heaviest mix a class makes.
             print()
             page = fresh_class(base, proc.pid, args.students, "fresh-page")
             if page is not None:
                 kinds = page["kinds"]
                 answered = sum(kinds[k]["ok"] for k in ("result", "calculus"))
                 sent = sum(kinds[k]["count"] for k in ("result", "calculus"))
+                panel = kinds["calculus"]
                 print(f"fresh-work class on the page: {answered}/{sent} answered; result p50 "
                       f"{kinds['result']['p50_ms']} ms p95 {kinds['result']['p95_ms']} ms; "
-                      f"derivative panel p50 {kinds['calculus']['p50_ms']} ms p95 "
-                      f"{kinds['calculus']['p95_ms']} ms")
+                      f"derivative panel loaded apart {panel['count']} times"
+                      + (f", p50 {panel['p50_ms']} ms p95 {panel['p95_ms']} ms"
+                         if panel["count"] else ""))
     finally:
         classroom.stop_server(proc)
         log.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ rendering.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -34,6 +35,13 @@ router = APIRouter()
 
 # Blocks that need no computed result.
 SMALL_BLOCKS = ("fields", "share_snippet")
+
+# A derivative panel answered within this many seconds marks its function as quick
+# (in the page cache): the playground's later results of that function carry the
+# panel, so the page asks once, not twice. sympy's work per function is bounded
+# (app.core.calculus), and each worker keeps the formula it derived.
+QUICK_CALCULUS_SECONDS = 0.25
+QUICK = Encoded.of_text("")
 
 
 @dataclass
@@ -78,10 +86,15 @@ class Pages:
             return encoded_html_response(hit, lang, request.headers)
 
         async def make() -> tuple[Encoded, int, dict[str, str], str | None]:
+            with_calculus = block == "calculus" or await self.calculus_is_quick(state, block)
+            started = time.perf_counter()
             state_, outcome, status, headers = await self.result(
                 state, lang, with_result=block not in SMALL_BLOCKS,
-                extras=state.extras if block == "calculus" else Extras(retain_grad=state.retain),
+                extras=state.extras if with_calculus else Extras(retain_grad=state.retain),
             )
+            quick = time.perf_counter() - started < QUICK_CALCULUS_SECONDS
+            if block == "calculus" and outcome and "result" in outcome and quick:
+                await self.cache.put(quick_calculus_key(state), QUICK)
             context = page_context(state_, lang, outcome, only_calculus=block == "calculus")
             context.update(base_url=base_url, **extra)
             # Blocks live in index.html; embed.html only inherits them, and a block is
@@ -105,6 +118,15 @@ class Pages:
             if outcome:
                 request.state.outcome = outcome
         return encoded_html_response(body, lang, request.headers, status, headers)
+
+    async def calculus_is_quick(self, state: page.PageState, block: str | None) -> bool:
+        """Whether the playground's result (page or block) should carry the derivative
+        panel: the function's panel was answered quickly here before. An embed keeps its
+        panel closed until asked for, so it is never carried there."""
+        return (
+            block in (None, "result") and state.path == "/" and state.shows("derivative")
+            and await self.cache.get(quick_calculus_key(state)) is not None
+        )
 
     async def result(
         self, state: page.PageState, lang: str, with_result: bool, extras: Extras = Extras()
@@ -195,6 +217,11 @@ def encoded_html_response(
         body = page.gzip
     return Response(body, status_code=status, media_type="text/html; charset=utf-8",
                     headers=headers)
+
+
+def quick_calculus_key(state: page.PageState) -> str:
+    """The page cache's mark for a function whose derivative panel is quick (any values)."""
+    return "\n".join(("quick-calculus", state.expr, repr(state.extras)))
 
 
 @router.get("/", response_class=HTMLResponse, summary="The playground page")

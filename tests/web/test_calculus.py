@@ -312,3 +312,51 @@ def test_the_panels_call_the_output_out_when_a_variable_is_called_y(client):
     assert block.select_one("[data-testid=symbolic-value-x]").text == "12"
     assert block.select_one("[data-testid=symbolic-value-y]").text == "9"
     assert block.select_one("[data-testid=second-x]").text == "4"
+
+
+# --- a quick panel comes with the result ------------------------------------------
+
+
+def derivative_of(response) -> tuple[BeautifulSoup, BeautifulSoup | None]:
+    block = soup(response)
+    return block, block.select_one("[data-testid=derivative]")
+
+
+def test_once_its_panel_was_quick_a_function_s_result_carries_it(client):
+    hx = {"HX-Request": "true", "HX-Target": "result"}
+    before, loader = derivative_of(client.get("/", params={"expr": LESSON, "x": "3"}, headers=hx))
+    assert loader["hx-trigger"] == "load" and before.select_one("[data-testid=symbolic-x]") is None
+
+    soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))
+
+    # Another student's value: the result carries the panel, worked out for x = 4
+    # (by hand: 15·16 + 4·4 + 4 = 260), and nothing is left to load.
+    block, panel = derivative_of(client.get("/", params={"expr": LESSON, "x": "4"}, headers=hx))
+    assert panel is not None and not panel.has_attr("hx-get")
+    assert block.select_one("[data-testid=symbolic-x]")["data-text"] == "15*x**2 + 4*x + 4"
+    assert block.select_one("[data-testid=symbolic-value-x]").text == "260"
+    assert "yes" in block.select_one("[data-testid=agree-x]")["class"]
+    assert "x.grad = 260" in block.text  # PyTorch's own number, beside it
+    # The whole page too; another function, or other switches, still load theirs.
+    _, panel = derivative_of(client.get("/", params={"expr": LESSON, "x": "-1"}))
+    assert panel.select_one("[data-testid=symbolic-x]") is not None
+    for params in ({"expr": "x**2*y", "x": "3", "y": "2"}, {"expr": LESSON, "x": "3", "order": "2"}):
+        _, panel = derivative_of(client.get("/", params=params, headers=hx))
+        assert panel["hx-trigger"] == "load", params
+
+
+def test_an_embed_keeps_its_panel_closed_even_for_a_quick_function(client):
+    soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))
+    embed, panel = derivative_of(client.get("/embed", params={"expr": LESSON, "x": "3"}))
+    assert panel.has_attr("hidden") and not panel.contents
+    assert embed.select_one("[data-testid=symbolic-x]") is None
+
+
+def test_a_slow_panel_does_not_come_with_the_result(client, monkeypatch):
+    from app.web import pages
+
+    monkeypatch.setattr(pages, "QUICK_CALCULUS_SECONDS", 0.0)  # every panel counts as slow
+    soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))
+    _, loader = derivative_of(client.get("/", params={"expr": LESSON, "x": "3"},
+                                         headers={"HX-Request": "true", "HX-Target": "result"}))
+    assert loader["hx-trigger"] == "load"

@@ -115,3 +115,24 @@ def test_a_700x450_frame_collapses_without_growing(new_page, base_url: str, prob
         expect(outer.locator("#graph g#box-h")).to_have_class("node current")
         expect(outer.get_by_test_id("boxed-note")).to_be_visible()
     assert_no_problems(problems)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (375, 740)], ids=["desktop", "phone"])
+def test_switching_the_view_keeps_the_stage_on_screen(size, new_page, base_url: str,
+                                                      problems: Problems):
+    width, height = size
+    page: Page = new_page(viewport={"width": width, "height": height})
+    page.goto(neuron(base_url, step="3"))
+    page.get_by_test_id("step-next").click()  # the walk scrolls the stage into view
+    tanh = page.locator("#graph g.node", has_text="TanhBackward0")
+    expect(tanh).to_have_class("node current")
+    page.get_by_test_id("view-annotated").click()
+    expect(page.get_by_test_id("view-annotated")).to_have_attribute("aria-current", "true")
+    expect(tanh).to_contain_text("h = tanh(z) = 0.691069")
+    expect(tanh).to_have_class("node current")
+    # Not thrown to the page's end: the stage's top is on screen, and so is the step.
+    stage = page.locator("#stage").bounding_box()
+    assert stage and 0 <= stage["y"] < height / 2, stage
+    counter = page.get_by_test_id("step-counter").bounding_box()
+    assert counter and 0 <= counter["y"] <= height, counter
+    assert_no_problems(problems)

@@ -136,3 +136,20 @@ def test_switching_the_view_keeps_the_stage_on_screen(size, new_page, base_url: 
     counter = page.get_by_test_id("step-counter").bounding_box()
     assert counter and 0 <= counter["y"] <= height, counter
     assert_no_problems(problems)
+
+
+def test_a_keyboard_user_keeps_focus_on_the_view_switch(new_page, base_url: str,
+                                                        problems: Problems):
+    page: Page = new_page(viewport={"width": 1280, "height": 800})
+    page.goto(neuron(base_url))
+    page.get_by_test_id("view-annotated").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("view-annotated")).to_have_attribute("aria-current", "true")
+    # The new switch has the focus, so Shift+Tab and Enter go back to torchviz.
+    expect(page.get_by_test_id("view-annotated")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_test_id("view-torchviz")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("view-torchviz")).to_have_attribute("aria-current", "true")
+    expect(page.get_by_test_id("view-torchviz")).to_be_focused()
+    assert_no_problems(problems)

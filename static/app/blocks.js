@@ -21,6 +21,16 @@ export function bindMenus() {
     const summary = $("summary", open);
     if (summary) summary.focus();
   });
+  // A link of the Lines menu (or an "Expand" link of a collapsed line) is replaced by
+  // its own answer: the focus goes back to the new menu's button, not the page's start.
+  const lineLinks = ".lines-menu a, [data-testid^='expand-'], [data-testid^='details-expand-']";
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const from = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!from || !from.matches || !from.matches(lineLinks)) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    const summary = $("[data-testid=lines-menu] > summary");
+    if (summary) summary.focus({ preventScroll: true });
+  });
 }
 
 /** A long function scrolls inside its box: bring the marked part into view. */

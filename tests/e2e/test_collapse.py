@@ -153,3 +153,24 @@ def test_a_keyboard_user_keeps_focus_on_the_view_switch(new_page, base_url: str,
     expect(page.get_by_test_id("view-torchviz")).to_have_attribute("aria-current", "true")
     expect(page.get_by_test_id("view-torchviz")).to_be_focused()
     assert_no_problems(problems)
+
+
+def test_a_keyboard_user_who_collapses_a_line_stays_at_the_lines_menu(
+    new_page, base_url: str, problems: Problems
+):
+    page: Page = new_page(viewport={"width": 1280, "height": 800})
+    page.goto(neuron(base_url))
+    summary = page.locator("[data-testid=lines-menu] > summary")
+    summary.focus()
+    page.keyboard.press("Enter")  # opens the menu
+    page.get_by_test_id("line-toggle-h").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#graph g#box-h")).to_be_visible()
+    expect(summary).to_be_focused()
+    # From there the menu opens again, and h expands the same way.
+    page.keyboard.press("Enter")
+    page.get_by_test_id("line-toggle-h").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#graph g#box-h")).to_have_count(0)
+    expect(summary).to_be_focused()
+    assert_no_problems(problems)

@@ -297,7 +297,10 @@ def _kept_grad(value: Any) -> Value | None:
 def _named_values(
     parsed: Parsed, tensors: dict[str, torch.Tensor], ops: list[tuple[Expr, Any]]
 ) -> list[tuple[str, Any]]:
-    """A program's named values except the output, in line order, as the trace computed them."""
+    """A program's named values except the output, in line order, as the trace computed them.
+
+    A graph recorded without the program's ops (the gradient's own graph, for the second
+    derivative) has no named values: the lines name values of y's graph, not of its."""
     computed = {id(e): r for e, r in ops}
     out = []
     for line in parsed.lines[:-1]:
@@ -308,7 +311,8 @@ def _named_values(
             value = tensors[tree.name]
         else:
             value = getattr(tree, "value", None)
-        out.append((line.name, value))
+        if value is not None:
+            out.append((line.name, value))
     return out
 
 

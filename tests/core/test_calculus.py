@@ -368,3 +368,18 @@ def test_the_gradient_graph_calls_its_output_dy_dx():
     assert "dy/dx" in svg
     svg = second("x*y**3", {"x": 2, "y": 1})["graph"]["svg"]  # a variable y: out
     assert "dout/dx" in svg
+
+
+def test_a_program_has_second_derivatives_as_its_one_line_function_has():
+    # The lesson's neuron as three lines: d²loss/dw² and the others, against sympy on
+    # the same function written as one expression, (tanh(w*x + b) - t)^2.
+    program = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"
+    inputs = {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1.0}
+    data = second(program, inputs)
+    f = oracle.to_sympy(parse("(tanh(w*x + b) - t)**2").tree)
+    at = {oracle.symbol(k): v for k, v in inputs.items()}
+    for name in inputs:
+        exact = float(sympy.diff(f, oracle.symbol(name), 2).subs(at))
+        assert data["second"][name] == pytest.approx(exact, rel=1e-4, abs=1e-6), name
+    # The gradient's graph is drawn and stepped, with no named values of its own.
+    assert data["graph"]["steps"] and data["graph"]["intermediates"] == []

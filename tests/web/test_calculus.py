@@ -360,3 +360,14 @@ def test_a_slow_panel_does_not_come_with_the_result(client, monkeypatch):
     _, loader = derivative_of(client.get("/", params={"expr": LESSON, "x": "3"},
                                          headers={"HX-Request": "true", "HX-Target": "result"}))
     assert loader["hx-trigger"] == "load"
+
+
+def test_a_program_s_second_order_panel_and_api_answer(client):
+    program = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"
+    values = {"w": "0.5", "x": "1.5", "b": "0.1", "t": "1"}
+    block = soup(client.get("/calculus", params={"expr": program, **values, "order": "2"}))
+    assert block.select_one("[data-testid=derivative]") is not None
+    response = client.post("/api/graph", json={
+        "expression": program, "inputs": {k: float(v) for k, v in values.items()}, "order": 2})
+    assert response.status_code == 200, response.text
+    assert set(response.json()["second_order"]["second"]) == set(values)

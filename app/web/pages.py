@@ -86,14 +86,24 @@ class Pages:
             return encoded_html_response(hit, lang, request.headers)
 
         async def make() -> tuple[Encoded, int, dict[str, str], str | None]:
-            with_calculus = block == "calculus" or await self.calculus_is_quick(state, block)
+            carried = block != "calculus" and await self.calculus_is_quick(state, block)
             started = time.perf_counter()
             state_, outcome, status, headers = await self.result(
                 state, lang, with_result=block not in SMALL_BLOCKS,
-                extras=state.extras if with_calculus else Extras(retain_grad=state.retain),
+                extras=state.extras if block == "calculus" or carried else self.plain(state),
             )
-            quick = time.perf_counter() - started < QUICK_CALCULUS_SECONDS
-            if block == "calculus" and outcome and "result" in outcome and quick:
+            seconds = time.perf_counter() - started
+            if carried and getattr(request.state, "outcome", None) == "timeout":
+                # The panel made the result too slow: the result alone, the panel apart.
+                request.state.outcome = None
+                state_, outcome, status, headers = await self.result(
+                    state, lang, with_result=True, extras=self.plain(state)
+                )
+            # Quick only if computed just now: an answer from the result cache says
+            # nothing about how long the panel takes.
+            computed = getattr(request.state, "cache", None) == "miss"
+            if block == "calculus" and outcome and "result" in outcome and computed \
+                    and seconds < QUICK_CALCULUS_SECONDS:
                 await self.cache.put(quick_calculus_key(state), QUICK)
             context = page_context(state_, lang, outcome, only_calculus=block == "calculus")
             context.update(base_url=base_url, **extra)
@@ -118,6 +128,11 @@ class Pages:
             if outcome:
                 request.state.outcome = outcome
         return encoded_html_response(body, lang, request.headers, status, headers)
+
+    @staticmethod
+    def plain(state: page.PageState) -> Extras:
+        """What a result asks for without the derivative panel."""
+        return Extras(retain_grad=state.retain)
 
     async def calculus_is_quick(self, state: page.PageState, block: str | None) -> bool:
         """Whether the playground's result (page or block) should carry the derivative

@@ -371,3 +371,47 @@ def test_a_program_s_second_order_panel_and_api_answer(client):
         "expression": program, "inputs": {k: float(v) for k, v in values.items()}, "order": 2})
     assert response.status_code == 200, response.text
     assert set(response.json()["second_order"]["second"]) == set(values)
+
+
+def slow_panel(monkeypatch, seconds: float) -> None:
+    """sympy's part of the panel takes ``seconds`` longer (in-process computing)."""
+    from app.core import calculus
+
+    real = calculus.derivatives
+
+    def slow(*args, **kwargs):
+        import time
+
+        time.sleep(seconds)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(calculus, "derivatives", slow)
+
+
+def test_a_panel_from_the_result_cache_does_not_count_as_quick(client, monkeypatch):
+    hx = {"HX-Request": "true", "HX-Target": "result"}
+    slow_panel(monkeypatch, 0.4)
+    soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))  # 0.4 s: not quick
+    # The same values by another address: the engine's cache answers at once.
+    soup(client.get("/calculus", params={"expr": LESSON, "x": "2", "step": "1"}))
+    _, loader = derivative_of(client.get("/", params={"expr": LESSON, "x": "4"}, headers=hx))
+    assert loader["hx-trigger"] == "load"
+
+
+def test_a_carried_panel_that_overruns_leaves_the_result_and_loads_apart(client, monkeypatch):
+    from app.serve.engine import Engine, Overrun
+
+    hx = {"HX-Request": "true", "HX-Target": "result"}
+    soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))  # quick: marked
+    real = Engine.compute
+
+    async def overrun_with_panel(self, job):
+        if job.extras.symbolic:
+            raise Overrun("timeout")
+        return await real(self, job)
+
+    monkeypatch.setattr(Engine, "compute", overrun_with_panel)
+    block, loader = derivative_of(client.get("/", params={"expr": LESSON, "x": "4"}, headers=hx))
+    assert "x.grad = 260" in block.text  # the result itself, by hand 15·16 + 16 + 4
+    assert loader["hx-trigger"] == "load"
+    assert block.select_one("[data-testid=error]") is None

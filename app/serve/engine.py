@@ -51,7 +51,19 @@ from app.core.values import check_training, check_value
 # How long past the time limit a request waits for a pool that does not answer at all.
 STUCK_GRACE = 10.0
 
-WARM_UP = ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0})
+# Functions of the page's examples and the ops a first lesson uses: the cost of each
+# op's first derivation is paid in the fork server (app.serve.prewarm), not by a student;
+# a new worker computes the first once more (_init_worker).
+WARM_UP: tuple[tuple[str, dict[str, object]], ...] = (
+    ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0}),
+    ("x**2*y + sin(y)", {"x": 3.0, "y": 0.5}),
+    ("sigmoid(w*x + b)", {"w": 0.5, "x": 2.0, "b": -1.0}),
+    ("sigmoid(sum(w*x) + b)", {"w": [0.5, -1.0, 2.0], "x": [1.0, 2.0, 3.0], "b": 0.1}),
+    ("mean((w*x - t)**2)", {"w": 1.5, "x": [1.0, 2.0, 3.0], "t": [2.0, 4.0, 6.0]}),
+    ("w @ x + b", {"w": [1.0, -2.0, 0.5], "x": [2.0, 1.0, 4.0], "b": 0.5}),
+    ("z = w*x + b\nh = tanh(z)\nloss = (h - t)^2", {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1.0}),
+    ("relu(x) + exp(x) + log(x) + sqrt(x) + cos(x) + x/2", {"x": 1.5}),
+)
 
 
 class Busy(Exception):
@@ -216,7 +228,8 @@ def _init_worker(memory_mb: int) -> None:
     # Forked warm from the fork server (app.serve.prewarm), this costs a millisecond;
     # should that warm-up have failed, the first slow backward is paid here, not by a
     # student. (app.serve.prewarm is never imported here: it computes on import.)
-    compute(WARM_UP[0], dict(WARM_UP[1]))
+    expression, inputs = WARM_UP[0]
+    compute(expression, dict(inputs))
 
 
 class Engine:

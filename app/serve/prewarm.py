@@ -14,18 +14,7 @@ from __future__ import annotations
 
 import logging
 
-# Functions of the page's examples and the ops a first lesson uses: the cost of each
-# op's first derivation is paid here, not by a student.
-WARM_UP: tuple[tuple[str, dict[str, object]], ...] = (
-    ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0}),
-    ("x**2*y + sin(y)", {"x": 3.0, "y": 0.5}),
-    ("sigmoid(w*x + b)", {"w": 0.5, "x": 2.0, "b": -1.0}),
-    ("sigmoid(sum(w*x) + b)", {"w": [0.5, -1.0, 2.0], "x": [1.0, 2.0, 3.0], "b": 0.1}),
-    ("mean((w*x - t)**2)", {"w": 1.5, "x": [1.0, 2.0, 3.0], "t": [2.0, 4.0, 6.0]}),
-    ("w @ x + b", {"w": [1.0, -2.0, 0.5], "x": [2.0, 1.0, 4.0], "b": 0.5}),
-    ("z = w*x + b\nh = tanh(z)\nloss = (h - t)^2", {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1.0}),
-    ("relu(x) + exp(x) + log(x) + sqrt(x) + cos(x) + x/2", {"x": 1.5}),
-)
+from app.serve.engine import WARM_UP
 
 
 def warm() -> None:

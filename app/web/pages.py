@@ -36,7 +36,7 @@ router = APIRouter()
 # Blocks that need no computed result.
 SMALL_BLOCKS = ("fields", "share_snippet")
 
-# A derivative panel answered within this many seconds marks its function as quick
+# A derivative panel computed within this many seconds marks its function as quick
 # (in the page cache): the playground's later results of that function carry the
 # panel, so the page asks once, not twice. sympy's work per function is bounded
 # (app.core.calculus), and each worker keeps the formula it derived.

@@ -3,7 +3,8 @@
 A classroom server answers 30 to 200 students at once. One student's runaway
 function must not slow down the others, so each computation runs in a pool of
 worker processes with a hard wall-clock limit: a task over the limit is killed
-with its process, and the pool starts a new one. Results are cached by the
+with its process, and the pool starts a new one (app.serve.pool: the event loop
+talks to each worker over its own pipe). Results are cached by the
 request as typed (a result's labels, character positions and step formulas
 quote the student's own text, so ``x^5 + 0.25`` and ``x**5+0.25`` are two
 entries), and identical requests in flight share one computation, so a class
@@ -32,15 +33,13 @@ import pickle
 import resource
 import threading
 import time
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import anyio
-from pebble import ProcessExpired, ProcessPool
 
 from app.serve.cache import Cache, Encoded, MemoryCache, SingleFlight
+from app.serve.pool import PoolBroken, TaskTimeout, WorkerDied, WorkerPool
 from app.core.expr import ExprError, Limits, checked
 from app.core.language import Extras
 from app.core.program import check_collapse
@@ -200,13 +199,6 @@ def _run_training(job: TrainJob, limits: Limits) -> Encoded:
     return encoded
 
 
-def _call_pickled(payload: bytes) -> tuple[float, Any]:
-    """Runs in a worker: the task as the web process pickled it (see Engine.submit),
-    and the seconds it took there, for the admission's running mean."""
-    fn, args = pickle.loads(payload)
-    return _timed(fn, *args)
-
-
 def _timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     """``fn(*args)`` and the seconds it took, measured where it ran."""
     start = time.perf_counter()
@@ -230,6 +222,18 @@ def _init_worker(memory_mb: int) -> None:
     # student. (app.serve.prewarm is never imported here: it computes on import.)
     expression, inputs = WARM_UP[0]
     compute(expression, dict(inputs))
+
+
+def fork_context() -> multiprocessing.context.BaseContext:
+    """Where workers come from: one fork server per process, started by the first pool.
+
+    The fork server imports torch once, and sympy (the calculus panels need it, and
+    loading it per worker would cost seconds), and computes a few functions
+    (app.serve.prewarm): each worker forks from it already warm.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["app.core.pipeline", "app.core.symbolic", "app.serve.prewarm"])
+    return context
 
 
 class Engine:
@@ -264,7 +268,7 @@ class Engine:
         self.service_time = first_estimate
         self.pending = 0
         self._flights = SingleFlight()  # identical jobs in flight share one computation
-        self._pool: ProcessPool | None = None
+        self._pool: WorkerPool | None = None
         self.stuck_grace = STUCK_GRACE
 
     # --- life cycle ---------------------------------------------------------
@@ -273,20 +277,12 @@ class Engine:
         if self.workers > 0 and self._pool is None:
             self._pool = self._new_pool()
 
-    def _new_pool(self) -> ProcessPool:
-        context = multiprocessing.get_context("forkserver")
-        # The fork server imports torch once, and sympy (the calculus panels need it,
-        # and loading it per worker would cost seconds), and computes a few functions
-        # (app.serve.prewarm): each worker forks from it already warm.
-        context.set_forkserver_preload(["app.core.pipeline", "app.core.symbolic",
-                                        "app.serve.prewarm"])
-        return ProcessPool(
-            max_workers=self.workers,
-            max_tasks=self.max_tasks,
-            initializer=_init_worker,
-            initargs=(self.memory_mb,),
-            context=context,
+    def _new_pool(self) -> WorkerPool:
+        pool = WorkerPool(
+            self.workers, self.max_tasks, _init_worker, (self.memory_mb,), fork_context()
         )
+        pool.start()
+        return pool
 
     def close(self) -> None:
         if self._pool is not None:
@@ -305,7 +301,7 @@ class Engine:
             return True
         return self._pool is not None and self._pool.active
 
-    def _replace(self, pool: ProcessPool, why: str) -> None:
+    def _replace(self, pool: WorkerPool, why: str) -> None:
         """Rebuild unless another request already replaced ``pool``."""
         if self._pool is pool:
             self._rebuild(why)
@@ -365,10 +361,10 @@ class Engine:
         """Run ``fn(*args)`` in a worker under the time limit, or refuse when too busy.
 
         Admission is by expected wait (see the module's docstring). The task is
-        pickled here, in the caller, not in the pool's scheduler thread: an
-        argument that cannot be pickled (too deep, a lock, ...) then fails this
-        request alone, and can never leave the pool broken. Should the pool break
-        anyway, it is rebuilt, and the request is told to try again (Busy).
+        pickled here, before any worker sees it: an argument that cannot be
+        pickled (too deep, a lock, ...) fails this request alone. Should the pool
+        break (a worker that cannot be started), it is rebuilt, and the request is
+        told to try again (Busy).
         """
         if self.pending >= max(self.workers, 1) + self.max_queue or (
             self.expected_wait() > self.max_wait
@@ -388,47 +384,34 @@ class Engine:
         if self.workers <= 0 or self._pool is None:
             return await anyio.to_thread.run_sync(_timed, fn, *args)
         try:
-            payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((_timed, (fn, *args)), protocol=pickle.HIGHEST_PROTOCOL)
         except (RecursionError, pickle.PicklingError, TypeError, AttributeError):
             raise ExprError("The request could not be handed to a worker; make it simpler.")
         if not self._pool.active:
             self._rebuild("broken")
         pool = self._pool
         try:
-            future = pool.schedule(_call_pickled, args=(payload,), timeout=self.timeout)
-        except RuntimeError:  # the pool broke between the check and now
-            self._replace(pool, "broken")
-            raise Busy(retry_after=1) from None
-        wrapped = asyncio.wrap_future(future)
-        try:
             # The pool's own limit stops the task; this one only guards against a
             # pool that stopped answering at all, so that no request waits forever.
-            done, _ = await asyncio.wait({wrapped}, timeout=self.timeout + self.stuck_grace)
-        except asyncio.CancelledError:
-            wrapped.cancel()
-            raise
-        if not done:
-            wrapped.cancel()
+            async with asyncio.timeout(self.timeout + self.stuck_grace):
+                return await pool.run(payload, self.timeout)
+        except TimeoutError:
             self._replace(pool, "stuck")
-            raise Busy(retry_after=1)
-        try:
-            return wrapped.result()
-        except FutureTimeout:
+            raise Busy(retry_after=1) from None
+        except TaskTimeout:
             self._observe(self.timeout)
             self.on_event("restart", "timeout")
             raise Overrun("timeout") from None
-        except ProcessExpired:
+        except WorkerDied:
             self.on_event("restart", "crash")
             raise Overrun("crash") from None
+        except PoolBroken:
+            self._replace(pool, "broken")
+            raise Busy(retry_after=1) from None
         except MemoryError:
             raise ExprError(
                 "The function needs more memory than the server allows for one request."
             ) from None
-        except (BrokenProcessPool, RuntimeError) as exc:
-            if pool.active and not isinstance(exc, BrokenProcessPool):
-                raise  # the task's own error; the pool is fine
-            self._replace(pool, "broken")
-            raise Busy(retry_after=1) from None
 
     def _observe(self, seconds: float) -> None:
         self.service_time += self.SMOOTHING * (seconds - self.service_time)

@@ -1,8 +1,9 @@
 """The engine refuses bad values before they are queued, and its pool survives what a task does.
 
 Values are checked in the web process before anything is pickled, queued or
-cached (make_job); the pool survives arguments that cannot be pickled and is
-rebuilt if it breaks anyway; a result is bounded in the worker. The pool tests
+cached (make_job); the pool survives arguments that cannot be pickled, and
+workers that die; a pool that cannot start workers is reported, not waited on;
+a result is bounded in the worker. The pool tests
 start real workers.
 """
 
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import operator
+import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.core.language import ExprError, Limits
-from app.serve.engine import Busy, Engine, make_job
+from app.serve.engine import Busy, Engine, Overrun, fork_context, make_job
+from app.serve.pool import WorkerPool
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 
@@ -132,50 +137,65 @@ def test_an_argument_that_cannot_be_pickled_fails_alone(engine, argument):
     assert gradient(engine, 3.0) == 6.0
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_a_broken_pool_is_reported_and_rebuilt(engine):
-    # Break the pool as before the fix: pebble's scheduler thread pickles a too-deep value.
-    engine._pool.schedule(len, args=(nested(100_000),))
-    for _ in range(100):
-        if not engine.healthy:
-            break
-        threading.Event().wait(0.05)
-    assert not engine.healthy
+def worker_pid(engine: Engine) -> int:
+    return run(engine.submit(os.getpid))
+
+
+def test_a_worker_killed_from_outside_is_replaced_and_work_goes_on(engine):
+    # The kernel's OOM killer, or an admin's kill -9, while the worker waits for work.
+    os.kill(worker_pid(engine), signal.SIGKILL)
+    time.sleep(0.2)
     assert gradient(engine, 4.0) == 8.0
     assert engine.healthy
-    assert ("restart", "broken") in engine.events
 
 
-BROKEN_ON_PURPOSE = pytest.mark.filterwarnings(
-    "ignore::pytest.PytestUnhandledThreadExceptionWarning"
-)
-
-
-@BROKEN_ON_PURPOSE
-def test_a_pool_that_breaks_under_waiting_requests_answers_them_and_recovers(engine):
-    engine.stuck_grace = 1.0
+def test_a_worker_that_dies_during_a_task_fails_that_request_alone(engine):
+    victim = worker_pid(engine)
 
     async def scenario():
-        running = asyncio.ensure_future(engine.submit(time.sleep, 1.0))
+        running = asyncio.ensure_future(engine.submit(time.sleep, 2.0))
         await asyncio.sleep(0.3)
-        engine._pool.schedule(len, args=(nested(100_000),))
-        queued = asyncio.ensure_future(engine.submit(time.sleep, 0.1))
+        queued = asyncio.ensure_future(engine.submit(operator.add, 2, 3))
+        os.kill(victim, signal.SIGKILL)
         outcomes = []
-        for task in (running, queued):
+        for request in (running, queued):
             try:
-                await task
-                outcomes.append("answered")
-            except Busy:
-                outcomes.append("busy")
+                outcomes.append(await request)
+            except Overrun as stopped:
+                outcomes.append(stopped.reason)
         return outcomes
 
-    try:
-        outcomes = run(scenario())
-    finally:
-        engine.stuck_grace = 10.0
-    # Which of the two still answers depends on where pebble's scheduler died; a
-    # request the dead pool never answers is told to try again after the time limit
-    # and a grace, instead of waiting forever.
-    assert len(outcomes) == 2 and set(outcomes) <= {"answered", "busy"}
+    assert run(scenario()) == ["crash", 5]  # the queued request waited for the new worker
+    assert ("restart", "crash") in engine.events
     assert gradient(engine, 5.0) == 10.0
-    assert engine.healthy
+
+
+def test_a_pool_whose_workers_cannot_start_is_reported_busy_and_unhealthy(monkeypatch):
+    def pool_that_cannot_start(self: Engine) -> WorkerPool:
+        # Each worker's set-up fails (as when a fork fails, or the warm-up cannot run).
+        pool = WorkerPool(1, 0, operator.truediv, (1, 0), fork_context())
+        pool.start()
+        return pool
+
+    monkeypatch.setattr(Engine, "_new_pool", pool_that_cannot_start)
+    events: list[tuple[str, str]] = []
+    engine = Engine(
+        workers=1, timeout=5.0, limits=Limits(), dot_timeout=5.0, max_queue=4, max_tasks=0,
+        memory_mb=0, cache_bytes=0, on_event=lambda kind, value: events.append((kind, value)),
+    )
+    engine.start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(Busy):
+            run(engine.submit(operator.add, 1, 1))
+        assert time.monotonic() - start < 30  # told, not left waiting
+        assert ("restart", "broken") in events  # and a new pool is tried for the next request
+        with pytest.raises(Busy):
+            run(engine.submit(operator.add, 1, 1))
+        for _ in range(100):
+            if not engine.healthy:
+                break
+            time.sleep(0.05)
+        assert not engine.healthy  # /healthz turns red
+    finally:
+        engine.close()

@@ -481,7 +481,7 @@ def inline_svg(
     The one place SVG becomes markup. ``classes`` maps node ids to classes
     such as "current" or "done"; ids and classes are checked to be plain words.
     """
-    svg = sanitize_svg(svg)
+    svg = _sanitized(svg)
     if id_prefix and _SAFE_ID.match(id_prefix):  # a second graph on the page: ids stay unique
         svg = re.sub(r' id="([A-Za-z][A-Za-z0-9_-]*)"', rf' id="{id_prefix}\1"', svg)
     for node_id, extra in sorted((classes or {}).items()):
@@ -489,6 +489,14 @@ def inline_svg(
             svg = svg.replace(f'<g id="{node_id}" class="node">',
                               f'<g id="{node_id}" class="node {extra}">', 1)
     return Markup(svg)
+
+
+@functools.lru_cache(maxsize=64)
+def _sanitized(svg: str) -> str:
+    """:func:`sanitize_svg`, remembered: a class trying its own values of one function
+    inlines the same picture again and again (the torchviz view shows no values).
+    At most 64 pictures of 7-45 KB."""
+    return sanitize_svg(svg)
 
 
 # MathML elements a formula may use (see calculus.mathml, which writes them).

@@ -390,12 +390,15 @@ class Engine:
         if not self._pool.active:
             self._rebuild("broken")
         pool = self._pool
+        # The pool's own limit stops the task; this one only guards against a pool
+        # that stopped answering at all, so that no request waits forever.
+        guard = asyncio.timeout(self.timeout + self.stuck_grace)
         try:
-            # The pool's own limit stops the task; this one only guards against a
-            # pool that stopped answering at all, so that no request waits forever.
-            async with asyncio.timeout(self.timeout + self.stuck_grace):
+            async with guard:
                 return await pool.run(payload, self.timeout)
         except TimeoutError:
+            if not guard.expired():
+                raise  # the task's own error, not the guard's
             self._replace(pool, "stuck")
             raise Busy(retry_after=1) from None
         except TaskTimeout:

@@ -13,14 +13,23 @@ The rules:
   so C code such as a Graphviz layout stops too) and replaced; the task fails
   with :class:`TaskTimeout`.
 - A worker that dies during a task (a crash, the kernel's OOM killer) fails the
-  task with :class:`WorkerDied` and is replaced.
+  task with :class:`WorkerDied` and is replaced. Each worker says when it has
+  read a task, so a worker that was killed while idle (its process may take
+  milliseconds to die) is replaced and the task goes to another, instead of
+  failing as if it had killed the worker.
 - After ``max_tasks`` answers (0: never) a worker is retired and replaced, as a
   guard against slow leaks.
 - Workers start in a thread (forking and the warm-up must not hold up the
   event loop), and are handed out only once they said they are ready. Should a
   worker fail to start, the pool is broken (``active`` is False): waiting tasks
   fail with :class:`PoolBroken` and the owner builds a new pool.
-- The task's own exception, pickled in the worker, is raised to the caller.
+- The task's own exception, pickled in the worker, is raised to the caller; one
+  the caller could not take (SystemExit, StopIteration, an error that cannot be
+  rebuilt from its pickle) arrives as a RuntimeError with its text.
+- A caller that gives up (a cancelled request) has its worker replaced: the
+  worker is never left to an event loop that may be gone.
+- ``stop()`` may be called from any thread; running and waiting tasks fail with
+  :class:`PoolBroken`.
 
 Tasks are waited for in order of arrival. Waiting may span event loops (tests
 run each request on a fresh one): a free worker is handed to its waiter on the
@@ -44,6 +53,7 @@ from typing import Any, Callable
 # How long a new worker may take to fork and warm up before the pool counts it as failed.
 START_LIMIT = 120.0
 _READY = b"ready"
+_TAKEN = b"taken"  # a worker's first word on a task: it has read it (answers are pickles)
 
 
 class TaskTimeout(Exception):
@@ -55,7 +65,11 @@ class WorkerDied(Exception):
 
 
 class PoolBroken(Exception):
-    """A worker could not be started; the pool takes no more tasks."""
+    """A worker could not be started, or the pool was stopped; it takes no more tasks."""
+
+
+class _NotTaken(Exception):
+    """The task never reached the worker (it was gone); it may go to another one."""
 
 
 class _Frames:
@@ -97,31 +111,54 @@ class _Worker:
         self.sock = sock  # our end of the worker's pipe; non-blocking once it is ready
         self.frames = _Frames()
         self.answered = 0  # tasks answered, for max_tasks
-        # The task running: its loop, and the function that ends it with (error, result).
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.taken = False  # whether it has read the task it was given
+        # The function that ends the task running with (error, result); None when idle.
         self.done: Callable[[BaseException | None, Any], None] | None = None
 
-    def kill(self) -> None:
+    def signal_kill(self) -> None:
+        """SIGKILL the process; safe from any thread (the pipe is left to its owner)."""
         try:
             self.process.kill()
         except (OSError, ValueError, AttributeError):  # already gone, or not started yet
             pass
+
+    def kill(self) -> None:
+        """SIGKILL the process and close our end of its pipe (on the thread that owns it)."""
+        self.signal_kill()
         self.sock.close()
 
+    def alive(self) -> bool:
+        """For a worker that waited idle: its process runs and its pipe is open and quiet.
+
+        An idle worker sends nothing, so anything to read (an end of file above all,
+        which a killed worker leaves at once) means it cannot take a task."""
+        try:
+            self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return self.process.is_alive()
+        except OSError:
+            return False
+        return False
+
     def read(self) -> bytes | None:
-        """Everything the worker sent so far; its next whole answer, or None while it is still
-        coming. Raises EOFError when the worker is gone."""
+        """Everything the worker sent so far; its next whole frame, or None while it is still
+        coming. Raises EOFError when the worker is gone and no whole frame is left."""
+        closed = False
         while True:
             try:
                 chunk = self.sock.recv(1 << 16)
             except (BlockingIOError, InterruptedError):
                 break
             if not chunk:
-                raise EOFError("the worker closed its pipe")
+                closed = True
+                break
             self.frames.buffer += chunk
             if len(chunk) < 1 << 16:
                 break
-        return self.frames.take()
+        frame = self.frames.take()
+        if frame is None and closed:
+            raise EOFError("the worker closed its pipe")
+        return frame
 
 
 def serve(conn: Connection, initializer: Callable[..., None], initargs: tuple) -> None:
@@ -138,16 +175,31 @@ def serve(conn: Connection, initializer: Callable[..., None], initargs: tuple) -
             payload = conn.recv_bytes()
         except (EOFError, OSError):
             return
+        conn.send_bytes(_TAKEN)
         try:
             fn, args = pickle.loads(payload)
             answer: tuple[BaseException | None, Any] = (None, fn(*args))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
-            answer = (exc, None)
+            answer = (_sendable(exc), None)
         try:
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - an unpicklable error or result
+        except Exception as exc:  # noqa: BLE001 - an unpicklable result
             data = pickle.dumps((RuntimeError(f"the answer could not be sent: {exc!r}"), None))
         conn.send_bytes(data)
+
+
+def _sendable(error: BaseException) -> Exception:
+    """``error`` as the caller can take it: an Exception that survives pickling both ways.
+
+    SystemExit or StopIteration raised in the caller's loop would stop the server or
+    break its future; an error that cannot be rebuilt from its pickle would be lost."""
+    if not isinstance(error, Exception) or isinstance(error, StopIteration):
+        return RuntimeError(f"the task ended with {error!r}")
+    try:
+        pickle.loads(pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - any way it fails, the text still goes back
+        return RuntimeError(f"the task failed with {error!r}")
+    return error
 
 
 class WorkerPool:
@@ -223,20 +275,23 @@ class WorkerPool:
         self._release(worker)
 
     def stop(self) -> None:
-        """Kill every worker; tasks waiting or running fail with PoolBroken."""
+        """Kill every worker, from any thread; waiting and running tasks fail with PoolBroken.
+
+        A running task's pipe belongs to its event loop: the loop sees the end of
+        file and ends the task (see run), so only idle workers' pipes are closed here.
+        """
         self._break()
         with self._lock:
             workers = list(self._all)
+            idle = set(self._idle)
             self._all.clear()
             self._idle.clear()
         for worker in workers:
             self._stopped.append(worker.process)
-            done, loop = worker.done, worker.loop
-            if done is not None and loop is not None:
-                # Its reader and future belong to its loop: end the task there, then kill.
-                _call_on(loop, _end, done, worker)
-            else:
+            if worker in idle:
                 worker.kill()
+            else:
+                worker.signal_kill()
 
     def join(self, timeout: float = 5.0) -> None:
         """Reap the stopped workers (each killed, so this is quick)."""
@@ -252,32 +307,38 @@ class WorkerPool:
         for loop, future in waiters:
             _call_on(loop, _fail, future, PoolBroken("a worker could not be started"))
 
-    def _forget(self, worker: _Worker) -> None:
+    def _forget(self, worker: _Worker) -> bool:
+        """Take ``worker`` out of the pool; whether it was still in it."""
         with self._lock:
+            known = worker in self._all
             self._all.discard(worker)
             if worker in self._idle:
                 self._idle.remove(worker)
+            return known
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill ``worker`` (if it still runs) and start another in its place."""
-        self._forget(worker)
+        """Kill ``worker`` (if it still runs) and, once, start another in its place."""
+        known = self._forget(worker)
         worker.kill()
         threading.Thread(target=_reap, args=(worker.process, 5.0), daemon=True).start()
-        if self.active:
+        if known and self.active:
             self._start_one()
 
     def _release(self, worker: _Worker) -> None:
         """Give a free worker to the first task waiting, or keep it idle."""
         with self._lock:
-            if not self.active or worker not in self._all:
-                return
-            while self._waiters:
-                loop, future = self._waiters.popleft()
-                if not future.done():
-                    break
-            else:
-                self._idle.append(worker)
-                return
+            kept = self.active and worker in self._all
+            if kept:
+                while self._waiters:
+                    loop, future = self._waiters.popleft()
+                    if not future.done():
+                        break
+                else:
+                    self._idle.append(worker)
+                    return
+        if not kept:  # the pool was stopped meanwhile
+            worker.kill()
+            return
         _call_on(loop, _hand, future, worker, self)
 
     # --- tasks ---------------------------------------------------------------
@@ -285,35 +346,63 @@ class WorkerPool:
     async def run(self, payload: bytes, timeout: float) -> Any:
         """The answer to a pickled ``(fn, args)``, run in a worker within ``timeout`` s."""
         loop = asyncio.get_running_loop()
-        worker = await self._acquire(loop)
+        data = _framed(payload)
+        while True:
+            worker = await self._acquire(loop)
+            if not self.active:  # stopped while this worker was being handed over
+                self._replace(worker)
+                raise PoolBroken("the pool was stopped")
+            try:
+                return await self._run_on(worker, loop, data, timeout)
+            except _NotTaken:
+                continue  # the worker was gone before it took the task: the next one
+
+    async def _run_on(
+        self, worker: _Worker, loop: asyncio.AbstractEventLoop, data: bytes, timeout: float
+    ) -> Any:
         answer: asyncio.Future = loop.create_future()
         fd = worker.sock.fileno()
 
         def done(error: BaseException | None, result: Any) -> None:
-            if worker.done is not done:  # the answer and the limit raced; the first won
+            if worker.done is not done:  # the answer, the limit and a death raced; the first won
                 return
-            worker.done = worker.loop = None
+            worker.done = None
             timer.cancel()
             try:
                 loop.remove_reader(fd)
             except (ValueError, RuntimeError):  # the fd or the loop is already closed
                 pass
-            if not answer.done():
-                if error is None:
-                    answer.set_result(result)
-                else:
-                    answer.set_exception(error)
+            if answer.done():
+                return
+            if error is None:
+                answer.set_result(result)
+            else:
+                answer.set_exception(error if isinstance(error, Exception)
+                                     and not isinstance(error, StopIteration)
+                                     else RuntimeError(f"the task ended with {error!r}"))
 
         def readable() -> None:
             try:
                 frame = worker.read()
-                if frame is None:
-                    return  # more of the answer is on its way
-                error, result = pickle.loads(frame)
-            except (EOFError, OSError, pickle.UnpicklingError):
-                done(WorkerDied("the worker died during the task"), None)
+                if frame == _TAKEN:
+                    worker.taken = True
+                    frame = worker.frames.take()
+            except (EOFError, OSError):
+                if not self.active:
+                    gone: Exception = PoolBroken("the pool was stopped")
+                elif not worker.taken:  # killed from outside before it read the task
+                    gone = _NotTaken("the worker was gone")
+                else:
+                    gone = WorkerDied("the worker died during the task")
+                done(gone, None)
                 self._replace(worker)
                 return
+            if frame is None:
+                return  # more of the answer is on its way
+            try:
+                error, result = pickle.loads(frame)
+            except Exception as exc:  # noqa: BLE001 - the worker is fine; the answer is not
+                error, result = RuntimeError(f"the answer could not be read: {exc!r}"), None
             done(error, result)
             worker.answered += 1
             if self.max_tasks and worker.answered >= self.max_tasks:
@@ -325,23 +414,34 @@ class WorkerPool:
             done(TaskTimeout(f"the task ran past {timeout:g} s"), None)
             self._replace(worker)
 
-        worker.done, worker.loop = done, loop
+        worker.done, worker.taken = done, False
         timer = loop.call_later(timeout, expired)
         loop.add_reader(fd, readable)
         try:
-            data = _framed(payload)
             try:
                 sent = worker.sock.send(data)  # almost always all of it, at once
             except BlockingIOError:
                 sent = 0
+            except OSError:  # the worker died while idle, after the look in _acquire
+                done(None, None)
+                self._replace(worker)
+                raise _NotTaken from None
             if sent < len(data):
-                await loop.sock_sendall(worker.sock, data[sent:])
-        except OSError:  # the worker died while idle
-            done(WorkerDied("the worker was gone"), None)
-            self._replace(worker)
-        # Should the caller give up (a closed connection), the worker still finishes, and
-        # readable() frees it when the answer arrives.
-        return await answer
+                try:
+                    await loop.sock_sendall(worker.sock, data[sent:])
+                except (OSError, ValueError):  # the worker died, or the limit closed its pipe
+                    if worker.done is done:
+                        done(WorkerDied("the worker died while taking the task"), None)
+                        self._replace(worker)
+            return await answer
+        except asyncio.CancelledError:
+            # The caller gave up. Its loop may close, and with it this task's reader and
+            # limit: the worker is replaced, never left to a loop that is gone.
+            if worker.done is done:
+                answer.cancel()
+                done(None, None)
+                self._replace(worker)
+            raise
 
     async def _acquire(self, loop: asyncio.AbstractEventLoop) -> _Worker:
         while True:
@@ -360,9 +460,9 @@ class WorkerPool:
                     if future.done() and not future.cancelled() and future.exception() is None:
                         self._release(future.result())
                     raise
-            if worker.process.is_alive():
+            if worker.alive():
                 return worker
-            self._replace(worker)  # died while idle (the OOM killer): take the next
+            self._replace(worker)  # died while idle (the OOM killer, a kill -9): take the next
 
 
 def _hand(future: asyncio.Future, worker: _Worker, pool: WorkerPool) -> None:
@@ -371,11 +471,6 @@ def _hand(future: asyncio.Future, worker: _Worker, pool: WorkerPool) -> None:
         pool._release(worker)
     else:
         future.set_result(worker)
-
-
-def _end(done: Callable[[BaseException | None, Any], None], worker: _Worker) -> None:
-    done(PoolBroken("the pool was stopped"), None)
-    worker.kill()
 
 
 def _fail(future: asyncio.Future, error: BaseException) -> None:

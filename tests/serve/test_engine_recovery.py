@@ -144,9 +144,20 @@ def worker_pid(engine: Engine) -> int:
 def test_a_worker_killed_from_outside_is_replaced_and_work_goes_on(engine):
     # The kernel's OOM killer, or an admin's kill -9, while the worker waits for work.
     os.kill(worker_pid(engine), signal.SIGKILL)
-    time.sleep(0.2)
-    assert gradient(engine, 4.0) == 8.0
+    assert gradient(engine, 4.0) == 8.0  # at once: the task goes to a new worker
     assert engine.healthy
+
+
+def raise_timeout_error():
+    raise TimeoutError("the task's own")
+
+
+def test_a_tasks_own_timeout_error_is_its_error_not_a_stuck_pool(engine):
+    engine.events.clear()
+    with pytest.raises(TimeoutError, match="the task's own"):
+        run(engine.submit(raise_timeout_error))
+    assert not [e for e in engine.events if e[0] == "restart"]
+    assert gradient(engine, 6.0) == 12.0
 
 
 def test_a_worker_that_dies_during_a_task_fails_that_request_alone(engine):

@@ -11,6 +11,7 @@ import operator
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -97,11 +98,60 @@ def test_a_worker_killed_during_a_task_fails_that_task_alone(pool):
 
 
 def test_a_worker_killed_while_idle_is_replaced_when_next_needed(pool):
+    for _ in range(5):
+        first = pid(pool, timeout=60)
+        # The next task comes at once, while the process may still be dying: it must
+        # go to a new worker, not fail as if it had killed this one.
+        os.kill(first, signal.SIGKILL)
+        assert run(pool.run(task(operator.add, 2, 3), 60.0)) == 5
+        assert pid(pool) != first
+
+
+class Rebuilt(Exception):
+    """An error that cannot be rebuilt from its pickle: its __init__ wants two arguments."""
+
+    def __init__(self, a, b):
+        super().__init__(f"{a}/{b}")
+
+
+def raise_rebuilt():
+    raise Rebuilt(1, 2)
+
+
+def raise_stop_iteration():
+    return next(iter(()))
+
+
+@pytest.mark.parametrize(
+    "fn, args, text",
+    [
+        (raise_stop_iteration, (), "the task ended with StopIteration()"),
+        (sys.exit, (3,), "the task ended with SystemExit(3)"),
+        (raise_rebuilt, (), "the task failed with Rebuilt('1/2')"),
+    ],
+    ids=["StopIteration", "SystemExit", "unpicklable error"],
+)
+def test_an_error_the_caller_could_not_take_arrives_as_a_runtime_error(pool, fn, args, text):
     first = pid(pool)
-    os.kill(first, signal.SIGKILL)
-    time.sleep(0.2)
-    assert run(pool.run(task(operator.add, 2, 3), 60.0)) == 5
-    assert pid(pool) != first
+    start = time.monotonic()
+    with pytest.raises(RuntimeError) as failed:
+        run(pool.run(task(fn, *args), 30.0))
+    assert str(failed.value) == text
+    assert time.monotonic() - start < 5  # answered, not waited out to the limit
+    assert pid(pool) == first  # and the worker serves on
+
+
+def test_a_caller_that_gives_up_does_not_keep_the_worker(pool):
+    first = pid(pool)
+
+    async def give_up():
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pool.run(task(time.sleep, 30), 60.0), 0.3)
+
+    run(give_up())  # its loop is closed now, with the reader and the limit it set
+    start = time.monotonic()
+    assert pid(pool, timeout=60) != first  # a new worker, at once: not after 30 s
+    assert time.monotonic() - start < 20
 
 
 def test_a_worker_is_retired_after_max_tasks():
@@ -176,6 +226,19 @@ def test_stopping_ends_a_running_task_and_kills_the_worker(pool):
     pool.join()
     with pytest.raises(ProcessLookupError):
         os.kill(worker, 0)
+
+
+def test_stopping_from_another_thread_ends_running_and_waiting_tasks(pool):
+    # As the engine does when it rebuilds a broken pool: stop() runs on a thread of its own.
+    async def stopped_from_outside():
+        running = asyncio.ensure_future(pool.run(task(time.sleep, 30), 60.0))
+        waiting = asyncio.ensure_future(pool.run(task(operator.add, 1, 1), 60.0))
+        await asyncio.sleep(0.3)
+        threading.Thread(target=pool.stop).start()
+        return await asyncio.gather(running, waiting, return_exceptions=True)
+
+    outcomes = run(stopped_from_outside())
+    assert [type(o) for o in outcomes] == [PoolBroken, PoolBroken]
 
 
 def test_a_big_task_and_a_big_answer_cross_whole(pool):

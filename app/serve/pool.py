@@ -188,13 +188,18 @@ def serve(conn: Connection, initializer: Callable[..., None], initargs: tuple) -
         conn.send_bytes(data)
 
 
-def _sendable(error: BaseException) -> Exception:
-    """``error`` as the caller can take it: an Exception that survives pickling both ways.
+def _takeable(error: BaseException) -> Exception:
+    """``error``, or a RuntimeError with its text where the caller's loop could not take it:
+    SystemExit would stop the server, StopIteration breaks the future it is set on."""
+    if isinstance(error, Exception) and not isinstance(error, StopIteration):
+        return error
+    return RuntimeError(f"the task ended with {error!r}")
 
-    SystemExit or StopIteration raised in the caller's loop would stop the server or
-    break its future; an error that cannot be rebuilt from its pickle would be lost."""
-    if not isinstance(error, Exception) or isinstance(error, StopIteration):
-        return RuntimeError(f"the task ended with {error!r}")
+
+def _sendable(error: BaseException) -> Exception:
+    """``error`` as the caller can take it (see _takeable), and surviving pickling both
+    ways: an error that cannot be rebuilt from its pickle would be lost."""
+    error = _takeable(error)
     try:
         pickle.loads(pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # noqa: BLE001 - any way it fails, the text still goes back
@@ -240,6 +245,7 @@ class WorkerPool:
 
     def _launch(self) -> None:
         """In a thread: fork a worker, wait until it is set up, then hand it out."""
+        worker: _Worker | None = None
         try:
             ours, child_end = socket.socketpair()
             theirs = Connection(child_end.detach())  # passed to the child through the fork server
@@ -266,7 +272,7 @@ class WorkerPool:
             if not self.active:  # stopped while this one started: it must not outlive the pool
                 raise OSError("the pool was stopped")
         except Exception:  # noqa: BLE001 - any failure to start breaks the pool, loudly
-            if "worker" in locals():
+            if worker is not None:
                 self._forget(worker)
                 worker.kill()
                 _reap(worker.process, 5.0)
@@ -377,9 +383,7 @@ class WorkerPool:
             if error is None:
                 answer.set_result(result)
             else:
-                answer.set_exception(error if isinstance(error, Exception)
-                                     and not isinstance(error, StopIteration)
-                                     else RuntimeError(f"the task ended with {error!r}"))
+                answer.set_exception(_takeable(error))
 
         def readable() -> None:
             try:

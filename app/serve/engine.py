@@ -332,11 +332,17 @@ class Engine:
         """A training run's result, kept and shared like a computation's."""
         return await self.cached(job.key, _run_training, job, self.limits)
 
-    async def cached(self, key: str, fn: Callable[..., Encoded], *args: Any) -> tuple[Encoded, str]:
-        """``fn(*args)`` run in a worker, or its kept result under ``key``, and how it was had."""
+    async def kept(self, key: str) -> Encoded | None:
+        """The result kept under ``key`` (counted as a hit), or None."""
         found = await self.cache.get(key)
         if found is not None:
             self.on_event("cache", "hit")
+        return found
+
+    async def cached(self, key: str, fn: Callable[..., Encoded], *args: Any) -> tuple[Encoded, str]:
+        """``fn(*args)`` run in a worker, or its kept result under ``key``, and how it was had."""
+        found = await self.kept(key)
+        if found is not None:
             return found, "hit"
 
         async def make() -> Encoded:

@@ -14,13 +14,12 @@ from app.core.expr import ExprError
 from app.core.language import Extras
 from app.core.render import View
 from app.core.result import GraphResult, Training
-from app.serve.cache import Encoded
 from app.serve.engine import make_job, make_train_job
 from app.web import page
 from app.web.deps import EngineDep, SettingsDep
 from app.web.errors import REFUSALS, Refusal
 from app.web.links import public_base_url
-from app.web.middleware import accepts_gzip
+from app.web.middleware import encoded_response
 
 router = APIRouter()
 
@@ -118,7 +117,7 @@ def check_inputs(inputs: dict[str, Any], limit: int) -> None:
 )
 async def graph(
     request: Request, body: GraphRequest, settings: SettingsDep, engine: EngineDep
-) -> JSONResponse:
+) -> Response:
     check_inputs(body.inputs, settings.max_variables)
     request.state.expr = body.expression
     extras = Extras(body.symbolic, body.order, body.accumulate, body.retain_grad)
@@ -126,23 +125,10 @@ async def graph(
         body.expression, body.inputs, body.requires_grad, body.view, settings.limits(), extras,
         tuple(body.collapse),
     )
+    request.state.answer = job.key  # app.web.middleware.KnownRequests: same bytes, same key
     result, request.state.cache = await engine.compute(job)
     # Sent as the worker encoded it: no validation, no encoding per request.
     return encoded_response(result, request.headers.get("accept-encoding", ""))
-
-
-def encoded_response(result: Encoded, accept_encoding: str) -> Response:
-    """A result as it was encoded once: gzip where the client takes it.
-
-    The gzip middleware leaves a response alone that already has a
-    Content-Encoding, so these bytes are never compressed twice.
-    """
-    headers = {"Vary": "Accept-Encoding"}
-    if accepts_gzip(accept_encoding):
-        headers["Content-Encoding"] = "gzip"
-        return Response(result.gzip, media_type="application/json", headers=headers)
-    return Response(result.json, media_type="application/json", headers=headers)
-
 
 
 class TrainRequest(BaseModel):
@@ -205,6 +191,7 @@ async def train(
         body.expression, body.inputs, body.params, body.lr, body.steps, body.zero_grad,
         settings.limits(),
     )
+    request.state.answer = job.key
     result, request.state.cache = await engine.train(job)
     return encoded_response(result, request.headers.get("accept-encoding", ""))
 

@@ -18,7 +18,7 @@ from app.serve.metrics import Metrics
 from app.serve.settings import Settings, frame_sources
 from app.web import api, errors, ops, pages
 from app.web.assets import PLAIN_CACHE, VERSIONED_CACHE, CachedStaticFiles, static_version
-from app.web.middleware import ApiCors, BodyLimit, Compress, Observe
+from app.web.middleware import ApiCors, BodyLimit, Compress, KnownRequests, Observe
 from app.web.templating import STATIC, environments
 
 
@@ -56,6 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.page_cache = MemoryCache(int(settings.page_cache_mb * 2**20))
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outside BodyLimit, which raises past the limit only as a route reads the body.
+    app.add_middleware(
+        KnownRequests, engine=state.engine, text_chars=settings.log_expression_chars
+    )
     hosts = [h.strip() for h in settings.allowed_hosts.split(",") if h.strip()]
     if hosts and "*" not in hosts:
         # Inside Observe: a refused Host is still logged, counted and given the headers.

@@ -6,28 +6,34 @@ headers, counts the request in the metrics, writes one JSON log line, and turns
 an exception that escaped every handler into a sentence with the same headers
 instead of a bare 500. ``BodyLimit`` stops reading a body past its limit.
 ``Compress`` gzips HTML, JSON and SVG for clients that take it.
+``KnownRequests`` answers an API body sent before from the cache, unread.
 
-Routes tell Observe how they went through ``request.state`` (the ASGI scope's
-"state"): ``outcome``, ``cache`` and ``expr``.
+Routes tell the middleware how they went through ``request.state`` (the ASGI
+scope's "state"): ``outcome``, ``cache`` and ``expr`` for Observe, ``answer``
+(the result's cache key) for KnownRequests.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import sys
 import time
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.expr import N_
+from app.serve.cache import Encoded
+from app.serve.engine import Engine
 from app.serve.metrics import Metrics
 from app.serve.ratelimit import client_address
 from app.serve.settings import Settings
@@ -41,7 +47,8 @@ SECURITY_HEADERS = {
 
 # Routes a client address is rate-limited on, and which of them answer with HTML.
 LIMITED_ROUTES = {
-    "/", "/embed", "/fields", "/share", "/calculus", "/oembed", "/api/graph", "/lesson"
+    "/", "/embed", "/fields", "/share", "/calculus", "/oembed", "/api/graph", "/api/train",
+    "/lesson",
 }
 PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/calculus", "/lesson"}
 ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/metrics", "/docs", "/openapi.json"}
@@ -293,6 +300,109 @@ def accepts_gzip(accept_encoding: str) -> bool:
             q = params.strip()
             return not (q.startswith("q=") and q[2:].strip("0.") == "")
     return False
+
+
+def encoded_response(result: Encoded, accept_encoding: str) -> Response:
+    """A result as it was encoded once: gzip where the client takes it.
+
+    Compress leaves a response alone that already has a Content-Encoding, so
+    these bytes are never compressed twice.
+    """
+    headers = {"Vary": "Accept-Encoding"}
+    if accepts_gzip(accept_encoding):
+        headers["Content-Encoding"] = "gzip"
+        return Response(result.gzip, media_type="application/json", headers=headers)
+    return Response(result.json, media_type="application/json", headers=headers)
+
+
+class KnownRequests:
+    """Answers an API request sent before, byte for byte, from the cache, unread.
+
+    The route reads a body (pydantic, then the function's tree and values in
+    engine.make_job) and names the cache key of its result in
+    ``state["answer"]``. The same bytes to the same path with the same
+    Content-Type are the same request: the key is a function of them and of
+    the settings alone. So this remembers, for each body that got a 200, the
+    key it named, and while that result is still kept, sends it again without
+    routing, validating or parsing anything. A new body, a result no longer
+    kept, a body over ``max_body`` bytes: each goes to the route as it came.
+    Refusals are never remembered, so a refused request is refused again in
+    full.
+    """
+
+    PATHS = frozenset({"/api/graph", "/api/train"})
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        engine: Engine,
+        text_chars: int,
+        size: int = 10_000,
+        max_body: int = 16_384,
+    ):
+        self.app = app
+        self.engine = engine
+        self.text_chars = text_chars  # how much of the function the log line shows
+        self.size = size
+        self.max_body = max_body
+        self.known: OrderedDict[bytes, tuple[str, str]] = OrderedDict()  # digest -> key, text
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.PATHS:
+            await self.app(scope, receive, send)
+            return
+        read: list[Message] = []
+        size, whole = 0, False
+        while size <= self.max_body:
+            message = await receive()
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                whole = size <= self.max_body
+                break
+        digest = self._digest(scope, read) if whole else None
+        state: dict[str, Any] = scope.setdefault("state", {})
+        known = self.known.get(digest) if digest is not None else None
+        if known is not None:
+            key, text = known
+            found = await self.engine.kept(key)  # meanwhile, another request may change known
+            if found is not None:
+                if digest in self.known:
+                    self.known.move_to_end(digest)
+                state["cache"], state["expr"] = "hit", text
+                accept = Headers(scope=scope).get("accept-encoding", "")
+                await encoded_response(found, accept)(scope, receive, send)
+                return
+            self.known.pop(digest, None)
+
+        async def replay() -> Message:
+            return read.pop(0) if read else await receive()
+
+        status = 0
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, replay, send_status)
+        if digest is not None and status == 200 and "answer" in state:
+            self.known[digest] = (state["answer"], str(state.get("expr", ""))[: self.text_chars])
+            self.known.move_to_end(digest)
+            if len(self.known) > self.size:
+                self.known.popitem(last=False)
+
+    @staticmethod
+    def _digest(scope: Scope, read: list[Message]) -> bytes:
+        kind = Headers(scope=scope).get("content-type", "")
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(f"{scope['path']}\0{kind}\0".encode())
+        for message in read:
+            digest.update(message.get("body", b""))
+        return digest.digest()
 
 
 class Compress(GZipMiddleware):

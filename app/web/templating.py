@@ -13,8 +13,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
-from jinja2.runtime import Context
+from jinja2 import Environment, FileSystemLoader, pass_eval_context, select_autoescape
+from jinja2.nodes import EvalContext
 from jinja2_fragments import render_block
 from markupsafe import Markup
 
@@ -41,6 +41,9 @@ def environment(lang: str, static_version: str = "") -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Every template is compiled at start (environments()); without this, each
+        # render asks the file system whether the file changed. Restart to see edits.
+        auto_reload=False,
     )
     translations = i18n.translations(lang)
     env.install_gettext_translations(translations, newstyle=True)
@@ -76,12 +79,15 @@ def remembered_gettext(translations: gettext_module.NullTranslations) -> Callabl
         translated = translate(text)
         return (Markup(translated) if autoescape else translated) % {}
 
-    @pass_context
-    def gettext(context: Context, text: str, /, **variables: Any) -> str:
+    # The evaluation context, not the whole context, is all it needs: Jinja copies
+    # the whole context for a function that takes it, on every call in a loop or a
+    # block, and that copy cost a fifth of a result's render.
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, text: str, /, **variables: Any) -> str:
         if not variables:
-            return plain(text, context.eval_ctx.autoescape)
+            return plain(text, eval_ctx.autoescape)
         translated = translate(text)
-        return (Markup(translated) if context.eval_ctx.autoescape else translated) % variables
+        return (Markup(translated) if eval_ctx.autoescape else translated) % variables
 
     return gettext
 

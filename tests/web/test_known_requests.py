@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -207,7 +208,9 @@ def run(app, body_parts: list[bytes], path: str = "/api/graph") -> tuple[int, by
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": path, "headers": [], "state": {}}
-    asyncio.run(app(scope, receive, send))
+    # On a loop of its own thread: the browser tests keep one running in this thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], body
 

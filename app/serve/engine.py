@@ -324,13 +324,18 @@ class Engine:
 
     # --- work ---------------------------------------------------------------
 
-    async def compute(self, job: Job) -> tuple[Encoded, str]:
-        """The result for ``job`` and how it was had: "hit", "shared" or "miss"."""
-        return await self.cached(job.key, _run_job, job, self.limits, self.dot_timeout)
+    async def compute(self, job: Job, missed: bool = False) -> tuple[Encoded, str]:
+        """The result for ``job`` and how it was had: "hit", "shared" or "miss".
 
-    async def train(self, job: TrainJob) -> tuple[Encoded, str]:
+        ``missed``: the caller has just found nothing kept under the job's key.
+        """
+        return await self.cached(
+            job.key, _run_job, job, self.limits, self.dot_timeout, missed=missed
+        )
+
+    async def train(self, job: TrainJob, missed: bool = False) -> tuple[Encoded, str]:
         """A training run's result, kept and shared like a computation's."""
-        return await self.cached(job.key, _run_training, job, self.limits)
+        return await self.cached(job.key, _run_training, job, self.limits, missed=missed)
 
     async def kept(self, key: str) -> Encoded | None:
         """The result kept under ``key`` (counted as a hit), or None."""
@@ -339,9 +344,14 @@ class Engine:
             self.on_event("cache", "hit")
         return found
 
-    async def cached(self, key: str, fn: Callable[..., Encoded], *args: Any) -> tuple[Encoded, str]:
-        """``fn(*args)`` run in a worker, or its kept result under ``key``, and how it was had."""
-        found = await self.kept(key)
+    async def cached(
+        self, key: str, fn: Callable[..., Encoded], *args: Any, missed: bool = False
+    ) -> tuple[Encoded, str]:
+        """``fn(*args)`` run in a worker, or its kept result under ``key``, and how it was had.
+
+        With ``missed``, the cache is not asked again (the caller just did).
+        """
+        found = None if missed else await self.kept(key)
         if found is not None:
             return found, "hit"
 

@@ -58,7 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Outside BodyLimit, which raises past the limit only as a route reads the body.
     app.add_middleware(
-        KnownRequests, engine=state.engine, text_chars=settings.log_expression_chars
+        KnownRequests,
+        engine=state.engine,
+        text_chars=settings.log_expression_chars,
+        max_body=min(16_384, settings.max_body_bytes),
     )
     hosts = [h.strip() for h in settings.allowed_hosts.split(",") if h.strip()]
     if hosts and "*" not in hosts:

@@ -325,9 +325,11 @@ class KnownRequests:
     the settings alone. So this remembers, for each body that got a 200, the
     key it named, and while that result is still kept, sends it again without
     routing, validating or parsing anything. A new body, a result no longer
-    kept, a body over ``max_body`` bytes: each goes to the route as it came.
-    Refusals are never remembered, so a refused request is refused again in
-    full.
+    kept, a body over ``max_body`` bytes: each goes to the route as it came
+    (what was read, as one message). Refusals are never remembered, so a
+    refused request is refused again in full. When a remembered result is gone,
+    ``state["missed"]`` tells the route, so that a shared cache (Redis) is
+    asked once, not twice.
     """
 
     PATHS = frozenset({"/api/graph", "/api/train"})
@@ -342,7 +344,9 @@ class KnownRequests:
     ):
         self.app = app
         self.engine = engine
-        self.text_chars = text_chars  # how much of the function the log line shows
+        # How much of the function the log line shows; at most 1000 characters are
+        # remembered, which bounds this map to about 15 MB at its 10,000 bodies.
+        self.text_chars = min(text_chars, 1000)
         self.size = size
         self.max_body = max_body
         self.known: OrderedDict[bytes, tuple[str, str]] = OrderedDict()  # digest -> key, text
@@ -351,18 +355,19 @@ class KnownRequests:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.PATHS:
             await self.app(scope, receive, send)
             return
-        read: list[Message] = []
-        size, whole = 0, False
-        while size <= self.max_body:
+        chunks: list[bytes] = []
+        size, more, last = 0, True, None
+        while more and size <= self.max_body:
             message = await receive()
-            read.append(message)
             if message["type"] != "http.request":
+                last = message  # a disconnect: the route hears it after the body read so far
                 break
-            size += len(message.get("body", b""))
-            if not message.get("more_body", False):
-                whole = size <= self.max_body
-                break
-        digest = self._digest(scope, read) if whole else None
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        whole = last is None and not more and size <= self.max_body
+        digest = self._digest(scope, body) if whole else None
         state: dict[str, Any] = scope.setdefault("state", {})
         known = self.known.get(digest) if digest is not None else None
         if known is not None:
@@ -376,9 +381,15 @@ class KnownRequests:
                 await encoded_response(found, accept)(scope, receive, send)
                 return
             self.known.pop(digest, None)
+            state["missed"] = key  # the route need not ask the cache again (engine.cached)
+
+        # What was read goes on as one message; the rest, if any, as it comes.
+        pending = [{"type": "http.request", "body": body, "more_body": more}]
+        if last is not None:
+            pending.append(last)
 
         async def replay() -> Message:
-            return read.pop(0) if read else await receive()
+            return pending.pop(0) if pending else await receive()
 
         status = 0
 
@@ -396,12 +407,11 @@ class KnownRequests:
                 self.known.popitem(last=False)
 
     @staticmethod
-    def _digest(scope: Scope, read: list[Message]) -> bytes:
+    def _digest(scope: Scope, body: bytes) -> bytes:
         kind = Headers(scope=scope).get("content-type", "")
         digest = hashlib.blake2b(digest_size=16)
         digest.update(f"{scope['path']}\0{kind}\0".encode())
-        for message in read:
-            digest.update(message.get("body", b""))
+        digest.update(body)
         return digest.digest()
 
 

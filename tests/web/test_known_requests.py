@@ -105,9 +105,18 @@ def test_a_result_no_longer_kept_is_computed_again(client, checks):
     post(client, BODY)
     engine = client.app.state.engine
     engine.cache = type(engine.cache)(engine.cache.max_bytes)  # every result evicted
+    asked: list[str] = []
+    get = engine.cache.get
+
+    async def counted_get(key: str):
+        asked.append(key)
+        return await get(key)
+
+    engine.cache.get = counted_get
     response = post(client, BODY)
     assert response.status_code == 200 and response.headers["x-cache"] == "miss"
     assert checks == [SEED, SEED]
+    assert len(asked) == 1  # by the middleware; a shared cache is not asked twice
     assert post(client, BODY).headers["x-cache"] == "hit"
     assert checks == [SEED, SEED]
 
@@ -131,11 +140,27 @@ def test_a_hit_is_logged_and_counted_as_one(client, checks):
         post(client, BODY)
     finally:
         access.removeHandler(lines_seen)
+    assert checks == [SEED]  # the shortcut's own line
     (line,) = [json.loads(text) for text in lines_seen.lines]
     assert (line["route"], line["status"], line["cache"], line["expr"]) == (
         "/api/graph", 200, "hit", SEED
     )
     assert 'playground_cache_total{result="hit"} 1.0' in client.get("/metrics").text
+
+
+def test_a_body_without_a_length_over_the_limit_is_refused_every_time(make_client, checks):
+    client = make_client(max_body_bytes=1024)
+
+    def chunks():
+        yield b'{"expression": "x**2", "inputs": {"x": ['
+        yield b", ".join([b"1"] * 1200)
+        yield b"]}}"
+
+    for _ in range(2):
+        response = client.post("/api/graph", content=chunks(), headers=JSON)
+        assert response.status_code == 413
+        assert response.json() == {"detail": "The request body is larger than 1024 bytes."}
+    assert post(client, BODY).status_code == 200  # and the server goes on
 
 
 def test_a_known_body_is_still_rate_limited(make_client, checks):
@@ -171,7 +196,10 @@ class Kept:
 
 
 class Route:
-    """An ASGI app that reads the whole body, names a key for it, and answers 200."""
+    """An ASGI app that reads the whole body, names a key for it, and answers 200.
+
+    A client that leaves mid-body gets 499 here (what Starlette would raise).
+    """
 
     def __init__(self, kept: Kept, status: int = 200):
         self.kept = kept
@@ -182,6 +210,11 @@ class Route:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                self.bodies.append(body)
+                await send({"type": "http.response.start", "status": 499, "headers": []})
+                await send({"type": "http.response.body", "body": b"gone"})
+                return
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
@@ -193,10 +226,15 @@ class Route:
         await send({"type": "http.response.body", "body": b"computed"})
 
 
-def run(app, body_parts: list[bytes], path: str = "/api/graph") -> tuple[int, bytes]:
-    """Send ``body_parts`` as one request's messages; the status and the body sent back."""
+def run(
+    app, body_parts: list[bytes], path: str = "/api/graph", gone: bool = False
+) -> tuple[int, bytes]:
+    """Send ``body_parts`` as one request's messages; the status and the body sent back.
+
+    ``gone``: the client leaves before the last part, which then says more is coming.
+    """
     messages = [
-        {"type": "http.request", "body": part, "more_body": i < len(body_parts) - 1}
+        {"type": "http.request", "body": part, "more_body": gone or i < len(body_parts) - 1}
         for i, part in enumerate(body_parts)
     ]
     sent: list[dict] = []
@@ -264,3 +302,13 @@ def test_other_paths_and_methods_pass_untouched():
     for _ in range(2):
         run(known, [b"{}"], path="/oembed")
     assert len(route.bodies) == 2 and not known.known
+
+
+def test_a_client_that_leaves_mid_body_reaches_the_route_as_it_left():
+    kept = Kept()
+    route = Route(kept)
+    known = KnownRequests(route, kept, text_chars=100)
+    for _ in range(2):
+        assert run(known, [b'{"a":', b" 1"], gone=True) == (499, b"gone")
+    assert route.bodies == [b'{"a": 1'] * 2
+    assert not known.known

@@ -358,13 +358,13 @@ class KnownRequests:
         chunks: list[bytes] = []
         size, more, last = 0, True, None
         while more and size <= self.max_body:
-            message = await receive()
-            if message["type"] != "http.request":
-                last = message  # a disconnect: the route hears it after the body read so far
+            event = await receive()
+            if event["type"] != "http.request":
+                last = event  # a disconnect: the route hears it after the body read so far
                 break
-            chunks.append(message.get("body", b""))
+            chunks.append(event.get("body", b""))
             size += len(chunks[-1])
-            more = message.get("more_body", False)
+            more = event.get("more_body", False)
         body = b"".join(chunks)
         whole = last is None and not more and size <= self.max_body
         digest = self._digest(scope, body) if whole else None
@@ -393,11 +393,11 @@ class KnownRequests:
 
         status = 0
 
-        async def send_status(message: Message) -> None:
+        async def send_status(event: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+            if event["type"] == "http.response.start":
+                status = event["status"]
+            await send(event)
 
         await self.app(scope, replay, send_status)
         if digest is not None and status == 200 and "answer" in state:

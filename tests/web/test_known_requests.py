@@ -163,6 +163,17 @@ def test_a_body_without_a_length_over_the_limit_is_refused_every_time(make_clien
     assert post(client, BODY).status_code == 200  # and the server goes on
 
 
+def test_a_body_sent_a_byte_at_a_time_is_read_whole_and_known(client, checks):
+    def bytewise():
+        for i in range(len(BODY)):
+            yield BODY[i:i + 1]
+
+    first = client.post("/api/graph", content=bytewise(), headers=JSON)
+    assert first.status_code == 200 and first.json()["gradients"] == {"x": 72.0}
+    again = post(client, BODY)  # the same bytes in one piece
+    assert again.content == first.content and checks == [SEED]
+
+
 def test_a_known_body_is_still_rate_limited(make_client, checks):
     client = make_client(rate_limit_burst=2, rate_limit_per_minute=6)
     assert post(client, BODY).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -14,7 +15,8 @@ from app.core.expr import ExprError
 from app.core.language import Extras
 from app.core.render import View
 from app.core.result import GraphResult, Training
-from app.serve.engine import make_job, make_train_job
+from app.serve.cache import Encoded
+from app.serve.engine import Job, TrainJob, make_job, make_train_job
 from app.web import page
 from app.web.deps import EngineDep, SettingsDep
 from app.web.errors import REFUSALS, Refusal
@@ -125,10 +127,20 @@ async def graph(
         body.expression, body.inputs, body.requires_grad, body.view, settings.limits(), extras,
         tuple(body.collapse),
     )
-    request.state.answer = job.key  # app.web.middleware.KnownRequests: same bytes, same key
+    return await answer(request, engine.compute, job)
+
+
+async def answer(request: Request, run: Callable[[Any, bool], Awaitable[tuple[Encoded, str]]],
+                 job: Job | TrainJob) -> Response:
+    """``run(job, missed)``'s result, sent as the worker encoded it: no validation, no
+    encoding per request.
+
+    The job's key is named for app.web.middleware.KnownRequests (the same bytes
+    again are the same key), which may already have found nothing kept under it.
+    """
+    request.state.answer = job.key
     missed = getattr(request.state, "missed", None) == job.key
-    result, request.state.cache = await engine.compute(job, missed)
-    # Sent as the worker encoded it: no validation, no encoding per request.
+    result, request.state.cache = await run(job, missed)
     return encoded_response(result, request.headers.get("accept-encoding", ""))
 
 
@@ -192,10 +204,8 @@ async def train(
         body.expression, body.inputs, body.params, body.lr, body.steps, body.zero_grad,
         settings.limits(),
     )
-    request.state.answer = job.key
-    missed = getattr(request.state, "missed", None) == job.key
-    result, request.state.cache = await engine.train(job, missed)
-    return encoded_response(result, request.headers.get("accept-encoding", ""))
+    return await answer(request, engine.train, job)
+
 
 @router.get(
     "/oembed",

@@ -112,7 +112,7 @@ COPY --from=frontend /vendor/ static/vendor/
 RUN pip install --no-deps --no-build-isolation -e . \
  && pip check \
  && if pip list --format=freeze | grep -i '^nvidia-'; then echo "CUDA packages in the image" >&2; exit 1; fi \
- && python -c 'import app.web.main, torch; assert torch.version.cuda is None'
+ && python -c 'import autograd_playground.web.main, torch; assert torch.version.cuda is None'
 
 # Numeric, so that a runtime can tell it is not root without reading /etc/passwd.
 USER 10001:10001
@@ -123,4 +123,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 
 # uvicorn reads its worker count from WEB_CONCURRENCY. The app itself decides
 # which X-Forwarded-For to believe (PLAYGROUND_TRUSTED_PROXIES).
-CMD ["uvicorn", "app.web.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]
+CMD ["uvicorn", "autograd_playground.web.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]

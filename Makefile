@@ -112,7 +112,7 @@ $(VENDOR)/swagger-ui-bundle.js $(VENDOR)/swagger-ui.css: $(NPM_STAMP)
 ## ---- run / test / bench ------------------------------------------------------
 
 run: setup
-	exec $(VENV)/bin/uvicorn app.web.main:create_app --factory --host $(HOST) --port $(PORT) \
+	exec $(VENV)/bin/uvicorn autograd_playground.web.main:create_app --factory --host $(HOST) --port $(PORT) \
 		--no-access-log --no-proxy-headers
 
 # Checks the setup packages too, so a bare machine runs apt-get update once.

@@ -399,7 +399,7 @@ def start_server(
     uvicorn = ROOT / ".venv" / "bin" / "uvicorn"
     command = [
         str(uvicorn) if uvicorn.exists() else shutil.which("uvicorn") or "uvicorn",
-        "app.web.main:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
+        "autograd_playground.web.main:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--no-proxy-headers",
     ]
     with open(log, "wb") as out:

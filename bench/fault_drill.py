@@ -1,6 +1,6 @@
 """A fault drill: the real server, every request that once broke it, then a burst of them.
 
-Starts ``uvicorn app.web.main:create_app --factory`` on a free port with the
+Starts ``uvicorn autograd_playground.web.main:create_app --factory`` on a free port with the
 real worker pool, sends each hostile request of issue-style reports (a value
 nested 500 deep on a page and in the API, an unused deep input, a result that
 used to be 112 MB, a constant too big for a float, Unicode digits in step, a

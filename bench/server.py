@@ -1,6 +1,6 @@
 """The app as production runs it, for benchmarks and tests: uvicorn on a free loopback port.
 
-``serve(**env)`` starts ``uvicorn app.web.main:create_app --factory`` with the
+``serve(**env)`` starts ``uvicorn autograd_playground.web.main:create_app --factory`` with the
 PLAYGROUND_* settings given (none from the caller's shell), waits until
 ``/healthz`` answers 200, and stops the server when the block ends. Used by the
 fault drill (bench/fault_drill.py, tests/web/test_fault_drill.py) and the
@@ -62,7 +62,7 @@ def serve(start_timeout: float = 60, *args: str, **env_overrides: str) -> Iterat
     env.update(env_overrides)
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.web.main:create_app", "--factory",
+        [sys.executable, "-m", "uvicorn", "autograd_playground.web.main:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), *args],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

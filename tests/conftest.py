@@ -22,14 +22,14 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-from app.web.main import create_app
-from app.serve.settings import Settings
+from autograd_playground.serve.settings import Settings
+from autograd_playground.web.main import create_app
 
 
 @pytest.fixture(autouse=True)
 def fresh_pictures() -> None:
     """Each test lays out its own graphs: no picture remembered from another test."""
-    from app.core.render import drawn
+    from autograd_playground.core.draw.render import drawn
 
     drawn.cache_clear()
 

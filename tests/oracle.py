@@ -1,7 +1,7 @@
 """Independent oracles for the trace tests: sympy and finite differences.
 
-Both walk the checked tree (the frozen dataclasses of ``app.core.tree``) themselves.
-Neither imports torch nor ``app.core.graph``, and neither reads the student's text:
+Both walk the checked tree (the frozen dataclasses of ``autograd_playground.core.language.tree``) themselves.
+Neither imports torch nor ``autograd_playground.core.trace.graph``, and neither reads the student's text:
 no ``sympify`` of text anywhere.
 
 - :func:`to_sympy` turns a tree of scalar operations into a sympy expression,
@@ -17,8 +17,15 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy
-
-from app.core.tree import BinOp, Call, Expr, ListConst, Num, Unary, Var
+from autograd_playground.core.language.tree import (
+    BinOp,
+    Call,
+    Expr,
+    ListConst,
+    Num,
+    Unary,
+    Var,
+)
 
 
 def _kids(node: Expr) -> tuple:

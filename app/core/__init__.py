@@ -1,5 +1,11 @@
-"""The maths: text -> checked tree -> trace (torch) -> picture (Graphviz) -> explanations, code.
+"""The maths, one sub-package per stage, each importing only the ones before it.
 
-Nothing in here speaks HTTP or renders HTML: no FastAPI, Starlette, Jinja2 or
-HTTP status codes. It imports nothing from app.serve or app.web.
+- ``language``: text -> checked tree (no torch): characters, the whitelist, programs, values;
+- ``trace``: tree -> real torch tensors -> nodes, backward steps in the engine's order, rules;
+- ``draw``: DOT -> Graphviz layout -> SVG whose nodes carry the stable ids;
+- ``teach``: explanations, PyTorch code, dy/dx and the plot, second order, training;
+- ``pipeline`` runs them; ``result`` holds the torch-free records that every stage reads.
+
+Nothing in here speaks HTTP or renders HTML: no FastAPI, Starlette, Jinja2,
+markupsafe or HTTP status codes, and nothing from ``serve`` or ``web``.
 """

@@ -11,13 +11,14 @@ import functools
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-from app.core.code import torch_code
-from app.core.expr import ExprError, Limits, checked
-from app.core.graph import Trace, trace
-from app.core.language import Extras
-from app.core.render import VIEWS, Picture, box_of, render
-from app.core.tree import Parsed
-from app.core.values import summarize
+from .draw.dot import box_of
+from .draw.render import VIEWS, Picture, render
+from .language.expr import ExprError, Limits, checked
+from .language.rules import Extras
+from .language.tree import Parsed
+from .language.values import summarize
+from .teach.code import torch_code
+from .trace.graph import Trace, trace
 
 
 def compute(
@@ -63,7 +64,7 @@ def calculus_json(
 ) -> dict[str, Any]:
     """The extras asked for, as the keys ``symbolic``, ``plot``, ``second_order`` and
     ``accumulation`` (only those asked for are present)."""
-    from app.core import calculus  # sympy is loaded only when a formula is asked for
+    from .teach import calculus  # sympy is loaded only when a formula is asked for
 
     data: dict[str, Any] = {}
     max_shown = limits.max_shown_elements

@@ -1,4 +1,4 @@
 """Running the core for many people: worker pool, caches, rate limits, metrics, settings.
 
-Imports app.core, never app.web; speaks no HTTP itself.
+Imports autograd_playground.core, never autograd_playground.web; speaks no HTTP itself.
 """

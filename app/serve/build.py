@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.serve.cache import MemoryCache, RedisCache
-from app.serve.engine import Engine, default_workers
-from app.serve.metrics import Metrics
-from app.serve.ratelimit import RateLimiter, RedisRateLimiter
-from app.serve.settings import Settings
+from .cache import MemoryCache, RedisCache
+from .engine import Engine, default_workers
+from .metrics import Metrics
+from .ratelimit import RateLimiter, RedisRateLimiter
+from .settings import Settings
 
 
 def build_engine(settings: Settings, metrics: Metrics) -> Engine:

@@ -3,7 +3,7 @@
 A classroom server answers 30 to 200 students at once. One student's runaway
 function must not slow down the others, so each computation runs in a pool of
 worker processes with a hard wall-clock limit: a task over the limit is killed
-with its process, and the pool starts a new one (app.serve.pool: the event loop
+with its process, and the pool starts a new one (autograd_playground.serve.pool: the event loop
 talks to each worker over its own pipe). Results are cached by the
 request as typed (a result's labels, character positions and step formulas
 quote the student's own text, so ``x^5 + 0.25`` and ``x**5+0.25`` are two
@@ -38,20 +38,20 @@ from typing import Any, Callable
 
 import anyio
 
-from app.serve.cache import Cache, Encoded, MemoryCache, SingleFlight
-from app.serve.pool import PoolBroken, TaskTimeout, WorkerDied, WorkerPool
-from app.core.expr import ExprError, Limits, checked
-from app.core.language import Extras
-from app.core.program import check_collapse
-from app.core.render import RenderError
-from app.core.result import RESULT_VERSION
-from app.core.values import check_training, check_value
+from ..core.draw.layout import RenderError
+from ..core.language.expr import ExprError, Limits, checked
+from ..core.language.program import check_collapse
+from ..core.language.rules import Extras
+from ..core.language.values import check_training, check_value
+from ..core.result import RESULT_VERSION
+from .cache import Cache, Encoded, MemoryCache, SingleFlight
+from .pool import PoolBroken, TaskTimeout, WorkerDied, WorkerPool
 
 # How long past the time limit a request waits for a pool that does not answer at all.
 STUCK_GRACE = 10.0
 
 # Functions of the page's examples and the ops a first lesson uses: the cost of each
-# op's first derivation is paid in the fork server (app.serve.prewarm), not by a student;
+# op's first derivation is paid in the fork server (autograd_playground.serve.prewarm), not by a student;
 # a new worker computes the first once more (_init_worker).
 WARM_UP: tuple[tuple[str, dict[str, object]], ...] = (
     ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0}),
@@ -138,7 +138,7 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
     """The worker's whole task: compute, then encode once (JSON and gzip) for every reader."""
     # Imported here: torch is loaded by the workers (and the fork server), not by
     # the web process, which only parses, caches and renders pages.
-    from app.core.pipeline import check_result_size, compute
+    from ..core.pipeline import check_result_size, compute
 
     result = compute(
         job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout, job.extras,
@@ -152,7 +152,7 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
 
 @dataclass(frozen=True)
 class TrainJob:
-    """One training run (app.core.train), with the key that identical runs share."""
+    """One training run (autograd_playground.core.teach.train), with the key that identical runs share."""
 
     expression: str
     inputs: dict[str, Any]
@@ -187,8 +187,8 @@ def make_train_job(
 
 def _run_training(job: TrainJob, limits: Limits) -> Encoded:
     """A worker's task for a training run: train, then encode once, bounded like a trace."""
-    from app.core.pipeline import check_result_size, plain
-    from app.core.train import train
+    from ..core.pipeline import check_result_size, plain
+    from ..core.teach.train import train
 
     run = train(
         checked(job.expression, limits), job.inputs, list(job.params), job.lr, job.steps,
@@ -210,16 +210,16 @@ def _init_worker(memory_mb: int) -> None:
     """Runs once in each new worker process, before any task."""
     import torch
 
-    # pipeline brings in sympy (app.core.local) too: no request pays for that import.
-    from app.core.pipeline import compute
+    # pipeline brings in sympy (autograd_playground.core.trace.local) too: no request pays for that import.
+    from ..core.pipeline import compute
 
     torch.set_num_threads(1)
     if memory_mb > 0:
         limit = memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    # Forked warm from the fork server (app.serve.prewarm), this costs a millisecond;
+    # Forked warm from the fork server (autograd_playground.serve.prewarm), this costs a millisecond;
     # should that warm-up have failed, the first slow backward is paid here, not by a
-    # student. (app.serve.prewarm is never imported here: it computes on import.)
+    # student. (autograd_playground.serve.prewarm is never imported here: it computes on import.)
     expression, inputs = WARM_UP[0]
     compute(expression, dict(inputs))
 
@@ -229,10 +229,10 @@ def fork_context() -> multiprocessing.context.BaseContext:
 
     The fork server imports torch once, and sympy (the calculus panels need it, and
     loading it per worker would cost seconds), and computes a few functions
-    (app.serve.prewarm): each worker forks from it already warm.
+    (autograd_playground.serve.prewarm): each worker forks from it already warm.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["app.core.pipeline", "app.core.symbolic", "app.serve.prewarm"])
+    context.set_forkserver_preload(["autograd_playground.core.pipeline", "autograd_playground.core.trace.symbolic", "autograd_playground.serve.prewarm"])
     return context
 
 

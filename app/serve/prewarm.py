@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import logging
 
-from app.serve.engine import WARM_UP
+from .engine import WARM_UP
 
 
 def warm() -> None:
     """Compute each warm-up function once in this process, in both views."""
     import torch
 
-    from app.core.pipeline import compute
+    from ..core.pipeline import compute
 
     torch.set_num_threads(1)
     for expression, inputs in WARM_UP:

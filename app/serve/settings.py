@@ -13,8 +13,8 @@ import re
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.core.expr import Limits
-from app.serve.ratelimit import parse_trusted_proxies
+from ..core.language.expr import Limits
+from .ratelimit import parse_trusted_proxies
 
 
 class Settings(BaseSettings):

@@ -11,17 +11,17 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.datastructures import QueryParams
 
-from app.core.expr import ExprError
-from app.core.language import Extras
-from app.core.render import View
-from app.core.result import GraphResult, Training
-from app.serve.cache import Encoded
-from app.serve.engine import Job, TrainJob, make_job, make_train_job
-from app.web import page
-from app.web.deps import EngineDep, SettingsDep
-from app.web.errors import REFUSALS, Refusal
-from app.web.links import public_base_url
-from app.web.middleware import encoded_response
+from ..core.draw.render import View
+from ..core.language.expr import ExprError
+from ..core.language.rules import Extras
+from ..core.result import GraphResult, Training
+from ..serve.cache import Encoded
+from ..serve.engine import Job, TrainJob, make_job, make_train_job
+from . import page
+from .deps import EngineDep, SettingsDep
+from .errors import REFUSALS, Refusal
+from .links import public_base_url
+from .middleware import encoded_response
 
 router = APIRouter()
 
@@ -135,7 +135,7 @@ async def answer(request: Request, run: Callable[[Any, bool], Awaitable[tuple[En
     """``run(job, missed)``'s result, sent as the worker encoded it: no validation, no
     encoding per request.
 
-    The job's key is named for app.web.middleware.KnownRequests (the same bytes
+    The job's key is named for autograd_playground.web.middleware.KnownRequests (the same bytes
     again are the same key), which may already have found nothing kept under it.
     """
     request.state.answer = job.key

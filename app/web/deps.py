@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.serve.cache import MemoryCache
-from app.serve.engine import Engine
-from app.serve.metrics import Metrics
-from app.serve.settings import Settings
-from app.web.templating import Environments
+from ..serve.cache import MemoryCache
+from ..serve.engine import Engine
+from ..serve.metrics import Metrics
+from ..serve.settings import Settings
+from .templating import Environments
 
 
 async def get_settings(request: Request) -> Settings:

@@ -14,10 +14,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.expr import N_, ExprError, TooLong
-from app.core.render import RenderError
-from app.serve.engine import Busy, Overrun
-from app.serve.settings import Settings
+from ..core.draw.layout import RenderError
+from ..core.language.expr import N_, ExprError, TooLong
+from ..serve.engine import Busy, Overrun
+from ..serve.settings import Settings
 
 NOT_DRAWN = N_("The graph could not be drawn right now; please try again.")
 BUSY_MESSAGE = N_("The server is busy with other students' work; please try again in a moment.")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.core.explain import ForwardView, StepView
+from ..core.teach.explain import ForwardView, StepView
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from babel import negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from app.core.language import N_
+from ..core.language.rules import N_
 
 LANGUAGES = ("en", "de")
 DEFAULT_LANGUAGE = "en"

@@ -1,6 +1,6 @@
 """The web app, wired: ``create_app(settings)`` puts the parts together and defines nothing.
 
-``uvicorn app.web.main:create_app --factory`` builds it with settings from the
+``uvicorn autograd_playground.web.main:create_app --factory`` builds it with settings from the
 environment. The routes are in api.py, pages.py and ops.py, the middleware in
 middleware.py, the error answers in errors.py.
 """
@@ -12,14 +12,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from app.serve.build import build_engine, build_limiter
-from app.serve.cache import MemoryCache
-from app.serve.metrics import Metrics
-from app.serve.settings import Settings, frame_sources
-from app.web import api, errors, ops, pages
-from app.web.assets import PLAIN_CACHE, VERSIONED_CACHE, CachedStaticFiles, static_version
-from app.web.middleware import ApiCors, BodyLimit, Compress, KnownRequests, Observe
-from app.web.templating import STATIC, environments
+from ..serve.build import build_engine, build_limiter
+from ..serve.cache import MemoryCache
+from ..serve.metrics import Metrics
+from ..serve.settings import Settings, frame_sources
+from . import api, errors, ops, pages
+from .assets import PLAIN_CACHE, VERSIONED_CACHE, CachedStaticFiles, static_version
+from .middleware import ApiCors, BodyLimit, Compress, KnownRequests, Observe
+from .templating import STATIC, environments
 
 
 @asynccontextmanager

@@ -31,13 +31,13 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.expr import N_
-from app.serve.cache import Encoded
-from app.serve.engine import Engine
-from app.serve.metrics import Metrics
-from app.serve.ratelimit import client_address
-from app.serve.settings import Settings
-from app.web.templating import Environments, message_page
+from ..core.language.expr import N_
+from ..serve.cache import Encoded
+from ..serve.engine import Engine
+from ..serve.metrics import Metrics
+from ..serve.ratelimit import client_address
+from ..serve.settings import Settings
+from .templating import Environments, message_page
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

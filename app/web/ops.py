@@ -7,10 +7,10 @@ import ipaddress
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from app.core.render import layout_available
-from app.serve.settings import metrics_networks
-from app.web.deps import EngineDep, MetricsDep, SettingsDep, TemplatesDep
-from app.web.templating import VERSION
+from ..core.draw.layout import layout_available
+from ..serve.settings import metrics_networks
+from .deps import EngineDep, MetricsDep, SettingsDep, TemplatesDep
+from .templating import VERSION
 
 health = APIRouter()
 metrics = APIRouter(include_in_schema=False)

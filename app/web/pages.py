@@ -16,20 +16,22 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import Headers, QueryParams
 
-from app.core import explain
-from app.core.expr import ExprError
-from app.core.language import Extras
-from app.core.render import VIEWS, RenderError, inline_mathml, inline_svg
-from app.core.result import from_json
-from app.serve.cache import Encoded, MemoryCache
-from app.serve.engine import Busy, Engine, Overrun, make_job, make_train_job
-from app.serve.settings import Settings
-from app.web import highlight, i18n, page, training
-from app.web.deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
-from app.web.errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
-from app.web.links import public_base_url
-from app.web.middleware import accepts_gzip, content_security_policy
-from app.web.templating import Environments, render
+from ..core.draw.layout import RenderError
+from ..core.draw.render import VIEWS
+from ..core.language.expr import ExprError
+from ..core.language.rules import Extras
+from ..core.result import from_json
+from ..core.teach import explain
+from ..serve.cache import Encoded, MemoryCache
+from ..serve.engine import Busy, Engine, Overrun, make_job, make_train_job
+from ..serve.settings import Settings
+from . import highlight, i18n, page, training
+from .deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
+from .errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
+from .links import public_base_url
+from .markup import inline_mathml, inline_svg
+from .middleware import accepts_gzip, content_security_policy
+from .templating import Environments, render
 
 router = APIRouter()
 
@@ -39,7 +41,7 @@ SMALL_BLOCKS = ("fields", "share_snippet")
 # A derivative panel computed within this many seconds marks its function as quick
 # (in the page cache): the playground's later results of that function carry the
 # panel, so the page asks once, not twice. sympy's work per function is bounded
-# (app.core.calculus), and each worker keeps the formula it derived.
+# (autograd_playground.core.teach.calculus), and each worker keeps the formula it derived.
 QUICK_CALCULUS_SECONDS = 0.25
 QUICK = Encoded.of_text("")
 

@@ -18,8 +18,8 @@ from jinja2.nodes import EvalContext
 from jinja2_fragments import render_block
 from markupsafe import Markup
 
-from app.core.values import format_value
-from app.web import i18n, page
+from ..core.language.values import format_value
+from . import i18n, page
 
 # The installed app's version (pyproject.toml), shown in /healthz and the page footer.
 try:

@@ -8,11 +8,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from app.core.result import Training, TrainStep, training_from_json
-from app.core.values import format_value
-from app.web import i18n
-from app.web.chart import loss_chart
-from app.web.page import PageState
+from ..core.language.values import format_value
+from ..core.result import Training, TrainStep, training_from_json
+from . import i18n
+from .chart import loss_chart
+from .page import PageState
 
 
 @dataclass(frozen=True)

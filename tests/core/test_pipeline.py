@@ -1,12 +1,11 @@
-"""app.core.pipeline: parse -> trace -> render as one call, with bounded, summarized values."""
+"""autograd_playground.core.pipeline: parse -> trace -> render as one call, with bounded, summarized values."""
 
 from __future__ import annotations
 
 import pytest
-
-from app.core.language import ExprError, Limits
-from app.core.pipeline import check_result_size, compute
-from app.core.values import is_summary
+from autograd_playground.core.language.rules import ExprError, Limits
+from autograd_playground.core.language.values import is_summary
+from autograd_playground.core.pipeline import check_result_size, compute
 
 
 def test_a_computed_result_shows_big_values_as_summaries_and_exact_small_ones():

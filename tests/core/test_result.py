@@ -1,4 +1,4 @@
-"""app.core.result: one typed, torch-free model of a result, for the API schema and the pages."""
+"""autograd_playground.core.result: one typed, torch-free model of a result, for the API schema and the pages."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from app.core.language import Extras
-from app.core.pipeline import compute
-from app.core.result import GraphResult, Node, Step, from_json
+from autograd_playground.core.language.rules import Extras
+from autograd_playground.core.pipeline import compute
+from autograd_playground.core.result import GraphResult, Node, Step, from_json
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -65,7 +64,7 @@ def test_the_model_needs_no_torch(seed, tmp_path):
     data = tmp_path / "seed.json"
     data.write_text(json.dumps(seed))
     probe = (
-        "import json, sys; from app.core.result import from_json; "
+        "import json, sys; from autograd_playground.core.result import from_json; "
         f"r = from_json(json.load(open({str(data)!r}))); "
         "print(r.gradients['x'], 'torch' in sys.modules)"
     )

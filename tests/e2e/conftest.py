@@ -1,6 +1,6 @@
 """Browser fixtures: the real server on a free port, Debian's chromium, a page per test.
 
-The server is started exactly as in production (``uvicorn app.web.main:create_app
+The server is started exactly as in production (``uvicorn autograd_playground.web.main:create_app
 --factory``) in a subprocess, so these tests see the real headers (CSP), the
 real static files and the real htmx round trips. The browser is
 ``/usr/bin/chromium``; Playwright's own browser download is never used.
@@ -12,15 +12,21 @@ picture of a state to ``test-artifacts/screenshots/<test>-<state>.png``.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    sync_playwright,
+)
 
 from bench import server
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import LESSON, Problems
+from .conftest import Problems
 
 pytestmark = pytest.mark.e2e
 

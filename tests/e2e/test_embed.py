@@ -13,10 +13,10 @@ from __future__ import annotations
 import functools
 import http.server
 import re
-from contextlib import contextmanager
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 

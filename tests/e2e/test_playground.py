@@ -6,7 +6,6 @@ x.grad = 15*x**2 + 4*x + 4 = 60 + 8 + 4 = 72, and y.backward() runs 9 nodes.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest

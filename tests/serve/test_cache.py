@@ -6,15 +6,13 @@ import asyncio
 import gzip
 import json
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from autograd_playground.core.language.expr import Limits
+from autograd_playground.serve.cache import Encoded, MemoryCache
+from autograd_playground.serve.engine import Busy, Engine
 from fastapi.testclient import TestClient
-
-from app.core.expr import Limits
-from app.serve.cache import Encoded, MemoryCache
-from app.serve.engine import Busy, Engine
 
 SEED_BODY = {"expression": "5*x**3 + 2*x**2 + 4*x + 8", "inputs": {"x": 2}}
 
@@ -169,8 +167,8 @@ def test_pages_are_gzipped_for_clients_that_take_gzip(client: TestClient) -> Non
 
 
 def test_an_api_result_is_compressed_once_not_twice() -> None:
-    from app.web.main import create_app
-    from app.serve.settings import Settings
+    from autograd_playground.serve.settings import Settings
+    from autograd_playground.web.main import create_app
 
     # A raw ASGI call: the bytes as they leave the app, before any client undoes gzip.
     app = create_app(Settings(workers=0, warm_cache=False))
@@ -206,7 +204,7 @@ def test_an_api_result_is_compressed_once_not_twice() -> None:
 
 
 def test_single_flight_runs_identical_work_once_and_shares_errors_too() -> None:
-    from app.serve.cache import SingleFlight
+    from autograd_playground.serve.cache import SingleFlight
 
     flights = SingleFlight()
     calls: list[str] = []
@@ -240,15 +238,14 @@ def test_single_flight_runs_identical_work_once_and_shares_errors_too() -> None:
 
 
 def test_a_class_opening_one_embed_link_renders_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import autograd_playground.web.pages
     import httpx
-
-    import app.web.pages
-    from app.serve.settings import Settings
-    from app.web.main import create_app
+    from autograd_playground.serve.settings import Settings
+    from autograd_playground.web.main import create_app
 
     rendered: list[int] = []
-    real = app.web.pages.render
-    monkeypatch.setattr(app.web.pages, "render",
+    real = autograd_playground.web.pages.render
+    monkeypatch.setattr(autograd_playground.web.pages, "render",
                         lambda *a, **k: rendered.append(1) or real(*a, **k))
     web = create_app(Settings(workers=0, warm_cache=False, rate_limit_per_minute=0))
 

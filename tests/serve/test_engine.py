@@ -12,9 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
-
-from app.serve.engine import Busy, Engine, Overrun, make_job
-from app.core.expr import ExprError, Limits, TooLong
+from autograd_playground.core.language.expr import ExprError, Limits, TooLong
+from autograd_playground.serve.engine import Busy, Engine, Overrun, make_job
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 MEMORY_MB = 1536
@@ -69,9 +68,9 @@ def test_workers_use_one_thread_and_a_memory_cap(engine):
 
 def remembered_outputs() -> list[str]:
     """Runs in a worker: the output names of the drawings its process remembers."""
-    from app.core import render
+    from autograd_playground.core.draw import dot
 
-    return [key[0] for key in render._DOT_MEMORY]
+    return [key[0] for key in dot._DOT_MEMORY]
 
 
 def test_workers_are_forked_warm_from_the_fork_server(engine):
@@ -82,8 +81,8 @@ def test_workers_are_forked_warm_from_the_fork_server(engine):
 
 def test_every_warm_up_function_computes() -> None:
     # The fork server logs a failing warm-up and goes on; here it must not fail.
-    from app.core.pipeline import compute
-    from app.serve.prewarm import WARM_UP
+    from autograd_playground.core.pipeline import compute
+    from autograd_playground.serve.prewarm import WARM_UP
 
     for expression, inputs in WARM_UP:
         assert compute(expression, dict(inputs))["steps"], expression
@@ -185,14 +184,14 @@ def test_the_web_process_does_not_load_torch():
     import subprocess
     import sys
 
-    probe = "import sys, app.web.main; print('torch' in sys.modules)"
+    probe = "import sys, autograd_playground.web.main; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_the_answers_shape_is_part_of_every_cache_key(monkeypatch):
     """A shared cache written by another version never answers for this one."""
-    from app.serve import engine as engine_module
+    from autograd_playground.serve import engine as engine_module
 
     limits = Limits()
     before = engine_module.make_job("x*2", {"x": 1}, None, "torchviz", limits).key

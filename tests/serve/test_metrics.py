@@ -9,10 +9,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
-
-from app.serve.metrics import (
+from autograd_playground.serve.metrics import (
     CACHE_RESULTS,
     LATENCY_BUCKETS,
     MAX_ROUTES,
@@ -20,6 +17,8 @@ from app.serve.metrics import (
     RESTART_REASONS,
     Metrics,
 )
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -17,9 +17,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from app.serve.engine import fork_context
-from app.serve.pool import PoolBroken, TaskTimeout, WorkerDied, WorkerPool
+from autograd_playground.serve.engine import fork_context
+from autograd_playground.serve.pool import (
+    PoolBroken,
+    TaskTimeout,
+    WorkerDied,
+    WorkerPool,
+)
 
 
 def run(coro):

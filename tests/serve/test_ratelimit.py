@@ -12,8 +12,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
-from app.serve.ratelimit import RateLimiter, client_address, parse_trusted_proxies
+from autograd_playground.serve.ratelimit import (
+    RateLimiter,
+    client_address,
+    parse_trusted_proxies,
+)
 
 
 class FakeClock:

@@ -16,8 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from app.serve.ratelimit import RedisRateLimiter
+from autograd_playground.serve.ratelimit import RedisRateLimiter
 
 
 def free_port() -> int:

@@ -110,7 +110,7 @@ def balancer(tmp_path_factory):
             }
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", "app.web.main:create_app", "--factory",
+                    [sys.executable, "-m", "uvicorn", "autograd_playground.web.main:create_app", "--factory",
                      "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
                      "--no-proxy-headers"],
                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

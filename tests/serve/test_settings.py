@@ -4,9 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
+from autograd_playground.serve.settings import Settings
 from pydantic import ValidationError
-
-from app.serve.settings import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

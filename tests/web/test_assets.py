@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 import shutil
 
+from autograd_playground.web.assets import PLAIN_CACHE, VERSIONED_CACHE, static_version
+from autograd_playground.web.templating import STATIC
 from bs4 import BeautifulSoup
-
-from app.web.assets import PLAIN_CACHE, VERSIONED_CACHE, static_version
-from app.web.templating import STATIC
 
 VERSION = static_version(STATIC)
 

@@ -11,13 +11,12 @@ import html
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from autograd_playground.core.language.expr import Limits
+from autograd_playground.core.language.rules import Extras
+from autograd_playground.core.result import Step
+from autograd_playground.serve.engine import make_job
+from autograd_playground.web import page
 from bs4 import BeautifulSoup
-
-from app.core.result import Step
-from app.serve.engine import make_job
-from app.core.expr import Limits
-from app.core.language import Extras
-from app.web import page
 
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
 EXTRAS = {"symbolic", "plot", "second_order", "accumulation"}
@@ -353,7 +352,7 @@ def test_an_embed_keeps_its_panel_closed_even_for_a_quick_function(client):
 
 
 def test_a_slow_panel_does_not_come_with_the_result(client, monkeypatch):
-    from app.web import pages
+    from autograd_playground.web import pages
 
     monkeypatch.setattr(pages, "QUICK_CALCULUS_SECONDS", 0.0)  # every panel counts as slow
     soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))
@@ -375,7 +374,7 @@ def test_a_program_s_second_order_panel_and_api_answer(client):
 
 def slow_panel(monkeypatch, seconds: float) -> None:
     """sympy's part of the panel takes ``seconds`` longer (in-process computing)."""
-    from app.core import calculus
+    from autograd_playground.core.teach import calculus
 
     real = calculus.derivatives
 
@@ -399,7 +398,7 @@ def test_a_panel_from_the_result_cache_does_not_count_as_quick(client, monkeypat
 
 
 def test_a_carried_panel_that_overruns_leaves_the_result_and_loads_apart(client, monkeypatch):
-    from app.serve.engine import Engine, Overrun
+    from autograd_playground.serve.engine import Engine, Overrun
 
     hx = {"HX-Request": "true", "HX-Target": "result"}
     soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))  # quick: marked

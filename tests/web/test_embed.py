@@ -11,15 +11,14 @@ import html
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+from autograd_playground.serve.settings import Settings, frame_sources
+from autograd_playground.web.assets import static_version
+from autograd_playground.web.main import create_app
+from autograd_playground.web.page import HIDEABLE, SEED
+from autograd_playground.web.templating import STATIC
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from pydantic import ValidationError
-
-from app.web.main import create_app
-from app.web.page import HIDEABLE, SEED
-from app.serve.settings import Settings, frame_sources
-from app.web.assets import static_version
-from app.web.templating import STATIC
 
 BASE = "http://testserver"  # the TestClient's base URL
 HX_RESULT = {"HX-Request": "true", "HX-Target": "result"}

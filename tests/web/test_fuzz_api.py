@@ -21,8 +21,11 @@ import os
 
 import pytest
 import schemathesis
+from autograd_playground.serve.settings import Settings
+from autograd_playground.web.main import create_app
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -30,8 +33,6 @@ from schemathesis.checks import (
     unsupported_method,
 )
 
-from app.web.main import create_app
-from app.serve.settings import Settings
 from tests.conftest import IN_PROCESS
 
 # Schemathesis parametrizes at collection, so the app is built at import, without any

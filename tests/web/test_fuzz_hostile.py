@@ -17,13 +17,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from autograd_playground.core.language.expr import ExprError, Limits
+from autograd_playground.core.language.values import check_value
+from autograd_playground.serve.settings import Settings
+from autograd_playground.web.main import create_app
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from app.core.expr import ExprError, Limits
-from app.core.values import check_value
-from app.serve.settings import Settings
-from app.web.main import create_app
 from tests.conftest import IN_PROCESS
 
 FUZZ = settings(
@@ -242,7 +243,7 @@ def test_no_constant_gets_a_server_error(client: TestClient, text: str) -> None:
 
 @pytest.fixture(scope="module")
 def engine():
-    from app.serve.engine import Engine
+    from autograd_playground.serve.engine import Engine
 
     engine = Engine(workers=1, timeout=10.0, limits=Limits(), dot_timeout=5.0, max_queue=4,
                     max_tasks=0, memory_mb=0, cache_bytes=0)
@@ -257,7 +258,7 @@ def test_no_value_breaks_the_worker_pool(engine, value: Any, used: bool) -> None
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from app.serve.engine import make_job
+    from autograd_playground.serve.engine import make_job
 
     inputs = {"x": value} if used else {"x": 2.0, "z": value}
 

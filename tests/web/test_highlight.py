@@ -1,7 +1,7 @@
 """Which nodes each step highlights: the rule the page and its script share."""
 
-from app.core.explain import ForwardView, StepView
-from app.web.highlight import Paint, paints
+from autograd_playground.core.teach.explain import ForwardView, StepView
+from autograd_playground.web.highlight import Paint, paints
 
 # y = x*x + 3, by hand: the forward pass records n1 (MulBackward0) and n0
 # (AddBackward0); backward runs n0, n1, then the leaf's AccumulateGrad n2.

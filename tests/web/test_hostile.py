@@ -28,9 +28,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,16 +39,16 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import anyio
 import httpx
 import pytest
+from autograd_playground.serve.settings import Settings
+from autograd_playground.web.assets import static_version
+from autograd_playground.web.main import create_app
+from autograd_playground.web.page import visible
+from autograd_playground.web.templating import STATIC
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from pydantic import ValidationError
 
-from app.web.main import create_app
-from app.web.page import visible
-from app.serve.settings import Settings
-from app.web.assets import static_version
-from app.web.templating import STATIC
 from tests.conftest import IN_PROCESS
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from autograd_playground.core.language.expr import ExprError, parse
+from autograd_playground.web import i18n
 from babel.messages.pofile import read_po
-
-from app.web import i18n
-from app.core.expr import ExprError, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "app" / "web" / "locale" / "de" / "LC_MESSAGES" / "messages.po"
@@ -140,7 +139,7 @@ def jinja_own(lang: str, autoescape: bool):
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
 @pytest.mark.parametrize("autoescape", [True, False])
 def test_the_remembered_gettext_says_what_jinja_says(lang, autoescape):
-    from app.web.templating import environment
+    from autograd_playground.web.templating import environment
 
     ours = environment(lang)
     ours.autoescape = autoescape
@@ -159,7 +158,7 @@ def test_the_remembered_gettext_says_what_jinja_says(lang, autoescape):
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
 def test_the_remembered_gettext_fills_and_escapes_placeholders(lang):
-    from app.web.templating import environment
+    from autograd_playground.web.templating import environment
 
     ours, theirs = environment(lang), jinja_own(lang, True)
     source = '{{ _("%(n)s collapsed", n=n) }} {{ _("%(n)s collapsed", n=n) }}'

@@ -6,24 +6,24 @@ at x = 2 is 40 + 8 + 8 + 8 = 64, and dy/dx = 15x^2 + 4x + 4 = 60 + 8 + 4 = 72.
 
 from __future__ import annotations
 
-from importlib import metadata
-
-import re
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+from autograd_playground.core.draw.sanitize import SVG_NS
+from autograd_playground.core.language.expr import FUNCTIONS
+from autograd_playground.serve.settings import Settings
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
-
-from app.core.expr import FUNCTIONS
-from app.core.render import SVG_NS
-from app.serve.settings import Settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 SEED_BODY = {"expression": SEED, "inputs": {"x": 2}}
@@ -384,8 +384,8 @@ def test_healthz(client: TestClient) -> None:
 def test_healthz_and_api_without_graphviz(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.core.render._LIBRARY", [None])  # neither libgvc ...
-    monkeypatch.setattr("app.core.render.shutil.which", lambda name: None)  # ... nor dot
+    monkeypatch.setattr("autograd_playground.core.draw.layout._LIBRARY", [None])  # neither libgvc ...
+    monkeypatch.setattr("autograd_playground.core.draw.layout.shutil.which", lambda name: None)  # ... nor dot
     assert client.get("/healthz").status_code == 503
     response = client.post("/api/graph", json=SEED_BODY)
     assert response.status_code == 503
@@ -465,7 +465,7 @@ def test_other_limits_come_from_settings(
 def test_dot_timeout_setting_gives_503_where_only_dot_is_installed(
     make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.core.render._LIBRARY", [None])  # no libgvc: the dot process
+    monkeypatch.setattr("autograd_playground.core.draw.layout._LIBRARY", [None])  # no libgvc: the dot process
     response = make_client(dot_timeout=0.0001).post("/api/graph", json=SEED_BODY)
     assert response.status_code == 503
     assert "graphviz" in response.json()["detail"].lower()
@@ -509,11 +509,11 @@ def test_any_text_gets_an_answer_never_a_server_error(client: TestClient, text: 
 def test_a_graph_over_the_node_limit_is_refused_before_layout(
     make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app.core.render
+    import autograd_playground.core.draw.render
 
     laid_out = []
-    real_layout = app.core.render.layout
-    monkeypatch.setattr(app.core.render, "layout", lambda *a, **k: laid_out.append(1) or real_layout(*a, **k))
+    real_layout = autograd_playground.core.draw.render.layout
+    monkeypatch.setattr(autograd_playground.core.draw.render, "layout", lambda *a, **k: laid_out.append(1) or real_layout(*a, **k))
     client = make_client(max_graph_nodes=5)
     response = client.post("/api/graph", json=SEED_BODY)  # 9 nodes
     assert response.status_code == 422

@@ -6,9 +6,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from autograd_playground.web.page import EXAMPLES, RESERVED, SEED
 from bs4 import BeautifulSoup
-
-from app.web.page import EXAMPLES, RESERVED, SEED
 
 HX = {"HX-Request": "true"}
 
@@ -239,12 +238,13 @@ def test_the_svg_on_the_page_has_no_script_or_links(client):
 
 
 def test_a_graph_that_cannot_be_drawn_is_said_in_the_students_language(client, monkeypatch):
-    import app.core.render
+    import autograd_playground.core.draw.render
+    from autograd_playground.core.draw.layout import RenderError
 
     def broken(*args, **kwargs):
-        raise app.core.render.RenderError("dot is gone")
+        raise RenderError("dot is gone")
 
-    monkeypatch.setattr(app.core.render, "layout", broken)
+    monkeypatch.setattr(autograd_playground.core.draw.render, "layout", broken)
     response = client.get("/", params={"expr": "x*3", "x": "2", "lang": "de"})
     assert response.status_code == 503
     message = BeautifulSoup(response.text, "html.parser").select_one("[data-testid=error]").text
@@ -265,7 +265,7 @@ def test_a_new_variable_says_it_starts_at_1(client):
 
 def test_every_template_is_compiled_before_the_first_request():
     """A class opening one embed link at once must not all wait for Jinja to compile it."""
-    from app.web.templating import environments
+    from autograd_playground.web.templating import environments
 
     for env in environments().values():
         names = set(env.list_templates(extensions=["html"]))

@@ -51,9 +51,8 @@ def test_allowed_hosts_refuses_another_host(make_client):
 
 
 def test_public_url_must_be_an_origin(clean_env):
+    from autograd_playground.serve.settings import Settings
     from pydantic import ValidationError
-
-    from app.serve.settings import Settings
 
     for bad in ("playground.example", "https://x/path?q", "javascript:alert(1)"):
         with pytest.raises(ValidationError):
@@ -68,7 +67,7 @@ def test_metrics_are_served_only_to_allowed_addresses_by_default(make_client):
 
 
 def Settings_default(name: str):
-    from app.serve.settings import Settings
+    from autograd_playground.serve.settings import Settings
 
     return Settings.model_fields[name].default
 
@@ -76,7 +75,7 @@ def Settings_default(name: str):
 def test_the_default_metrics_networks_are_loopback_and_private():
     import ipaddress
 
-    from app.serve.settings import metrics_networks
+    from autograd_playground.serve.settings import metrics_networks
 
     networks = metrics_networks(Settings_default("metrics_allow"))
     allowed = lambda a: any(ipaddress.ip_address(a) in n for n in networks)  # noqa: E731

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from autograd_playground.core.language.expr import Limits
+from autograd_playground.core.language.rules import Extras
+from autograd_playground.serve.engine import make_job
+from autograd_playground.web import page
 from bs4 import BeautifulSoup
-
-from app.core.expr import Limits
-from app.core.language import Extras
-from app.serve.engine import make_job
-from app.web import page
 
 NEURON = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"
 AT = {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1}

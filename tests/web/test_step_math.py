@@ -7,14 +7,11 @@ student reads. The numbers' oracle is the calculus written out by hand.
 from __future__ import annotations
 
 import math
-from urllib.parse import quote
 
 import pytest
+from autograd_playground.core.trace import local
+from autograd_playground.web import page
 from bs4 import BeautifulSoup
-
-from app.core import local
-from app.core.expr import parse
-from app.web import page
 
 SEED = page.SEED
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from autograd_playground.core.language.expr import parse
+from autograd_playground.web.middleware import origin_allowed
 
-from app.web.middleware import origin_allowed
 from tests.oracle import sympy_value_and_gradients
-from app.core.expr import parse
 
 NEURON = {
     "expression": "(tanh(w*x + b) - t)^2",

@@ -5,9 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from autograd_playground.web import page
 from bs4 import BeautifulSoup
-
-from app.web import page
 
 NEURON = {"expr": "(tanh(w*x + b) - t)^2", "w": "0.5", "x": "1.5", "b": "0.1", "t": "1",
           "rg": "1", "grad": ["w", "b"]}

@@ -1,0 +1,1 @@
+"""Trace -> DOT -> Graphviz layout -> SVG whose nodes carry the stable ids."""

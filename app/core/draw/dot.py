@@ -1,0 +1,239 @@
+"""DOT for a trace: torchviz's own picture with our stable ids, and the annotated view."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from ..language.values import format_value
+
+if TYPE_CHECKING:  # the web process inlines SVG without loading torch
+    from ..trace.graph import Trace
+
+
+# torchviz's look, shared by the annotated view so both read alike.
+_GRAPH_HEADER = (
+    "digraph {\n"
+    '\tgraph [size="12,12"]\n'
+    "\tnode [align=left fontname=monospace fontsize=10 height=0.2 ranksep=0.1 "
+    "shape=box style=filled]\n"
+)
+
+
+# The torchviz view shows no values, so the same function with new values has the
+# same DOT: a class trying its own x pays make_dot once (a 20-term polynomial: 1.5 ms).
+_DOT_MEMORY: OrderedDict[tuple, str] = OrderedDict()
+_DOT_MEMORY_SIZE = 256
+_DOT_LOCK = threading.Lock()  # the server's own threads share it when workers=0
+
+
+def remembered_torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
+    """:func:`torchviz_dot`, remembered per :func:`drawing_key` and the lines collapsed."""
+    key = (*drawing_key(trace), collapse)
+    with _DOT_LOCK:
+        found = _DOT_MEMORY.get(key)
+        if found is not None:
+            _DOT_MEMORY.move_to_end(key)
+            return found
+    source = torchviz_dot(trace, collapse)
+    with _DOT_LOCK:
+        _DOT_MEMORY[key] = source
+        while len(_DOT_MEMORY) > _DOT_MEMORY_SIZE:
+            _DOT_MEMORY.popitem(last=False)
+    return source
+
+
+def drawing_key(trace: Trace) -> tuple:
+    """Everything torchviz draws a trace from, and nothing it does not: the nodes with
+    their ids, op names and edges, each leaf's variable and shape, the output's name and
+    shape, a program's named values and lines. No values, no gradients."""
+    return (
+        trace.output_label or trace.output_name,
+        tuple(trace.tensor.shape),
+        tuple(
+            (n.id, n.name, n.inputs, n.variable, n.name_of,
+             tuple(n.shape) if n.kind == "leaf" else None)
+            for n in trace.nodes
+        ),
+        tuple((name, tuple(t.shape)) for name, t in trace.params.items()),
+        trace.groups,
+    )
+
+_EDGE = re.compile(r"^\t(\d+) -> (\d+)(.*)$", re.DOTALL)
+_NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)
+_LABEL = re.compile(r'label="(?:[^"\\]|\\.)*"|label=[^\s\]]+')
+
+
+def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
+    """torchviz's DOT for the traced output, with our stable ids on every node.
+
+    Each line named in ``collapse`` is drawn as one box (see :func:`box_of`)."""
+    import torchviz
+
+    dot = torchviz.make_dot(trace.tensor, params=trace.params)
+    output = trace.output_label or trace.output_name
+    ids = dict(trace.torch_ids)
+    extra = iter(f"t{i}" for i in range(10**9))
+
+    def stable(raw: str) -> str:
+        key = int(raw)
+        if key not in ids:  # a tensor torchviz draws that we did not name
+            ids[key] = next(extra)
+        return ids[key]
+
+    named = {n.id: f"{n.name}\n{n.name_of}" for n in trace.nodes if n.name_of}
+    boxes = _Boxes(trace, collapse, with_value=False)
+    body = []
+    for line in dot.body:
+        if m := _EDGE.match(line):
+            a, b = boxes.edge(stable(m.group(1)), stable(m.group(2)))
+            if a is not None:
+                body.append(f'\t"{a}" -> "{b}"{m.group(3)}')
+        elif m := _NODE.match(line):
+            sid = stable(m.group(1))
+            if sid in boxes.of:
+                body.extend(boxes.node(sid))
+                continue
+            attrs = m.group(2)
+            if sid == "out":  # torchviz labels the output by its shape, "()"
+                attrs = _LABEL.sub(f"label={_quote(output)}", attrs, count=1)
+            elif sid in named:  # a program's named value: its name under the op
+                attrs = _LABEL.sub(f"label={_quote(named[sid])}", attrs, count=1)
+            body.append(f'\t"{sid}" [id="{sid}" {attrs}')
+        else:
+            body.append(line)
+    dot.body = body + [_clusters(trace, boxes.names)]
+    return dot.source
+
+
+def _clusters(trace: Trace, collapsed: tuple[str, ...] = ()) -> str:
+    """Each line of a program as one labelled group (a Graphviz cluster, id ``line-h``);
+    a collapsed line is a box instead, and has no cluster."""
+    out = []
+    for name, text, ids in trace.groups:
+        if not ids or name in collapsed:
+            continue
+        out.append(
+            f'\tsubgraph "cluster_{name}" {{\n\t\tid="line-{name}" label={_quote(text)} '
+            'style="rounded,dashed" color=gray50 fontname=monospace fontsize=10\n'
+            + "".join(f'\t\t"{i}"\n' for i in ids)
+            + "\t}\n"
+        )
+    return "".join(out)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def box_of(name: str) -> str:
+    """The id of the box a collapsed program line is drawn as: ``box-h`` for ``h = ...``."""
+    return f"box-{name}"
+
+
+def collapsed_lines(trace: Trace, collapse: tuple[str, ...]) -> tuple[str, ...]:
+    """The lines of ``collapse`` that can be drawn as a box (they made nodes), in line order."""
+    wanted = set(collapse)
+    return tuple(name for name, _, ids in trace.groups if ids and name in wanted)
+
+
+class _Boxes:
+    """The collapsed lines of one drawing: which node is inside which box, and the edges
+    between boxes and nodes (into or out of a box once, none inside it)."""
+
+    def __init__(self, trace: Trace, collapse: tuple[str, ...], with_value: bool):
+        self.names = collapsed_lines(trace, collapse)
+        self.of: dict[str, str] = {}
+        self.labels: dict[str, str] = {}
+        nodes = {n.id: n for n in trace.nodes}
+        for name, text, ids in trace.groups:
+            if name not in self.names:
+                continue
+            box = box_of(name)
+            self.of.update((i, box) for i in ids)
+            label = text.strip()
+            named = next((nodes[i] for i in ids if i in nodes and nodes[i].name_of == name), None)
+            if with_value and named is not None:
+                label += f"\n= {format_value(named.value)}"
+            self.labels[box] = label
+        self._drawn: set[str] = set()
+        self._edges: set[tuple[str, str]] = set()
+
+    def node(self, node_id: str) -> list[str]:
+        """The box's DOT line the first time one of its nodes is met; nothing after that."""
+        box = self.of[node_id]
+        if box in self._drawn:
+            return []
+        self._drawn.add(box)
+        return [f'\t"{box}" [id="{box}" label={_quote(self.labels[box])} '
+                f"shape=box3d fillcolor=lavender]\n"]
+
+    def edge(self, a: str, b: str) -> tuple[str, str] | tuple[None, None]:
+        """The edge a -> b as drawn, or (None, None) where it is inside a box or drawn already.
+
+        Edges between nodes that are not in a box are left alone, duplicates included:
+        x*x has two edges from x."""
+        a, b = self.of.get(a, a), self.of.get(b, b)
+        if a == b:
+            return None, None
+        if a in self.labels or b in self.labels:
+            if (a, b) in self._edges:
+                return None, None
+            self._edges.add((a, b))
+        return a, b
+
+
+def annotated_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
+    """The same graph, each node labelled with its forward value and gradient; each line
+    named in ``collapse`` as one box with the line's value."""
+    arrived: dict[str, object] = {}
+    for step in trace.steps:
+        if len(step.grad_outputs) == 1:
+            arrived[step.node] = step.grad_outputs[0]
+    variables = {v.name: v for v in trace.variables}
+    boxes = _Boxes(trace, collapse, with_value=True)
+    lines = [_GRAPH_HEADER]
+
+    def node(sid: str, label: str, **attrs: str) -> None:
+        if sid in boxes.of:
+            lines.extend(boxes.node(sid))
+            return
+        extra = "".join(f" {k}={v}" for k, v in attrs.items())
+        lines.append(f'\t"{sid}" [id="{sid}" label={_quote(label)}{extra}]\n')
+
+    def edge(a: str, b: str) -> None:
+        a, b = boxes.edge(a, b)
+        if a is not None:
+            lines.append(f'\t"{a}" -> "{b}"\n')
+
+    output = trace.output_label or trace.output_name
+    node("out", f"{output} = {format_value(trace.output.value)}", fillcolor="darkolivegreen1")
+    for n in trace.nodes:
+        grad = format_value(arrived.get(n.id))
+        if n.kind == "leaf":
+            var = variables.get(n.variable or "")
+            node(
+                f"var-{n.variable}",
+                f"{n.variable} = {format_value(n.value)}\n"
+                f"grad {format_value(var.grad) if var else '?'}",
+                fillcolor="lightblue",
+            )
+            edge(f"var-{n.variable}", n.id)
+            node(n.id, f"{n.name}\ngrad in {grad}")
+        else:
+            head = f"{n.source} = " if n.source else "value "
+            if n.name_of:
+                head = f"{n.name_of} = {head}"
+            node(n.id, f"{n.name}\n{head}{format_value(n.value)}\ngrad in {grad}")
+        for target in n.inputs:
+            if target is not None:
+                edge(target, n.id)
+    if trace.nodes:
+        edge(trace.nodes[0].id, "out")
+    lines.append(_clusters(trace, boxes.names))
+    lines.append("}\n")
+    return "".join(lines)
+
+

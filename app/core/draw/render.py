@@ -1,0 +1,70 @@
+"""The picture: a Trace drawn by torchviz and laid out by Graphviz as SVG.
+
+Two views of the same graph, with the same stable node ids:
+
+- ``torchviz``: exactly torchviz's ``make_dot(y, params=...)``, the picture the
+  lesson shows, with its random ``id()`` names replaced by our ids;
+- ``annotated``: the same nodes and edges, each labelled with its forward
+  value and the gradient that reached it, as micrograd's ``draw_dot`` does.
+
+The stage reads as its modules: :mod:`.dot` writes the DOT, :mod:`.layout` lays
+it out, :mod:`.sanitize` keeps only the SVG we know.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, get_args
+
+from .dot import annotated_dot, collapsed_lines, remembered_torchviz_dot
+from .layout import layout
+from .sanitize import sanitize_svg
+
+if TYPE_CHECKING:  # the web process inlines SVG without loading torch
+    from ..trace.graph import Trace
+
+# The pictures of a trace; the API, the page and the cache key all take their names from here.
+View = Literal["torchviz", "annotated"]
+VIEWS: tuple[str, ...] = get_args(View)
+
+@dataclass(frozen=True)
+class Picture:
+    view: str
+    dot: str
+    svg: str
+    # The program lines drawn as one box each (box id ``box-<name>``), in line order.
+    collapsed: tuple[str, ...] = ()
+
+
+# Past this many nodes, Graphviz's crossing minimisation can take seconds (a sum
+# of 100 x's: 11 s), so it is told to settle for a quicker layout.
+QUICK_LAYOUT_NODES = 40
+
+
+def render(
+    trace: Trace, view: str = "torchviz", timeout: float = 5.0, collapse: tuple[str, ...] = ()
+) -> Picture:
+    """Only the view asked for is drawn; the program lines named in ``collapse`` as one box
+    each (names that are not a line with nodes are left out)."""
+    collapsed = collapsed_lines(trace, collapse)
+    if view == "torchviz":
+        source = remembered_torchviz_dot(trace, collapsed)
+    else:
+        source = annotated_dot(trace, collapsed)
+    quick = len(trace.nodes) > QUICK_LAYOUT_NODES
+    return Picture(view=view, dot=source, svg=drawn(source, timeout, quick), collapsed=collapsed)
+
+
+@functools.lru_cache(maxsize=256)
+def drawn(dot_source: str, timeout: float = 5.0, quick: bool = False) -> str:
+    """Laid out and sanitized SVG for a DOT source, remembered for the next same graph.
+
+    The torchviz view shows no values, so a class computing one function with
+    its own values draws the same picture again and again: layout and
+    sanitizing (half of a new computation) are paid once per process. About
+    256 pictures of 10-40 KB. A failure is not remembered.
+    """
+    return sanitize_svg(layout(dot_source, timeout, quick))
+
+

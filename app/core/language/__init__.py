@@ -1,0 +1,1 @@
+"""Text -> checked tree, without torch: the characters, the whitelist, programs and values."""

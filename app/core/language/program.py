@@ -1,0 +1,198 @@
+"""Programs: a few lines ``name = expression``, the last one the output.
+
+::
+
+    z = w*x + b
+    h = tanh(z)
+    loss = (h - t)^2
+
+Each line's expression is read by the same parser and whitelist as a single
+function (expr.parse); this module adds only what lines need: a name per line,
+assigned once and before it is used, and a bound on the number of lines.
+Positions stay offsets into the whole text, so a refusal on line 3 points at
+line 3; the web layer says "line 3, column 5".
+
+A later line's tree holds an earlier line's tree itself wherever it uses the
+name, so a named value is computed once and the graph is the one PyTorch builds
+for the program.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from .rules import CONSTANTS, FUNCTIONS, ExprError, Limits
+from .tree import Expr, Line, Parsed, Var, children, post_order
+
+# A line that assigns: a name, then "=" that is not "==".
+ASSIGNMENT = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(?!=)")
+
+
+def is_program(text: str) -> bool:
+    """A text with a line that assigns a name. Several lines without one are a function
+    broken over lines by mistake, and are told to stay on one line."""
+    return any(ASSIGNMENT.match(line) for line in text.split("\n"))
+
+
+def line_names(text: str) -> tuple[str, ...]:
+    """The names a program's lines assign, in order (read without parsing the lines);
+    empty for a single function."""
+    if not is_program(text):
+        return ()
+    return tuple(m.group(1) for line in text.split("\n") if (m := ASSIGNMENT.match(line)))
+
+
+def check_collapse(text: str, names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The program lines to draw as one box each, in line order; a name that is not a
+    line of the program is refused with a sentence."""
+    lines = line_names(text)
+    for name in names:
+        if name not in lines:
+            if not lines:
+                raise ExprError(
+                    "collapse names '{name}', but only the lines of a program can be collapsed, "
+                    "and this function is not a program.",
+                    {"name": name[:40]},
+                )
+            raise ExprError(
+                "collapse names '{name}', which is not a line of the program; its lines are "
+                "{lines}.",
+                {"name": name[:40], "lines": ", ".join(lines)},
+            )
+    return tuple(n for n in lines if n in names)
+
+
+def parse_program(text: str, limits: Limits, parse_line) -> Parsed:
+    """Check every line with ``parse_line`` (expr.parse_expression) and join them into one
+    tree; ``text`` is already within the length limit (expr.parse checks it)."""
+    rows = []
+    offset = 0
+    for number, raw in enumerate(text.split("\n"), start=1):
+        if raw.strip():
+            rows.append((number, offset, raw))
+        offset += len(raw) + 1
+    if len(rows) > limits.max_lines:
+        raise ExprError(
+            "The program has {count} lines; the limit is {limit}.",
+            {"count": len(rows), "limit": limits.max_lines},
+        )
+    lines: list[Line] = []
+    assigned: dict[str, tuple[Expr, int]] = {}  # name -> its tree, and its line number
+    inputs: dict[str, int] = {}  # variable -> the first line that uses it
+    operations = 0
+    for number, start, raw in rows:
+        match = ASSIGNMENT.match(raw)
+        if match is None:
+            raise ExprError(
+                "Line {line} must assign a name, as in z = w*x + b.",
+                {"line": number},
+                start + len(raw) - len(raw.lstrip()),
+                start + len(raw.rstrip()),
+            )
+        name = match.group(1)
+        where = (start + match.start(1), start + match.end(1))
+        _check_name(name, number, where, assigned, inputs)
+        rhs_start = start + match.end()
+        try:
+            parsed = parse_line(text[rhs_start : start + len(raw)], limits)
+        except ExprError as error:
+            raise _moved(error, rhs_start).locate(text) from None
+        if name in parsed.variables:
+            raise ExprError(
+                "'{name}' is used in its own line {line}; a name is assigned once, from "
+                "values that exist already.",
+                {"name": name, "line": number},
+                *where,
+            )
+        for variable in parsed.variables:
+            if variable not in assigned:
+                inputs.setdefault(variable, number)
+        operations += sum(1 for n in post_order(parsed.tree) if children(n))
+        if operations > limits.max_operations:
+            raise ExprError(
+                "The program has more than {limit} operations (line {line}); make it smaller.",
+                {"limit": limits.max_operations, "line": number},
+                *where,
+            )
+        tree = _placed(parsed.tree, rhs_start, {k: tree for k, (tree, _) in assigned.items()})
+        assigned[name] = (tree, number)
+        lines.append(Line(name, tree, start, start + len(raw.rstrip())))
+    variables = tuple(v for v in inputs if v not in assigned)
+    if not variables and len(lines) == 1:
+        # Most likely a value typed into the function: say where values go.
+        equals = text.index("=", lines[0].start)
+        raise ExprError(
+            "'=' at column {column} gives {name} a value, but the function needs a variable: "
+            "type the function (such as {name}**2) and enter {name}'s value in its field.",
+            {"name": lines[0].name, "token": "="},
+            equals,
+            equals + 1,
+        )
+    if not variables:
+        raise ExprError(
+            "The program has no input variable, so there is nothing to differentiate; use "
+            "one, such as x."
+        )
+    return Parsed(tree=lines[-1].tree, text=text, variables=variables, lines=tuple(lines))
+
+
+def _check_name(
+    name: str,
+    number: int,
+    where: tuple[int, int],
+    assigned: dict[str, tuple[Expr, int]],
+    inputs: dict[str, int],
+) -> None:
+    if name.startswith("_"):
+        raise ExprError("Names may not start with '_' ('{token}' on line {line}).",
+                        {"token": name, "line": number}, *where)
+    if name in FUNCTIONS or name in CONSTANTS:
+        raise ExprError(
+            "'{name}' is a function or constant of the language; call the value something "
+            "else (line {line}).",
+            {"name": name, "line": number},
+            *where,
+        )
+    if name in assigned:
+        raise ExprError(
+            "'{name}' is assigned on line {first} and again on line {line}; each name is "
+            "assigned once.",
+            {"name": name, "first": assigned[name][1], "line": number},
+            *where,
+        )
+    if name in inputs:
+        raise ExprError(
+            "'{name}' is used on line {first} before it is assigned on line {line}.",
+            {"name": name, "first": inputs[name], "line": number},
+            *where,
+        )
+
+
+def _moved(error: ExprError, offset: int) -> ExprError:
+    """A line's refusal, pointing into the whole text."""
+    if error.start is not None:
+        error.start += offset
+        error.end = (error.end if error.end is not None else error.start - offset + 1) + offset
+    return error
+
+
+def _placed(tree: Expr, offset: int, names: dict[str, Expr]) -> Expr:
+    """``tree`` with positions moved by ``offset``, and each earlier name replaced by its tree."""
+    built: dict[int, Expr] = {}
+    for node in post_order(tree):
+        if isinstance(node, Var) and node.name in names:
+            built[id(node)] = names[node.name]
+            continue
+        changes = {"start": node.start + offset, "end": node.end + offset}
+        kids = children(node)
+        if kids:
+            moved = [built[id(k)] for k in kids]
+            if hasattr(node, "args"):
+                changes["args"] = tuple(moved)
+            elif hasattr(node, "operand"):
+                changes["operand"] = moved[0]
+            else:
+                changes["left"], changes["right"] = moved
+        built[id(node)] = dataclasses.replace(node, **changes)
+    return built[id(tree)]

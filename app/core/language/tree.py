@@ -1,0 +1,250 @@
+"""The checked tree: frozen records of a function, walked with an explicit stack, and printed.
+
+Built by expr.parse from a student's text, read by graph.trace (torch) and
+code.torch_code (the program). Printing has one precedence rule, print_tree,
+shared by the normalized text and the generated program.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable, Iterator, Union
+
+from .rules import output_name
+
+Number = Union[int, float]
+
+
+# --- the checked tree -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Num:
+    value: Number
+    start: int
+    end: int
+    name: str | None = None  # pi or e, as written
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ListConst:
+    """A list literal of numbers, nested to any rectangular shape."""
+
+    value: tuple
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: "Expr"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str
+    left: "Expr"
+    right: "Expr"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple
+    start: int
+    end: int
+
+
+Expr = Union[Num, Var, ListConst, Unary, BinOp, Call]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a program, ``name = expression``; ``start``/``end`` span the line."""
+
+    name: str
+    tree: Expr
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A checked expression: its tree, its variables and its normalized text.
+
+    A program (several lines ``name = expression``) is one tree too: where a line
+    uses an earlier name, the tree holds that line's tree itself, the very same
+    object, so the tree is a graph in which a named value is computed once, as
+    in Python. ``lines`` lists the named values in order; the last is the output.
+    """
+
+    tree: Expr
+    text: str
+    variables: tuple[str, ...]
+    lines: tuple[Line, ...] = ()
+
+    @functools.cached_property
+    def output_name(self) -> str:
+        """What the output is called: a program's last name, else y (or out, if y is taken)."""
+        return self.lines[-1].name if self.lines else output_name(self.variables)
+
+    @functools.cached_property
+    def names(self) -> dict[int, str]:
+        """The name of each named value, by ``id`` of its tree."""
+        return {id(line.tree): line.name for line in self.lines}
+
+    @functools.cached_property
+    def normalized(self) -> str:
+        if not self.lines:
+            return unparse(self.tree)
+        names = self.names
+        return "\n".join(
+            f"{line.name} = {unparse(line.tree, {k: v for k, v in names.items() if k != id(line.tree)})}"
+            for line in self.lines
+        )
+
+
+# --- printing ---------------------------------------------------------------
+
+PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "unary": 3, "**": 4}
+ATOM = 9
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A subtree as text, how tightly it binds, and whether it is a plain Python number."""
+
+    text: str
+    precedence: int = ATOM
+    number: bool = False
+
+
+def print_tree(
+    tree: Expr,
+    leaf: Callable[[Expr], Printed],
+    call: Callable[[Call, list[Printed]], Printed],
+    names: dict[int, str] | None = None,
+) -> str:
+    """Print a tree with parentheses only where Python needs them.
+
+    The one precedence printer: ``leaf`` prints numbers, names and lists, ``call``
+    a function call from its printed arguments; operators are printed here.
+    Spaces around ``+``, ``-`` and ``@``; none around ``*``, ``/`` and ``**``.
+    A subtree whose ``id`` is in ``names`` (another line of a program) is printed
+    as its name.
+    """
+    names = names or {}
+    out: dict[int, Printed] = {}  # id(node) -> printed
+    for node in post_order(tree):
+        if id(node) in names:
+            out[id(node)] = Printed(names[id(node)])
+        elif isinstance(node, Call):
+            out[id(node)] = call(node, [out[id(a)] for a in node.args])
+        elif isinstance(node, Unary):
+            out[id(node)] = unary(node.op, out[id(node.operand)])
+        elif isinstance(node, BinOp):
+            out[id(node)] = binary(node.op, out[id(node.left)], out[id(node.right)])
+        else:
+            out[id(node)] = leaf(node)
+    return out[id(tree)].text
+
+
+def wrap(item: Printed, mine: int, strict: bool) -> str:
+    """``item`` as an operand of an operator binding ``mine``, in parentheses if needed."""
+    if item.precedence < mine or (strict and item.precedence == mine):
+        return f"({item.text})"
+    return item.text
+
+
+def unary(op: str, operand: Printed) -> Printed:
+    mine = PRECEDENCE["unary"]
+    return Printed(f"{op}{wrap(operand, mine, False)}", mine, operand.number)
+
+
+def binary(op: str, left: Printed, right: Printed) -> Printed:
+    mine = PRECEDENCE[op]
+    if op == "**":
+        # Right-associative; a unary or another power on the left needs parentheses.
+        text = f"{wrap(left, mine, True)}**{wrap(right, PRECEDENCE['unary'], False)}"
+    else:
+        sep = f" {op} " if op in "+-@" else op
+        text = f"{wrap(left, mine, False)}{sep}{wrap(right, mine, True)}"
+    return Printed(text, mine, left.number and right.number)
+
+
+def unparse(tree: Expr, names: dict[int, str] | None = None) -> str:
+    """Print a checked tree as text that parses back to the same tree,
+    as in ``5*x**3 + 2*x**2 + 4*x + 8``."""
+    return print_tree(tree, _leaf, lambda node, args: Printed(
+        f"{node.func}({', '.join(a.text for a in args)})"
+    ), names)
+
+
+def _leaf(node: Expr) -> Printed:
+    if isinstance(node, Num):
+        return Printed(node.name, number=True) if node.name else number(node.value)
+    if isinstance(node, Var):
+        return Printed(node.name)
+    return Printed(_list_text(node.value))
+
+
+def number(value: Number) -> Printed:
+    """A number; a negative one binds like a unary minus."""
+    text = _number(value)
+    return Printed(text, PRECEDENCE["unary"] if text.startswith("-") else ATOM, True)
+
+
+def children(node: Expr) -> tuple:
+    """The operands of a node, left to right."""
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def post_order(tree: Expr) -> Iterator[Expr]:
+    """Every node, each after its operands, left to right as Python evaluates them.
+
+    An explicit stack rather than recursion, so a deep tree is no crash. A
+    subtree that appears twice (a program's named value, used twice) comes once,
+    the first time.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Expr, bool]] = [(tree, False)]
+    while stack:
+        node, operands_done = stack.pop()
+        if id(node) in seen:
+            continue
+        kids = children(node)
+        if kids and not operands_done:
+            stack.append((node, True))
+            stack.extend((k, False) for k in reversed(kids) if id(k) not in seen)
+            continue
+        seen.add(id(node))
+        yield node
+
+
+def _number(value: Number) -> str:
+    return repr(value)
+
+
+def _list_text(value) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_list_text(v) for v in value) + "]"
+    return _number(value)

@@ -1,0 +1,1 @@
+"""What a student reads beside the graph: explanations, PyTorch code, dy/dx and the plot, training."""

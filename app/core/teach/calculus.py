@@ -1,0 +1,483 @@
+"""The calculus around one function, on request: dy/dx, the plot, second order, accumulation.
+
+None of this is in the default answer; each part is asked for (language.Extras)
+and computed in the worker under the request's time limit:
+
+- :func:`derivatives`: dy/dx for each variable as a sympy formula built from the
+  checked tree (symbolic.to_sympy), simplified within a bound, evaluated at the
+  inputs and set beside PyTorch's ``x.grad``. Where no formula helps (tensors, a
+  tree too large) a central finite difference takes its place.
+- :func:`plot`: y(x) over a grid around the input of a one-variable scalar
+  function, with the tangent of slope ``x.grad``, as SVG coordinates.
+- :func:`second_order`: d²y/dx² for each variable (the Hessian's diagonal), with
+  ``create_graph=True``, and the trace of the gradient computation's own graph.
+- :func:`accumulation`: ``x.grad`` after one ``backward()`` and after a second one
+  without ``zero_grad()``.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Iterator
+
+import torch
+
+from ..language.rules import N_, TENSOR_ONLY, ExprError, Limits, output_name
+from ..language.tree import BinOp, Call, ListConst, Parsed, post_order
+from ..trace.graph import evaluate, make_inputs
+from ..trace.recorder import Trace, record, to_value
+
+# A tree with more nodes than this gets no formula: sympy's work grows fast with size.
+SYMBOLIC_MAX_NODES = 80
+# A derivative with more operations than this is shown as diff() gives it.
+SIMPLIFY_MAX_OPS = 60
+# Seconds simplify() may take before the unsimplified form is shown instead.
+SIMPLIFY_SECONDS = 0.4
+# Formulas kept per process, by normalized function.
+FORMS_KEPT = 256
+# Float32 agreement between a formula's float64 value and PyTorch's x.grad.
+RTOL, ATOL = 1e-4, 1e-5
+# Central finite differences: the step, at most this many numbers per variable, and
+# at most this many numbers over all variables (each costs two evaluations).
+FD_STEP = 1e-6
+FD_MAX_NUMBERS = 64
+FD_MAX_TOTAL = 128
+# Second order: at most this many numbers per variable get their d²y/dx².
+DIAGONAL_MAX_NUMBERS = 100
+PLOT_POINTS = 161
+PLOT_WIDTH, PLOT_HEIGHT = 320, 200
+PLOT_MARGIN = (10, 10, 10, 24)  # left, top, right, bottom
+
+NO_FORMULA_TENSOR = N_(
+    "This function works on tensors, so no single formula helps here; PyTorch's gradient "
+    "is compared with a central finite difference instead."
+)
+NO_FORMULA_LARGE = N_(
+    "This function is too large for a formula within the time limit; PyTorch's gradient is "
+    "compared with a central finite difference instead."
+)
+
+
+def agrees(a: float, b: float) -> bool:
+    """Whether two numbers agree within float32 tolerance (both nan, or equal infinities, too)."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= ATOL + RTOL * max(abs(a), abs(b))
+
+
+# --- dy/dx as a formula -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Form:
+    """dy/dx for one variable: its text, its MathML, and whether it was simplified."""
+
+    variable: str
+    text: str
+    mathml: str
+    simplified: bool
+    expr: Any  # diff()'s own expression, for evaluating at the inputs
+
+
+_FORMS: OrderedDict[tuple[str, tuple[str, ...]], tuple[Form, ...]] = OrderedDict()
+
+
+class _Late(Exception):
+    """simplify() ran past its sub-deadline."""
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _Late in this thread after ``seconds``; only where signals can (the main thread).
+
+    A worker runs its task in its main thread; elsewhere (tests, workers=0) the
+    size bound alone keeps simplify() short.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def late(signum: int, frame: Any) -> None:
+        raise _Late
+
+    previous = signal.signal(signal.SIGALRM, late)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def simplest(derivative: Any) -> tuple[Any, bool]:
+    """``derivative`` simplified within SIMPLIFY_SECONDS, or as it is; and whether it was."""
+    import sympy
+
+    if sympy.count_ops(derivative) > SIMPLIFY_MAX_OPS:
+        return derivative, False
+    try:
+        with _deadline(SIMPLIFY_SECONDS):
+            if derivative.is_polynomial():
+                candidate = sympy.expand(derivative)
+            else:
+                candidate = sympy.simplify(derivative)
+    except _Late:
+        return derivative, False
+    # A form with functions the student never wrote (cosh for a sigmoid) teaches less.
+    new_functions = {type(f) for f in candidate.atoms(sympy.Function)} - {
+        type(f) for f in derivative.atoms(sympy.Function)
+    }
+    if not new_functions and sympy.count_ops(candidate) <= sympy.count_ops(derivative):
+        return candidate, True
+    return derivative, True
+
+
+def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
+    """dy/dx for each of ``names``, remembered per normalized function."""
+    key = (parsed.normalized, names)
+    kept = _FORMS.get(key)
+    if kept is not None:
+        _FORMS.move_to_end(key)
+        return kept
+    import sympy
+
+    from ..trace.symbolic import symbol, to_sympy
+
+    function = to_sympy(parsed.tree)
+    made = []
+    for name in names:
+        # relu's step at 0 is PyTorch's choice of subgradient there: 0, not sympy's 1/2.
+        raw = sympy.diff(function, symbol(name)).replace(
+            sympy.Heaviside, lambda arg, *_: sympy.Heaviside(arg, 0)
+        )
+        shown, simplified = simplest(raw)
+        made.append(Form(name, sympy.sstr(shown), mathml(shown), simplified, raw))
+    _FORMS[key] = kept = tuple(made)
+    while len(_FORMS) > FORMS_KEPT:
+        _FORMS.popitem(last=False)
+    return kept
+
+
+# MathML elements sympy's presentation printer writes for our functions.
+MATHML_TAGS = {"math", "mrow", "mi", "mn", "mo", "msup", "msub", "mfrac", "msqrt", "mroot",
+               "msubsup", "mtext", "mspace", "mstyle"}
+_ENTITIES = {"&InvisibleTimes;": "\u2062", "&ExponentialE;": "e", "&ImaginaryI;": "i",
+             "&#x398;": "\u0398", "&#x3C0;": "\u03c0", "&pi;": "\u03c0"}
+
+
+def mathml(expr: Any) -> str:
+    """``expr`` as inline MathML, checked: only presentation elements, no attributes but a few.
+
+    Names are the parser's identifiers and numbers are sympy's, so there is no
+    user text in it; the check is what makes that a fact rather than a hope.
+    """
+    import xml.etree.ElementTree as ET
+
+    import defusedxml.ElementTree as defused
+    from sympy.printing.mathml import mathml as print_mathml
+
+    text = print_mathml(expr, printer="presentation")
+    for entity, char in _ENTITIES.items():
+        text = text.replace(entity, char)
+    if "&" in text:
+        raise ValueError("unexpected entity in MathML")
+    root = defused.fromstring(f"<math>{text}</math>")
+    for element in root.iter():
+        if element.tag not in MATHML_TAGS:
+            raise ValueError(f"unexpected MathML element {element.tag}")
+        for attr in list(element.attrib):
+            if attr not in ("mathvariant", "stretchy"):
+                del element.attrib[attr]
+    root.set("xmlns", "http://www.w3.org/1998/Math/MathML")
+    return ET.tostring(root, encoding="unicode")
+
+
+def _size(parsed: Parsed) -> int:
+    return sum(1 for _ in post_order(parsed.tree))
+
+
+def _scalar_only(parsed: Parsed, shapes: dict[str, tuple[int, ...]]) -> bool:
+    for node in post_order(parsed.tree):
+        if isinstance(node, ListConst) or (isinstance(node, BinOp) and node.op == "@"):
+            return False
+        if isinstance(node, Call) and node.func in TENSOR_ONLY:
+            return False
+    return not any(shapes.values())
+
+
+def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Limits) -> dict[str, Any]:
+    """dy/dx for each variable with requires_grad, beside PyTorch's ``x.grad``.
+
+    ``{"kind": "formula" | "finite_difference", "reason": None | sentence,
+    "derivatives": [{"variable", "text", "mathml", "simplified", "value", "grad", "agrees"}]}``
+    ``text`` and ``mathml`` are None for finite differences.
+    """
+    shapes = {v.name: tuple(v.shape) for v in trace.variables}
+    wanted = tuple(v.name for v in trace.variables if v.requires_grad)
+    grads = {v.name: v.grad for v in trace.variables}
+    reason = None
+    if not _scalar_only(parsed, shapes):
+        reason = NO_FORMULA_TENSOR
+    elif _size(parsed) > SYMBOLIC_MAX_NODES:
+        reason = NO_FORMULA_LARGE
+    if reason is None:
+        from ..trace.symbolic import evaluate as evaluate_sympy
+        from ..trace.symbolic import symbol
+
+        values = {symbol(v.name): float(v.value) for v in trace.variables}
+        out = []
+        for form in forms(parsed, wanted):
+            value = float(evaluate_sympy(form.expr, values))
+            if grads[form.variable] is None:  # pragma: no cover - a used leaf always gets one
+                continue
+            grad = float(grads[form.variable])
+            out.append({
+                "variable": form.variable, "text": form.text, "mathml": form.mathml,
+                "simplified": form.simplified, "value": to_value(value), "grad": to_value(grad),
+                "agrees": agrees(value, grad),
+            })
+        return {"kind": "formula", "reason": None, "derivatives": out}
+    differences = finite_differences(parsed, inputs, wanted, limits)
+    out = []
+    for name in wanted:
+        estimate = differences[name]
+        flat_grad = torch.tensor(_numbers(grads[name]), dtype=torch.float64).reshape(-1)
+        n = estimate.numel()
+        ok = all(agrees_loosely(float(a), float(b)) for a, b in zip(estimate, flat_grad[:n]))
+        out.append({
+            "variable": name, "text": None, "mathml": None, "simplified": False,
+            "value": to_value(estimate) if shapes[name] else to_value(estimate[0]),
+            "grad": grads[name], "agrees": ok, "compared": n,
+        })
+    return {"kind": "finite_difference", "reason": reason, "derivatives": out}
+
+
+def agrees_loosely(estimate: float, grad: float) -> bool:
+    """A finite difference in float64 against float32 autograd: a wider tolerance."""
+    if not (math.isfinite(estimate) and math.isfinite(grad)):
+        return agrees(estimate, grad)
+    return abs(estimate - grad) <= 1e-3 + 1e-3 * max(abs(estimate), abs(grad))
+
+
+def _numbers(value: Any) -> Any:
+    """A result value back as floats (its "nan"/"inf" strings too)."""
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return float(value)
+
+
+def finite_differences(
+    parsed: Parsed, inputs: dict[str, Any], names: tuple[str, ...], limits: Limits
+) -> dict[str, torch.Tensor]:
+    """Central differences (f(x+h) - f(x-h)) / 2h in float64 for the first numbers of each
+    variable, flattened: up to FD_MAX_NUMBERS each and FD_MAX_TOTAL in all."""
+    base = {name: torch.tensor(value, dtype=torch.float64) for name, value in inputs.items()}
+    out: dict[str, torch.Tensor] = {}
+    each = max(1, min(FD_MAX_NUMBERS, FD_MAX_TOTAL // max(1, len(names))))
+    with torch.no_grad():
+        for name in names:
+            flat = base[name].reshape(-1)
+            n = min(flat.numel(), each)
+            estimate = torch.empty(n, dtype=torch.float64)
+            for i in range(n):
+                h = FD_STEP * max(1.0, abs(float(flat[i])))
+                ends = []
+                for sign in (1.0, -1.0):
+                    moved = flat.clone()
+                    moved[i] += sign * h
+                    tensors = {**base, name: moved.reshape(base[name].shape)}
+                    ends.append(float(torch.as_tensor(evaluate(parsed, tensors, limits)).sum()))
+                estimate[i] = (ends[0] - ends[1]) / (2 * h)
+            out[name] = estimate
+    return out
+
+
+# --- the plot -----------------------------------------------------------------
+
+
+def plot(parsed: Parsed, trace: Trace, limits: Limits) -> dict[str, Any] | None:
+    """y(x) around the input with its tangent, for a function of one scalar variable.
+
+    None for anything else. Coordinates are SVG user units in a
+    PLOT_WIDTH x PLOT_HEIGHT box; the page draws them with its own classes.
+    """
+    if len(trace.variables) != 1:
+        return None
+    variable = trace.variables[0]
+    if variable.shape or not variable.requires_grad or not _scalar_only(parsed, {}):
+        return None
+    x0, y0, slope = float(variable.value), float(trace.output.value), float(variable.grad)
+    if not all(math.isfinite(v) for v in (x0, y0, slope)):
+        return None
+    half = max(2.0, 0.5 * abs(x0))
+    grid = torch.linspace(x0 - half, x0 + half, PLOT_POINTS, dtype=torch.float64)
+    try:
+        ys = _on_grid(parsed, variable.name, grid, limits)
+    except ExprError:
+        return None
+    xs = grid.tolist()
+    finite = sorted(y for y in ys if math.isfinite(y))
+    if len(finite) < 2:
+        return None
+    lo, hi = finite[0], finite[-1]
+    q_lo, q_hi = finite[len(finite) // 20], finite[-1 - len(finite) // 20]
+    if hi - lo > 20 * max(q_hi - q_lo, 1e-12):  # a pole: show the body of the curve
+        lo, hi = q_lo, q_hi
+    lo, hi = min(lo, y0), max(hi, y0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 1, hi + 1
+    pad = 0.08 * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    left, top, right, bottom = PLOT_MARGIN
+    width, height = PLOT_WIDTH - left - right, PLOT_HEIGHT - top - bottom
+
+    def px(x: float) -> float:
+        return round(left + (x - xs[0]) / (xs[-1] - xs[0]) * width, 2)
+
+    def py(y: float) -> float:
+        return round(top + (hi - y) / (hi - lo) * height, 2)
+
+    curve, segment = [], []
+    for x, y in zip(xs, ys):
+        if math.isfinite(y) and lo - (hi - lo) <= y <= hi + (hi - lo):
+            segment.append(f"{px(x)},{py(y)}")
+        elif segment:
+            curve.append(segment)
+            segment = []
+    if segment:
+        curve.append(segment)
+    tangent = [(xs[0], y0 + slope * (xs[0] - x0)), (xs[-1], y0 + slope * (xs[-1] - x0))]
+    return {
+        "variable": variable.name,
+        "x0": x0,
+        "y0": y0,
+        "slope": slope,
+        "width": PLOT_WIDTH,
+        "height": PLOT_HEIGHT,
+        "box": [left, top, width, height],
+        "curve": ["M" + " L".join(s) for s in curve if len(s) > 1],
+        "tangent": f"M{px(tangent[0][0])},{py(tangent[0][1])} L{px(tangent[1][0])},{py(tangent[1][1])}",
+        "point": [px(x0), py(y0)],
+        "x_axis": py(0.0) if lo <= 0 <= hi else None,
+        "y_axis": px(0.0) if xs[0] <= 0 <= xs[-1] else None,
+        "x_range": [xs[0], xs[-1]],
+        "y_range": [lo, hi],
+    }
+
+
+def _on_grid(parsed: Parsed, name: str, grid: torch.Tensor, limits: Limits) -> list[float]:
+    """y at every grid point: all at once where the function is elementwise, else one by one."""
+    elementwise = not any(
+        isinstance(n, Call) and n.func in ("sum", "mean") for n in post_order(parsed.tree)
+    )
+    with torch.no_grad():
+        if elementwise:
+            ys = torch.as_tensor(evaluate(parsed, {name: grid}, limits), dtype=torch.float64)
+            return torch.broadcast_to(ys, grid.shape).tolist()
+        return [
+            float(torch.as_tensor(evaluate(parsed, {name: x}, limits)))
+            for x in grid.unbind()
+        ]
+
+
+# --- second order ---------------------------------------------------------------
+
+
+SECOND_NO_GRAPH = N_(
+    "dy/d{name} does not depend on any variable, so PyTorch builds no graph for it."
+)
+SECOND_TOO_LARGE = N_(
+    "The graph of the gradient computation has {count} nodes, more than the {limit} that "
+    "can be drawn."
+)
+SECOND_TENSOR = N_(
+    "The graph of the gradient computation is shown for single-number variables only."
+)
+
+
+@dataclass(frozen=True)
+class SecondOrder:
+    """d²y/dx² per variable, and the trace of dy/dx's own graph for one of them."""
+
+    second: dict[str, Any]  # name -> value (the Hessian's diagonal), None past the bound
+    first: dict[str, Any]  # name -> dy/dx, as create_graph=True computed it
+    trace: Trace | None  # the graph whose backward() gives d²y/dx² for ``variable``
+    variable: str | None
+    note: tuple[str, dict[str, Any]] | None  # why there is no graph, as template and params
+
+
+def second_order(
+    parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, bool] | None, limits: Limits
+) -> SecondOrder:
+    """``torch.autograd.grad(y, x, create_graph=True)``, then the gradient of each number of it."""
+    with torch.enable_grad():
+        tensors = make_inputs(parsed, inputs, requires_grad, limits)
+        y = evaluate(parsed, tensors, limits)
+        leaves = [(name, t) for name, t in tensors.items() if t.requires_grad]
+        grads = torch.autograd.grad(
+            y, [t for _, t in leaves], create_graph=True, allow_unused=True
+        )
+        second: dict[str, Any] = {}
+        first: dict[str, Any] = {}
+        chosen = None
+        for (name, t), g in zip(leaves, grads):
+            g = torch.zeros_like(t) if g is None else g
+            first[name] = to_value(g)
+            if t.numel() > DIAGONAL_MAX_NUMBERS:
+                second[name] = None
+                continue
+            flat = g.reshape(-1)
+            diagonal = torch.zeros(t.numel())
+            if g.grad_fn is not None:
+                for i in range(t.numel()):
+                    (h,) = torch.autograd.grad(flat[i], t, retain_graph=True, allow_unused=True)
+                    if h is not None:
+                        diagonal[i] = h.reshape(-1)[i]
+            second[name] = to_value(diagonal.reshape(t.shape))
+            if chosen is None and not t.shape:
+                chosen = (name, g)
+        if chosen is None:
+            first_name = leaves[0][0] if leaves else "x"
+            note = (SECOND_TENSOR, {}) if leaves and tensors[first_name].shape else (
+                SECOND_NO_GRAPH, {"name": first_name})
+            return SecondOrder(second, first, None, None, note)
+        name, g = chosen
+        if g.grad_fn is None:
+            return SecondOrder(second, first, None, name, (SECOND_NO_GRAPH, {"name": name}))
+        # The gradient's graph, traced and stepped like y's: backward() of dy/dx.
+        gradient_trace = record(parsed, tensors, [], g)
+        output = output_name(tensors)
+        gradient_trace = replace(gradient_trace, output_label=f"d{output}/d{name}")
+        if len(gradient_trace.nodes) > limits.max_graph_nodes:
+            return SecondOrder(second, first, None, name, (
+                SECOND_TOO_LARGE,
+                {"count": len(gradient_trace.nodes), "limit": limits.max_graph_nodes},
+            ))
+        return SecondOrder(second, first, gradient_trace, name, None)
+
+
+# --- accumulation -----------------------------------------------------------------
+
+
+def accumulation(
+    parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, bool] | None, limits: Limits
+) -> dict[str, Any]:
+    """``x.grad`` after ``y.backward()``, and after a second one without ``zero_grad()``."""
+    with torch.enable_grad():
+        tensors = make_inputs(parsed, inputs, requires_grad, limits)
+        y = evaluate(parsed, tensors, limits)
+        leaves = {name: t for name, t in tensors.items() if t.requires_grad}
+        y.backward(retain_graph=True)
+        once = {name: to_value(t.grad) for name, t in leaves.items()}
+        y.backward()
+        twice = {name: to_value(t.grad) for name, t in leaves.items()}
+    return {"once": once, "twice": twice}
+
+

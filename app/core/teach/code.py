@@ -1,0 +1,134 @@
+"""The equivalent PyTorch program, in the lesson's style.
+
+Printed from the checked tree (never from the student's text), so running it
+builds the very graph the app traced and prints the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..language.tree import (
+    Call,
+    ListConst,
+    Num,
+    Parsed,
+    Printed,
+    Var,
+    binary,
+    number,
+    post_order,
+    print_tree,
+)
+
+
+def torch_code(
+    parsed: Parsed,
+    inputs: dict[str, Any],
+    requires_grad: dict[str, bool] | None,
+    retain_grad: bool = False,
+) -> str:
+    """The program; with ``retain_grad`` it keeps and prints each named intermediate's .grad."""
+    requires_grad = requires_grad or {}
+    lines = ["import torch", ""]
+    on = []
+    for name in parsed.variables:
+        value = as_floats(inputs.get(name, 1.0))
+        if requires_grad.get(name, True):
+            lines.append(f"{name} = torch.tensor({value!r}, requires_grad=True)")
+            on.append(name)
+        else:
+            lines.append(f"{name} = torch.tensor({value!r})")
+    y = parsed.output_name
+    lines += program_lines(parsed) if parsed.lines else [f"{y} = {expression_code(parsed)}"]
+    retained = retained_lines(parsed, set(on)) if retain_grad else ([], [])
+    lines += [f"{name}.retain_grad()" for name in retained[1]]
+    lines += [f"print({y})", "", f"{y}.backward()"]
+    lines += [f"print({name}.grad)" for name in on]
+    lines += [f"print({name}.grad)" for name in retained[0]]
+    return "\n".join(lines) + "\n"
+
+
+def retained_lines(parsed: Parsed, on: set[str]) -> tuple[list[str], list[str]]:
+    """A program's intermediates that are tensors (their .grad can be printed), and those of
+    them that require grad (retain_grad() would refuse the others)."""
+    tensors, grads = [], []
+    for line in parsed.lines[:-1]:
+        nodes = list(post_order(line.tree))
+        used = {n.name for n in nodes if isinstance(n, Var)}
+        if used or any(isinstance(n, ListConst) for n in nodes):
+            tensors.append(line.name)
+        if used & on:
+            grads.append(line.name)
+    return tensors, grads
+
+
+def program_lines(parsed: Parsed) -> list[str]:
+    """A program's lines over torch, each using the names of the lines before it."""
+    names = parsed.names
+    return [
+        f"{line.name} = "
+        + print_tree(line.tree, _leaf, _call, {k: v for k, v in names.items() if k != id(line.tree)})
+        for line in parsed.lines
+    ]
+
+
+def as_floats(value: Any) -> Any:
+    """A value as the program writes it: every number a float, as torch.tensor reads it."""
+    if isinstance(value, list):
+        return [as_floats(v) for v in value]
+    return float(value)
+
+
+def expression_code(parsed: Parsed) -> str:
+    """The expression as Python over torch: functions become torch.<name>(...)."""
+    return print_tree(parsed.tree, _leaf, _call)
+
+
+def _leaf(node: Any) -> Printed:
+    if isinstance(node, Num):
+        # torch.pi and torch.e are the same float constants as math's.
+        return Printed(f"torch.{node.name}", number=True) if node.name else number(node.value)
+    if isinstance(node, Var):
+        return Printed(node.name)
+    return Printed(f"torch.tensor({as_floats(_lists(node.value))!r})")
+
+
+# How a function of the language is written in a program: {0}, {1}, {2} are the
+# arguments (numbers already turned into tensors where torch needs one).
+FUNCTION_CODE: dict[str, str] = {
+    "softmax": "torch.softmax({0}, dim=-1)",
+    "log_softmax": "torch.log_softmax({0}, dim=-1)",
+    "logsumexp": "torch.logsumexp({0}, dim=-1)",
+    "clamp": "torch.clamp({0}, {1}, {2})",
+    "mse": "torch.nn.functional.mse_loss({0}, {1})",
+    "cross_entropy": "torch.nn.functional.cross_entropy({0}, torch.tensor(int({1})))",
+    "transpose": "torch.transpose({0}, -2, -1)",
+}
+# Arguments that stay Python numbers (the bounds of clamp, the class index).
+PLAIN_ARGUMENTS = {"clamp": (1, 2), "cross_entropy": (1,)}
+
+
+def _call(node: Call, args: list[Printed]) -> Printed:
+    if node.func == "pow":
+        base, exponent = args
+        if base.number and exponent.number:
+            return binary("**", base, exponent)  # Python numbers: torch.pow would refuse them
+        return Printed(f"torch.pow({base.text}, {exponent.text})")
+    plain = PLAIN_ARGUMENTS.get(node.func, ())
+    texts = [
+        a.text if i in plain or not a.number else f"torch.tensor(float({a.text}))"
+        for i, a in enumerate(args)
+    ]
+    if node.func == "cross_entropy" and not args[1].number:
+        texts[1] = f"{args[1].text}.item()"
+    template = FUNCTION_CODE.get(node.func)
+    if template is None:
+        return Printed(f"torch.{node.func}({', '.join(texts)})")
+    return Printed(template.format(*texts))
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_lists(v) for v in value]
+    return value

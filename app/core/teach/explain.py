@@ -1,0 +1,211 @@
+"""What each step of the walk through the graph means, in numbers.
+
+Works on the typed records of a result (autograd_playground.core.result), as the pages read them. Every number comes
+from that result: from PyTorch, or from the rule each step applied, which the
+worker derived and checked against PyTorch (autograd_playground.core.trace.local). This module only
+formats them and names the operands by the part of the function they stand
+for. The words around the numbers live in the templates, so that they can be
+translated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..language.values import format_value
+from ..result import GraphResult, Node, Rule
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a step sends to one input, and the rule that made it (result.Rule, as text)."""
+
+    target: str  # node id
+    label: str  # the part of the function the input stands for
+    value: str
+    local: str | None  # element-wise ops: the derived local derivative at the inputs
+    formula: str | None  # the derived local derivative, or the tensor rule (G·vᵀ)
+    kind: str | None = None  # "local", or the tensor rule: sum, mean, dot, mv, mm, ...
+    torch: str | None = None  # PyTorch's own number the formula was checked against
+    agrees: bool | None = None  # the check; None where it could not be made
+    where: tuple[tuple[str, str], ...] = ()  # names in the formula that are not inputs
+    notes: tuple[str, ...] = ()  # see result.Rule
+    of: str = ""  # the label as it reads after ∂: (x**2), or in a program a bare name: h
+
+
+@dataclass(frozen=True)
+class Part:
+    """One path's share of a leaf's gradient."""
+
+    node: str
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class StepView:
+    index: int
+    node: str
+    name: str
+    label: str  # the part of the function this node computes, or the variable
+    kind: str  # output, op or leaf
+    arrived: str
+    sent: tuple[Sent, ...] = ()
+    variable: str | None = None
+    parts: tuple[Part, ...] = ()
+    accumulated: str | None = None
+    of: str = ""  # the label as it reads after ∂ (see Sent.of)
+    heading: str = ""  # the label, or in a program the line it computes: h = tanh(z)
+
+
+@dataclass(frozen=True)
+class ForwardView:
+    index: int
+    node: str | None
+    name: str | None
+    source: str
+    value: str
+    built: tuple[str, ...]
+    tensor: bool = False  # a tensor, not Python arithmetic on numbers
+
+
+@dataclass(frozen=True)
+class NodeView:
+    id: str
+    name: str
+    kind: str
+    label: str
+    value: str
+    shape: tuple
+    saved: dict[str, str]
+    arrived: str | None
+    sent: tuple[Sent, ...] = field(default_factory=tuple)
+
+
+def label_of(node: Node) -> str:
+    """What a node stands for: its variable, the program's name for its value, or its text."""
+    if node.kind == "leaf":
+        return node.variable or "?"
+    return node.name_of or node.source or node.name
+
+
+def heading_of(node: Node) -> str:
+    """A node's label, and in a program the line of a named value in full: ``h = tanh(z)``."""
+    if node.name_of and node.source:
+        return f"{node.name_of} = {node.source}"
+    return label_of(node)
+
+
+def of(node: Node, program: bool) -> str:
+    """The label after ∂: ``∂y/∂(x**2)``. In a program names and variables stand bare, as
+    the lesson writes ``∂loss/∂h``; a single function keeps its parentheses."""
+    label = label_of(node)
+    if program and (node.name_of or node.kind == "leaf"):
+        return label
+    return f"({label})"
+
+
+def _sent(target: str, label: str, value: Any, rule: Rule | None, of: str = "") -> Sent:
+    if rule is None:
+        return Sent(target, label, format_value(value), None, None, of=of)
+    return Sent(
+        target=target,
+        label=label,
+        value=format_value(value),
+        local=format_value(rule.value) if rule.kind == "local" and rule.value is not None else None,
+        formula=rule.formula,
+        kind=rule.kind,
+        torch=format_value(rule.torch) if rule.torch is not None else None,
+        agrees=rule.agrees,
+        where=tuple((k, format_value(v)) for k, v in rule.where.items()),
+        notes=rule.notes,
+        of=of,
+    )
+
+
+def steps(result: GraphResult) -> list[StepView]:
+    nodes = {n.id: n for n in result.nodes}
+    program = any(n.name_of for n in result.nodes)
+    out = []
+    for step in result.steps:
+        node = nodes[step.node]
+        arrived = step.grad_outputs[0] if step.grad_outputs else None
+        rules = step.rules or (None,) * len(step.targets)
+        sent = tuple(
+            _sent(target, label_of(nodes[target]), value, rule, of(nodes[target], program))
+            for target, value, rule in zip(step.targets, step.grad_inputs, rules)
+            if target is not None and value is not None
+        )
+        parts = tuple(
+            Part(c.node, label_of(nodes[c.node]), format_value(c.value))
+            for c in sorted(
+                step.contributions, key=lambda c: (nodes[c.node].start or 0, c.node)
+            )
+        )
+        out.append(
+            StepView(
+                index=step.index,
+                node=node.id,
+                name=node.name,
+                label=label_of(node),
+                kind=node.kind,
+                arrived=format_value(arrived),
+                sent=sent,
+                variable=node.variable,
+                parts=parts,
+                accumulated=format_value(step.accumulated)
+                if step.accumulated is not None
+                else None,
+                of=of(node, program),
+                heading=heading_of(node),
+            )
+        )
+    return out
+
+
+def forward(result: GraphResult) -> list[ForwardView]:
+    """The forward pass op by op, with the nodes that exist after each op."""
+    nodes = {n.id: n for n in result.nodes}
+    built = [n.id for n in result.nodes if n.kind == "leaf"]
+    built += [f"var-{n.variable}" for n in result.nodes if n.kind == "leaf"]
+    out = []
+    ops = result.forward
+    for op in ops:
+        if op.node:
+            built.append(op.node)
+        last = op is ops[-1]
+        out.append(
+            ForwardView(
+                index=op.index,
+                node=op.node,
+                name=nodes[op.node].name if op.node else None,
+                source=heading_of(nodes[op.node]) if op.node else op.source,
+                value=format_value(op.value),
+                built=tuple(built + (["out"] if last else [])),
+                tensor=op.tensor,
+            )
+        )
+    return out
+
+
+def node_views(result: GraphResult, step_views: list[StepView]) -> list[NodeView]:
+    """Everything the details panel shows for each node; ``step_views`` is steps(result)."""
+    by_node = {s.node: s for s in step_views}
+    views = []
+    for node in result.nodes:
+        step = by_node.get(node.id)
+        views.append(
+            NodeView(
+                id=node.id,
+                name=node.name,
+                kind=node.kind,
+                label=label_of(node),
+                value=format_value(node.value),
+                shape=tuple(node.shape),
+                saved={k: format_value(v) for k, v in node.saved.items()},
+                arrived=step.arrived if step else None,
+                sent=step.sent if step else (),
+            )
+        )
+    return views

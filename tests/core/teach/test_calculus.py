@@ -1,0 +1,385 @@
+"""autograd_playground.core.teach.calculus: dy/dx beside autograd, the plot, second order and accumulation.
+
+Every expected number is derived by hand in the comment or the lambda next to
+it, or comes from the tests' own sympy oracle (tests/oracle.py), never from the
+app's symbolic module. The lesson's function is 5*x**3 + 2*x**2 + 4*x + 8:
+dy/dx = 15x² + 4x + 4 = 72 and d²y/dx² = 30x + 4 = 64 at x = 2.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import sympy
+from autograd_playground.core.language.expr import Limits, parse
+from autograd_playground.core.language.rules import Extras
+from autograd_playground.core.pipeline import compute
+from autograd_playground.core.teach import calculus
+from autograd_playground.core.trace.graph import trace
+from autograd_playground.core.trace.symbolic import evaluate, symbol
+from autograd_playground.web.markup import inline_mathml
+
+from tests import oracle
+
+LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
+
+
+def sig(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+# (function, point, {variable: hand-derived derivative as a function of the point}).
+# Every whitelisted function of language.FUNCTIONS is here at least once.
+HAND = [
+    (LESSON, {"x": 2.0}, {"x": lambda x: 15 * x**2 + 4 * x + 4}),
+    ("sin(x)", {"x": 0.7}, {"x": lambda x: math.cos(x)}),
+    ("cos(x)", {"x": 0.7}, {"x": lambda x: -math.sin(x)}),
+    ("tan(x)", {"x": 0.7}, {"x": lambda x: 1 / math.cos(x) ** 2}),
+    ("exp(x)", {"x": 0.7}, {"x": lambda x: math.exp(x)}),
+    ("log(x)", {"x": 0.7}, {"x": lambda x: 1 / x}),
+    ("sqrt(x)", {"x": 0.7}, {"x": lambda x: 1 / (2 * math.sqrt(x))}),
+    ("abs(x)", {"x": -0.7}, {"x": lambda x: -1.0}),
+    ("tanh(x)", {"x": 0.7}, {"x": lambda x: 1 - math.tanh(x) ** 2}),
+    ("sigmoid(x)", {"x": 0.7}, {"x": lambda x: sig(x) * (1 - sig(x))}),
+    ("relu(x)", {"x": 0.7}, {"x": lambda x: 1.0}),
+    ("relu(x)", {"x": -0.7}, {"x": lambda x: 0.0}),
+    ("pow(x, 3)", {"x": 0.7}, {"x": lambda x: 3 * x**2}),
+    ("sum(x*x)", {"x": 0.7}, {"x": lambda x: 2 * x}),
+    ("mean(3*x)", {"x": 0.7}, {"x": lambda x: 3.0}),
+    ("2**x", {"x": 3.0}, {"x": lambda x: 2**x * math.log(2)}),
+    ("1/x", {"x": 0.5}, {"x": lambda x: -1 / x**2}),
+    ("x**2*y + sin(y)", {"x": 3.0, "y": 0.5},
+     {"x": lambda x, y: 2 * x * y, "y": lambda x, y: x**2 + math.cos(y)}),
+    ("x**y", {"x": 2.0, "y": 3.0},
+     {"x": lambda x, y: y * x ** (y - 1), "y": lambda x, y: x**y * math.log(x)}),
+]
+
+
+def f32(value: float) -> float:
+    """The input as PyTorch holds it (float32): the formula is evaluated there."""
+    return float(np.float32(value))
+
+
+def symbolic(expression: str, inputs: dict) -> dict:
+    return compute(expression, inputs, extras=Extras(symbolic=True))
+
+
+@pytest.mark.parametrize("expression, point, derivatives", HAND, ids=[h[0] + str(h[1]) for h in HAND])
+def test_dy_dx_at_the_inputs_is_the_hand_derived_value_and_agrees_with_autograd(
+    expression, point, derivatives
+):
+    data = symbolic(expression, point)["symbolic"]
+    assert data["kind"] == "formula" and data["reason"] is None
+    by_name = {d["variable"]: d for d in data["derivatives"]}
+    assert set(by_name) == set(derivatives)
+    for name, hand in derivatives.items():
+        expected = hand(*map(f32, point.values()))
+        assert by_name[name]["value"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        assert by_name[name]["grad"] == pytest.approx(expected, rel=1e-5, abs=1e-6)
+        assert by_name[name]["agrees"] is True
+        assert by_name[name]["mathml"].startswith("<math")
+
+
+@pytest.mark.parametrize("expression, point, derivatives", HAND, ids=[h[0] + str(h[1]) for h in HAND])
+def test_the_formula_is_the_derivative_everywhere_not_only_at_the_inputs(
+    expression, point, derivatives
+):
+    """The shown formula, evaluated at other points, still matches the hand derivative."""
+    parsed = parse(expression)
+    forms = {f.variable: f for f in calculus.forms(parsed, tuple(derivatives))}
+    for shift in (0.13, 0.61):
+        moved = {name: value + shift for name, value in point.items()}
+        at = {symbol(name): value for name, value in moved.items()}
+        for name, hand in derivatives.items():
+            value = float(evaluate(forms[name].expr, at))
+            assert value == pytest.approx(hand(*moved.values()), rel=1e-9, abs=1e-12)
+
+
+def test_the_lessons_derivative_reads_as_a_student_writes_it():
+    (d,) = symbolic(LESSON, {"x": 2})["symbolic"]["derivatives"]
+    assert d["text"] == "15*x**2 + 4*x + 4"
+    assert d["simplified"] is True
+    numbers = re.findall(r"<mn>([^<]*)</mn>", d["mathml"])
+    assert numbers == ["15", "2", "4", "4"]
+
+
+def test_relu_at_zero_uses_the_subgradient_pytorch_picks():
+    (d,) = symbolic("relu(x)", {"x": 0.0})["symbolic"]["derivatives"]
+    assert d["value"] == 0.0 and d["grad"] == 0.0 and d["agrees"] is True
+
+
+def test_a_simplified_form_never_brings_in_functions_the_student_did_not_write():
+    (d,) = symbolic("sigmoid(x)", {"x": 0.3})["symbolic"]["derivatives"]
+    assert "cosh" not in d["text"]
+
+
+def test_forms_are_kept_per_normalized_function():
+    first = calculus.forms(parse("x^5 + 0.25"), ("x",))
+    again = calculus.forms(parse("x**5+0.25"), ("x",))
+    assert again is first
+    assert first[0].text == "5*x**4"
+
+
+def test_a_large_derivative_is_shown_unsimplified():
+    # d/dx of a product of 8 different factors has 8 terms of 8 factors: over the bound.
+    expression = "*".join(f"sin({k}*x)" for k in range(1, 9))
+    (form,) = calculus.forms(parse(expression), ("x",))
+    assert sympy.count_ops(form.expr) > calculus.SIMPLIFY_MAX_OPS
+    assert form.simplified is False
+    # Unsimplified is still right: the oracle's own derivative at a point.
+    at = 0.3
+    exact = sympy.diff(oracle.to_sympy(parse(expression).tree), oracle.symbol("x"))
+    assert float(evaluate(form.expr, {symbol("x"): at})) == pytest.approx(
+        float(exact.subs(oracle.symbol("x"), at)), rel=1e-9
+    )
+
+
+def test_simplify_gives_up_at_its_deadline(monkeypatch):
+    """A simplification over its time is dropped for the unsimplified form (main thread)."""
+    monkeypatch.setattr(calculus, "SIMPLIFY_SECONDS", 1e-6)
+    x = symbol("x")
+    derivative = sympy.diff(sympy.sin(x) ** 2 * sympy.cos(x) / (1 + sympy.exp(-x)), x)
+    shown, simplified = calculus.simplest(derivative)
+    assert simplified is False and shown is derivative
+
+
+def test_tensor_functions_are_compared_with_a_central_finite_difference():
+    data = symbolic("mean((w*x - t)**2)", {"w": 1.5, "x": [1, 2, 3], "t": [2, 4, 6]})["symbolic"]
+    assert data["kind"] == "finite_difference"
+    assert data["reason"] == calculus.NO_FORMULA_TENSOR
+    by_name = {d["variable"]: d for d in data["derivatives"]}
+    # By hand: w*x - t = [-0.5, -1, -1.5]; d/dw = mean(2(wx - t)x) = (-1 - 4 - 9)/3.
+    assert by_name["w"]["value"] == pytest.approx(-14 / 3, rel=1e-6)
+    # d/dx_i = 2(wx_i - t_i)w/3 = [-0.5, -1, -1.5]; d/dt_i = -2(wx_i - t_i)/3.
+    assert by_name["x"]["value"] == pytest.approx([-0.5, -1.0, -1.5], rel=1e-6)
+    assert by_name["t"]["value"] == pytest.approx([1 / 3, 2 / 3, 1.0], rel=1e-6)
+    assert all(d["agrees"] and d["text"] is None for d in data["derivatives"])
+
+
+@pytest.mark.parametrize(
+    "expression, inputs",
+    [("cross_entropy(v*w, 1)", {"w": 1.5, "v": [0.5, 2.0, -1.0]}),
+     ("sum(softmax(v)*[1, 2, 3])", {"v": [0.5, 2.0, -1.0]}),
+     ("sum(transpose(A) @ v)", {"A": [[1, 2], [3, 4]], "v": [1.0, 2.0]})],
+)
+def test_the_lessons_tensor_functions_fall_back_to_finite_differences(expression, inputs):
+    data = symbolic(expression, inputs)["symbolic"]
+    assert data["kind"] == "finite_difference" and data["reason"] == calculus.NO_FORMULA_TENSOR
+    parsed = parse(expression)
+    fd = oracle.finite_difference_gradients(parsed.tree, inputs, list(parsed.variables))
+    for d in data["derivatives"]:
+        assert d["agrees"] is True
+        value = np.array(d["value"], dtype=float).reshape(-1)
+        assert np.allclose(value, np.ravel(fd[d["variable"]]), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "expression, point, expected",
+    [("maximum(x, y)*2", {"x": 1.5, "y": 0.5}, {"x": 2.0, "y": 0.0}),
+     ("clamp(x*y, 0, 1)", {"x": 1.5, "y": 0.5}, {"x": 0.5, "y": 1.5}),
+     ("mse(x, y)", {"x": 1.5, "y": 0.5}, {"x": 2.0, "y": -2.0})],
+)
+def test_the_lessons_scalar_ops_get_a_formula(expression, point, expected):
+    data = symbolic(expression, point)["symbolic"]
+    assert data["kind"] == "formula"
+    for d in data["derivatives"]:
+        assert d["value"] == pytest.approx(expected[d["variable"]]) and d["agrees"] is True
+
+
+def test_a_function_too_large_for_a_formula_falls_back_to_finite_differences():
+    expression = " + ".join(["x*x"] * 40)  # 119 nodes; dy/dx = 80x
+    data = symbolic(expression, {"x": 1.5})["symbolic"]
+    assert data["kind"] == "finite_difference" and data["reason"] == calculus.NO_FORMULA_LARGE
+    (d,) = data["derivatives"]
+    assert d["value"] == pytest.approx(120.0, rel=1e-6) and d["agrees"] is True
+
+
+def test_a_variable_without_requires_grad_gets_no_derivative_row():
+    data = compute("c*x**2", {"c": 3, "x": 2}, {"c": False, "x": True},
+                   extras=Extras(symbolic=True))["symbolic"]
+    assert [d["variable"] for d in data["derivatives"]] == ["x"]
+    assert data["derivatives"][0]["value"] == 12.0  # 2cx
+
+
+def test_agreement_is_within_float32_tolerance_only():
+    assert calculus.agrees(72.0, 72.000001)
+    assert not calculus.agrees(72.0, 72.1)
+    assert calculus.agrees(float("nan"), float("nan"))
+    assert not calculus.agrees(float("inf"), 1e30)
+
+
+# --- MathML ---------------------------------------------------------------------
+
+
+def test_mathml_is_checked_where_it_becomes_markup():
+    good = inline_mathml('<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>x</mi></math>')
+    assert str(good).startswith('<math xmlns="http://www.w3.org/1998/Math/MathML"')
+    assert "<mi>x</mi>" in good
+    for bad in ("<math><script>alert(1)</script></math>",
+                '<math><mi onclick="alert(1)">x</mi></math>',
+                "<math><mi>x</mi>", "<svg/>"):
+        assert str(inline_mathml(bad)) == ""
+
+
+# --- the plot -----------------------------------------------------------------
+
+
+def lesson_plot() -> dict:
+    return symbolic(LESSON, {"x": 2})["plot"]
+
+
+def test_the_plot_marks_the_point_and_a_tangent_of_slope_x_grad():
+    p = lesson_plot()
+    assert (p["x0"], p["y0"], p["slope"]) == (2.0, 64.0, 72.0)
+    left, top, width, height = p["box"]
+    (x_lo, x_hi), (y_lo, y_hi) = p["x_range"], p["y_range"]
+    assert x_lo < 2 < x_hi and y_lo < 64 < y_hi
+    # The point, back in the function's coordinates.
+    cx, cy = p["point"]
+    assert x_lo + (cx - left) / width * (x_hi - x_lo) == pytest.approx(2.0, abs=0.01)
+    assert y_hi - (cy - top) / height * (y_hi - y_lo) == pytest.approx(64.0, rel=0.01)
+    # The tangent's slope in the function's coordinates is x.grad.
+    (x1, y1), (x2, y2) = [map(float, pair.split(",")) for pair in
+                          re.findall(r"[-\d.]+,[-\d.]+", p["tangent"])]
+    slope = ((y1 - y2) / height * (y_hi - y_lo)) / ((x2 - x1) / width * (x_hi - x_lo))
+    assert slope == pytest.approx(72.0, rel=0.01)
+
+
+def test_the_curve_follows_the_function():
+    p = lesson_plot()
+    left, top, width, height = p["box"]
+    (x_lo, x_hi), (y_lo, y_hi) = p["x_range"], p["y_range"]
+    for pair in re.findall(r"[-\d.]+,[-\d.]+", " ".join(p["curve"]))[::20]:
+        px, py = map(float, pair.split(","))
+        x = x_lo + (px - left) / width * (x_hi - x_lo)
+        y = y_hi - (py - top) / height * (y_hi - y_lo)
+        assert y == pytest.approx(5 * x**3 + 2 * x**2 + 4 * x + 8, abs=0.02 * (y_hi - y_lo))
+
+
+def test_a_pole_breaks_the_curve_instead_of_joining_its_sides():
+    p = symbolic("1/x", {"x": 0.5})["plot"]
+    assert len(p["curve"]) >= 2
+
+
+@pytest.mark.parametrize("expression, inputs", [
+    ("x*y", {"x": 1, "y": 2}),  # two variables
+    ("sum(x*x)", {"x": [1, 2]}),  # a tensor
+])
+def test_only_one_variable_scalar_functions_get_a_plot(expression, inputs):
+    assert symbolic(expression, inputs)["plot"] is None
+
+
+# --- second order -------------------------------------------------------------------
+
+
+def second(expression: str, inputs: dict, **kw) -> dict:
+    return compute(expression, inputs, extras=Extras(order=2), **kw)["second_order"]
+
+
+@pytest.mark.parametrize("expression, inputs, expected", [
+    (LESSON, {"x": 2}, {"x": 64.0}),  # 30x + 4
+    ("sin(x)", {"x": 0.7}, {"x": -math.sin(0.7)}),
+    ("exp(2*x)", {"x": 0.5}, {"x": 4 * math.exp(1.0)}),
+    ("log(x)", {"x": 0.5}, {"x": -4.0}),  # -1/x²
+    ("x**2*y + sin(y)", {"x": 3, "y": 0.5}, {"x": 1.0, "y": -math.sin(0.5)}),  # 2y, -sin y
+    ("x*y", {"x": 1, "y": 2}, {"x": 0.0, "y": 0.0}),
+    ("sum(x**3)", {"x": [1, 2]}, {"x": [6.0, 12.0]}),  # diagonal 6x
+])
+def test_second_derivatives_are_the_hand_derived_diagonal(expression, inputs, expected):
+    got = second(expression, inputs)["second"]
+    assert set(got) == set(expected)
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("expression, point", [
+    ("sigmoid(x)*tanh(x)", 0.4), ("sqrt(x)/(1 + x**2)", 1.3), ("2**x*cos(x)", 0.9),
+])
+def test_second_derivatives_agree_with_the_sympy_oracle(expression, point):
+    f = oracle.to_sympy(parse(expression).tree)
+    x = oracle.symbol("x")
+    exact = float(sympy.diff(f, x, 2).subs(x, point))
+    assert second(expression, {"x": point})["second"]["x"] == pytest.approx(exact, rel=1e-4)
+
+
+def test_the_gradient_has_its_own_graph_whose_backward_gives_the_second_derivative():
+    data = second(LESSON, {"x": 2})
+    graph = data["graph"]
+    assert graph["variable"] == "x" and data["note"] is None
+    assert graph["output"]["value"] == 72.0  # the graph's output is dy/dx
+    leaf = [s for s in graph["steps"] if s["accumulated"] is not None]
+    assert [s["accumulated"] for s in leaf] == [64.0]
+    assert graph["svg"].startswith("<svg") and len(graph["nodes"]) <= Limits().max_graph_nodes
+
+
+def test_the_gradient_graph_obeys_the_node_limit():
+    data = second(" + ".join(["sin(x)*x"] * 30), {"x": 1.0})
+    assert data["graph"] is None
+    assert data["note"]["template"] == calculus.SECOND_TOO_LARGE
+    assert data["note"]["params"]["limit"] == Limits().max_graph_nodes
+    assert data["second"]["x"] is not None  # the numbers are still there
+
+
+def test_a_linear_function_has_no_gradient_graph_and_says_why():
+    data = second("3*x + 1", {"x": 2})
+    assert data["second"] == {"x": 0.0} and data["graph"] is None
+    assert data["note"]["template"] == calculus.SECOND_NO_GRAPH
+
+
+# --- accumulation ------------------------------------------------------------------
+
+
+def test_a_second_backward_without_zero_grad_doubles_the_gradient():
+    data = compute(LESSON, {"x": 2}, extras=Extras(accumulate=True))["accumulation"]
+    assert data == {"once": {"x": 72.0}, "twice": {"x": 144.0}}
+
+
+def test_accumulation_keeps_each_variable_and_tensors():
+    data = compute("sum(w*x)", {"w": [1, 2], "x": [3, 4]}, {"w": True, "x": False},
+                   extras=Extras(accumulate=True))["accumulation"]
+    assert data == {"once": {"w": [3.0, 4.0]}, "twice": {"w": [6.0, 8.0]}}
+
+
+def test_the_default_answer_has_none_of_the_extras():
+    data = compute(LESSON, {"x": 2})
+    assert not {"symbolic", "plot", "second_order", "accumulation"} & set(data)
+
+
+def test_trace_is_untouched_by_the_extras():
+    parsed = parse(LESSON)
+    assert trace(parsed, {"x": 2}).gradients == {"x": 72.0}
+
+
+def test_finite_differences_are_bounded_over_all_variables():
+    names = [f"v{k}" for k in range(8)]
+    inputs = {name: [0.5] * 100 for name in names}
+    data = symbolic("sum(" + " + ".join(f"{n}*{n}" for n in names) + ")", inputs)["symbolic"]
+    compared = [d["compared"] for d in data["derivatives"]]
+    assert compared == [calculus.FD_MAX_TOTAL // 8] * 8
+    # By hand: d/dv_i of sum(v*v) is 2v = 1 for every number.
+    assert all(v == pytest.approx(1.0, rel=1e-6) for d in data["derivatives"] for v in d["value"])
+
+
+def test_the_gradient_graph_calls_its_output_dy_dx():
+    svg = second(LESSON, {"x": 2})["graph"]["svg"]
+    assert "dy/dx" in svg
+    svg = second("x*y**3", {"x": 2, "y": 1})["graph"]["svg"]  # a variable y: out
+    assert "dout/dx" in svg
+
+
+def test_a_program_has_second_derivatives_as_its_one_line_function_has():
+    # The lesson's neuron as three lines: d²loss/dw² and the others, against sympy on
+    # the same function written as one expression, (tanh(w*x + b) - t)^2.
+    program = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"
+    inputs = {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1.0}
+    data = second(program, inputs)
+    f = oracle.to_sympy(parse("(tanh(w*x + b) - t)**2").tree)
+    at = {oracle.symbol(k): v for k, v in inputs.items()}
+    for name in inputs:
+        exact = float(sympy.diff(f, oracle.symbol(name), 2).subs(at))
+        assert data["second"][name] == pytest.approx(exact, rel=1e-4, abs=1e-6), name
+    # The gradient's graph is drawn and stepped, with no named values of its own.
+    assert data["graph"]["steps"] and data["graph"]["intermediates"] == []

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import re
 import shutil
 import subprocess
 import threading
+
+
+log = logging.getLogger(__name__)
 
 
 class RenderError(Exception):
@@ -83,10 +87,17 @@ class Libgvc:
     def __init__(self, gvc: ctypes.CDLL, cgraph: ctypes.CDLL):
         gvc.gvContext.restype = ctypes.c_void_p
         gvc.gvContext.argtypes = []
+        gvc.gvcVersion.restype = ctypes.c_char_p
+        gvc.gvcVersion.argtypes = [ctypes.c_void_p]
+        self._context = gvc.gvContext()
+        if not self._context:
+            raise OSError("gvContext() failed")
+        self.version = (gvc.gvcVersion(self._context) or b"").decode(errors="replace")
+        self._length = length_type(self.version)
         gvc.gvLayout.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p]
         gvc.gvRenderData.argtypes = [
             ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p,
-            ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_uint),
+            ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(self._length),
         ]
         gvc.gvFreeRenderData.argtypes = [ctypes.c_void_p]
         gvc.gvFreeLayout.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
@@ -102,9 +113,6 @@ class Libgvc:
         # keeps them for the RenderError. The reference must live as long as we do.
         self._on_error = _ERROR_FUNCTION(self._keep_message)
         cgraph.agseterrf(self._on_error)
-        self._context = gvc.gvContext()
-        if not self._context:
-            raise OSError("gvContext() failed")
         self.lock = threading.Lock()
 
     def _keep_message(self, text: bytes | None) -> int:
@@ -126,7 +134,7 @@ class Libgvc:
                 if gvc.gvLayout(self._context, graph, b"dot") != 0:
                     raise RenderError("Graphviz could not draw the graph: " + self._error()[:200])
                 try:
-                    data, length = ctypes.c_void_p(), ctypes.c_uint()
+                    data, length = ctypes.c_void_p(), self._length()
                     if gvc.gvRenderData(self._context, graph, b"svg", ctypes.byref(data),
                                         ctypes.byref(length)) != 0 or not data:
                         raise RenderError(
@@ -145,6 +153,22 @@ class Libgvc:
         return "".join(self._messages).strip() or "unknown error"
 
 
+# gvRenderData's length argument: ``unsigned int *`` up to Graphviz 12, ``size_t *``
+# from 13.0.0 on ("Breaking: gvRenderData takes its length parameter as a size_t *").
+# A version past the newest one known here is refused, and the dot program draws.
+NEWEST_KNOWN_MAJOR = 14
+_VERSION = re.compile(r"(\d+)\.\d+")
+
+
+def length_type(version: str) -> type[ctypes.c_uint] | type[ctypes.c_size_t]:
+    """The C type of gvRenderData's length for a libgvc that says it is ``version``."""
+    match = _VERSION.match(version)
+    major = int(match[1]) if match else 0
+    if not 2 <= major <= NEWEST_KNOWN_MAJOR:
+        raise OSError(f"Graphviz's library is version {version!r}, which this binding does not know")
+    return ctypes.c_size_t if major >= 13 else ctypes.c_uint
+
+
 _ERROR_FUNCTION = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p)
 _LIBRARY: list[Libgvc | None] = []  # loaded once per process, on first use
 _LIBRARY_LOCK = threading.Lock()
@@ -160,9 +184,11 @@ def _library() -> Libgvc | None:
 
 
 def load_libgvc() -> Libgvc | None:
+    """Graphviz's library, or None (said once in the log) where it cannot be used."""
     try:
         return Libgvc(_open("gvc", "libgvc.so.6"), _open("cgraph", "libcgraph.so.6"))
-    except (OSError, AttributeError):  # missing, or a build without these functions
+    except (OSError, AttributeError) as exc:  # missing, unknown, or without these functions
+        log.warning("graphs are laid out by the dot program: Graphviz's library cannot be used (%s)", exc)
         return None
 
 

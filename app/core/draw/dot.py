@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING
+
+from cachetools import LRUCache, cached
 
 from ..language.values import format_value
 
@@ -24,25 +25,15 @@ _GRAPH_HEADER = (
 
 # The torchviz view shows no values, so the same function with new values has the
 # same DOT: a class trying its own x pays make_dot once (a 20-term polynomial: 1.5 ms).
-_DOT_MEMORY: OrderedDict[tuple, str] = OrderedDict()
-_DOT_MEMORY_SIZE = 256
+DOT_BYTES = 4 * 2**20  # bounds the DOT sources remembered, by their bytes
+_DOT_MEMORY: LRUCache[tuple, str] = LRUCache(maxsize=DOT_BYTES, getsizeof=len)
 _DOT_LOCK = threading.Lock()  # the server's own threads share it when workers=0
 
 
+@cached(_DOT_MEMORY, key=lambda trace, collapse=(): (*drawing_key(trace), collapse), lock=_DOT_LOCK)
 def remembered_torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
     """:func:`torchviz_dot`, remembered per :func:`drawing_key` and the lines collapsed."""
-    key = (*drawing_key(trace), collapse)
-    with _DOT_LOCK:
-        found = _DOT_MEMORY.get(key)
-        if found is not None:
-            _DOT_MEMORY.move_to_end(key)
-            return found
-    source = torchviz_dot(trace, collapse)
-    with _DOT_LOCK:
-        _DOT_MEMORY[key] = source
-        while len(_DOT_MEMORY) > _DOT_MEMORY_SIZE:
-            _DOT_MEMORY.popitem(last=False)
-    return source
+    return torchviz_dot(trace, collapse)
 
 
 def drawing_key(trace: Trace) -> tuple:

@@ -13,9 +13,11 @@ it out, :mod:`.sanitize` keeps only the SVG we know.
 
 from __future__ import annotations
 
-import functools
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
+
+from cachetools import LRUCache, cached
 
 from .dot import annotated_dot, collapsed_lines, remembered_torchviz_dot
 from .layout import layout
@@ -56,14 +58,18 @@ def render(
     return Picture(view=view, dot=source, svg=drawn(source, timeout, quick), collapsed=collapsed)
 
 
-@functools.lru_cache(maxsize=256)
+# The pictures one process remembers, bounded by their bytes of SVG (10-40 KB each).
+DRAWN_BYTES = 8 * 2**20
+
+
+@cached(LRUCache(maxsize=DRAWN_BYTES, getsizeof=len), lock=threading.Lock())
 def drawn(dot_source: str, timeout: float = 5.0, quick: bool = False) -> str:
     """Laid out and sanitized SVG for a DOT source, remembered for the next same graph.
 
     The torchviz view shows no values, so a class computing one function with
     its own values draws the same picture again and again: layout and
-    sanitizing (half of a new computation) are paid once per process. About
-    256 pictures of 10-40 KB. A failure is not remembered.
+    sanitizing (half of a new computation) are paid once per process, within
+    DRAWN_BYTES. A failure is not remembered.
     """
     return sanitize_svg(layout(dot_source, timeout, quick))
 

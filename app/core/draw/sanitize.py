@@ -6,12 +6,13 @@ markup library, so the core renders no HTML.
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
 import xml.etree.ElementTree as ET
 from xml.parsers import expat
 
 import defusedxml.ElementTree as defused
+from cachetools import LRUCache, cached
 from defusedxml import DefusedXmlException
 
 from .layout import RenderError
@@ -55,11 +56,14 @@ def svg_for_page(svg: str, classes: dict[str, str] | None = None, id_prefix: str
     return svg
 
 
-@functools.lru_cache(maxsize=64)
+# The pictures the web process remembers sanitized for inlining, in bytes of SVG.
+SANITIZED_BYTES = 4 * 2**20
+
+
+@cached(LRUCache(maxsize=SANITIZED_BYTES, getsizeof=len), lock=threading.Lock())
 def _sanitized(svg: str) -> str:
     """:func:`sanitize_svg`, remembered: a class trying its own values of one function
-    inlines the same picture again and again (the torchviz view shows no values).
-    At most 64 pictures of 7-45 KB."""
+    inlines the same picture again and again (the torchviz view shows no values)."""
     return sanitize_svg(svg)
 
 

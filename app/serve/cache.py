@@ -33,9 +33,9 @@ GZIP_LEVEL = 1
 
 @dataclass(frozen=True)
 class Encoded:
-    """A result as it is sent: UTF-8 JSON, and the same bytes gzipped."""
+    """A body as it is sent (a result's UTF-8 JSON, or a page's HTML), and its gzip."""
 
-    json: bytes
+    body: bytes
     gzip: bytes
 
     @classmethod
@@ -48,7 +48,7 @@ class Encoded:
 
     @classmethod
     def of_text(cls, text: str) -> Encoded:
-        """A text body (a page's HTML) and its gzip; ``json`` then holds the UTF-8 text."""
+        """A text body (a page's HTML, as UTF-8) and its gzip."""
         raw = text.encode()
         return cls(raw, gzip.compress(raw, GZIP_LEVEL, mtime=0))
 
@@ -57,11 +57,11 @@ class Encoded:
         return cls(gzip.decompress(packed), packed)
 
     def data(self) -> Any:
-        return orjson.loads(self.json)
+        return orjson.loads(self.body)
 
     @property
     def size(self) -> int:
-        return len(self.json) + len(self.gzip)
+        return len(self.body) + len(self.gzip)
 
 
 class Cache(Protocol):

@@ -146,7 +146,7 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
     )
     encoded = Encoded.of(result)
     # Bound the answer before it crosses back to the web process.
-    check_result_size(len(encoded.json), limits)
+    check_result_size(len(encoded.body), limits)
     return encoded
 
 
@@ -195,7 +195,7 @@ def _run_training(job: TrainJob, limits: Limits) -> Encoded:
         job.zero_grad, limits,
     )
     encoded = Encoded.of(plain(run))
-    check_result_size(len(encoded.json), limits)
+    check_result_size(len(encoded.body), limits)
     return encoded
 
 

@@ -312,7 +312,7 @@ def encoded_response(result: Encoded, accept_encoding: str) -> Response:
     if accepts_gzip(accept_encoding):
         headers["Content-Encoding"] = "gzip"
         return Response(result.gzip, media_type="application/json", headers=headers)
-    return Response(result.json, media_type="application/json", headers=headers)
+    return Response(result.body, media_type="application/json", headers=headers)
 
 
 class KnownRequests:

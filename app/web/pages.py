@@ -228,7 +228,7 @@ def encoded_html_response(
     """A page as it was encoded once; gzip where the client takes it (Compress leaves it)."""
     headers = {**(extra or {}), "Content-Language": lang,
                "Vary": "HX-Request, HX-Target, Accept-Language, Accept-Encoding"}
-    body = page.json
+    body = page.body
     if accepts_gzip(request_headers.get("accept-encoding", "")):
         headers["Content-Encoding"] = "gzip"
         body = page.gzip

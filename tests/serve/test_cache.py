@@ -25,19 +25,19 @@ def run(coro):
 def test_encoded_is_compact_json_and_its_gzip() -> None:
     data = {"b": [1.5, "é"], "a": {"nested": True}}
     encoded = Encoded.of(data)
-    assert encoded.json == '{"b":[1.5,"é"],"a":{"nested":true}}'.encode()
-    assert gzip.decompress(encoded.gzip) == encoded.json
+    assert encoded.body == '{"b":[1.5,"é"],"a":{"nested":true}}'.encode()
+    assert gzip.decompress(encoded.gzip) == encoded.body
     assert encoded.data() == data
     assert Encoded.from_gzip(encoded.gzip) == encoded
-    assert encoded.size == len(encoded.json) + len(encoded.gzip)
+    assert encoded.size == len(encoded.body) + len(encoded.gzip)
 
 
 def test_encoded_is_always_strict_json() -> None:
     # Results carry non-finite numbers as strings (values.finite); a float nan that
     # slipped through is null, never the NaN token that strict JSON parsers refuse.
     encoded = Encoded.of({"value": float("nan"), "big": float("inf")})
-    assert encoded.json == b'{"value":null,"big":null}'
-    assert json.loads(encoded.json, parse_constant=lambda token: pytest.fail(token)) == {
+    assert encoded.body == b'{"value":null,"big":null}'
+    assert json.loads(encoded.body, parse_constant=lambda token: pytest.fail(token)) == {
         "value": None, "big": None}
 
 

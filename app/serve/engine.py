@@ -24,45 +24,22 @@ no hard limit; for development and for tests of everything else.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import math
-import multiprocessing
 import os
 import pickle
-import resource
 import threading
-import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import anyio
 
-from ..core.draw.layout import RenderError
-from ..core.language.expr import ExprError, Limits, checked
-from ..core.language.program import check_collapse
-from ..core.language.rules import Extras
-from ..core.language.values import check_training, check_value
-from ..core.result import RESULT_VERSION
+from ..core.language.expr import ExprError, Limits
 from .cache import Cache, Encoded, MemoryCache, SingleFlight
+from .jobs import Job, TrainJob, _run_job, _run_training
 from .pool import PoolBroken, TaskTimeout, WorkerDied, WorkerPool
+from .worker import _timed, fork_context, init_worker
 
 # How long past the time limit a request waits for a pool that does not answer at all.
 STUCK_GRACE = 10.0
-
-# Functions of the page's examples and the ops a first lesson uses: the cost of each
-# op's first derivation is paid in the fork server (autograd_playground.serve.prewarm), not by a student;
-# a new worker computes the first once more (_init_worker).
-WARM_UP: tuple[tuple[str, dict[str, object]], ...] = (
-    ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0}),
-    ("x**2*y + sin(y)", {"x": 3.0, "y": 0.5}),
-    ("sigmoid(w*x + b)", {"w": 0.5, "x": 2.0, "b": -1.0}),
-    ("sigmoid(sum(w*x) + b)", {"w": [0.5, -1.0, 2.0], "x": [1.0, 2.0, 3.0], "b": 0.1}),
-    ("mean((w*x - t)**2)", {"w": 1.5, "x": [1.0, 2.0, 3.0], "t": [2.0, 4.0, 6.0]}),
-    ("w @ x + b", {"w": [1.0, -2.0, 0.5], "x": [2.0, 1.0, 4.0], "b": 0.5}),
-    ("z = w*x + b\nh = tanh(z)\nloss = (h - t)^2", {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1.0}),
-    ("relu(x) + exp(x) + log(x) + sqrt(x) + cos(x) + x/2", {"x": 1.5}),
-)
 
 
 class Busy(Exception):
@@ -79,161 +56,6 @@ class Overrun(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason  # "timeout" or "crash"
-
-
-@dataclass(frozen=True)
-class Job:
-    """One request's computation, with the key that identical requests share."""
-
-    expression: str
-    inputs: dict[str, Any]
-    requires_grad: dict[str, bool]
-    view: str
-    key: str
-    extras: Extras = Extras()
-    collapse: tuple[str, ...] = ()  # program lines drawn as one box each
-
-
-def make_job(
-    expression: str,
-    inputs: dict[str, Any],
-    requires_grad: dict[str, bool] | None,
-    view: str,
-    limits: Limits,
-    extras: Extras = Extras(),
-    collapse: tuple[str, ...] = (),
-) -> Job:
-    """Check the text and the values (cheap, no torch) and build the cache key.
-
-    Everything a job carries is checked here, in the web process, before it is
-    pickled, queued or cached: the text's tree, the number of variables, and each
-    used value's shape, depth and size (values.check_value). Values of names the
-    function does not use are dropped. Raises ExprError with a sentence.
-    """
-    parsed = checked(expression, limits)
-    if len(parsed.variables) > limits.max_variables:
-        raise ExprError(
-            "Too many variables: {count}; the limit is {limit}.",
-            {"count": len(parsed.variables), "limit": limits.max_variables},
-        )
-    used = {name: inputs[name] for name in parsed.variables if name in inputs}
-    for name, value in used.items():
-        check_value(name, value, limits)
-    grads = {name: bool((requires_grad or {}).get(name, True)) for name in parsed.variables}
-    # The text as typed, not parsed.normalized: the result quotes it (labels, positions).
-    parts: list[Any] = [RESULT_VERSION, expression, used, grads, view]
-    if extras.wanted:  # the default answer keeps its key
-        parts.append([extras.symbolic, extras.order, extras.accumulate])
-    if extras.retain_grad:  # so is the answer without retain_grad
-        parts.append("retain_grad")
-    collapse = check_collapse(expression, collapse)
-    if collapse:  # a picture with boxes; the default answer keeps its key
-        parts.append(["collapse", *collapse])
-    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
-    key = hashlib.sha256(canonical.encode()).hexdigest()
-    return Job(expression, used, grads, view, key, extras, collapse)
-
-
-def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
-    """The worker's whole task: compute, then encode once (JSON and gzip) for every reader."""
-    # Imported here: torch is loaded by the workers (and the fork server), not by
-    # the web process, which only parses, caches and renders pages.
-    from ..core.pipeline import check_result_size, compute
-
-    result = compute(
-        job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout, job.extras,
-        job.collapse,
-    )
-    encoded = Encoded.of(result)
-    # Bound the answer before it crosses back to the web process.
-    check_result_size(len(encoded.body), limits)
-    return encoded
-
-
-@dataclass(frozen=True)
-class TrainJob:
-    """One training run (autograd_playground.core.teach.train), with the key that identical runs share."""
-
-    expression: str
-    inputs: dict[str, Any]
-    params: tuple[str, ...]
-    lr: float
-    steps: int
-    zero_grad: bool
-    key: str
-
-
-def make_train_job(
-    expression: str,
-    inputs: dict[str, Any],
-    params: list[str],
-    lr: float,
-    steps: int,
-    zero_grad: bool,
-    limits: Limits,
-) -> TrainJob:
-    """Check a training run as :func:`make_job` checks a function, before it is queued."""
-    job = make_job(expression, inputs, None, "torchviz", limits)
-    parsed = checked(expression, limits)
-    check_training(parsed, params, lr, steps, limits)
-    canonical = json.dumps(
-        ["train", RESULT_VERSION, parsed.normalized, job.inputs, params, lr, steps, zero_grad],
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    key = hashlib.sha256(canonical.encode()).hexdigest()
-    return TrainJob(expression, job.inputs, tuple(params), float(lr), steps, zero_grad, key)
-
-
-def _run_training(job: TrainJob, limits: Limits) -> Encoded:
-    """A worker's task for a training run: train, then encode once, bounded like a trace."""
-    from ..core.pipeline import check_result_size, plain
-    from ..core.teach.train import train
-
-    run = train(
-        checked(job.expression, limits), job.inputs, list(job.params), job.lr, job.steps,
-        job.zero_grad, limits,
-    )
-    encoded = Encoded.of(plain(run))
-    check_result_size(len(encoded.body), limits)
-    return encoded
-
-
-def _timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
-    """``fn(*args)`` and the seconds it took, measured where it ran."""
-    start = time.perf_counter()
-    result = fn(*args)
-    return time.perf_counter() - start, result
-
-
-def _init_worker(memory_mb: int) -> None:
-    """Runs once in each new worker process, before any task."""
-    import torch
-
-    # pipeline brings in sympy (autograd_playground.core.trace.local) too: no request pays for that import.
-    from ..core.pipeline import compute
-
-    torch.set_num_threads(1)
-    if memory_mb > 0:
-        limit = memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    # Forked warm from the fork server (autograd_playground.serve.prewarm), this costs a millisecond;
-    # should that warm-up have failed, the first slow backward is paid here, not by a
-    # student. (autograd_playground.serve.prewarm is never imported here: it computes on import.)
-    expression, inputs = WARM_UP[0]
-    compute(expression, dict(inputs))
-
-
-def fork_context() -> multiprocessing.context.BaseContext:
-    """Where workers come from: one fork server per process, started by the first pool.
-
-    The fork server imports torch once, and sympy (the calculus panels need it, and
-    loading it per worker would cost seconds), and computes a few functions
-    (autograd_playground.serve.prewarm): each worker forks from it already warm.
-    """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["autograd_playground.core.pipeline", "autograd_playground.core.trace.symbolic", "autograd_playground.serve.prewarm"])
-    return context
 
 
 class Engine:
@@ -279,7 +101,7 @@ class Engine:
 
     def _new_pool(self) -> WorkerPool:
         pool = WorkerPool(
-            self.workers, self.max_tasks, _init_worker, (self.memory_mb,), fork_context()
+            self.workers, self.max_tasks, init_worker, (self.memory_mb,), fork_context()
         )
         pool.start()
         return pool
@@ -440,4 +262,4 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-__all__ = ["Busy", "Engine", "ExprError", "Job", "Overrun", "RenderError", "make_job"]
+__all__ = ["Busy", "Engine", "Overrun"]

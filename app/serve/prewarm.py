@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from .engine import WARM_UP
+from .jobs import WARM_UP
 
 
 def warm() -> None:

@@ -16,7 +16,7 @@ from ..core.language.expr import ExprError
 from ..core.language.rules import Extras
 from ..core.result import GraphResult, Training
 from ..serve.cache import Encoded
-from ..serve.engine import Job, TrainJob, make_job, make_train_job
+from ..serve.jobs import Job, TrainJob, make_job, make_train_job
 from . import page
 from .deps import EngineDep, SettingsDep
 from .errors import REFUSALS, Refusal

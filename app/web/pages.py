@@ -23,7 +23,8 @@ from ..core.language.rules import Extras
 from ..core.result import from_json
 from ..core.teach import explain
 from ..serve.cache import Encoded, MemoryCache
-from ..serve.engine import Busy, Engine, Overrun, make_job, make_train_job
+from ..serve.engine import Busy, Engine, Overrun
+from ..serve.jobs import make_job, make_train_job
 from ..serve.settings import Settings
 from . import highlight, i18n, page, training
 from .deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep

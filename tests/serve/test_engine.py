@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 from autograd_playground.core.language.expr import ExprError, Limits, TooLong
-from autograd_playground.serve.engine import Busy, Engine, Overrun, make_job
+from autograd_playground.serve.engine import Busy, Engine, Overrun
+from autograd_playground.serve.jobs import make_job
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 MEMORY_MB = 1536
@@ -191,11 +192,11 @@ def test_the_web_process_does_not_load_torch():
 
 def test_the_answers_shape_is_part_of_every_cache_key(monkeypatch):
     """A shared cache written by another version never answers for this one."""
-    from autograd_playground.serve import engine as engine_module
+    from autograd_playground.serve import jobs as jobs_module
 
     limits = Limits()
-    before = engine_module.make_job("x*2", {"x": 1}, None, "torchviz", limits).key
-    trained = engine_module.make_train_job("(w-2)^2", {"w": 0}, ["w"], 0.1, 3, True, limits).key
-    monkeypatch.setattr(engine_module, "RESULT_VERSION", engine_module.RESULT_VERSION + 1)
-    assert engine_module.make_job("x*2", {"x": 1}, None, "torchviz", limits).key != before
-    assert engine_module.make_train_job("(w-2)^2", {"w": 0}, ["w"], 0.1, 3, True, limits).key != trained
+    before = jobs_module.make_job("x*2", {"x": 1}, None, "torchviz", limits).key
+    trained = jobs_module.make_train_job("(w-2)^2", {"w": 0}, ["w"], 0.1, 3, True, limits).key
+    monkeypatch.setattr(jobs_module, "RESULT_VERSION", jobs_module.RESULT_VERSION + 1)
+    assert jobs_module.make_job("x*2", {"x": 1}, None, "torchviz", limits).key != before
+    assert jobs_module.make_train_job("(w-2)^2", {"w": 0}, ["w"], 0.1, 3, True, limits).key != trained

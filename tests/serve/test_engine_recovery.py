@@ -20,14 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from autograd_playground.core.language.rules import ExprError, Limits
-from autograd_playground.serve.engine import (
-    Busy,
-    Engine,
-    Overrun,
-    fork_context,
-    make_job,
-)
+from autograd_playground.serve.engine import Busy, Engine, Overrun
+from autograd_playground.serve.jobs import make_job
 from autograd_playground.serve.pool import WorkerPool
+from autograd_playground.serve.worker import fork_context
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 
@@ -100,7 +96,7 @@ def test_the_variable_limit_holds_for_every_caller():
 
 
 def test_a_result_over_the_byte_limit_is_refused_in_the_worker():
-    from autograd_playground.serve.engine import _run_job
+    from autograd_playground.serve.jobs import _run_job
 
     job = make_job("sum(x*x)", {"x": [1.0] * 100}, None, "torchviz", Limits())
     limits = Limits(max_result_bytes=10_000)

@@ -17,13 +17,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from autograd_playground.serve.engine import fork_context
 from autograd_playground.serve.pool import (
     PoolBroken,
     TaskTimeout,
     WorkerDied,
     WorkerPool,
 )
+from autograd_playground.serve.worker import fork_context
 
 
 def run(coro):

@@ -14,7 +14,7 @@ import pytest
 from autograd_playground.core.language.expr import Limits
 from autograd_playground.core.language.rules import Extras
 from autograd_playground.core.result import Step
-from autograd_playground.serve.engine import make_job
+from autograd_playground.serve.jobs import make_job
 from autograd_playground.web import page
 from bs4 import BeautifulSoup
 

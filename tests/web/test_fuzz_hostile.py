@@ -258,7 +258,7 @@ def test_no_value_breaks_the_worker_pool(engine, value: Any, used: bool) -> None
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from autograd_playground.serve.engine import make_job
+    from autograd_playground.serve.jobs import make_job
 
     inputs = {"x": value} if used else {"x": 2.0, "z": value}
 

@@ -119,37 +119,51 @@ class SingleFlight:
     """Identical work asked for at once is done once; the others await its answer.
 
     A class opening one link at the same moment would otherwise render the same
-    page 200 times before the first copy reached the cache.
+    page 200 times before the first copy reached the cache. The work runs as a
+    task of the flight's own, not inside the request that started it: a caller
+    that goes away (a closed tab, a timeout) leaves the others their answer, and
+    the work is cancelled only once every caller has gone.
     """
 
     def __init__(self) -> None:
-        self._inflight: dict[str, asyncio.Future] = {}
+        self._inflight: dict[str, _Flight] = {}
 
     def running(self, key: str) -> bool:
         """Whether work for ``key`` is under way (a ``run`` now would share it)."""
         return key in self._inflight
 
+    def waiting(self, key: str) -> int:
+        """How many callers await the work for ``key`` now."""
+        flight = self._inflight.get(key)
+        return 0 if flight is None else flight.waiters
+
     async def run(self, key: str, make: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """``make()``'s answer, and whether it was shared with a call already under way."""
-        inflight = self._inflight.get(key)
-        if inflight is not None:
-            return await asyncio.shield(inflight), True
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        flight = self._inflight.get(key)
+        shared = flight is not None
+        if flight is None:
+            flight = self._inflight[key] = _Flight(asyncio.ensure_future(make()))
+            flight.task.add_done_callback(lambda _: self._forget(key, flight))
+        flight.waiters += 1
         try:
-            value = await make()
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no warning when nobody shared it
-            raise
-        else:
-            future.set_result(value)
-            return value, False
+            return await asyncio.shield(flight.task), shared
         finally:
+            flight.waiters -= 1
+            if flight.waiters == 0 and not flight.task.done():
+                self._forget(key, flight)  # a request arriving now starts afresh
+                flight.task.cancel()
+
+    def _forget(self, key: str, flight: _Flight) -> None:
+        if self._inflight.get(key) is flight:
             del self._inflight[key]
+        if flight.task.done() and not flight.task.cancelled():
+            flight.task.exception()  # retrieved: no warning when every caller had gone
+
+
+@dataclass
+class _Flight:
+    task: asyncio.Future
+    waiters: int = 0
 
 
 class RedisCache:

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import threading
 
-
 log = logging.getLogger(__name__)
 
 

@@ -1,7 +1,7 @@
 """Every setting of the app: typed, with a default, read from the environment.
 
 Each field is read from ``PLAYGROUND_<NAME>`` (for example
-``PLAYGROUND_MAX_LENGTH=300``). README.md documents each one; a test fails
+``PLAYGROUND_MAX_LENGTH=300``). docs/settings.md documents each one; a test fails
 when a field is missing from that table.
 """
 

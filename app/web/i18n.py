@@ -2,7 +2,7 @@
 
 English is the source language: every message id is the English text. The
 German catalogue is ``app/web/locale/de/LC_MESSAGES/messages.po``, a gettext PO
-file kept with Babel (see README). It is compiled in memory when the app
+file kept with Babel (see docs/development.md). It is compiled in memory when the app
 starts, so there is no build step and no compiled file to forget.
 """
 

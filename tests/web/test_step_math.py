@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from autograd_playground.core.trace import local
+from autograd_playground.core.trace import forms
 from autograd_playground.web import page
 from bs4 import BeautifulSoup
 
@@ -174,12 +174,12 @@ def test_each_spelling_shows_its_own_labels_and_positions(client):
 def test_a_wrong_rule_is_marked_on_the_page(client, monkeypatch):
     import sympy
 
-    monkeypatch.setitem(local.FORMS, "SinBackward0", lambda: sympy.cos(local.P[0]))
-    local.derived.cache_clear()
+    monkeypatch.setitem(forms.FORMS, "SinBackward0", lambda: sympy.cos(forms.P[0]))
+    forms.derived.cache_clear()
     try:
         step = step_named(steps_of(client, expr="sin(x)", x="0.5"), "SinBackward0")
     finally:
-        local.derived.cache_clear()
+        forms.derived.cache_clear()
     mismatch = step.select_one("[data-testid=mismatch]")
     assert mismatch is not None and "0.877583" in text(mismatch)  # cos(0.5), PyTorch's
     assert step.select_one("[data-testid=check]") is None

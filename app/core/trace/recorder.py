@@ -31,6 +31,8 @@ from ..language.tree import (
 from ..language.values import Value, finite
 from ..result import Contribution, ForwardOp, Intermediate, Node, Output, Step, Variable
 from . import local
+from .forms import FORMS
+from .printing import Operand, constant_operand, precedence
 
 # --- the data model ---------------------------------------------------------
 
@@ -420,7 +422,7 @@ class _Operands:
         if owner is not None:
             kids = children(owner)
             constants = tuple(
-                local.constant_operand(
+                constant_operand(
                     k, self.text[k.start : k.end], _numbers(self.values[id(k)]),
                     id(k) in self.with_variable,
                 )
@@ -431,7 +433,7 @@ class _Operands:
                 typed = tuple(self.text[k.start : k.end] for k in kids[:2])
                 texts = typed + texts[len(typed) :]
         saved = {}
-        for name in () if _op_name(fn) in local.FORMS else _SAVED_FOR_RULES:
+        for name in () if _op_name(fn) in FORMS else _SAVED_FOR_RULES:
             try:
                 value = getattr(fn, f"_saved_{name}")
             except (AttributeError, RuntimeError):
@@ -456,17 +458,17 @@ class _Operands:
             texts=texts,
         )
 
-    def operand(self, nf: Any, owner: Expr | None) -> local.Operand:
+    def operand(self, nf: Any, owner: Expr | None) -> Operand:
         node = self.nodes[self.ids[nf]]
         if hasattr(nf, "variable"):
-            return local.Operand(node.variable or "?", ATOM, _numbers(nf.variable))
+            return Operand(node.variable or "?", ATOM, _numbers(nf.variable))
         tree_node = self.owners.get(nf)
         value = self.value_of_fn.get(nf)
         if node.name_of:  # a program's named value reads as its name: 1 − tanh(z)², not tanh(w*x + b)
-            return local.Operand(node.name_of, ATOM, _numbers(value))
+            return Operand(node.name_of, ATOM, _numbers(value))
         if tree_node is None or tree_node is owner:
-            return local.Operand(f"({node.source or node.name})", ATOM, _numbers(value))
-        return local.Operand(node.source or node.name, local.precedence(tree_node), _numbers(value))
+            return Operand(f"({node.source or node.name})", ATOM, _numbers(value))
+        return Operand(node.source or node.name, precedence(tree_node), _numbers(value))
 
 
 def _signed(value: int) -> int:
@@ -493,7 +495,7 @@ def _torch_local(fn: Any, arrived: Any, sent: tuple) -> tuple:
     once more on ones, which does not depend on what arrived: sin(x)*x at 0 gives
     cos(0) = 1 although 0 arrived.
     """
-    if arrived is None or _op_name(fn) not in local.FORMS:
+    if arrived is None or _op_name(fn) not in FORMS:
         return ()
     if arrived.dim() == 0 and all(g is None or g.dim() == 0 for g in sent):
         a = arrived.item()

@@ -20,7 +20,7 @@ import pytest
 import sympy
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import CONSTANTS, FUNCTIONS
-from autograd_playground.core.trace import local
+from autograd_playground.core.trace import forms, numeric
 from autograd_playground.core.trace.graph import trace
 
 from tests import oracle
@@ -193,7 +193,7 @@ def test_tensor_ops_name_the_rule_pytorch_applies(text, inputs, node, formulas):
 def test_every_node_of_tensor_functions_has_a_rule_that_agrees(text, inputs):
     t = trace(parse(text), inputs)
     for step in t.steps:
-        assert step.name in local.KNOWN, step.name
+        assert step.name in forms.KNOWN, step.name
         if step.name == "AccumulateGrad":
             continue
         for target, sent, rule in zip(step.targets, step.grad_inputs, step.rules):
@@ -255,7 +255,7 @@ def test_every_function_of_the_language_has_rules_that_agree(name):
     text, inputs = EVERY_FUNCTION[name]
     t = trace(parse(text), inputs)
     for step in t.steps:
-        assert step.name in local.KNOWN, step.name
+        assert step.name in forms.KNOWN, step.name
         for target, sent, rule in zip(step.targets, step.grad_inputs, step.rules or ()):
             if target is None or sent is None:
                 continue
@@ -278,8 +278,8 @@ def test_every_node_class_the_language_makes_is_known():
         t = trace(parsed, {k: inputs[k] for k in parsed.variables})
         seen |= {n.name for n in t.nodes}
     seen |= {"MvBackward0", "MmBackward0", "DotBackward0", "BmmBackward0"}
-    assert seen <= local.KNOWN
-    assert set(local.FORMS) <= seen  # every form is reachable from the language
+    assert seen <= forms.KNOWN
+    assert set(forms.FORMS) <= seen  # every form is reachable from the language
 
 
 # --- the check catches a wrong rule ------------------------------------------------
@@ -288,10 +288,10 @@ def test_every_node_class_the_language_makes_is_known():
 @pytest.fixture
 def wrong_sine(monkeypatch):
     """sin's form replaced by cos: its derivative would read −sin(x), which is wrong."""
-    monkeypatch.setitem(local.FORMS, "SinBackward0", lambda: sympy.cos(local.P[0]))
-    local.derived.cache_clear()
+    monkeypatch.setitem(forms.FORMS, "SinBackward0", lambda: sympy.cos(forms.P[0]))
+    forms.derived.cache_clear()
     yield
-    local.derived.cache_clear()
+    forms.derived.cache_clear()
 
 
 def test_a_wrong_local_rule_fails_the_check(wrong_sine):
@@ -304,8 +304,8 @@ def test_a_wrong_local_rule_fails_the_check(wrong_sine):
 
 
 def test_a_wrong_tensor_rule_fails_the_check(monkeypatch):
-    real = local._apply
-    monkeypatch.setattr(local, "_apply", lambda kind, i, g, saved, shape: 2 * real(kind, i, g, saved, shape))
+    real = numeric.apply
+    monkeypatch.setattr(numeric, "apply", lambda kind, i, g, saved, shape: 2 * real(kind, i, g, saved, shape))
     t = trace(parse("sum(A @ v)"), {"A": [[1, 2], [3, 4]], "v": [1, 2]})
     rules = [r for s in t.steps if s.name == "MvBackward0" for r in s.rules if r]
     assert rules and all(r.agrees is False for r in rules)
@@ -318,7 +318,7 @@ def test_a_wrong_tensor_rule_fails_the_check(monkeypatch):
      ([1.0, 2.0], [1.0, 2.0], True), ([1.0, 2.0], [1.0, 2.5], False)],
 )
 def test_the_check_compares_within_float32_tolerance(ours, theirs, same):
-    assert local.close(ours, theirs) is same
+    assert numeric.close(ours, theirs) is same
 
 
 # --- non-differentiable points, domains, inf and nan ---------------------------------
@@ -431,8 +431,8 @@ def test_broadcasting_sums_what_every_element_sends():
 
 
 def test_derived_forms_are_cached_per_op_not_per_text():
-    local.derived.cache_clear()
+    forms.derived.cache_clear()
     trace(parse("5*x**3 + 1"), {"x": 2.0})
-    misses = local.derived.cache_info().misses
+    misses = forms.derived.cache_info().misses
     trace(parse("5 * x^3+1"), {"x": 7.0})  # another spelling, another value
-    assert local.derived.cache_info().misses == misses
+    assert forms.derived.cache_info().misses == misses

@@ -1,0 +1,156 @@
+"""The rules computed with numpy, and the comparison with PyTorch's numbers.
+
+:func:`apply` computes a tensor op's rule (``sum``, ``mean``, ``@``, ``expand``,
+the lesson's softmax, log_softmax, logsumexp, max, min, mse and nll) from the
+gradient that arrived and what the node saved, as the text in
+autograd_playground.core.trace.forms.TENSOR_RULES says. :func:`close` compares
+a number computed here with PyTorch's within float32 tolerance, and
+:func:`as_value` turns numpy's numbers into the records' JSON-ready values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..language.values import finite
+from ..result import Value
+
+# --- checking ------------------------------------------------------------------
+
+
+def close(ours: Any, theirs: Any) -> bool:
+    """Within float32 tolerance, nan matching nan and inf matching inf of the same sign."""
+    if np.ndim(ours) == 0 and np.ndim(theirs) == 0:  # the common case, without numpy's arrays
+        with np.errstate(all="ignore"):
+            a, b = float(np.float32(ours)), float(theirs)
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        if math.isinf(a) or math.isinf(b):
+            return a == b
+        return abs(a - b) <= 1e-6 + 1e-4 * abs(b)
+    with np.errstate(all="ignore"):
+        a = np.asarray(ours, dtype=np.float64).astype(np.float32).astype(np.float64)
+        b = np.asarray(theirs, dtype=np.float64)
+        if a.shape != b.shape:
+            try:
+                a = np.broadcast_to(a, b.shape)
+            except ValueError:
+                return False
+        return bool(np.allclose(a, b, rtol=1e-4, atol=1e-6, equal_nan=True))
+
+
+def as_value(array: Any) -> Value:
+    """Numbers from numpy as a record holds them: lists or a float, non-finite ones as text."""
+    data = np.asarray(array, dtype=np.float64)
+    return finite(data.tolist() if data.ndim else float(data))
+
+
+def apply(kind: str, index: int, g: Any, saved: dict[str, np.ndarray], shape: tuple) -> Any:
+    """The tensor rule computed with numpy from what arrived and what the node saved."""
+    if g is None:
+        return None
+    g = np.asarray(g, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        if kind == "sum":
+            return np.broadcast_to(g, shape)
+        if kind == "mean":
+            n = int(np.prod(shape)) or 1
+            return np.broadcast_to(g / n, shape)
+        if kind == "expand":
+            return _sum_to(g, shape)
+        if kind == "transpose":
+            dims = saved.get("dims", (0, 1))
+            return np.swapaxes(g, int(dims[0]), int(dims[1])).reshape(shape)
+        if kind in _LESSON_RULES:
+            return _LESSON_RULES[kind](index, g, saved, shape)
+        first = saved.get("self")
+        second = saved.get("mat2", saved.get("vec", saved.get("tensor")))
+        if kind == "dot":
+            other = second if index == 0 else first
+            return None if other is None else g * other
+        if kind in ("mv", "mm", "bmm"):
+            if index == 0:
+                if second is None:
+                    return None
+                if kind == "mv":
+                    return np.outer(g, second)
+                return g @ np.swapaxes(second, -1, -2)
+            if first is None:
+                return None
+            return np.swapaxes(first, -1, -2) @ g
+    return None
+
+
+def _softmax_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    s, dim = saved.get("result"), int(saved.get("dim", -1))
+    return None if s is None else s * (g - np.sum(g * s, axis=dim, keepdims=True))
+
+
+def _log_softmax_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    r, dim = saved.get("result"), int(saved.get("dim", -1))
+    return None if r is None else g - np.exp(r) * np.sum(g, axis=dim, keepdims=True)
+
+
+def _logsumexp_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    x, r = saved.get("self"), saved.get("result")
+    if x is None or r is None:
+        return None
+    dims = saved.get("dim", (-1,))
+    dim = int(np.ravel(dims)[0]) if np.ndim(dims) else int(dims)
+    if not saved.get("keepdim"):
+        g, r = np.expand_dims(g, dim), np.expand_dims(r, dim)
+    return g * np.exp(x - r)
+
+
+def _extreme_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    """max(t), min(t): g to the element(s) holding the result, split evenly between ties."""
+    x, r = saved.get("self"), saved.get("result")
+    if x is None or r is None:
+        return None
+    hit = (np.asarray(x) == r).astype(np.float64)
+    return g * hit / max(hit.sum(), 1.0)
+
+
+def _mse_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    pred, target = saved.get("self"), saved.get("target")
+    if pred is None or target is None:
+        return None
+    n = int(np.prod(shape)) or 1
+    out = 2.0 * (pred - target) / n * g
+    return out if index == 0 else -out
+
+
+def _nll_rule(index: int, g: np.ndarray, saved: dict, shape: tuple) -> Any:
+    target = saved.get("target")
+    if target is None:
+        return None
+    total = float(np.ravel(saved.get("total_weight", 1.0))[0]) or 1.0
+    out = np.zeros(shape)
+    out[..., int(np.ravel(target)[0])] = -g / total
+    return out
+
+
+# The lesson's tensor rules, as numpy computes them from what arrived and what was saved.
+_LESSON_RULES: dict[str, Callable[[int, np.ndarray, dict, tuple], Any]] = {
+    "softmax": _softmax_rule,
+    "log_softmax": _log_softmax_rule,
+    "logsumexp": _logsumexp_rule,
+    "max": _extreme_rule,
+    "min": _extreme_rule,
+    "mse": _mse_rule,
+    "nll": _nll_rule,
+}
+
+
+def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """``g`` summed over the dimensions a broadcast added or stretched, down to ``shape``."""
+    extra = g.ndim - len(shape)
+    out = g.sum(axis=tuple(range(extra))) if extra > 0 else g
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and out.shape[i] != 1)
+    if stretched:
+        out = out.sum(axis=stretched, keepdims=True)
+    return out.reshape(shape)

@@ -1,0 +1,233 @@
+"""How a formula reads: the operands of an op, and sympy forms printed in the lesson's notation.
+
+An :class:`Operand` is an input of an op as the student wrote it (a name, a
+constant's value, a subexpression's text) with its value at the request's
+numbers. :func:`printed` writes a derived local derivative with each
+placeholder replaced by its operand's text: products ``a·b``, quotients
+``a/b``, superscript powers, ``ln``, ``√``, ``σ``, ``|x|`` and PyTorch's step
+``[x > 0]``, with parentheses only where precedence needs them. It walks the
+sympy tree with an explicit stack. :func:`constant_operand` and
+:func:`precedence` make operands from the checked tree.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy
+
+from ..language.tree import ATOM, PRECEDENCE, BinOp, Expr, ListConst, Num, Unary
+from ..language.values import format_value
+from ..result import Value
+from .numeric import as_value
+from .symbolic import Sigmoid
+
+
+@dataclass(frozen=True)
+class Operand:
+    """How an input of an op reads in a formula, and its value here."""
+
+    text: str
+    precedence: int  # as in autograd_playground.core.language.tree.PRECEDENCE; ATOM for a name or a call
+    value: Any  # numpy array or float64, or None when unknown
+    defined: tuple[str, Value] | None = None  # a named constant: (name, value)
+    exact: sympy.Expr | None = None  # a constant that is one number, as sympy puts it in
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_FUNCTION_NAMES = {sympy.log: "ln", Sigmoid: "σ"}
+
+
+def show_number(value: sympy.Expr) -> str:
+    """A sympy number as a student writes it: ``3``, ``0.5``, ``1/3``, ``−2``."""
+    if value.is_Integer:
+        text = str(int(value))
+    elif value.is_Rational:
+        text = f"{value.p}/{value.q}"
+    else:
+        f = float(value)
+        text = repr(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+    return text.replace("-", "−")
+
+
+@functools.lru_cache(maxsize=4096)
+def printed(expr: sympy.Expr, texts: tuple[tuple[str, str, int], ...]) -> str:
+    """``expr`` in the lesson's notation, each placeholder as its operand's text.
+
+    ``texts`` holds (placeholder, text, precedence). Products read ``a·b``,
+    quotients ``a/b``, powers with superscript digits (``x²``) or ``^(…)``,
+    ``ln``, ``√``, ``σ``, ``|x|``, and PyTorch's step ``[x > 0]``.
+    """
+    names = {n: (t, p) for n, t, p in texts}
+    return _print_into(expr, {}, names)[0]
+
+
+def _print_into(expr: sympy.Basic, out: dict, names: dict) -> tuple[str, int]:
+    """Print ``expr`` bottom-up with an explicit stack, remembering every part in ``out``."""
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, done = stack.pop()
+        if node in out:
+            continue
+        if node.args and not done and not isinstance(node, sympy.Symbol):
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args)
+            continue
+        out[node] = _print_one(node, out, names)
+    return out[expr]
+
+
+def _wrap(item: tuple[str, int], mine: int, strict: bool = False) -> str:
+    text, precedence = item
+    if precedence < mine or (strict and precedence == mine):
+        return f"({text})"
+    return text
+
+
+def _print_one(node: sympy.Basic, out: dict, names: dict) -> tuple[str, int]:
+    add, mul, unary, power = PRECEDENCE["+"], PRECEDENCE["*"], PRECEDENCE["unary"], PRECEDENCE["**"]
+    if isinstance(node, sympy.Symbol):
+        return names.get(node.name, (node.name, ATOM))
+    if node.is_Number:
+        text = show_number(node)
+        return text, (unary if text.startswith("−") else (mul if "/" in text else ATOM))
+    if isinstance(node, sympy.Add):
+        terms = sorted(node.args, key=lambda t: t.could_extract_minus_sign())
+        text = ""
+        for term in terms:
+            negative = term.could_extract_minus_sign()
+            item = _print_into(-term if negative else term, out, names)
+            piece = _wrap(item, add, strict=negative)
+            text = (f"{text} − {piece}" if text else f"−{piece}") if negative else (f"{text} + {piece}" if text else piece)
+        return text, add
+    if isinstance(node, sympy.Mul):
+        return _print_product(node, out, names)
+    if isinstance(node, sympy.Pow):
+        base, exponent = node.args
+        if exponent == sympy.S.Half:
+            return f"√{_wrap(out[base], ATOM)}", ATOM
+        if exponent.is_Number and exponent < 0:
+            positive = _print_into(base ** (-exponent), out, names)
+            return f"1/{_wrap(positive, power)}", mul
+        base_text = _wrap(out[base], power, strict=True)
+        if exponent.is_Integer and exponent > 1:
+            return base_text + str(int(exponent)).translate(_SUPERSCRIPT), power
+        exponent_text = _wrap(out[exponent], ATOM)
+        return f"{base_text}^{exponent_text}", power
+    if isinstance(node, sympy.Heaviside):
+        return _print_step(node, out, names), ATOM
+    if isinstance(node, sympy.Abs):
+        return f"|{out[node.args[0]][0]}|", ATOM
+    if isinstance(node, sympy.Function):
+        name = _FUNCTION_NAMES.get(type(node), type(node).__name__)
+        return f"{name}({', '.join(out[a][0] for a in node.args)})", ATOM
+    return str(node), ATOM  # pragma: no cover - no other class is derived
+
+
+def _print_step(node: sympy.Heaviside, out: dict, names: dict) -> str:
+    """PyTorch's step as a comparison: ``[x > 0]``, ``[x > y]``; ``≥`` where the step is 1
+    at the corner (clamp's bounds), a number on the right: ``[x ≤ 1]``, not ``[1 ≥ x]``."""
+    arg = node.args[0]
+    strict = not (len(node.args) > 1 and node.args[1] == 1)
+    terms = sympy.Add.make_args(arg)
+    left = sympy.Add(*(t for t in terms if not t.could_extract_minus_sign()))
+    right = -sympy.Add(*(t for t in terms if t.could_extract_minus_sign()))
+    if left.is_Number and not right.is_Number:
+        left, right, sign = right, left, ("<" if strict else "≤")
+    else:
+        sign = ">" if strict else "≥"
+    a, b = (_print_into(side, out, names)[0] for side in (left, right))
+    return f"[{a} {sign} {b}]"
+
+
+def _factor_order(factor: sympy.Basic) -> int:
+    if factor.is_Number:
+        return 0
+    if isinstance(factor, sympy.Symbol):
+        return 1
+    return 3 if isinstance(factor, sympy.Add) else 2
+
+
+def _print_product(node: sympy.Mul, out: dict, names: dict) -> tuple[str, int]:
+    mul, unary = PRECEDENCE["*"], PRECEDENCE["unary"]
+    sign = ""
+    top: list[tuple[str, int]] = []
+    bottom: list[tuple[str, int]] = []
+    # Numbers, then names, then the rest, sums (in parentheses) last: 3·x², y·x^(y − 1),
+    # σ(x)·(1 − σ(x)).
+    for factor in sorted(node.as_ordered_factors(), key=_factor_order):
+        if factor.is_Number:
+            if factor.is_negative:
+                sign = "−" if not sign else ""
+                factor = -factor
+            if factor == 1:
+                continue
+            if factor.is_Rational and not factor.is_Integer:
+                if factor.p != 1:
+                    top.append((str(factor.p), ATOM))
+                bottom.append((str(factor.q), ATOM))
+                continue
+            top.append(_print_into(factor, out, names))
+        elif isinstance(factor, sympy.Pow) and factor.exp.is_Number and factor.exp < 0:
+            positive = factor.base ** (-factor.exp)
+            bottom.append(_print_into(positive, out, names))
+        else:
+            top.append(out[factor])
+    numerator = "·".join(_wrap(t, mul) for t in top) or "1"
+    if bottom:
+        denominator = "·".join(_wrap(b, mul) for b in bottom)
+        if len(bottom) > 1:
+            denominator = f"({denominator})"
+        else:
+            denominator = _wrap(bottom[0], PRECEDENCE["**"])
+        text = f"{numerator}/{denominator}"
+    else:
+        text = numerator
+    return (f"−{text}", unary) if sign else (text, mul)
+
+
+# --- operands from the tree ------------------------------------------------------
+
+
+def precedence(node: Expr) -> int:
+    """How tightly a tree node's text binds, as printed: names, calls and lists are atoms."""
+    if isinstance(node, BinOp):
+        return PRECEDENCE[node.op]
+    if isinstance(node, Unary):
+        return PRECEDENCE["unary"]
+    if isinstance(node, Num) and node.value < 0:
+        return PRECEDENCE["unary"]
+    return ATOM
+
+
+def constant_operand(node: Expr, text: str, value: Any, names_variable: bool) -> Operand:
+    """A tree operand that is not in the graph: its value where it is only numbers,
+    its own text (with the value defined) where it names a variable (``names_variable``:
+    a variable appears anywhere below ``node``)."""
+    if names_variable:
+        return Operand(text, precedence(node), value, defined=(text, as_value(value)))
+    data = np.asarray(value, dtype=np.float64)
+    if data.ndim or isinstance(node, ListConst):
+        return Operand(text, ATOM if isinstance(node, ListConst) else precedence(node), value)
+    v = float(data)
+    if not isinstance(node, Num) and not v.is_integer():
+        # sqrt(2): shown as its value, computed from the exact one.
+        shown = format_value(v).replace("-", "−")
+        return Operand(shown, PRECEDENCE["unary"] if v < 0 else ATOM, value)
+    exact = _exact_number(node, v)
+    shown = show_number(exact)
+    # A zero stays a placeholder, so that x/0 reads 1/0 rather than sympy's zoo.
+    return Operand(shown, PRECEDENCE["unary"] if v < 0 else ATOM, value, exact=exact if v else None)
+
+
+def _exact_number(node: Expr, v: float) -> sympy.Expr:
+    """The number as sympy puts it in a formula: an integer exactly, a decimal as written."""
+    if isinstance(node, Num):
+        v = node.value
+    if isinstance(v, int) or (math.isfinite(v) and v.is_integer() and abs(v) < 1e15):
+        return sympy.Integer(int(v))
+    return sympy.Float(v)

@@ -19,26 +19,47 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+import sys
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+from typing import NamedTuple
+
+from cachetools import TTLCache
 
 # Floating-point slack when comparing a refilled bucket with one token, so that
 # waiting exactly the returned number of seconds is always enough.
 _EPSILON = 1e-9
 
 
+# What one remembered bucket costs in a TTLCache besides its key's own bytes
+# (measured with tracemalloc: about 360 bytes for a float pair, its links and
+# the cache's maps), rounded up.
+BUCKET_BYTES = 400
+
+
+def bucket_bytes(key: str) -> int:
+    """The estimated bytes one bucket kept for ``key`` costs."""
+    return sys.getsizeof(key) + BUCKET_BYTES
+
+
+class _Bucket(NamedTuple):
+    tokens: float
+    last: float  # time of the last hit
+    size: int  # bucket_bytes(key)
+
+
 class RateLimiter:
-    """An in-memory token bucket per key; thread-safe, O(1) per hit, bounded.
+    """An in-memory token bucket per key; thread-safe, O(1) per hit, bounded in bytes.
 
     ``per_minute`` is the steady rate, in requests a minute, for each key;
     ``per_minute <= 0`` means unlimited and keeps no state at all. ``burst`` is
     how many requests a key with a full bucket may make at once; it defaults to
     ``per_minute``. ``clock`` returns seconds (monotonic); tests inject their
-    own. At most ``max_keys`` buckets are kept: buckets that have refilled
-    completely are dropped as they age (losing nothing, a new bucket starts
-    full), and past ``max_keys`` the least recently used bucket is dropped.
+    own. The buckets live in a cachetools TTLCache of at most ``max_bytes``
+    (each bucket estimated by :func:`bucket_bytes`): a bucket expires once it
+    has refilled completely (losing nothing, a new bucket starts full), and
+    past ``max_bytes`` the least recently hit bucket is dropped.
     """
 
     def __init__(
@@ -46,23 +67,23 @@ class RateLimiter:
         per_minute: int,
         burst: int | None = None,
         clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
+        max_bytes: int = 32 * 2**20,
     ) -> None:
-        if max_keys < 1:
-            raise ValueError(f"max_keys must be at least 1, not {max_keys}")
+        if max_bytes < bucket_bytes(""):
+            raise ValueError(f"max_bytes must hold one bucket at least, not {max_bytes}")
         self.per_minute = per_minute
         self.unlimited = per_minute <= 0
         self.burst = per_minute if burst is None else burst
         if not self.unlimited and self.burst < 1:
             raise ValueError(f"burst must be at least 1, not {self.burst}")
-        self.max_keys = max_keys
+        self.max_bytes = max_bytes
         self._clock = clock
         # Tokens per second, and how long an empty bucket takes to fill up.
         self._rate = per_minute / 60.0 if not self.unlimited else math.inf
-        self._full_after = self.burst / self._rate if not self.unlimited else 0.0
-        # key -> (tokens, time of the last hit); ordered from least to most
-        # recently hit, so the front holds the oldest (fullest) buckets.
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        full_after = self.burst / self._rate if not self.unlimited else 1.0
+        self._buckets: TTLCache[str, _Bucket] = TTLCache(
+            max_bytes, full_after, timer=clock, getsizeof=lambda bucket: bucket.size
+        )
         self._lock = threading.Lock()
 
     async def take(self, key: str) -> float:
@@ -80,42 +101,34 @@ class RateLimiter:
             return 0.0
         with self._lock:
             now = self._clock()
-            bucket = self._buckets.pop(key, None)
+            bucket = self._buckets.get(key)
             if bucket is None:
                 tokens = float(self.burst)
             else:
-                last_tokens, last_time = bucket
-                elapsed = max(0.0, now - last_time)  # a clock going back refills nothing
-                tokens = min(float(self.burst), last_tokens + elapsed * self._rate)
+                elapsed = max(0.0, now - bucket.last)  # a clock going back refills nothing
+                tokens = min(float(self.burst), bucket.tokens + elapsed * self._rate)
             if tokens >= 1.0 - _EPSILON:
                 tokens = max(0.0, tokens - 1.0)
                 wait = 0.0
             else:
                 wait = (1.0 - tokens) / self._rate
-            self._buckets[key] = (tokens, now)  # re-inserted at the most recent end
-            self._evict(now)
+            size = bucket.size if bucket is not None else bucket_bytes(key)
+            # Stored again: the most recently hit, and its expiry starts afresh.
+            self._buckets[key] = _Bucket(tokens, now, size)
             return wait
 
     def __len__(self) -> int:
         """How many keys currently have a bucket in memory."""
         with self._lock:
+            self._buckets.expire()
             return len(self._buckets)
 
-    def _evict(self, now: float) -> None:
-        """Drop buckets that are full again, then the least recent past max_keys.
-
-        Amortised O(1): each bucket is dropped at most once per insertion. A
-        bucket is full again once ``burst / rate`` seconds passed since its last
-        hit; forgetting it changes nothing, since a new bucket starts full.
-        """
-        buckets = self._buckets
-        while buckets:
-            _, (_, oldest_time) = next(iter(buckets.items()))
-            if now - oldest_time < self._full_after:
-                break
-            buckets.popitem(last=False)
-        while len(buckets) > self.max_keys:
-            buckets.popitem(last=False)
+    @property
+    def bytes(self) -> int:
+        """The estimated bytes of the buckets kept now."""
+        with self._lock:
+            self._buckets.expire()
+            return int(self._buckets.currsize)
 
 
 def _normalise(address: str) -> str | None:

@@ -60,6 +60,29 @@ def test_the_memory_cache_is_bounded_in_bytes_and_drops_the_least_recently_used(
     run(scenario())
 
 
+def test_the_memory_cache_never_holds_more_bytes_than_its_bound() -> None:
+    import random
+
+    chance = random.Random(3)
+    cache: MemoryCache[bytes] = MemoryCache(10_000, size_of=len)
+    kept: dict[str, int] = {}
+
+    async def scenario() -> None:
+        for _ in range(3000):
+            key = f"k{chance.randrange(300)}" + "-" * chance.randrange(50)
+            value = b"v" * int(chance.expovariate(1 / 800))
+            await cache.put(key, value)
+            if len(key) + len(value) <= cache.max_bytes:
+                kept[key] = len(key) + len(value)
+            assert cache.bytes <= cache.max_bytes
+            if chance.random() < 0.3:
+                await cache.get(key)
+        held = {key: size for key, size in kept.items() if await cache.get(key) is not None}
+        assert cache.bytes == sum(held.values()) and len(held) == len(cache) > 1
+
+    run(scenario())
+
+
 def test_a_zero_sized_cache_keeps_nothing() -> None:
     cache = MemoryCache(0)
     run(cache.put("k", Encoded.of({"a": 1})))

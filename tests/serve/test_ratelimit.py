@@ -12,8 +12,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+
 from autograd_playground.serve.ratelimit import (
     RateLimiter,
+    bucket_bytes,
     client_address,
     parse_trusted_proxies,
 )
@@ -143,7 +145,7 @@ def test_zero_or_less_means_unlimited(per_minute):
     ("kwargs", "message"),
     [
         ({"per_minute": 60, "burst": 0}, "burst"),
-        ({"per_minute": 60, "max_keys": 0}, "max_keys"),
+        ({"per_minute": 60, "max_bytes": 0}, "max_bytes"),
     ],
 )
 def test_nonsense_limits_are_refused(kwargs, message):
@@ -154,18 +156,34 @@ def test_nonsense_limits_are_refused(kwargs, message):
 # --- Bounded memory ----------------------------------------------------------
 
 
-def test_memory_is_bounded_by_max_keys():
+def test_memory_is_bounded_by_max_bytes():
     clock = FakeClock()
-    limiter = RateLimiter(per_minute=60, burst=2, clock=clock, max_keys=10)
+    bound = 10 * bucket_bytes("10.0.000.000")
+    limiter = RateLimiter(per_minute=60, burst=2, clock=clock, max_bytes=bound)
     for i in range(1000):
-        limiter.hit(f"10.0.{i // 256}.{i % 256}")
-        assert len(limiter) <= 10
-    assert len(limiter) == 10
+        limiter.hit(f"10.0.{i // 256:03d}.{i % 256:03d}")
+        assert limiter.bytes <= bound
+    assert len(limiter) == 10 and limiter.bytes == bound
+
+
+def test_the_limiter_never_holds_more_bytes_than_its_bound():
+    import random
+
+    chance = random.Random(7)
+    clock = FakeClock()
+    bound = 50_000
+    limiter = RateLimiter(per_minute=60, burst=5, clock=clock, max_bytes=bound)
+    for _ in range(5000):
+        key = "k" * chance.randrange(1, 2000)  # addresses that are not IPs may be long
+        limiter.hit(key + str(chance.randrange(10_000)))
+        clock.advance(chance.random() * 0.01)
+        assert 0 < limiter.bytes <= bound
+    assert len(limiter) > 1
 
 
 def test_the_least_recently_used_key_is_evicted_first():
     clock = FakeClock()
-    limiter = RateLimiter(per_minute=60, burst=1, clock=clock, max_keys=2)
+    limiter = RateLimiter(per_minute=60, burst=1, clock=clock, max_bytes=2 * bucket_bytes("second"))
     assert limiter.hit("first") == 0.0
     assert limiter.hit("second") == 0.0
     assert limiter.hit("first") > 0.0  # "first" is now the most recently hit
@@ -175,7 +193,7 @@ def test_the_least_recently_used_key_is_evicted_first():
     assert limiter.hit("second") == 0.0
 
 
-def test_full_buckets_are_forgotten_without_waiting_for_max_keys():
+def test_full_buckets_are_forgotten_without_waiting_for_the_bound():
     clock = FakeClock()
     limiter = RateLimiter(per_minute=60, burst=5, clock=clock)  # full after 5 s
     for i in range(100):
@@ -233,7 +251,7 @@ def test_concurrent_hits_never_allow_more_than_the_burst(eager_thread_switches):
 
 def test_concurrent_hits_on_many_keys_keep_the_bound_and_every_budget(eager_thread_switches):
     clock = FakeClock()
-    limiter = RateLimiter(per_minute=60, burst=3, clock=clock, max_keys=10_000)
+    limiter = RateLimiter(per_minute=60, burst=3, clock=clock)
     keys = [f"k{i}" for i in range(40)]
     start = threading.Barrier(8)
     results: list[list[tuple[str, float]]] = [[] for _ in range(8)]

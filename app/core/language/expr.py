@@ -1,10 +1,12 @@
 """The function language: student text -> checked expression tree.
 
 The text is parsed by Python's own parser (``ast``, ``eval`` mode) and the
-resulting tree is walked against a whitelist. Nothing here ever evaluates the
-text: no ``eval``, ``exec``, ``compile`` or ``sympify``. Every refusal is an
-:class:`ExprError` that names the problem and points at it (a column and the
-offending text), so a student can fix it.
+resulting tree is walked against a whitelist (check.py). A program is read
+here too, one line's expression after another, between the checks program.py
+makes on its lines. Nothing here ever evaluates the text: no ``eval``,
+``exec``, ``compile`` or ``sympify``. Every refusal is an :class:`ExprError`
+that names the problem and points at it (a column and the offending text), so
+a student can fix it.
 
 This module imports neither torch nor anything from the web layer.
 """
@@ -15,7 +17,7 @@ import ast
 import functools
 
 from .check import Checker
-from .program import is_program, parse_program
+from .program import Program, is_program, moved
 from .rules import FUNCTIONS, N_, ExprError, Limits, TooLong
 from .text import caret_to_power, check_characters, decimal_comma, syntax_error
 from .tree import Parsed, unparse
@@ -58,7 +60,7 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
         )
     if is_program(text):
         try:
-            return parse_program(text, limits, parse_expression)
+            return _parse_program(text, limits)
         except ExprError as error:
             raise error.locate(text) from None
     return parse_expression(text, limits)
@@ -87,3 +89,16 @@ def parse_expression(text: str, limits: Limits = Limits()) -> Parsed:
         hint = decimal_comma(text) if refused.params.get("what") == "a tuple" else None
         raise (hint or refused) from None
     return Parsed(tree=tree, text=text, variables=tuple(checker.variables))
+
+
+def _parse_program(text: str, limits: Limits) -> Parsed:
+    """Read each line's expression in turn, and let the program check and join them."""
+    program = Program(text, limits)
+    for row in program.rows:
+        line = program.statement(row)
+        try:
+            parsed = parse_expression(line.text, limits)
+        except ExprError as error:
+            raise moved(error, line.text_start).locate(text) from None
+        program.add(line, parsed)
+    return program.joined()

@@ -6,9 +6,10 @@
     h = tanh(z)
     loss = (h - t)^2
 
-Each line's expression is read by the same parser and whitelist as a single
-function (expr.parse); this module adds only what lines need: a name per line,
-assigned once and before it is used, and a bound on the number of lines.
+expr.parse reads a program: it takes the lines split here and reads each line's
+expression with the same parser and whitelist as a single function. This module
+reads no expression; it adds only what lines need: a name per line, assigned
+once and before it is used, bounds on lines and operations, and an input.
 Positions stay offsets into the whole text, so a refusal on line 3 points at
 line 3; the web layer says "line 3, column 5".
 
@@ -63,25 +64,69 @@ def check_collapse(text: str, names: list[str] | tuple[str, ...]) -> tuple[str, 
     return tuple(n for n in lines if n in names)
 
 
-def parse_program(text: str, limits: Limits, parse_line) -> Parsed:
-    """Check every line with ``parse_line`` (expr.parse_expression) and join them into one
-    tree; ``text`` is already within the length limit (expr.parse checks it)."""
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One line of a program as typed, not blank; ``start`` is where it begins in the whole text."""
+
+    number: int  # from 1
+    start: int
+    raw: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Statement:
+    """A line ``name = expression`` whose name is checked, before its expression is read.
+
+    ``text`` is the expression as typed, and ``text_start`` where it begins in the whole
+    text; ``where`` spans the name, and ``end`` the line without its trailing spaces.
+    """
+
+    number: int
+    name: str
+    where: tuple[int, int]
+    start: int
+    end: int
+    text_start: int
+    text: str
+
+
+def split_lines(text: str) -> list[Row]:
+    """A program's lines that are not blank, with their numbers and where each begins."""
     rows = []
     offset = 0
     for number, raw in enumerate(text.split("\n"), start=1):
         if raw.strip():
-            rows.append((number, offset, raw))
+            rows.append(Row(number, offset, raw))
         offset += len(raw) + 1
-    if len(rows) > limits.max_lines:
-        raise ExprError(
-            "The program has {count} lines; the limit is {limit}.",
-            {"count": len(rows), "limit": limits.max_lines},
-        )
-    lines: list[Line] = []
-    assigned: dict[str, tuple[Expr, int]] = {}  # name -> its tree, and its line number
-    inputs: dict[str, int] = {}  # variable -> the first line that uses it
-    operations = 0
-    for number, start, raw in rows:
+    return rows
+
+
+class Program:
+    """What a program checks beyond its lines' expressions, one line at a time.
+
+    The reader (expr.parse) takes each row, asks :meth:`statement` for its name and
+    expression text, reads the expression, and hands the tree to :meth:`add`;
+    :meth:`joined` makes one tree of the lines. So a refusal names the first line
+    at fault, whichever check finds it. ``text`` is already within the length limit.
+    """
+
+    def __init__(self, text: str, limits: Limits):
+        self.text = text
+        self.limits = limits
+        self.rows = split_lines(text)
+        if len(self.rows) > limits.max_lines:
+            raise ExprError(
+                "The program has {count} lines; the limit is {limit}.",
+                {"count": len(self.rows), "limit": limits.max_lines},
+            )
+        self.lines: list[Line] = []
+        self.assigned: dict[str, tuple[Expr, int]] = {}  # name -> its tree, and its line number
+        self.inputs: dict[str, int] = {}  # variable -> the first line that uses it
+        self.operations = 0
+
+    def statement(self, row: Row) -> Statement:
+        """The name ``row`` assigns, checked against the lines before it, and its expression."""
+        number, start, raw = row.number, row.start, row.raw
         match = ASSIGNMENT.match(raw)
         if match is None:
             raise ExprError(
@@ -92,49 +137,62 @@ def parse_program(text: str, limits: Limits, parse_line) -> Parsed:
             )
         name = match.group(1)
         where = (start + match.start(1), start + match.end(1))
-        _check_name(name, number, where, assigned, inputs)
-        rhs_start = start + match.end()
-        try:
-            parsed = parse_line(text[rhs_start : start + len(raw)], limits)
-        except ExprError as error:
-            raise _moved(error, rhs_start).locate(text) from None
-        if name in parsed.variables:
+        _check_name(name, number, where, self.assigned, self.inputs)
+        text_start = start + match.end()
+        return Statement(
+            number,
+            name,
+            where,
+            start,
+            start + len(raw.rstrip()),
+            text_start,
+            self.text[text_start : start + len(raw)],
+        )
+
+    def add(self, line: Statement, parsed: Parsed) -> None:
+        """Take ``line``'s checked expression: its names, its operations, its tree."""
+        if line.name in parsed.variables:
             raise ExprError(
                 "'{name}' is used in its own line {line}; a name is assigned once, from "
                 "values that exist already.",
-                {"name": name, "line": number},
-                *where,
+                {"name": line.name, "line": line.number},
+                *line.where,
             )
         for variable in parsed.variables:
-            if variable not in assigned:
-                inputs.setdefault(variable, number)
-        operations += sum(1 for n in post_order(parsed.tree) if children(n))
-        if operations > limits.max_operations:
+            if variable not in self.assigned:
+                self.inputs.setdefault(variable, line.number)
+        self.operations += sum(1 for n in post_order(parsed.tree) if children(n))
+        if self.operations > self.limits.max_operations:
             raise ExprError(
                 "The program has more than {limit} operations (line {line}); make it smaller.",
-                {"limit": limits.max_operations, "line": number},
-                *where,
+                {"limit": self.limits.max_operations, "line": line.number},
+                *line.where,
             )
-        tree = _placed(parsed.tree, rhs_start, {k: tree for k, (tree, _) in assigned.items()})
-        assigned[name] = (tree, number)
-        lines.append(Line(name, tree, start, start + len(raw.rstrip())))
-    variables = tuple(v for v in inputs if v not in assigned)
-    if not variables and len(lines) == 1:
-        # Most likely a value typed into the function: say where values go.
-        equals = text.index("=", lines[0].start)
-        raise ExprError(
-            "'=' at column {column} gives {name} a value, but the function needs a variable: "
-            "type the function (such as {name}**2) and enter {name}'s value in its field.",
-            {"name": lines[0].name, "token": "="},
-            equals,
-            equals + 1,
-        )
-    if not variables:
-        raise ExprError(
-            "The program has no input variable, so there is nothing to differentiate; use "
-            "one, such as x."
-        )
-    return Parsed(tree=lines[-1].tree, text=text, variables=variables, lines=tuple(lines))
+        earlier = {k: tree for k, (tree, _) in self.assigned.items()}
+        tree = _placed(parsed.tree, line.text_start, earlier)
+        self.assigned[line.name] = (tree, line.number)
+        self.lines.append(Line(line.name, tree, line.start, line.end))
+
+    def joined(self) -> Parsed:
+        """The program as one tree, its output the last line; refused without an input."""
+        lines, text = self.lines, self.text
+        variables = tuple(v for v in self.inputs if v not in self.assigned)
+        if not variables and len(lines) == 1:
+            # Most likely a value typed into the function: say where values go.
+            equals = text.index("=", lines[0].start)
+            raise ExprError(
+                "'=' at column {column} gives {name} a value, but the function needs a variable: "
+                "type the function (such as {name}**2) and enter {name}'s value in its field.",
+                {"name": lines[0].name, "token": "="},
+                equals,
+                equals + 1,
+            )
+        if not variables:
+            raise ExprError(
+                "The program has no input variable, so there is nothing to differentiate; use "
+                "one, such as x."
+            )
+        return Parsed(tree=lines[-1].tree, text=text, variables=variables, lines=tuple(lines))
 
 
 def _check_name(
@@ -169,7 +227,7 @@ def _check_name(
         )
 
 
-def _moved(error: ExprError, offset: int) -> ExprError:
+def moved(error: ExprError, offset: int) -> ExprError:
     """A line's refusal, pointing into the whole text."""
     if error.start is not None:
         error.start += offset

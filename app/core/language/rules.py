@@ -1,6 +1,6 @@
 """The function language's vocabulary: what may be written, its bounds, and its refusals.
 
-The tables here decide what is allowed; expr.py reads a student's text against
+The tables here decide what is allowed; check.py walks a student's expression against
 them, and graph.py says what each allowed function does in torch. Every
 refusal is an :class:`ExprError`, an English sentence with placeholders that
 doubles as its message id; it carries no HTTP status (the web layer maps it).

@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    Frame,
     Page,
     Playwright,
     sync_playwright,
@@ -55,6 +56,11 @@ document.addEventListener("securitypolicyviolation", (e) => {
     + " at " + e.sourceFile + ":" + e.lineNumber);
 });
 """
+
+
+def next_frame(page: Page | Frame) -> None:
+    """Panzoom writes its transform in the next animation frame: wait for it."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 @contextmanager

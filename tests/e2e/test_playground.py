@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import LESSON, Problems
+from .conftest import LESSON, Problems, next_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -309,11 +309,6 @@ def test_a_bad_function_shows_where_the_problem_is(page: Page, link, screenshot,
 
 
 # --- the graph ------------------------------------------------------------------
-
-
-def next_frame(page: Page) -> None:
-    """Panzoom writes its transform in the next animation frame: wait for it."""
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def drawn_scale(page: Page) -> tuple[float, float]:

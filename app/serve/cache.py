@@ -24,7 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import orjson
 from cachetools import LRUCache
 
-log = logging.getLogger("playground.cache")
+log = logging.getLogger(__name__)
 
 # Level 1: on a 20-term polynomial's answer (92 KB of JSON and SVG) 17 KB in
 # 0.5 ms, where level 6 gave 13.8 KB in 1.6 ms. A new computation is a few

@@ -5,11 +5,17 @@ in prometheus_client's global default registry, so every app (and every test)
 counts on its own. Label values are kept to small fixed sets: a value outside
 its set is counted as ``"other"``, so a bug in a caller cannot create a new time
 series per request. This module imports nothing from the web layer.
+
+Other modules report a problem only by logging it: :class:`ProblemCounter`, a
+logging handler each :class:`Metrics` attaches to the ``autograd_playground``
+logger, counts every record of level WARNING and above by logger and level.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import weakref
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -35,10 +41,51 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 # Most distinct route labels one Metrics keeps; later new routes count as OTHER.
 MAX_ROUTES = 100
 
+# The logger whose records (and its children's) are counted, the levels they are
+# counted by, and the most distinct logger labels kept (later new ones count as OTHER).
+LOGGER_ROOT = "autograd_playground"
+PROBLEM_LEVELS: frozenset[str] = frozenset({"WARNING", "ERROR", "CRITICAL"})
+MAX_LOGGERS = 50
+
 
 def _bounded(value: str, allowed: frozenset[str]) -> str:
     """``value`` when it is one of ``allowed``, else OTHER."""
     return value if value in allowed else OTHER
+
+
+class _Labels:
+    """The first ``most`` distinct values given are themselves; later new ones are OTHER."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._known: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        with self._lock:
+            if value in self._known:
+                return value
+            if len(self._known) < self.most:
+                self._known.add(value)
+                return value
+            return OTHER
+
+
+class ProblemCounter(logging.Handler):
+    """Counts each record of WARNING and above in the metrics it was made for.
+
+    It holds those metrics weakly, so a handler left on the logger keeps no
+    registry alive; :meth:`Metrics.close` (or the metrics' collection) removes it.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(logging.WARNING)
+        self._metrics = weakref.ref(metrics)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        metrics = self._metrics()
+        if metrics is not None:
+            metrics.logged_problem(record.name, record.levelname)
 
 
 class Metrics:
@@ -98,18 +145,26 @@ class Metrics:
         ):
             for value in sorted(allowed | {OTHER}):
                 counter.labels(value)
-        self._routes: set[str] = set()
-        self._routes_lock = threading.Lock()
+        self.logged_problems = Counter(
+            "playground_logged_problems_total",
+            "Log records of level WARNING and above, by logger and level.",
+            labelnames=("logger", "level"),
+            registry=self.registry,
+        )
+        self._route = _Labels(MAX_ROUTES)
+        self._logger = _Labels(MAX_LOGGERS)
+        handler = ProblemCounter(self)
+        logger = logging.getLogger(LOGGER_ROOT)
+        logger.addHandler(handler)
+        self._detach = weakref.finalize(self, logger.removeHandler, handler)
 
-    def _route(self, route: str) -> str:
-        """``route`` itself while fewer than MAX_ROUTES are known, else OTHER."""
-        with self._routes_lock:
-            if route in self._routes:
-                return route
-            if len(self._routes) < MAX_ROUTES:
-                self._routes.add(route)
-                return route
-            return OTHER
+    def close(self) -> None:
+        """Stop counting log records (the handler leaves the logger)."""
+        self._detach()
+
+    def logged_problem(self, logger: str, level: str) -> None:
+        """Count one log record of WARNING or above from ``logger``."""
+        self.logged_problems.labels(self._logger(logger), _bounded(level, PROBLEM_LEVELS)).inc()
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request and the seconds it took."""

@@ -6,19 +6,24 @@ and looks at sample values, rather than searching the text.
 
 from __future__ import annotations
 
+import gc
+import logging
 import threading
 
 import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+
 from autograd_playground.serve.metrics import (
     CACHE_RESULTS,
     LATENCY_BUCKETS,
+    LOGGER_ROOT,
+    MAX_LOGGERS,
     MAX_ROUTES,
     OUTCOMES,
     RESTART_REASONS,
     Metrics,
 )
-from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -244,3 +249,50 @@ def test_counts_from_many_threads_are_all_kept():
     samples = scrape(metrics)
     assert value(samples, "playground_outcomes_total", outcome="ok") == 4000.0
     assert value(samples, "playground_requests_total", route="/api/graph", status="200") == 4000.0
+
+
+# --- Problems that were logged -----------------------------------------------
+
+
+def test_warnings_and_errors_of_the_app_are_counted_by_logger_and_level():
+    metrics = Metrics()
+    try:
+        logging.getLogger("autograd_playground.serve.engine").warning("pool rebuilt")
+        logging.getLogger("autograd_playground.serve.engine").warning("pool rebuilt again")
+        logging.getLogger("autograd_playground.core.draw.layout").error("layout failed")
+        logging.getLogger("autograd_playground.serve.engine").info("not a problem")
+        logging.getLogger("somebody.else").error("not ours")
+        samples = scrape(metrics)
+    finally:
+        metrics.close()
+    name = "playground_logged_problems_total"
+    assert value(samples, name, logger="autograd_playground.serve.engine", level="WARNING") == 2
+    assert value(samples, name, logger="autograd_playground.core.draw.layout", level="ERROR") == 1
+    assert sorted(s["logger"] for s in series(samples, name)) == [
+        "autograd_playground.core.draw.layout", "autograd_playground.serve.engine"]
+
+
+def test_closed_or_dropped_metrics_leave_the_logger():
+    logger = logging.getLogger(LOGGER_ROOT)
+    gc.collect()  # metrics other tests dropped leave first
+    before = list(logger.handlers)
+    closed = Metrics()
+    closed.close()
+    logging.getLogger("autograd_playground.x").warning("after close")
+    assert not series(scrape(closed), "playground_logged_problems_total")
+    Metrics()  # dropped at once: its handler goes with it
+    gc.collect()
+    assert logger.handlers == before
+
+
+def test_many_loggers_cannot_make_a_series_each():
+    metrics = Metrics()
+    try:
+        for i in range(MAX_LOGGERS + 20):
+            logging.getLogger(f"autograd_playground.generated{i}").warning("x")
+        samples = scrape(metrics)
+    finally:
+        metrics.close()
+    loggers = series(samples, "playground_logged_problems_total")
+    assert len(loggers) == MAX_LOGGERS + 1
+    assert value(samples, "playground_logged_problems_total", logger="other", level="WARNING") == 20

@@ -17,6 +17,7 @@ The limiter's state lives in an instance, never in a module global: each app
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import re
 import sys
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from cachetools import TTLCache
+
+log = logging.getLogger(__name__)
 
 # Floating-point slack when comparing a refilled bucket with one token, so that
 # waiting exactly the returned number of seconds is always enough.
@@ -201,7 +204,8 @@ class RedisRateLimiter:
 
     The bucket is updated by one Lua script, atomically, with Redis's clock. If
     Redis cannot be reached, requests are let through: the limiter protects the
-    service, it must not become the reason it fails.
+    service, it must not become the reason it fails. Each request so let through
+    logs one warning, which the metrics count (serve.metrics.ProblemCounter).
     """
 
     SCRIPT = """
@@ -237,7 +241,8 @@ class RedisRateLimiter:
             wait = await self._script(
                 keys=[self.PREFIX + key], args=[self.per_minute / 60.0, self.burst]
             )
-        except Exception:  # noqa: BLE001 - see the class docstring
+        except Exception as exc:  # fail open: see the class docstring
+            log.warning("Redis rate limiter unavailable, request let through: %r", exc)
             return 0.0
         return float(wait)
 

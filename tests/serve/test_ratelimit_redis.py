@@ -8,6 +8,7 @@ moves, so the figures are bounds, not exact values.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
 from autograd_playground.serve.ratelimit import RedisRateLimiter
 
 
@@ -123,3 +126,26 @@ def test_no_limit_never_asks_redis(redis_url):
 def test_an_unreachable_redis_lets_requests_through():
     waits = run(takes(f"redis://127.0.0.1:{free_port()}/0", "down", 3, per_minute=60, burst=1))
     assert waits == [0.0, 0.0, 0.0]
+
+
+def test_each_request_let_through_is_logged_once_and_counted(caplog):
+    from autograd_playground.serve.metrics import Metrics
+
+    metrics = Metrics()
+    try:
+        with caplog.at_level(logging.WARNING, logger="autograd_playground"):
+            waits = run(takes(f"redis://127.0.0.1:{free_port()}/0", "down", 3, 60, 1))
+        body, _ = metrics.render()
+    finally:
+        metrics.close()
+    assert waits == [0.0, 0.0, 0.0]
+    warnings = [r for r in caplog.records if r.name == "autograd_playground.serve.ratelimit"]
+    assert len(warnings) == 3 and all(r.levelno == logging.WARNING for r in warnings)
+    assert "let through" in warnings[0].getMessage()
+    counted = {
+        (sample.labels["logger"], sample.labels["level"]): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+        if sample.name == "playground_logged_problems_total"
+    }
+    assert counted[("autograd_playground.serve.ratelimit", "WARNING")] == 3

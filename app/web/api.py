@@ -12,16 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.datastructures import QueryParams
 
 from ..core.draw.render import View
-from ..core.language.expr import ExprError
-from ..core.language.rules import Extras
+from ..core.language.rules import ExprError, Extras
 from ..core.result import GraphResult, Training
 from ..serve.cache import Encoded
 from ..serve.jobs import Job, TrainJob, make_job, make_train_job
 from . import page
 from .deps import EngineDep, SettingsDep
 from .errors import REFUSALS, Refusal
+from .headers import encoded_response
 from .links import public_base_url
-from .middleware import encoded_response
 
 router = APIRouter()
 
@@ -135,7 +134,7 @@ async def answer(request: Request, run: Callable[[Any, bool], Awaitable[tuple[En
     """``run(job, missed)``'s result, sent as the worker encoded it: no validation, no
     encoding per request.
 
-    The job's key is named for autograd_playground.web.middleware.KnownRequests (the same bytes
+    The job's key is named for autograd_playground.web.known_requests.KnownRequests (the same bytes
     again are the same key), which may already have found nothing kept under it.
     """
     request.state.answer = job.key

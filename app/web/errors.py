@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..core.draw.layout import RenderError
-from ..core.language.expr import N_, ExprError, TooLong
+from ..core.language.rules import N_, ExprError, TooLong
 from ..serve.engine import Busy, Overrun
 from ..serve.settings import Settings
 

@@ -2,7 +2,8 @@
 
 ``uvicorn autograd_playground.web.main:create_app --factory`` builds it with settings from the
 environment. The routes are in api.py, pages.py and ops.py, the middleware in
-middleware.py, the error answers in errors.py.
+observe.py, cors.py, compress.py, known_requests.py and body_limit.py, the error
+answers in errors.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from ..serve.metrics import Metrics
 from ..serve.settings import Settings, frame_sources
 from . import api, errors, ops, pages
 from .assets import PLAIN_CACHE, VERSIONED_CACHE, CachedStaticFiles, static_version
-from .middleware import ApiCors, BodyLimit, Compress, KnownRequests, Observe
+from .body_limit import BodyLimit
+from .compress import Compress
+from .cors import ApiCors
+from .known_requests import KnownRequests
+from .observe import Observe
 from .templating import STATIC, environments
 
 

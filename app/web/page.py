@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 from urllib.parse import quote, urlencode
 
-from ..core.language.expr import N_, ExprError, Limits, checked
+from ..core.language.expr import checked
 from ..core.language.program import is_program, line_names
-from ..core.language.rules import Extras, output_name
+from ..core.language.rules import N_, ExprError, Extras, Limits, output_name
 from .i18n import LANGUAGES
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"

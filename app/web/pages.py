@@ -18,8 +18,7 @@ from starlette.datastructures import Headers, QueryParams
 
 from ..core.draw.layout import RenderError
 from ..core.draw.render import VIEWS
-from ..core.language.expr import ExprError
-from ..core.language.rules import Extras
+from ..core.language.rules import ExprError, Extras
 from ..core.result import from_json
 from ..core.teach import explain
 from ..serve.cache import Encoded, MemoryCache
@@ -29,9 +28,9 @@ from ..serve.settings import Settings
 from . import highlight, i18n, page, training
 from .deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
 from .errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
+from .headers import accepts_gzip, content_security_policy
 from .links import public_base_url
 from .markup import inline_mathml, inline_svg
-from .middleware import accepts_gzip, content_security_policy
 from .templating import Environments, render
 
 router = APIRouter()

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from autograd_playground.serve.cache import Encoded
-from autograd_playground.web import api
-from autograd_playground.web.middleware import KnownRequests
 from fastapi.testclient import TestClient
 
+from autograd_playground.serve.cache import Encoded
+from autograd_playground.web import api
+from autograd_playground.web.known_requests import KnownRequests
 from tests.web.test_middleware import Lines
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"

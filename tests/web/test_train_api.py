@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from autograd_playground.core.language.expr import parse
-from autograd_playground.web.middleware import origin_allowed
+from autograd_playground.web.cors import origin_allowed
 
 from tests.oracle import sympy_value_and_gradients
 

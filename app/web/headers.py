@@ -1,0 +1,106 @@
+"""Plain HTTP, no middleware: the routes by kind, the headers every answer gets, gzip.
+
+Observe and the routes share these: which paths are pages, which are rate limited,
+what Cache-Control and Content-Security-Policy an answer carries, and whether a
+client takes gzip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.responses import Response
+from starlette.types import Scope
+
+from ..serve.cache import Encoded
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+# Routes a client address is rate-limited on, and which of them answer with HTML.
+LIMITED_ROUTES = {
+    "/", "/embed", "/fields", "/share", "/calculus", "/oembed", "/api/graph", "/api/train",
+    "/lesson",
+}
+PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/calculus", "/lesson"}
+ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/metrics", "/docs", "/openapi.json"}
+
+
+def content_security_policy(frame_ancestors: str, also: str = "") -> str:
+    """Scripts and styles only from this server (plus ``also``): no inline script, no CDN."""
+    extra = f" {also}" if also else ""
+    return (
+        f"default-src 'self'; script-src 'self'{extra}; style-src 'self'; "
+        f"img-src 'self' data:; frame-src 'self'{extra}; object-src 'none'; base-uri 'none'; "
+        f"form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
+
+
+def outcome_of(status: int) -> str:
+    if status < 400:
+        return "ok"
+    if status == 429:
+        return "rate_limited"
+    if status == 503:
+        return "busy"
+    return "refused" if status < 500 else "error"
+
+
+# How long a browser or a shared cache may keep a page: a page is a pure function of
+# its address, language and htmx target (all in the URL or in Vary), but a new
+# version of the app may draw it differently, so not for long.
+PAGE_MAX_AGE = 300
+# Answers that depend on the moment, not on the address.
+MOMENTARY = {"timeout", "busy", "rate_limited", "error"}
+
+
+def cache_control(method: str, path: str, status: int, state: dict[str, Any]) -> str | None:
+    """The Cache-Control for an answer; None for static files, which set their own."""
+    if path.startswith("/static/"):
+        return None
+    if method not in ("GET", "HEAD") or status != 200 or state.get("outcome") in MOMENTARY:
+        return "no-store"  # API results (POST), refusals, errors, busy, rate limits
+    if path in PAGE_ROUTES or path == "/oembed":
+        return f"public, max-age={PAGE_MAX_AGE}"
+    return "no-store"  # /healthz, /metrics, /docs, /openapi.json: always asked afresh
+
+
+def route_label(path: str) -> str:
+    if path in ROUTE_LABELS:
+        return path
+    return "/static" if path.startswith("/static/") else "unmatched"
+
+
+def query_value(scope: Scope, name: str) -> str | None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key == name:
+            return value
+    return None
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (``gzip;q=0`` refuses it)."""
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.partition(";")
+        if name.strip() in ("gzip", "x-gzip"):
+            q = params.strip()
+            return not (q.startswith("q=") and q[2:].strip("0.") == "")
+    return False
+
+
+def encoded_response(result: Encoded, accept_encoding: str) -> Response:
+    """A result as it was encoded once: gzip where the client takes it.
+
+    Compress leaves a response alone that already has a Content-Encoding, so
+    these bytes are never compressed twice.
+    """
+    headers = {"Vary": "Accept-Encoding"}
+    if accepts_gzip(accept_encoding):
+        headers["Content-Encoding"] = "gzip"
+        return Response(result.gzip, media_type="application/json", headers=headers)
+    return Response(result.body, media_type="application/json", headers=headers)

@@ -30,7 +30,8 @@ import torch
 from ..language.rules import N_, TENSOR_ONLY, ExprError, Limits, output_name
 from ..language.tree import BinOp, Call, ListConst, Parsed, post_order
 from ..trace.graph import evaluate, make_inputs
-from ..trace.recorder import Trace, record, to_value
+from ..trace.model import Trace, to_value
+from ..trace.recorder import record
 
 # A tree with more nodes than this gets no formula: sympy's work grows fast with size.
 SYMBOLIC_MAX_NODES = 80

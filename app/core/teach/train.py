@@ -29,7 +29,7 @@ from ..language.tree import Parsed
 from ..language.values import check_training
 from ..result import Training, TrainStep
 from ..trace.graph import InputValue, evaluate, make_inputs
-from ..trace.recorder import to_value
+from ..trace.model import to_value
 from .code import as_floats, expression_code
 
 

@@ -31,7 +31,8 @@ from ..language.tree import (
     post_order,
 )
 from ..language.values import check_value
-from .recorder import Trace, record, shape_of
+from .model import Trace, shape_of
+from .recorder import record
 
 InputValue = Union[int, float, list]
 

@@ -1,116 +1,29 @@
-"""What PyTorch built and ran, as records: the graph's nodes, hooked, and each backward step.
+"""Walk the graph PyTorch built, hook every node, run backward() and record it all.
 
 graph.trace evaluates the function with torch; :func:`record` then walks the
 graph PyTorch built, gives every node a stable id (``n0`` is the output's
 ``grad_fn``), hooks every node, runs ``y.backward()`` and records each step in
-the order the engine really ran it. The records themselves (autograd_playground.core.result)
-hold no tensors; only :class:`Trace` keeps the live ones, for torchviz.
+the order the engine really ran it (autograd_playground.core.trace.steps). The
+records themselves (autograd_playground.core.result) hold no tensors; only the
+:class:`autograd_playground.core.trace.model.Trace` keeps the live ones, for
+torchviz. Every walk uses an explicit stack: a graph may be deep.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..language.rules import ExprError
-from ..language.tree import (
-    ATOM,
-    Expr,
-    ListConst,
-    Num,
-    Parsed,
-    Var,
-    children,
-    post_order,
-)
-from ..language.values import Value, finite
-from ..result import Contribution, ForwardOp, Intermediate, Node, Output, Step, Variable
-from . import local
-from .forms import FORMS
-from .printing import Operand, constant_operand, precedence
-
-# --- the data model ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Trace:
-    expression: str
-    variables: tuple[Variable, ...]
-    output: Output
-    nodes: tuple[Node, ...]
-    steps: tuple[Step, ...]
-    forward: tuple[ForwardOp, ...]
-    # The live torch objects, for drawing with torchviz; not part of the record.
-    tensor: torch.Tensor = field(repr=False, compare=False)
-    params: dict[str, torch.Tensor] = field(repr=False, compare=False)
-    torch_ids: dict[int, str] = field(repr=False, compare=False)
-    output_name: str = "y"  # what the output is called (language.output_name, or a program's)
-    # What the picture calls the output when it is not the function (dy/dx for order 2).
-    output_label: str | None = None
-    # A program's named values other than the output, with .grad as PyTorch leaves it.
-    intermediates: tuple[Intermediate, ...] = ()
-    # A program's lines, each with the ids of the nodes it made: (name, line text, ids).
-    groups: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
-
-    @property
-    def gradients(self) -> dict[str, Value | None]:
-        return {v.name: v.grad for v in self.variables}
-
-    def node(self, node_id: str) -> Node:
-        return next(n for n in self.nodes if n.id == node_id)
-
-
-# --- values -----------------------------------------------------------------
-
-
-def to_value(x: Any) -> Value:
-    """A tensor or number as JSON-ready data; non-finite numbers become strings."""
-    if isinstance(x, torch.Tensor):
-        if x._is_zerotensor():  # a gradient PyTorch knows is zero has no storage to read
-            x = torch.zeros(x.shape, dtype=x.dtype)
-        data = x.detach().tolist()
-    else:
-        data = x
-    return finite(data)
-
-
-def tensor_text(y: torch.Tensor) -> str:
-    """``str(y)``, as a student sees it printed; written directly for the usual case.
-
-    PyTorch's printer sizes a whole tensor's columns before it prints, which for
-    one float32 number with a grad_fn costs about as much as its backward pass.
-    For that case its rule is short (a precision of 4, scientific notation past
-    1e8 or under 1e-4) and is followed here; tests check it against ``str(y)``.
-    Anything else goes to PyTorch's printer.
-    """
-    if y.dim() != 0 or y.dtype != torch.float32 or y.grad_fn is None or y.is_cuda:
-        return str(y)
-    value = y.item()
-    if math.isnan(value) or math.isinf(value):
-        number = str(value)
-    elif value == math.ceil(value):
-        number = f"{value:.4e}" if abs(value) > 1e8 else f"{value:.0f}."
-    elif abs(value) > 1e8 or abs(value) < 1e-4:
-        number = f"{value:.4e}"
-    else:
-        number = f"{value:.4f}"
-    return f"tensor({number}, grad_fn=<{type(y.grad_fn).__name__}>)"
-
-
-def shape_of(x: Any) -> tuple[int, ...]:
-    return tuple(x.shape) if isinstance(x, torch.Tensor) else ()
-
+from ..language.tree import Expr, Parsed, Var
+from ..language.values import Value
+from ..result import ForwardOp, Intermediate, Node, Output, Variable
+from .model import Trace, op_name, shape_of, signed, tensor_text, to_value
+from .steps import Operands, backward_steps
 
 # --- the graph --------------------------------------------------------------
-
-
-def _op_name(fn: Any) -> str:
-    return type(fn).__name__
 
 
 @functools.cache
@@ -132,7 +45,7 @@ def _saved(fn: Any) -> dict[str, Value]:
         elif isinstance(val, bool):
             out[name] = str(val)
         elif isinstance(val, int):
-            out[name] = to_value(_signed(val))
+            out[name] = to_value(signed(val))
         elif isinstance(val, float):
             out[name] = to_value(val)
         elif isinstance(val, (tuple, list)) and all(isinstance(v, (int, float)) for v in val):
@@ -158,6 +71,7 @@ def _walk(root: Any) -> list[Any]:
     return order
 
 
+
 def record(
     parsed: Parsed,
     tensors: dict[str, torch.Tensor],
@@ -170,6 +84,52 @@ def record(
     ``retain`` calls ``retain_grad()`` on each named intermediate of a program before
     backward(), so that its ``.grad`` is kept, as ``h.retain_grad()`` does in PyTorch.
     """
+    _check_output(parsed, y)
+    output = Output(value=to_value(y), repr=tensor_text(y), shape=shape_of(y))
+
+    fns = _walk(y.grad_fn)
+    ids = {fn: f"n{i}" for i, fn in enumerate(fns)}
+    made_by = _made_by(ops, ids)
+    owners = _owners(fns, made_by)
+    nodes = _nodes(parsed, tensors, fns, ids, made_by, owners, y.grad_fn)
+    forward = _forward(parsed, ops, ids)
+
+    named = _named_values(parsed, tensors, ops)
+    if retain:
+        for _, value in named:
+            if isinstance(value, torch.Tensor) and value.requires_grad:
+                value.retain_grad()
+    raw_steps = _run_backward(y, fns)
+    operands = Operands(parsed, tensors, ops, made_by, owners, {n.id: n for n in nodes}, ids)
+    steps = backward_steps(raw_steps, ids, nodes, operands)
+
+    # After backward(): the variables and the named values carry their .grad now.
+    return Trace(
+        expression=parsed.normalized,
+        variables=_variables(tensors),
+        output=output,
+        nodes=tuple(nodes),
+        steps=steps,
+        forward=forward,
+        tensor=y,
+        params={name: t for name, t in tensors.items() if t.requires_grad},
+        torch_ids=_torch_ids(fns, ids, tensors, y),
+        output_name=parsed.output_name,
+        intermediates=tuple(
+            Intermediate(
+                name=line_name,
+                value=to_value(value),
+                shape=shape_of(value),
+                grad=_kept_grad(value),
+            )
+            for line_name, value in named
+        ),
+        groups=_groups(parsed, nodes),
+    )
+
+
+def _check_output(parsed: Parsed, y: Any) -> None:
+    """Raise ExprError unless ``y`` is a single number with a graph that backward() can run."""
     if not isinstance(y, torch.Tensor):  # pragma: no cover - a variable always gives a tensor
         raise ExprError("The function does not depend on any variable.")
     name = parsed.output_name
@@ -190,34 +150,45 @@ def record(
             "function in sum(...) or mean(...).",
             {"shape": list(y.shape), "y": name},
         )
-    output = Output(value=to_value(y), repr=tensor_text(y), shape=shape_of(y))
 
-    fns = _walk(y.grad_fn)
-    ids = {fn: f"n{i}" for i, fn in enumerate(fns)}
+
+def _made_by(ops: list[tuple[Expr, Any]], ids: dict[Any, str]) -> dict[Any, tuple[Expr, Any]]:
+    """The tree node and the result of each op whose result's grad_fn is in the graph."""
     made_by = {}
     for expr_node, result in ops:
         if isinstance(result, torch.Tensor) and result.grad_fn in ids:
             made_by[result.grad_fn] = (expr_node, result)
-    owners = _owners(fns, made_by)
-    names = {id(t): name for name, t in tensors.items()}
+    return made_by
 
+
+def _nodes(
+    parsed: Parsed,
+    tensors: dict[str, torch.Tensor],
+    fns: list[Any],
+    ids: dict[Any, str],
+    made_by: dict[Any, tuple[Expr, Any]],
+    owners: dict[Any, Expr],
+    root: Any,
+) -> list[Node]:
+    """One Node per graph node, in walk order: leaves with their variable, ops with their source."""
+    names = {id(t): name for name, t in tensors.items()}
     nodes: list[Node] = []
     for fn in fns:
         inputs = tuple(ids[nf] if nf is not None else None for nf, _ in fn.next_functions)
         if hasattr(fn, "variable"):
             var = fn.variable
             nodes.append(
-                Node(ids[fn], _op_name(fn), "leaf", inputs, to_value(var), shape_of(var),
+                Node(ids[fn], op_name(fn), "leaf", inputs, to_value(var), shape_of(var),
                      variable=names.get(id(var)))
             )
             continue
         _, result = made_by.get(fn, (None, None))
         expr_node = owners.get(fn)
-        kind = "output" if fn is y.grad_fn else "op"
+        kind = "output" if fn is root else "op"
         nodes.append(
             Node(
                 ids[fn],
-                _op_name(fn),
+                op_name(fn),
                 kind,
                 inputs,
                 to_value(result) if result is not None else None,
@@ -229,8 +200,12 @@ def record(
                 name_of=parsed.names.get(id(expr_node)) if expr_node else None,
             )
         )
+    return nodes
 
-    forward = tuple(
+
+def _forward(parsed: Parsed, ops: list[tuple[Expr, Any]], ids: dict[Any, str]) -> tuple[ForwardOp, ...]:
+    """The forward pass, op by op in the order the trace ran them."""
+    return tuple(
         ForwardOp(
             index=i + 1,
             source=parsed.text[e.start : e.end],
@@ -244,16 +219,10 @@ def record(
         for i, (e, r) in enumerate(ops)
     )
 
-    named = _named_values(parsed, tensors, ops)
-    if retain:
-        for _, value in named:
-            if isinstance(value, torch.Tensor) and value.requires_grad:
-                value.retain_grad()
-    raw_steps = _run_backward(y, fns)
-    operands = _Operands(parsed, tensors, ops, made_by, owners, {n.id: n for n in nodes}, ids)
-    steps = _steps(raw_steps, ids, nodes, operands)
 
-    variables = tuple(
+def _variables(tensors: dict[str, torch.Tensor]) -> tuple[Variable, ...]:
+    """Each variable with its ``.grad`` as backward() left it."""
+    return tuple(
         Variable(
             name=name,
             value=to_value(t),
@@ -263,36 +232,24 @@ def record(
         )
         for name, t in tensors.items()
     )
+
+
+def _torch_ids(fns: list[Any], ids: dict[Any, str], tensors: dict[str, torch.Tensor], y: Any) -> dict[int, str]:
+    """The stable id of each torch object torchviz draws: nodes, variables, the output."""
     torch_ids = {id(fn): ids[fn] for fn in fns}
     torch_ids.update({id(t): f"var-{name}" for name, t in tensors.items() if t.requires_grad})
     torch_ids[id(y)] = "out"
-    return Trace(
-        expression=parsed.normalized,
-        variables=variables,
-        output=output,
-        nodes=tuple(nodes),
-        steps=steps,
-        forward=forward,
-        tensor=y,
-        params={name: t for name, t in tensors.items() if t.requires_grad},
-        torch_ids=torch_ids,
-        output_name=name,
-        intermediates=tuple(
-            Intermediate(
-                name=line_name,
-                value=to_value(value),
-                shape=shape_of(value),
-                grad=_kept_grad(value),
-            )
-            for line_name, value in named
-        ),
-        groups=tuple(
-            (line.name, parsed.text[line.start : line.end], tuple(
-                n.id for n in nodes
-                if n.kind != "leaf" and n.start is not None and line.start <= n.start < line.end
-            ))
-            for line in parsed.lines
-        ),
+    return torch_ids
+
+
+def _groups(parsed: Parsed, nodes: list[Node]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """A program's lines, each with the ids of the op nodes its text made."""
+    return tuple(
+        (line.name, parsed.text[line.start : line.end], tuple(
+            n.id for n in nodes
+            if n.kind != "leaf" and n.start is not None and line.start <= n.start < line.end
+        ))
+        for line in parsed.lines
     )
 
 
@@ -373,174 +330,3 @@ def _owners(fns: list[Any], made_by: dict[Any, tuple[Expr, Any]]) -> dict[Any, E
             owners[nf] = owners[fn]
             stack.extend(f for f, _ in nf.next_functions if f is not None)
     return owners
-
-
-_SAVED_FOR_RULES = (
-    "self", "mat2", "vec", "tensor", "dim0", "dim1", "result", "dim", "keepdim", "target",
-    "total_weight",
-)
-
-
-class _Operands:
-    """Everything local.rules needs about a node's operands: texts, values, constants."""
-
-    def __init__(self, parsed, tensors, ops, made_by, owners, nodes, ids):
-        self.text = parsed.text
-        self.owners = owners
-        self.nodes = nodes
-        self.ids = ids
-        self.values: dict[int, Any] = {}  # id(tree node) -> its value
-        self.in_graph: set[int] = set()  # id(tree node) of operands with a node
-        # id(tree node) of the subtrees that name a variable somewhere, found in the
-        # same pass (asking each constant operand's subtree again cost a tenth of a trace).
-        self.with_variable: set[int] = set()
-        grads = {name for name, t in tensors.items() if t.requires_grad}
-        for expr_node in post_order(parsed.tree):
-            if isinstance(expr_node, Var) or any(
-                id(k) in self.with_variable for k in children(expr_node)
-            ):
-                self.with_variable.add(id(expr_node))
-            if isinstance(expr_node, Num):
-                self.values[id(expr_node)] = expr_node.value
-            elif isinstance(expr_node, Var):
-                self.values[id(expr_node)] = tensors[expr_node.name]
-                if expr_node.name in grads:
-                    self.in_graph.add(id(expr_node))
-            elif isinstance(expr_node, ListConst):
-                self.values[id(expr_node)] = expr_node.value
-        for expr_node, result in ops:
-            self.values[id(expr_node)] = result
-            if isinstance(result, torch.Tensor) and result.requires_grad:
-                self.in_graph.add(id(expr_node))
-        self.value_of_fn: dict[Any, Any] = {fn: r for fn, (_, r) in made_by.items()}
-
-    def facts(self, fn: Any, arrived: Any, sent: tuple, torch_local: tuple) -> local.NodeFacts:
-        owner = self.owners.get(fn)
-        inputs = tuple(self.operand(nf, owner) if nf is not None else None for nf, _ in fn.next_functions)
-        constants = ()
-        texts = ("A", "B")
-        if owner is not None:
-            kids = children(owner)
-            constants = tuple(
-                constant_operand(
-                    k, self.text[k.start : k.end], _numbers(self.values[id(k)]),
-                    id(k) in self.with_variable,
-                )
-                for k in kids
-                if id(k) not in self.in_graph
-            )
-            if kids:  # the operands as typed: A and B of the rules (softmax(A), A − B)
-                typed = tuple(self.text[k.start : k.end] for k in kids[:2])
-                texts = typed + texts[len(typed) :]
-        saved = {}
-        for name in () if _op_name(fn) in FORMS else _SAVED_FOR_RULES:
-            try:
-                value = getattr(fn, f"_saved_{name}")
-            except (AttributeError, RuntimeError):
-                continue
-            if isinstance(value, int):
-                saved[name] = _signed(value)
-            elif isinstance(value, tuple):  # dimensions: logsumexp's dim
-                saved[name] = tuple(_signed(int(v)) for v in value)
-            else:
-                saved[name] = _numbers(value)
-        if "dim0" in saved:
-            saved["dims"] = (saved["dim0"], saved.get("dim1", 1))
-        return local.NodeFacts(
-            name=_op_name(fn),
-            owner=owner,
-            inputs=inputs,
-            constants=constants,
-            arrived=_numbers(arrived),
-            sent=tuple(_numbers(g) for g in sent),
-            torch_local=torch_local,
-            saved=saved,
-            texts=texts,
-        )
-
-    def operand(self, nf: Any, owner: Expr | None) -> Operand:
-        node = self.nodes[self.ids[nf]]
-        if hasattr(nf, "variable"):
-            return Operand(node.variable or "?", ATOM, _numbers(nf.variable))
-        tree_node = self.owners.get(nf)
-        value = self.value_of_fn.get(nf)
-        if node.name_of:  # a program's named value reads as its name: 1 − tanh(z)², not tanh(w*x + b)
-            return Operand(node.name_of, ATOM, _numbers(value))
-        if tree_node is None or tree_node is owner:
-            return Operand(f"({node.source or node.name})", ATOM, _numbers(value))
-        return Operand(node.source or node.name, precedence(tree_node), _numbers(value))
-
-
-def _signed(value: int) -> int:
-    """A saved dimension as Python reads it: PyTorch hands -1 over as 2**64 - 1."""
-    return value - 2**64 if value >= 2**63 else value
-
-
-def _numbers(x: Any) -> Any:
-    """A tensor or Python number as numpy float64, for local.rules; None stays None."""
-    if x is None:
-        return None
-    if isinstance(x, torch.Tensor):
-        if x.dim() == 0:
-            return np.float64(x.item())
-        return x.detach().double().numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
-def _torch_local(fn: Any, arrived: Any, sent: tuple) -> tuple:
-    """PyTorch's own local derivatives of an element-wise op, one per input, as numpy.
-
-    Where one finite, non-zero number arrived and single numbers were sent, that is
-    sent / arrived. Otherwise (zero, inf or nan arrived, tensors) the node is called
-    once more on ones, which does not depend on what arrived: sin(x)*x at 0 gives
-    cos(0) = 1 although 0 arrived.
-    """
-    if arrived is None or _op_name(fn) not in FORMS:
-        return ()
-    if arrived.dim() == 0 and all(g is None or g.dim() == 0 for g in sent):
-        a = arrived.item()
-        if a != 0 and math.isfinite(a):
-            return tuple(None if g is None else np.float64(g.item()) / a for g in sent)
-    with torch.no_grad():
-        out = fn(torch.ones_like(arrived))
-    return tuple(_numbers(o) for o in (out if isinstance(out, tuple) else (out,)))
-
-
-def _steps(
-    raw: list[list[Any]], ids: dict[Any, str], nodes: list[Node], operands: _Operands
-) -> tuple[Step, ...]:
-    by_id = {n.id: n for n in nodes}
-    received: dict[str, list[Contribution]] = {}
-    steps: list[Step] = []
-    for index, (fn, grad_outputs, grad_inputs) in enumerate(raw, start=1):
-        node = by_id[ids[fn]]
-        grad_inputs = grad_inputs or ()
-        arrived = grad_outputs[0] if len(grad_outputs) == 1 else None
-        sent = tuple(to_value(g) if g is not None else None for g in grad_inputs)
-        got = tuple(to_value(g) if g is not None else None for g in grad_outputs)
-        for target, g, value in zip(node.inputs, grad_inputs, sent):
-            if target is not None and g is not None:
-                received.setdefault(target, []).append(Contribution(node.id, value))
-        leaf = node.kind == "leaf"
-        ones = () if leaf else _torch_local(fn, arrived, grad_inputs)
-        rules = () if leaf else local.rules(operands.facts(fn, arrived, grad_inputs, ones))
-        locals_ = tuple(
-            finite(t.tolist()) if t is not None and g is not None and np.shape(t) == tuple(g.shape)
-            else None
-            for t, g in zip(ones, grad_inputs)
-        ) if ones else tuple(None for _ in grad_inputs)
-        steps.append(
-            Step(
-                index=index,
-                node=node.id,
-                name=node.name,
-                grad_outputs=got,
-                grad_inputs=sent,
-                targets=node.inputs,
-                local_derivatives=locals_,
-                accumulated=got[0] if leaf and got else None,
-                contributions=tuple(received.get(node.id, ())) if leaf else (),
-                rules=rules,
-            )
-        )
-    return tuple(steps)

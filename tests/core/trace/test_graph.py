@@ -17,10 +17,11 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
-from autograd_playground.core.language.expr import ExprError, Limits, TooLong, parse
+from autograd_playground.core.language.expr import parse
+from autograd_playground.core.language.rules import ExprError, Limits, TooLong
 from autograd_playground.core.trace import graph
 from autograd_playground.core.trace.graph import Trace, trace
-from autograd_playground.core.trace.recorder import tensor_text
+from autograd_playground.core.trace.model import tensor_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

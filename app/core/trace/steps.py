@@ -1,0 +1,194 @@
+"""Each backward step as a record, with the rule that explains it.
+
+The recorder hooks every node and runs ``y.backward()``; :func:`backward_steps`
+turns what each hook saw (the gradient that arrived, the gradients sent) into
+:class:`autograd_playground.core.result.Step` records in the engine's order,
+with what each leaf accumulated. For each node that is not a leaf it gathers
+what autograd_playground.core.trace.local.rules needs: the operands of the op
+as the student wrote them and their values (:class:`Operands`), the constants
+the op holds, what the node saved for its tensor rule, and PyTorch's own local
+derivatives (the node called on ones), to compare the derived rule against.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..language.tree import ATOM, Expr, ListConst, Num, Var, children, post_order
+from ..language.values import finite
+from ..result import Contribution, Node, Step
+from . import local
+from .forms import FORMS
+from .model import op_name, signed, to_value
+from .printing import Operand, constant_operand, precedence
+
+_SAVED_FOR_RULES = (
+    "self", "mat2", "vec", "tensor", "dim0", "dim1", "result", "dim", "keepdim", "target",
+    "total_weight",
+)
+
+
+class Operands:
+    """Everything local.rules needs about a node's operands: texts, values, constants."""
+
+    def __init__(self, parsed, tensors, ops, made_by, owners, nodes, ids):
+        self.text = parsed.text
+        self.owners = owners
+        self.nodes = nodes
+        self.ids = ids
+        self.values: dict[int, Any] = {}  # id(tree node) -> its value
+        self.in_graph: set[int] = set()  # id(tree node) of operands with a node
+        # id(tree node) of the subtrees that name a variable somewhere, found in the
+        # same pass (asking each constant operand's subtree again cost a tenth of a trace).
+        self.with_variable: set[int] = set()
+        grads = {name for name, t in tensors.items() if t.requires_grad}
+        for expr_node in post_order(parsed.tree):
+            if isinstance(expr_node, Var) or any(
+                id(k) in self.with_variable for k in children(expr_node)
+            ):
+                self.with_variable.add(id(expr_node))
+            if isinstance(expr_node, Num):
+                self.values[id(expr_node)] = expr_node.value
+            elif isinstance(expr_node, Var):
+                self.values[id(expr_node)] = tensors[expr_node.name]
+                if expr_node.name in grads:
+                    self.in_graph.add(id(expr_node))
+            elif isinstance(expr_node, ListConst):
+                self.values[id(expr_node)] = expr_node.value
+        for expr_node, result in ops:
+            self.values[id(expr_node)] = result
+            if isinstance(result, torch.Tensor) and result.requires_grad:
+                self.in_graph.add(id(expr_node))
+        self.value_of_fn: dict[Any, Any] = {fn: r for fn, (_, r) in made_by.items()}
+
+    def facts(self, fn: Any, arrived: Any, sent: tuple, torch_local: tuple) -> local.NodeFacts:
+        owner = self.owners.get(fn)
+        inputs = tuple(self.operand(nf, owner) if nf is not None else None for nf, _ in fn.next_functions)
+        constants = ()
+        texts = ("A", "B")
+        if owner is not None:
+            kids = children(owner)
+            constants = tuple(
+                constant_operand(
+                    k, self.text[k.start : k.end], _numbers(self.values[id(k)]),
+                    id(k) in self.with_variable,
+                )
+                for k in kids
+                if id(k) not in self.in_graph
+            )
+            if kids:  # the operands as typed: A and B of the rules (softmax(A), A − B)
+                typed = tuple(self.text[k.start : k.end] for k in kids[:2])
+                texts = typed + texts[len(typed) :]
+        saved = {}
+        for name in () if op_name(fn) in FORMS else _SAVED_FOR_RULES:
+            try:
+                value = getattr(fn, f"_saved_{name}")
+            except (AttributeError, RuntimeError):
+                continue
+            if isinstance(value, int):
+                saved[name] = signed(value)
+            elif isinstance(value, tuple):  # dimensions: logsumexp's dim
+                saved[name] = tuple(signed(int(v)) for v in value)
+            else:
+                saved[name] = _numbers(value)
+        if "dim0" in saved:
+            saved["dims"] = (saved["dim0"], saved.get("dim1", 1))
+        return local.NodeFacts(
+            name=op_name(fn),
+            owner=owner,
+            inputs=inputs,
+            constants=constants,
+            arrived=_numbers(arrived),
+            sent=tuple(_numbers(g) for g in sent),
+            torch_local=torch_local,
+            saved=saved,
+            texts=texts,
+        )
+
+    def operand(self, nf: Any, owner: Expr | None) -> Operand:
+        node = self.nodes[self.ids[nf]]
+        if hasattr(nf, "variable"):
+            return Operand(node.variable or "?", ATOM, _numbers(nf.variable))
+        tree_node = self.owners.get(nf)
+        value = self.value_of_fn.get(nf)
+        if node.name_of:  # a program's named value reads as its name: 1 − tanh(z)², not tanh(w*x + b)
+            return Operand(node.name_of, ATOM, _numbers(value))
+        if tree_node is None or tree_node is owner:
+            return Operand(f"({node.source or node.name})", ATOM, _numbers(value))
+        return Operand(node.source or node.name, precedence(tree_node), _numbers(value))
+
+
+
+def _numbers(x: Any) -> Any:
+    """A tensor or Python number as numpy float64, for local.rules; None stays None."""
+    if x is None:
+        return None
+    if isinstance(x, torch.Tensor):
+        if x.dim() == 0:
+            return np.float64(x.item())
+        return x.detach().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _torch_local(fn: Any, arrived: Any, sent: tuple) -> tuple:
+    """PyTorch's own local derivatives of an element-wise op, one per input, as numpy.
+
+    Where one finite, non-zero number arrived and single numbers were sent, that is
+    sent / arrived. Otherwise (zero, inf or nan arrived, tensors) the node is called
+    once more on ones, which does not depend on what arrived: sin(x)*x at 0 gives
+    cos(0) = 1 although 0 arrived.
+    """
+    if arrived is None or op_name(fn) not in FORMS:
+        return ()
+    if arrived.dim() == 0 and all(g is None or g.dim() == 0 for g in sent):
+        a = arrived.item()
+        if a != 0 and math.isfinite(a):
+            return tuple(None if g is None else np.float64(g.item()) / a for g in sent)
+    with torch.no_grad():
+        out = fn(torch.ones_like(arrived))
+    return tuple(_numbers(o) for o in (out if isinstance(out, tuple) else (out,)))
+
+
+def backward_steps(
+    raw: list[list[Any]], ids: dict[Any, str], nodes: list[Node], operands: Operands
+) -> tuple[Step, ...]:
+    """One Step per node the engine ran, from the hooks' records ``raw``, in that order."""
+    by_id = {n.id: n for n in nodes}
+    received: dict[str, list[Contribution]] = {}
+    steps: list[Step] = []
+    for index, (fn, grad_outputs, grad_inputs) in enumerate(raw, start=1):
+        node = by_id[ids[fn]]
+        grad_inputs = grad_inputs or ()
+        arrived = grad_outputs[0] if len(grad_outputs) == 1 else None
+        sent = tuple(to_value(g) if g is not None else None for g in grad_inputs)
+        got = tuple(to_value(g) if g is not None else None for g in grad_outputs)
+        for target, g, value in zip(node.inputs, grad_inputs, sent):
+            if target is not None and g is not None:
+                received.setdefault(target, []).append(Contribution(node.id, value))
+        leaf = node.kind == "leaf"
+        ones = () if leaf else _torch_local(fn, arrived, grad_inputs)
+        rules = () if leaf else local.rules(operands.facts(fn, arrived, grad_inputs, ones))
+        locals_ = tuple(
+            finite(t.tolist()) if t is not None and g is not None and np.shape(t) == tuple(g.shape)
+            else None
+            for t, g in zip(ones, grad_inputs)
+        ) if ones else tuple(None for _ in grad_inputs)
+        steps.append(
+            Step(
+                index=index,
+                node=node.id,
+                name=node.name,
+                grad_outputs=got,
+                grad_inputs=sent,
+                targets=node.inputs,
+                local_derivatives=locals_,
+                accumulated=got[0] if leaf and got else None,
+                contributions=tuple(received.get(node.id, ())) if leaf else (),
+                rules=rules,
+            )
+        )
+    return tuple(steps)

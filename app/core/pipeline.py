@@ -13,8 +13,8 @@ from typing import Any
 
 from .draw.dot import box_of
 from .draw.render import VIEWS, Picture, render
-from .language.expr import ExprError, Limits, checked
-from .language.rules import Extras
+from .language.expr import checked
+from .language.rules import ExprError, Extras, Limits
 from .language.tree import Parsed
 from .language.values import summarize
 from .teach.code import torch_code

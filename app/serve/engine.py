@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 import anyio
 
-from ..core.language.expr import ExprError, Limits
+from ..core.language.rules import ExprError, Limits
 from .cache import Cache, Encoded, MemoryCache, SingleFlight
 from .jobs import Job, TrainJob, _run_job, _run_training
 from .pool import PoolBroken, TaskTimeout, WorkerDied, WorkerPool

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.language.expr import ExprError, Limits, checked
+from ..core.language.expr import checked
 from ..core.language.program import check_collapse
-from ..core.language.rules import Extras
+from ..core.language.rules import ExprError, Extras, Limits
 from ..core.language.values import check_training, check_value
 from ..core.result import RESULT_VERSION
 from .cache import Encoded

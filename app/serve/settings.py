@@ -13,7 +13,7 @@ import re
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ..core.language.expr import Limits
+from ..core.language.rules import Limits
 from .ratelimit import parse_trusted_proxies
 
 

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from autograd_playground.core.language.expr import Limits
+from autograd_playground.core.language.rules import Limits
 from autograd_playground.serve.cache import Encoded, MemoryCache
 from autograd_playground.serve.engine import Busy, Engine
 from fastapi.testclient import TestClient

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
-from autograd_playground.core.language.expr import ExprError, Limits, TooLong
+from autograd_playground.core.language.rules import ExprError, Limits, TooLong
 from autograd_playground.serve.engine import Busy, Engine, Overrun
 from autograd_playground.serve.jobs import make_job
 

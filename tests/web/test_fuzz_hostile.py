@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from autograd_playground.core.language.expr import ExprError, Limits
+from autograd_playground.core.language.rules import ExprError, Limits
 from autograd_playground.core.language.values import check_value
 from autograd_playground.serve.settings import Settings
 from autograd_playground.web.main import create_app

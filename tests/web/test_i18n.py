@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from autograd_playground.core.language.expr import ExprError, parse
+from autograd_playground.core.language.expr import parse
+from autograd_playground.core.language.rules import ExprError
 from autograd_playground.web import i18n
 from babel.messages.pofile import read_po
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from autograd_playground.core.draw.sanitize import SVG_NS
-from autograd_playground.core.language.expr import FUNCTIONS
+from autograd_playground.core.language.rules import FUNCTIONS
 from autograd_playground.serve.settings import Settings
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from hypothesis import HealthCheck, given

@@ -18,14 +18,9 @@ import functools
 
 from .check import Checker
 from .program import Program, is_program, moved
-from .rules import FUNCTIONS, N_, ExprError, Limits, TooLong
+from .rules import ExprError, Limits, TooLong
 from .text import caret_to_power, check_characters, decimal_comma, syntax_error
-from .tree import Parsed, unparse
-
-# What other modules take from here: the reader, and the language it reads.
-__all__ = [
-    "FUNCTIONS", "N_", "ExprError", "Limits", "Parsed", "TooLong", "checked", "parse", "unparse",
-]
+from .tree import Parsed
 
 
 # --- parsing ----------------------------------------------------------------

@@ -27,7 +27,8 @@ from autograd_playground.core.draw.layout import (
 )
 from autograd_playground.core.draw.render import QUICK_LAYOUT_NODES, render
 from autograd_playground.core.draw.sanitize import SVG_NS, sanitize_svg
-from autograd_playground.core.language.expr import Limits, parse
+from autograd_playground.core.language.expr import parse
+from autograd_playground.core.language.rules import Limits
 from autograd_playground.core.pipeline import compute
 from autograd_playground.core.trace.graph import Trace, trace
 

@@ -20,23 +20,9 @@ import warnings
 from pathlib import Path
 
 import pytest
-from autograd_playground.core.language.expr import (
-    FUNCTIONS,
-    ExprError,
-    Limits,
-    Parsed,
-    TooLong,
-    parse,
-    unparse,
-)
-from autograd_playground.core.language.tree import (
-    BinOp,
-    Call,
-    ListConst,
-    Num,
-    Unary,
-    Var,
-)
+from autograd_playground.core.language.expr import parse
+from autograd_playground.core.language.rules import FUNCTIONS, ExprError, Limits, TooLong
+from autograd_playground.core.language.tree import BinOp, Call, ListConst, Num, Parsed, Unary, Var, unparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 from autograd_playground.core.draw.render import render
-from autograd_playground.core.language.expr import ExprError, Limits, parse
+from autograd_playground.core.language.expr import parse
+from autograd_playground.core.language.rules import ExprError, Limits
 from autograd_playground.core.pipeline import compute
 from autograd_playground.core.trace.graph import trace
 

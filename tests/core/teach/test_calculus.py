@@ -14,8 +14,8 @@ import re
 import numpy as np
 import pytest
 import sympy
-from autograd_playground.core.language.expr import Limits, parse
-from autograd_playground.core.language.rules import Extras
+from autograd_playground.core.language.expr import parse
+from autograd_playground.core.language.rules import Extras, Limits
 from autograd_playground.core.pipeline import compute
 from autograd_playground.core.teach import calculus
 from autograd_playground.core.trace.graph import trace

@@ -13,7 +13,8 @@ import sys
 
 import numpy as np
 import pytest
-from autograd_playground.core.language.expr import ExprError, Limits, parse
+from autograd_playground.core.language.expr import parse
+from autograd_playground.core.language.rules import ExprError, Limits
 from autograd_playground.core.language.values import MAX_LEARNING_RATE
 from autograd_playground.core.teach.train import train
 

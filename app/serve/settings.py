@@ -128,9 +128,9 @@ class Settings(BaseSettings):
     )
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
     metrics_allow: str = Field(
-        "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
-        description="Addresses or networks that may read /metrics, comma-separated; '*': "
-        "anyone. Others get 404.",
+        "127.0.0.0/8,::1",
+        description="Addresses or networks that may read /metrics, comma-separated (loopback "
+        "by default: add the scraper's network); '*': anyone. Others get 404.",
     )
     public_url: str = Field(
         "",

@@ -56,3 +56,19 @@ def test_nonsense_values_are_refused_at_start_up(monkeypatch):
     monkeypatch.setenv("PLAYGROUND_MAX_LENGTH", "0")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_metrics_are_for_loopback_only_by_default():
+    import ipaddress
+
+    from autograd_playground.serve.settings import metrics_networks
+
+    networks = metrics_networks(Settings.model_fields["metrics_allow"].default)
+    assert networks is not None
+
+    def allowed(address: str) -> bool:
+        return any(ipaddress.ip_address(address) in network for network in networks)
+
+    assert allowed("127.0.0.1") and allowed("127.8.9.10") and allowed("::1")
+    for outside in ("10.0.0.5", "172.18.0.5", "192.168.1.10", "fd00::1", "8.8.8.8", "::2"):
+        assert not allowed(outside), outside

@@ -16,11 +16,12 @@ from ..core.language.rules import ExprError, Extras
 from ..core.result import GraphResult, Training
 from ..serve.cache import Encoded
 from ..serve.jobs import Job, TrainJob, make_job, make_train_job
-from . import page
+from . import embedding
 from .deps import EngineDep, SettingsDep
 from .errors import REFUSALS, Refusal
 from .headers import encoded_response
 from .links import public_base_url
+from .state import from_query
 
 router = APIRouter()
 
@@ -226,14 +227,14 @@ async def oembed(
             {"detail": "Only links to the playground (/) or /embed can be embedded."},
             status_code=404,
         )
-    size = page.frame_size(maxwidth, maxheight)
+    size = embedding.frame_size(maxwidth, maxheight)
     if size is None:
         return JSONResponse(
-            {"detail": f"The smallest frame that works is {page.EMBED_MIN_WIDTH}x{page.EMBED_MIN_HEIGHT}."},
+            {"detail": f"The smallest frame that works is {embedding.EMBED_MIN_WIDTH}x{embedding.EMBED_MIN_HEIGHT}."},
             status_code=404,
         )
-    state = page.from_query(QueryParams(parts.query))
-    if page.title_of(state) == "Autograd Playground":  # the function cannot be read
+    state = from_query(QueryParams(parts.query))
+    if embedding.title_of(state) == "Autograd Playground":  # the function cannot be read
         return JSONResponse({"detail": "This link's function cannot be read."}, status_code=404)
-    options = page.embed_options(QueryParams(parts.query), state)
-    return JSONResponse(page.oembed(state, options, public_base_url(request, settings), size))
+    options = embedding.embed_options(QueryParams(parts.query), state)
+    return JSONResponse(embedding.oembed(state, options, public_base_url(request, settings), size))

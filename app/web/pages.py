@@ -25,12 +25,26 @@ from ..serve.cache import Encoded, MemoryCache
 from ..serve.engine import Busy, Engine, Overrun
 from ..serve.jobs import make_job, make_train_job
 from ..serve.settings import Settings
-from . import highlight, i18n, page, training
+from . import highlight, i18n, training
 from .deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
+from .embedding import embed_options, lesson_frames
 from .errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
 from .headers import accepts_gzip, content_security_policy
 from .links import public_base_url
 from .markup import inline_mathml, inline_svg
+from .state import (
+    EXAMPLES,
+    Example,
+    PageState,
+    check_names,
+    from_query,
+    output_of,
+    parse_rate,
+    parse_value,
+    variables_of,
+    visible,
+    with_variables,
+)
 from .templating import Environments, render
 
 router = APIRouter()
@@ -56,9 +70,9 @@ class Pages:
     templates: Environments
     cache: MemoryCache
 
-    def state(self, path: str = "/") -> page.PageState:
+    def state(self, path: str = "/") -> PageState:
         # The whole query is already bounded by max_query_chars.
-        return page.from_query(self.request.query_params, self.settings.max_query_chars, path)
+        return from_query(self.request.query_params, self.settings.max_query_chars, path)
 
     def htmx_block(self) -> str | None:
         """The block an htmx request asks for by its target; None for a full page."""
@@ -70,7 +84,7 @@ class Pages:
 
     async def respond(
         self,
-        state: page.PageState,
+        state: PageState,
         block: str | None,
         template: str = "index.html",
         **extra: Any,
@@ -132,11 +146,11 @@ class Pages:
         return encoded_html_response(body, lang, request.headers, status, headers)
 
     @staticmethod
-    def plain(state: page.PageState) -> Extras:
+    def plain(state: PageState) -> Extras:
         """What a result asks for without the derivative panel."""
         return Extras(retain_grad=state.retain)
 
-    async def calculus_is_quick(self, state: page.PageState, block: str | None) -> bool:
+    async def calculus_is_quick(self, state: PageState, block: str | None) -> bool:
         """Whether the playground's result (page or block) should carry the derivative
         panel: the function's panel was answered quickly here before. An embed keeps its
         panel closed until asked for, so it is never carried there."""
@@ -146,22 +160,22 @@ class Pages:
         )
 
     async def result(
-        self, state: page.PageState, lang: str, with_result: bool, extras: Extras = Extras()
-    ) -> tuple[page.PageState, dict[str, Any] | None, int, dict[str, str]]:
+        self, state: PageState, lang: str, with_result: bool, extras: Extras = Extras()
+    ) -> tuple[PageState, dict[str, Any] | None, int, dict[str, str]]:
         """The state with its variables, and the result or the error to show, and the status."""
         request = self.request
         limits = self.settings.limits()
-        names, parse_error = page.variables_of(state.expr, limits)
+        names, parse_error = variables_of(state.expr, limits)
         if parse_error is None:
-            state = page.with_variables(state, names)
+            state = with_variables(state, names)
         if not with_result:
             return state, None, 200, {}
         status, headers = 200, {}
         try:
             if parse_error is not None:
                 raise parse_error
-            page.check_names(state.values)
-            inputs = {name: page.parse_value(name, text) for name, text in state.values.items()}
+            check_names(state.values)
+            inputs = {name: parse_value(name, text) for name, text in state.values.items()}
             grads = {name: state.grad_on(name) for name in state.values}
             job = make_job(state.expr, inputs, grads, state.view, limits, extras, state.collapse)
             result, request.state.cache = await self.engine.compute(job)
@@ -185,14 +199,14 @@ class Pages:
         return state, outcome, status, headers
 
 
-    async def training(self, state: page.PageState, inputs: dict[str, Any], lang: str) -> dict[str, Any]:
+    async def training(self, state: PageState, inputs: dict[str, Any], lang: str) -> dict[str, Any]:
         """The training view's run, or the sentence that says why there is none.
 
         A run that cannot be made leaves the rest of the page as it is.
         """
         try:
             job = make_train_job(
-                state.expr, inputs, list(state.train), page.parse_rate(state.lr), state.steps,
+                state.expr, inputs, list(state.train), parse_rate(state.lr), state.steps,
                 not state.accumulate, self.settings.limits(),
             )
             run, _ = await self.engine.train(job)
@@ -236,7 +250,7 @@ def encoded_html_response(
                     headers=headers)
 
 
-def quick_calculus_key(state: page.PageState) -> str:
+def quick_calculus_key(state: PageState) -> str:
     """The page cache's mark for a function whose derivative panel is quick (any values)."""
     return "\n".join(("quick-calculus", state.expr, repr(state.extras)))
 
@@ -263,8 +277,8 @@ async def fields(pages: PagesDep) -> HTMLResponse:
 
 @router.get("/share", response_class=HTMLResponse, summary="The embed snippet for a state")
 async def share(request: Request, pages: PagesDep) -> HTMLResponse:
-    state = page.from_query(QueryParams(request.query_params.get("state", "")[:20_000]))
-    options = page.embed_options(request.query_params, state)
+    state = from_query(QueryParams(request.query_params.get("state", "")[:20_000]))
+    options = embed_options(request.query_params, state)
     return await pages.respond(state, "share_snippet", share=options)
 
 
@@ -280,14 +294,14 @@ async def lesson(request: Request, settings: SettingsDep, templates: TemplatesDe
         request.query_params.get("lang"), request.headers.get("accept-language")
     )
     origin = settings.lesson_embed_origin
-    frames = {name: origin + url for name, url in page.lesson_frames(language).items()}
+    frames = {name: origin + url for name, url in lesson_frames(language).items()}
     html = templates[language].get_template("lesson.html").render(
-        state=page.PageState(lang=language),
+        state=PageState(lang=language),
         lang=language,
         other_lang="en" if language == "de" else "de",
         frames=frames,
         host_script=f"{origin}/static/embed-host.js",
-        playground_url=page.PageState(lang=language).url("/"),
+        playground_url=PageState(lang=language).url("/"),
     )
     response = HTMLResponse(html)
     response.headers["Content-Security-Policy"] = content_security_policy(
@@ -299,7 +313,7 @@ async def lesson(request: Request, settings: SettingsDep, templates: TemplatesDe
 
 
 def page_context(
-    state: page.PageState, lang: str, outcome: dict[str, Any] | None,
+    state: PageState, lang: str, outcome: dict[str, Any] | None,
     only_calculus: bool = False,
 ) -> dict[str, Any]:
     """Everything index.html shows for one state and its result or error.
@@ -311,7 +325,7 @@ def page_context(
     context: dict[str, Any] = {
         "state": state,
         "lang": lang,
-        "examples": page.EXAMPLES,
+        "examples": EXAMPLES,
         "result": None,
         "error": None,
         "share": None,
@@ -319,7 +333,7 @@ def page_context(
         "training": None,
         "training_error": None,
         "boxed": {},
-        "output": page.output_of(state.expr) if state.expr else "y",
+        "output": output_of(state.expr) if state.expr else "y",
     }
     if not outcome:
         return context
@@ -397,20 +411,20 @@ def error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:
     if error.start is not None and error.start <= len(text):
         end = max(error.end or error.start + 1, error.start)
         where = {
-            "before": page.visible(text[: error.start]),
-            "bad": page.visible(text[error.start : end]) or " ",
-            "after": page.visible(text[end:]),
+            "before": visible(text[: error.start]),
+            "bad": visible(text[error.start : end]) or " ",
+            "after": visible(text[end:]),
         }
-    params = {k: page.visible(v) if isinstance(v, str) else v for k, v in params.items()}
+    params = {k: visible(v) if isinstance(v, str) else v for k, v in params.items()}
     message = i18n.message(lang, error.template, error.column, error.shown_line, **params)
     return {"message": message, "where": where}
 
 
 async def warm_cache(engine: Engine, settings: Settings) -> None:
     """Compute the examples and the lesson's frames before the first student asks."""
-    lesson = page.Example("", "x**2", {"x": "3"})
-    for example in (*page.EXAMPLES, lesson):
-        inputs = {name: page.parse_value(name, text) for name, text in example.values.items()}
+    lesson = Example("", "x**2", {"x": "3"})
+    for example in (*EXAMPLES, lesson):
+        inputs = {name: parse_value(name, text) for name, text in example.values.items()}
         grads = {name: name not in example.nograd for name in example.values}
         for view in VIEWS:
             try:

@@ -19,7 +19,8 @@ from jinja2_fragments import render_block
 from markupsafe import Markup
 
 from ..core.language.values import format_value
-from . import i18n, page
+from . import embedding, i18n
+from .state import HIDEABLE, PageState, exercise_answers, visible
 
 # The installed app's version (pyproject.toml), shown in /healthz and the page footer.
 try:
@@ -53,11 +54,11 @@ def environment(lang: str, static_version: str = "") -> Environment:
     env.globals["static_url"] = lambda path: static_prefix + path
     env.globals["fmt"] = format_value
     env.globals["app_version"] = VERSION
-    env.filters["visible"] = page.visible  # bidi controls shown as U+FFFD
-    env.globals["snippet"] = page.snippet
-    env.globals["hideable"] = page.HIDEABLE
-    env.globals["exercise_answers"] = page.exercise_answers
-    env.globals["default_share"] = lambda state: page.EmbedOptions(
+    env.filters["visible"] = visible  # bidi controls shown as U+FFFD
+    env.globals["snippet"] = embedding.snippet
+    env.globals["hideable"] = HIDEABLE
+    env.globals["exercise_answers"] = exercise_answers
+    env.globals["default_share"] = lambda state: embedding.EmbedOptions(
         lang=state.lang, step=state.step, exercise=state.exercise, order=state.order,
         accumulate=state.accumulate,
     )
@@ -122,7 +123,7 @@ def message_page(
     **params: Any,
 ) -> tuple[str, str]:
     """A page (or, for htmx, its message block) that says one sentence; and its language."""
-    state = page.PageState(lang=query_lang if query_lang in i18n.LANGUAGES else None)
+    state = PageState(lang=query_lang if query_lang in i18n.LANGUAGES else None)
     lang = i18n.negotiate(state.lang, accept_language)
     message = i18n.message(lang, template, **params)
     html = render(

@@ -12,7 +12,7 @@ from ..core.language.values import format_value
 from ..core.result import Training, TrainStep, training_from_json
 from . import i18n
 from .chart import loss_chart
-from .page import PageState
+from .state import PageState
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def view(state: PageState, data: dict[str, Any], lang: str) -> TrainingView:
 
 
 def _as_fields(values: dict[str, Any]) -> dict[str, str]:
-    """Parameter values as the page's value fields hold them (what page.parse_value reads)."""
+    """Parameter values as the page's value fields hold them (what state.parse_value reads)."""
     return {
         name: json.dumps(value) if isinstance(value, list) else repr(float(value))
         for name, value in values.items()

@@ -7,7 +7,7 @@ import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from autograd_playground.web import page
+from autograd_playground.web import state as page
 from bs4 import BeautifulSoup
 from starlette.datastructures import QueryParams
 

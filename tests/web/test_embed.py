@@ -14,7 +14,7 @@ import pytest
 from autograd_playground.serve.settings import Settings, frame_sources
 from autograd_playground.web.assets import static_version
 from autograd_playground.web.main import create_app
-from autograd_playground.web.page import HIDEABLE, SEED
+from autograd_playground.web.state import HIDEABLE, SEED
 from autograd_playground.web.templating import STATIC
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first

@@ -42,7 +42,7 @@ import pytest
 from autograd_playground.serve.settings import Settings
 from autograd_playground.web.assets import static_version
 from autograd_playground.web.main import create_app
-from autograd_playground.web.page import visible
+from autograd_playground.web.state import visible
 from autograd_playground.web.templating import STATIC
 from bs4 import BeautifulSoup
 from fastapi import FastAPI

@@ -6,7 +6,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from autograd_playground.web.page import EXAMPLES, RESERVED, SEED
+from autograd_playground.web.state import EXAMPLES, RESERVED, SEED
 from bs4 import BeautifulSoup
 
 HX = {"HX-Request": "true"}

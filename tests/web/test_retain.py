@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from autograd_playground.core.language.rules import Extras, Limits
+from autograd_playground.core.language.expr import Limits
+from autograd_playground.core.language.rules import Extras
 from autograd_playground.serve.jobs import make_job
-from autograd_playground.web import page
+from autograd_playground.web import state as page
 from bs4 import BeautifulSoup
 
 NEURON = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"

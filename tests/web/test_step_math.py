@@ -10,7 +10,7 @@ import math
 
 import pytest
 from autograd_playground.core.trace import forms
-from autograd_playground.web import page
+from autograd_playground.web import state as page
 from bs4 import BeautifulSoup
 
 SEED = page.SEED

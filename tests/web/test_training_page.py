@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from autograd_playground.web import page
+from autograd_playground.web import state as page
 from bs4 import BeautifulSoup
 
 NEURON = {"expr": "(tanh(w*x + b) - t)^2", "w": "0.5", "x": "1.5", "b": "0.1", "t": "1",

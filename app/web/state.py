@@ -1,5 +1,7 @@
 """The playground page's state: read from the URL, written back into links.
 
+Sharing it as a frame on another site (the snippet, oEmbed) is in embedding.py.
+
 Everything a page shows is in its query string, so every result is a link
 that can be shared and reloaded, and any replica can serve it. One query
 parameter per variable holds its value (``x=2``, ``v=[1,2,3]``); the names
@@ -8,11 +10,11 @@ in ``RESERVED`` are the page's own.
 
 from __future__ import annotations
 
-import html
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from ..core.language.expr import checked
@@ -69,7 +71,7 @@ class Example:
     values: dict[str, str]
     nograd: tuple[str, ...] = ()
 
-    def url(self, base: "PageState") -> str:
+    def url(self, base: PageState) -> str:
         """The example's link, keeping the language, theme and view of ``base``."""
         grads = {name: name not in self.nograd for name in self.values} if self.nograd else {}
         return base.url(expr=self.expr, values=dict(self.values), grads=grads, step=0,
@@ -221,14 +223,14 @@ def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str |
     return quote(text, safe=",[]", encoding=encoding, errors=errors)
 
 
-def _first(params: Any, name: str) -> str | None:
+def first_value(params: Any, name: str) -> str | None:
     values = params.getlist(name) if hasattr(params, "getlist") else params.get(name)
     if isinstance(values, list):
         return values[0] if values else None
     return values
 
 
-def _all(params: Any, name: str) -> list[str]:
+def all_values(params: Any, name: str) -> list[str]:
     """Every value of a repeated parameter, from QueryParams or a dict (of lists or strings)."""
     values = params.getlist(name) if hasattr(params, "getlist") else params.get(name, [])
     return [values] if isinstance(values, str) else list(values)
@@ -236,44 +238,44 @@ def _all(params: Any, name: str) -> list[str]:
 
 def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
     """Read a page state from query parameters (a Starlette QueryParams or a dict)."""
-    expr = _first(params, "expr")
+    expr = first_value(params, "expr")
     if expr is None:
         expr = SEED
-        values = {"x": _first(params, "x") or "2"}
+        values = {"x": first_value(params, "x") or "2"}
     else:
         expr = expr[:limit]
         values = {}
         for key in params.keys():
             if key not in RESERVED and key not in values:
-                values[key] = (_first(params, key) or "")[:limit]
+                values[key] = (first_value(params, key) or "")[:limit]
     grads: dict[str, bool] = {}
     listed = params.getlist("grad") if hasattr(params, "getlist") else params.get("grad", [])
-    if _first(params, "rg") == "1" or listed:
+    if first_value(params, "rg") == "1" or listed:
         grads = {name: name in listed for name in values}
-    view = _first(params, "view")
-    theme = _first(params, "theme")
-    lang = _first(params, "lang")
+    view = first_value(params, "view")
+    theme = first_value(params, "theme")
+    lang = first_value(params, "lang")
     return PageState(
         expr=expr,
         values=values,
         grads=grads,
-        step=read_step(_first(params, "step")),
+        step=read_step(first_value(params, "step")),
         view=view if view in VIEWS else "torchviz",
         lang=lang if lang in LANGUAGES else None,
         theme=theme if theme in THEMES else "auto",
-        forward=_first(params, "forward") == "1",
-        readonly=_first(params, "readonly") == "1",
-        hide=tuple(p for p in HIDEABLE if p in (_first(params, "hide") or "").split(",")),
-        autoplay=_first(params, "autoplay") == "1",
-        exercise=_first(params, "exercise") == "1",
-        order=2 if _first(params, "order") == "2" else 1,
-        accumulate=_first(params, "accumulate") == "1",
-        retain=_first(params, "retain") == "1",
-        train=read_params(_all(params, "train")),
-        lr=(_first(params, "lr") or DEFAULT_LR)[:32],
-        steps=read_step(_first(params, "steps")) or DEFAULT_TRAIN_STEPS,
-        present=_first(params, "present") == "1",
-        collapse=read_collapse(_all(params, "collapse"), expr),
+        forward=first_value(params, "forward") == "1",
+        readonly=first_value(params, "readonly") == "1",
+        hide=tuple(p for p in HIDEABLE if p in (first_value(params, "hide") or "").split(",")),
+        autoplay=first_value(params, "autoplay") == "1",
+        exercise=first_value(params, "exercise") == "1",
+        order=2 if first_value(params, "order") == "2" else 1,
+        accumulate=first_value(params, "accumulate") == "1",
+        retain=first_value(params, "retain") == "1",
+        train=read_params(all_values(params, "train")),
+        lr=(first_value(params, "lr") or DEFAULT_LR)[:32],
+        steps=read_step(first_value(params, "steps")) or DEFAULT_TRAIN_STEPS,
+        present=first_value(params, "present") == "1",
+        collapse=read_collapse(all_values(params, "collapse"), expr),
         path=path,
     )
 
@@ -368,68 +370,10 @@ def exercise_answers(step: Any) -> list[float] | None:
     if step.accumulated is not None:
         values = [step.accumulated]
     else:
-        values = [v for t, v in zip(step.targets, step.grad_inputs) if t is not None and v is not None]
+        values = [v for t, v in zip(step.targets, step.grad_inputs, strict=False) if t is not None and v is not None]
     if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         return None
     return [float(v) for v in values]
-
-
-# --- sharing and embedding --------------------------------------------------
-
-EMBED_WIDTH, EMBED_HEIGHT = 700, 450
-# The smallest frame in which the graph and the current step still work together.
-EMBED_MIN_WIDTH, EMBED_MIN_HEIGHT = 320, 240
-
-
-@dataclass(frozen=True)
-class EmbedOptions:
-    """What a teacher chose in the share dialog for an iframe."""
-
-    readonly: bool = True
-    lang: str | None = None
-    step: int = 0
-    hide: tuple[str, ...] = ("code", "examples")
-    autoplay: bool = False
-    exercise: bool = False
-    order: int = 1
-    accumulate: bool = False
-
-
-def embed_options(params: Any, state: PageState) -> EmbedOptions:
-    """Options from the share dialog's form (or an oEmbed link); defaults where absent."""
-    if _first(params, "options") != "1" and not any(
-        k in params for k in ("readonly", "hide", "autoplay", "exercise", "order", "accumulate")
-    ):
-        return EmbedOptions(lang=state.lang, step=state.step, exercise=state.exercise,
-                            order=state.order, accumulate=state.accumulate)
-    listed = params.getlist("hide") if hasattr(params, "getlist") else params.get("hide", [])
-    hidden = {h for item in listed for h in item.split(",")}
-    lang = _first(params, "lang")
-    return EmbedOptions(
-        readonly=_first(params, "readonly") == "1",
-        lang=lang if lang in LANGUAGES else None,
-        step=read_step(_first(params, "step")),
-        hide=tuple(p for p in HIDEABLE if p in hidden),
-        autoplay=_first(params, "autoplay") == "1",
-        exercise=_first(params, "exercise") == "1",
-        order=2 if _first(params, "order") == "2" else 1,
-        accumulate=_first(params, "accumulate") == "1",
-    )
-
-
-def embed_url(state: PageState, options: EmbedOptions) -> str:
-    return state.url(
-        "/embed",
-        readonly=options.readonly,
-        lang=options.lang,
-        step=options.step,
-        hide=options.hide,
-        autoplay=options.autoplay,
-        exercise=options.exercise,
-        order=options.order,
-        accumulate=options.accumulate,
-        theme="auto",
-    )
 
 
 # Characters that reorder the text around them (bidi embeddings, overrides, isolates
@@ -445,86 +389,9 @@ def visible(text: str) -> str:
     return text.translate(BIDI_CONTROLS)
 
 
-def title_of(state: PageState) -> str:
-    """A title for a shared state: the function if it can be read, else the app's name."""
-    if not state.expr or variables_of(state.expr, Limits())[1] is not None:
-        return "Autograd Playground"
-    return named_function(state.expr)
-
-
-def named_function(expr: str) -> str:
-    """The function with its output's name, ``y = ...``; a program's last line, which names it."""
-    if is_program(expr):
-        return visible(expr.strip().split("\n")[-1].strip())
-    return f"{output_of(expr)} = {visible(expr)}"
-
-
 def output_of(expr: str) -> str:
     """The name of the function's result (Parsed.output_name), y if it cannot be read."""
     try:
         return checked(expr, Limits()).output_name
     except ExprError:
         return output_name(())
-
-
-def snippet(base: str, state: PageState, options: EmbedOptions,
-            width: int = EMBED_WIDTH, height: int = EMBED_HEIGHT) -> str:
-    """The HTML a teacher pastes into a course page. Attribute values are escaped here.
-
-    The frame is on another origin than the course page, so the sandbox may
-    keep allow-same-origin: the frame stays the playground's origin (its
-    modules and htmx requests are same-origin to it) and still cannot reach
-    the course page."""
-    src = html.escape(base + embed_url(state, options), quote=True)
-    title = html.escape(
-        f"Autograd Playground: {named_function(state.expr)}", quote=True
-    )
-    return (
-        f'<iframe src="{src}" title="{title}" width="{width}" height="{height}" '
-        'loading="lazy" '
-        'sandbox="allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox" '
-        'style="border:0;max-width:100%"></iframe>\n'
-        f'<script src="{html.escape(base, quote=True)}/static/embed-host.js" async></script>'
-    )
-
-
-def frame_size(maxwidth: int | None, maxheight: int | None) -> tuple[int, int] | None:
-    """The frame for a consumer's limits: as large as allowed up to 700x450,
-    or None if the limits are below the smallest frame that works."""
-    width = EMBED_WIDTH if maxwidth is None else min(EMBED_WIDTH, maxwidth)
-    height = EMBED_HEIGHT if maxheight is None else min(EMBED_HEIGHT, maxheight)
-    if width < EMBED_MIN_WIDTH or height < EMBED_MIN_HEIGHT:
-        return None
-    return width, height
-
-
-def oembed(state: PageState, options: EmbedOptions, base: str,
-           size: tuple[int, int] = (EMBED_WIDTH, EMBED_HEIGHT)) -> dict[str, Any]:
-    width, height = size
-    return {
-        "version": "1.0",
-        "type": "rich",
-        "provider_name": "Autograd Playground",
-        "provider_url": base + "/",
-        "title": title_of(state),
-        "html": snippet(base, state, options, width, height),
-        "width": width,
-        "height": height,
-    }
-
-
-def lesson_frames(lang: str) -> dict[str, str]:
-    """The three live frames of the demo lesson, as root-relative /embed URLs."""
-    seed = PageState(lang=lang, values={"x": "2"})
-    return {
-        "tensor": embed_url(
-            PageState(expr="x**2", values={"x": "3"}, lang=lang),
-            EmbedOptions(readonly=True, lang=lang, hide=("steps", "details", "examples")),
-        ),
-        "graph": embed_url(
-            seed, EmbedOptions(readonly=True, lang=lang, hide=("steps", "code", "examples"))
-        ),
-        "backward": embed_url(
-            seed, EmbedOptions(readonly=True, lang=lang, hide=("code", "examples"))
-        ),
-    }

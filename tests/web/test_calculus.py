@@ -11,8 +11,7 @@ import html
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from autograd_playground.core.language.expr import Limits
-from autograd_playground.core.language.rules import Extras
+from autograd_playground.core.language.rules import Extras, Limits
 from autograd_playground.core.result import Step
 from autograd_playground.serve.jobs import make_job
 from autograd_playground.web import state as page

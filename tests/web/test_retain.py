@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from autograd_playground.core.language.expr import Limits
-from autograd_playground.core.language.rules import Extras
+from autograd_playground.core.language.rules import Extras, Limits
 from autograd_playground.serve.jobs import make_job
 from autograd_playground.web import state as page
 from bs4 import BeautifulSoup

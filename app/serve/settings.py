@@ -3,10 +3,15 @@
 Each field is read from ``PLAYGROUND_<NAME>`` (for example
 ``PLAYGROUND_MAX_LENGTH=300``). docs/settings.md documents each one; a test fails
 when a field is missing from that table.
+
+The bounds on one request are the fields of the core's :class:`Limits`: their
+defaults are written there once, a setting here adds its range and its help,
+and :meth:`Settings.limits` copies every one of them across by name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 
@@ -16,46 +21,60 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ..core.language.rules import Limits
 from .ratelimit import parse_trusted_proxies
 
+# Where the limits' defaults are written: the core's own.
+_LIMITS = Limits()
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PLAYGROUND_", frozen=True)
 
-    max_length: int = Field(500, ge=1, description="Longest function text, in characters.")
-    max_depth: int = Field(100, ge=2, description="Deepest nesting of the function's tree.")
+    max_length: int = Field(
+        _LIMITS.max_length, ge=1, description="Longest function text, in characters."
+    )
+    max_depth: int = Field(
+        _LIMITS.max_depth, ge=2, description="Deepest nesting of the function's tree."
+    )
     max_operations: int = Field(
-        150, ge=1, description="Most operators and function calls in one function."
+        _LIMITS.max_operations, ge=1,
+        description="Most operators and function calls in one function."
     )
     max_exponent: float = Field(
-        100.0, gt=0, description="Largest magnitude of a constant exponent (x**e, 2**e)."
+        _LIMITS.max_exponent, gt=0,
+        description="Largest magnitude of a constant exponent (x**e, 2**e)."
     )
     max_constant: float = Field(
-        1e15, gt=0, description="Largest magnitude of a constant, typed or computed."
+        _LIMITS.max_constant, gt=0,
+        description="Largest magnitude of a constant, typed or computed."
     )
     max_elements: int = Field(
-        10_000, ge=1, description="Most numbers in one tensor, input or intermediate."
+        _LIMITS.max_elements, ge=1, description="Most numbers in one tensor, input or intermediate."
     )
-    max_dims: int = Field(4, ge=1, description="Most dimensions of one tensor.")
-    max_variables: int = Field(20, ge=1, description="Most variables in one request.")
+    max_dims: int = Field(_LIMITS.max_dims, ge=1, description="Most dimensions of one tensor.")
+    max_variables: int = Field(
+        _LIMITS.max_variables, ge=1, description="Most variables in one request."
+    )
     max_graph_nodes: int = Field(
-        200, ge=1, description="Most nodes a graph may have; bigger ones are refused before layout."
+        _LIMITS.max_graph_nodes, ge=1,
+        description="Most nodes a graph may have; bigger ones are refused before layout."
     )
     max_shown_elements: int = Field(
-        1000,
+        _LIMITS.max_shown_elements,
         ge=1,
         description="Most numbers of one value a result shows in full; bigger values are sent "
         "as a summary (shape, first numbers, min, max, mean).",
     )
     max_result_bytes: int = Field(
-        4_194_304,
+        _LIMITS.max_result_bytes,
         ge=65_536,
         description="Largest result one computation may send back, as JSON, in bytes; the "
         "worker refuses a bigger one with a sentence.",
     )
     max_lines: int = Field(
-        12, ge=1, le=100, description="Most lines a program (name = expression per line) may have."
+        _LIMITS.max_lines, ge=1, le=100,
+        description="Most lines a program (name = expression per line) may have."
     )
     max_train_steps: int = Field(
-        100,
+        _LIMITS.max_train_steps,
         ge=1,
         le=10_000,
         description="Most updates one training run (POST /api/train, the training view) may make.",
@@ -206,21 +225,8 @@ class Settings(BaseSettings):
         return value
 
     def limits(self) -> Limits:
-        return Limits(
-            max_length=self.max_length,
-            max_depth=self.max_depth,
-            max_operations=self.max_operations,
-            max_exponent=self.max_exponent,
-            max_constant=self.max_constant,
-            max_elements=self.max_elements,
-            max_dims=self.max_dims,
-            max_graph_nodes=self.max_graph_nodes,
-            max_variables=self.max_variables,
-            max_shown_elements=self.max_shown_elements,
-            max_result_bytes=self.max_result_bytes,
-            max_train_steps=self.max_train_steps,
-            max_lines=self.max_lines,
-        )
+        """The core's bounds on one request, each from the setting of its name."""
+        return Limits(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Limits)})
 
 
 _HOST_SOURCE = re.compile(

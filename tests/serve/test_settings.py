@@ -4,8 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
-from autograd_playground.serve.settings import Settings
 from pydantic import ValidationError
+
+from autograd_playground.serve.settings import Settings
 
 SETTINGS_DOC = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 
@@ -72,3 +73,19 @@ def test_metrics_are_for_loopback_only_by_default():
     assert allowed("127.0.0.1") and allowed("127.8.9.10") and allowed("::1")
     for outside in ("10.0.0.5", "172.18.0.5", "192.168.1.10", "fd00::1", "8.8.8.8", "::2"):
         assert not allowed(outside), outside
+
+
+def test_every_core_limit_is_a_setting_and_reaches_the_core():
+    import dataclasses
+
+    from autograd_playground.core.language.rules import Limits
+
+    names = [field.name for field in dataclasses.fields(Limits)]
+    assert set(names) <= set(Settings.model_fields)
+    for name in names:
+        assert Settings.model_fields[name].default == getattr(Limits(), name), name
+    # Every limit set away from its default arrives in the core's Limits under its name.
+    changed = {name: getattr(Limits(), name) * 2 for name in names}
+    changed["max_lines"] = 50  # within its own upper bound
+    changed["max_train_steps"] = 5_000
+    assert dataclasses.asdict(Settings(**changed).limits()) == changed

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Scope
 
@@ -104,3 +105,21 @@ def encoded_response(result: Encoded, accept_encoding: str) -> Response:
         headers["Content-Encoding"] = "gzip"
         return Response(result.gzip, media_type="application/json", headers=headers)
     return Response(result.body, media_type="application/json", headers=headers)
+
+
+def encoded_html_response(
+    page: Encoded,
+    lang: str,
+    request_headers: Headers,
+    status: int = 200,
+    extra: dict[str, str] | None = None,
+) -> Response:
+    """A page as it was encoded once; gzip where the client takes it (Compress leaves it)."""
+    headers = {**(extra or {}), "Content-Language": lang,
+               "Vary": "HX-Request, HX-Target, Accept-Language, Accept-Encoding"}
+    body = page.body
+    if accepts_gzip(request_headers.get("accept-encoding", "")):
+        headers["Content-Encoding"] = "gzip"
+        body = page.gzip
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8",
+                    headers=headers)

@@ -7,42 +7,37 @@ rendering.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 
 from ..core.draw.layout import RenderError
 from ..core.draw.render import VIEWS
 from ..core.language.rules import ExprError, Extras
-from ..core.result import from_json
-from ..core.teach import explain
 from ..serve.cache import Encoded, MemoryCache
 from ..serve.engine import Busy, Engine, Overrun
 from ..serve.jobs import make_job, make_train_job
 from ..serve.settings import Settings
-from . import highlight, i18n, training
+from . import i18n
+from .context import error_view, page_context
 from .deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
 from .embedding import embed_options, lesson_frames
 from .errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
-from .headers import accepts_gzip, content_security_policy
+from .headers import content_security_policy, encoded_html_response
 from .links import public_base_url
-from .markup import inline_mathml, inline_svg
 from .state import (
     EXAMPLES,
     Example,
     PageState,
     check_names,
     from_query,
-    output_of,
     parse_rate,
     parse_value,
     variables_of,
-    visible,
     with_variables,
 )
 from .templating import Environments, render
@@ -232,24 +227,6 @@ async def get_pages(
 PagesDep = Annotated[Pages, Depends(get_pages)]
 
 
-def encoded_html_response(
-    page: Encoded,
-    lang: str,
-    request_headers: Headers,
-    status: int = 200,
-    extra: dict[str, str] | None = None,
-) -> Response:
-    """A page as it was encoded once; gzip where the client takes it (Compress leaves it)."""
-    headers = {**(extra or {}), "Content-Language": lang,
-               "Vary": "HX-Request, HX-Target, Accept-Language, Accept-Encoding"}
-    body = page.body
-    if accepts_gzip(request_headers.get("accept-encoding", "")):
-        headers["Content-Encoding"] = "gzip"
-        body = page.gzip
-    return Response(body, status_code=status, media_type="text/html; charset=utf-8",
-                    headers=headers)
-
-
 def quick_calculus_key(state: PageState) -> str:
     """The page cache's mark for a function whose derivative panel is quick (any values)."""
     return "\n".join(("quick-calculus", state.expr, repr(state.extras)))
@@ -310,114 +287,6 @@ async def lesson(request: Request, settings: SettingsDep, templates: TemplatesDe
     response.headers["Vary"] = "Accept-Language"
     response.headers["Content-Language"] = language
     return response
-
-
-def page_context(
-    state: PageState, lang: str, outcome: dict[str, Any] | None,
-    only_calculus: bool = False,
-) -> dict[str, Any]:
-    """Everything index.html shows for one state and its result or error.
-
-    ``only_calculus``: for the calculus block alone, which the page loads after every
-    result; it shows none of the graph and steps, so they are not prepared (sanitizing
-    the SVG and explaining the steps were half of that request's time).
-    """
-    context: dict[str, Any] = {
-        "state": state,
-        "lang": lang,
-        "examples": EXAMPLES,
-        "result": None,
-        "error": None,
-        "share": None,
-        "base_url": "",
-        "training": None,
-        "training_error": None,
-        "boxed": {},
-        "output": output_of(state.expr) if state.expr else "y",
-    }
-    if not outcome:
-        return context
-    if "error" in outcome:
-        context["error"] = outcome["error"]
-        return context
-    result = from_json(outcome["result"])
-    context["result"] = result
-    if result.symbolic is not None or result.second_order or result.accumulation:
-        context["calculus"] = calculus_view(result, lang)
-    if only_calculus:
-        return context
-    steps = explain.steps(result)
-    forward = explain.forward(result) if state.forward else []
-    total = len(forward) + len(steps)
-    step = min(max(state.step, 0), total)
-    state = dataclasses.replace(state, step=step)
-    # The collapsed line each node is drawn inside (as the box line.box): node id -> line.
-    boxed = {node: line for line in result.lines if line.box for node in line.nodes}
-    shown = highlight.paints(forward, steps, {node: line.box for node, line in boxed.items()})
-    context.update(
-        state=state,
-        result=result,
-        steps=steps,
-        forward=forward,
-        total=total,
-        nodes=explain.node_views(result, steps),
-        paints=shown,
-        svg=inline_svg(result.svg, shown[step].classes()),
-        boxed=boxed,
-    )
-    if "training" in outcome:
-        trained = outcome["training"]
-        context["training_error"] = trained.get("error")
-        if "run" in trained:
-            context["training"] = training.view(state, trained["run"], lang)
-    return context
-
-
-def calculus_view(result: Any, lang: str) -> dict[str, Any]:
-    """What the calculus block shows: formulas as markup, the second graph with its steps."""
-    symbolic = None
-    if result.symbolic is not None:
-        symbolic = dict(result.symbolic)
-        symbolic["derivatives"] = [
-            {**d, "mathml": inline_mathml(d["mathml"]) if d.get("mathml") else None}
-            for d in symbolic["derivatives"]
-        ]
-    second = None
-    if result.second_order:
-        data = result.second_order
-        second = {"second": data["second"], "first": data["first"], "graph": None, "note": None}
-        if data.get("graph"):
-            graph = from_json(data["graph"])
-            second.update(
-                graph=graph,
-                variable=data["graph"]["variable"],
-                steps=explain.steps(graph),
-                svg=inline_svg(graph.svg, id_prefix="second-"),
-            )
-        elif data.get("note"):
-            note = data["note"]
-            second["note"] = i18n.message(lang, note["template"], **note["params"])
-    return {
-        "symbolic": symbolic or {"derivatives": [], "reason": None},
-        "plot": result.plot if result.symbolic is not None else None,
-        "second": second,
-        "accumulation": result.accumulation,
-    }
-
-
-def error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:
-    params = dict(error.params)
-    where = None
-    if error.start is not None and error.start <= len(text):
-        end = max(error.end or error.start + 1, error.start)
-        where = {
-            "before": visible(text[: error.start]),
-            "bad": visible(text[error.start : end]) or " ",
-            "after": visible(text[end:]),
-        }
-    params = {k: visible(v) if isinstance(v, str) else v for k, v in params.items()}
-    message = i18n.message(lang, error.template, error.column, error.shown_line, **params)
-    return {"message": message, "where": where}
 
 
 async def warm_cache(engine: Engine, settings: Settings) -> None:

@@ -1,0 +1,126 @@
+"""What a page shows: the template context for a state and its result or error.
+
+pages.py computes the result and renders; this turns the result into what
+index.html reads (the steps explained, the SVG painted for the step shown, the
+derivative panel, the training view, a refusal with the spot it points at).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..core.language.rules import ExprError
+from ..core.result import from_json
+from ..core.teach import explain
+from . import highlight, i18n, training
+from .markup import inline_mathml, inline_svg
+from .state import EXAMPLES, PageState, output_of, visible
+
+
+def page_context(
+    state: PageState, lang: str, outcome: dict[str, Any] | None,
+    only_calculus: bool = False,
+) -> dict[str, Any]:
+    """Everything index.html shows for one state and its result or error.
+
+    ``only_calculus``: for the calculus block alone, which the page loads after every
+    result; it shows none of the graph and steps, so they are not prepared (sanitizing
+    the SVG and explaining the steps were half of that request's time).
+    """
+    context: dict[str, Any] = {
+        "state": state,
+        "lang": lang,
+        "examples": EXAMPLES,
+        "result": None,
+        "error": None,
+        "share": None,
+        "base_url": "",
+        "training": None,
+        "training_error": None,
+        "boxed": {},
+        "output": output_of(state.expr) if state.expr else "y",
+    }
+    if not outcome:
+        return context
+    if "error" in outcome:
+        context["error"] = outcome["error"]
+        return context
+    result = from_json(outcome["result"])
+    context["result"] = result
+    if result.symbolic is not None or result.second_order or result.accumulation:
+        context["calculus"] = calculus_view(result, lang)
+    if only_calculus:
+        return context
+    steps = explain.steps(result)
+    forward = explain.forward(result) if state.forward else []
+    total = len(forward) + len(steps)
+    step = min(max(state.step, 0), total)
+    state = dataclasses.replace(state, step=step)
+    # The collapsed line each node is drawn inside (as the box line.box): node id -> line.
+    boxed = {node: line for line in result.lines if line.box for node in line.nodes}
+    shown = highlight.paints(forward, steps, {node: line.box for node, line in boxed.items()})
+    context.update(
+        state=state,
+        result=result,
+        steps=steps,
+        forward=forward,
+        total=total,
+        nodes=explain.node_views(result, steps),
+        paints=shown,
+        svg=inline_svg(result.svg, shown[step].classes()),
+        boxed=boxed,
+    )
+    if "training" in outcome:
+        trained = outcome["training"]
+        context["training_error"] = trained.get("error")
+        if "run" in trained:
+            context["training"] = training.view(state, trained["run"], lang)
+    return context
+
+
+def calculus_view(result: Any, lang: str) -> dict[str, Any]:
+    """What the calculus block shows: formulas as markup, the second graph with its steps."""
+    symbolic = None
+    if result.symbolic is not None:
+        symbolic = dict(result.symbolic)
+        symbolic["derivatives"] = [
+            {**d, "mathml": inline_mathml(d["mathml"]) if d.get("mathml") else None}
+            for d in symbolic["derivatives"]
+        ]
+    second = None
+    if result.second_order:
+        data = result.second_order
+        second = {"second": data["second"], "first": data["first"], "graph": None, "note": None}
+        if data.get("graph"):
+            graph = from_json(data["graph"])
+            second.update(
+                graph=graph,
+                variable=data["graph"]["variable"],
+                steps=explain.steps(graph),
+                svg=inline_svg(graph.svg, id_prefix="second-"),
+            )
+        elif data.get("note"):
+            note = data["note"]
+            second["note"] = i18n.message(lang, note["template"], **note["params"])
+    return {
+        "symbolic": symbolic or {"derivatives": [], "reason": None},
+        "plot": result.plot if result.symbolic is not None else None,
+        "second": second,
+        "accumulation": result.accumulation,
+    }
+
+
+def error_view(error: ExprError, text: str, lang: str) -> dict[str, Any]:
+    params = dict(error.params)
+    where = None
+    if error.start is not None and error.start <= len(text):
+        end = max(error.end or error.start + 1, error.start)
+        where = {
+            "before": visible(text[: error.start]),
+            "bad": visible(text[error.start : end]) or " ",
+            "after": visible(text[end:]),
+        }
+    params = {k: visible(v) if isinstance(v, str) else v for k, v in params.items()}
+    message = i18n.message(lang, error.template, error.column, error.shown_line, **params)
+    return {"message": message, "where": where}

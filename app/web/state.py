@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ..core.draw.render import VIEWS
 from ..core.language.expr import checked
 from ..core.language.program import is_program, line_names
 from ..core.language.rules import N_, ExprError, Extras, Limits, output_name
@@ -51,7 +52,6 @@ RESERVED = {
     "collapse": "a program's lines drawn as one box each, comma-separated (collapse=z,h)",
 }
 
-VIEWS = ("torchviz", "annotated")
 # Parts of the view that hide= can take away (comma-separated).
 HIDEABLE = (
     N_("function"), N_("values"), N_("output"), N_("graph"), N_("steps"), N_("details"),

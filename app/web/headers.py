@@ -1,5 +1,7 @@
 """Plain HTTP, no middleware: the routes by kind, the headers every answer gets, gzip.
 
+``accepted`` is the one reader of Accept-style headers, for gzip and for languages.
+
 Observe and the routes share these: which paths are pages, which are rate limited,
 what Cache-Control and Content-Security-Policy an answer carries, and whether a
 client takes gzip.
@@ -84,14 +86,35 @@ def query_value(scope: Scope, name: str) -> str | None:
     return None
 
 
+def accepted(header: str | None, limit: int = 50) -> list[str]:
+    """The values an Accept-style header takes (Accept-Encoding, Accept-Language),
+    most wanted first, lowercased.
+
+    Each item's weight is its q parameter, 1 when missing. q=0 refuses the item,
+    and so does a q that is not a number from 0 to 1. Equal weights keep the
+    header's order. ``*`` is kept: what it stands for is the caller's to say.
+    Only the first ``limit`` items are read.
+    """
+    weighted: list[tuple[float, str]] = []
+    for item in (header or "").split(",")[:limit]:
+        name, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if name and 0.0 < q <= 1.0:
+            weighted.append((q, name.lower()))
+    # sorted() is stable: equal weights stay in the header's order.
+    return [name for _, name in sorted(weighted, key=lambda item: -item[0])]
+
+
 def accepts_gzip(accept_encoding: str) -> bool:
     """Whether an Accept-Encoding header takes gzip (``gzip;q=0`` refuses it)."""
-    for part in accept_encoding.lower().split(","):
-        name, _, params = part.partition(";")
-        if name.strip() in ("gzip", "x-gzip"):
-            q = params.strip()
-            return not (q.startswith("q=") and q[2:].strip("0.") == "")
-    return False
+    return any(name in ("gzip", "x-gzip") for name in accepted(accept_encoding))
 
 
 def encoded_response(result: Encoded, accept_encoding: str) -> Response:

@@ -18,6 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from ..core.language.rules import N_
+from .headers import accepted
 
 LANGUAGES = ("en", "de")
 DEFAULT_LANGUAGE = "en"
@@ -51,20 +52,7 @@ def negotiate(query_lang: str | None, accept_language: str | None) -> str:
 
 def preferred(accept_language: str | None) -> list[str]:
     """The languages of an Accept-Language header, most wanted first, without q=0 ones."""
-    weighted: list[tuple[float, str]] = []
-    for item in (accept_language or "").split(",")[:50]:
-        code, *params = (part.strip() for part in item.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if code and code != "*" and 0.0 < q <= 1.0:
-            weighted.append((q, code.lower()))
-    return [code for _, code in sorted(weighted, key=lambda item: -item[0])]
+    return [code for code in accepted(accept_language) if code != "*"]
 
 
 # A refusal on one line of a program names the line first.

@@ -7,6 +7,12 @@ both inside the viewport, together with the Next button: on a laptop
 page's fixed 700x450 frame without the resize script. A 20-term polynomial
 (60 steps) is checked at sampled steps, with labels big enough to read.
 One full walk per size; the browser console must stay clean throughout.
+
+Labels are promised at least 10 px high where the graph follows the step; the
+tests ask for 12 px, inside the promise, since fonts differ between machines.
+A label's size is its font size times the scale its node is drawn at, read off
+the node's outline: the height of a text's box comes from font metrics that
+the browser rounds at the unzoomed size, and says little about what is seen.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
-from .conftest import LESSON, Problems
+from .conftest import LESSON, Problems, next_frame
 from .test_embed import assert_no_problems, static_site
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +32,8 @@ pytestmark = pytest.mark.e2e
 STEPS = 9
 POLY20 = " + ".join(f"{i}*x**{21 - i}" for i in range(1, 21))
 POLY20_STEPS = 60
-READABLE_PX = 10  # the smallest label height a student can read on screen
+READABLE_PX = 10  # the promise: the smallest label height a student can read on screen
+LABEL_PX = 12  # what the tests ask for, inside the promise
 
 # The boxes that must be on screen, in the viewport's coordinates.
 BOXES = """() => {
@@ -36,12 +43,20 @@ BOXES = """() => {
     return {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
   };
   const node = document.querySelector("#graph g.node.current");
-  const label = node && node.querySelector("text");
+  // The smallest font size in the node times the scale its outline is drawn at.
+  const label = (g) => {
+    const shape = g && g.querySelector("polygon, ellipse, path");
+    const sizes = g ? [...g.querySelectorAll("text[font-size]")]
+      .map((t) => parseFloat(t.getAttribute("font-size"))) : [];
+    if (!shape || !sizes.length) return null;
+    return Math.min(...sizes) * shape.getBoundingClientRect().height / shape.getBBox().height;
+  };
   return {
     node: box(node),
+    pane: box(document.querySelector("#graph")),
     explanation: box(document.querySelector("[data-testid=step-explanation]:not([hidden])")),
     next: box(document.querySelector("[data-testid=step-next]")),
-    label: label ? label.getBoundingClientRect().height : null,
+    label: label(node),
     width: window.innerWidth,
     height: window.innerHeight,
     scrolls: document.documentElement.scrollHeight - window.innerHeight,
@@ -70,6 +85,7 @@ def walk(page: Page | Frame, clicker, total: int = STEPS, *, at_load: bool = Tru
     for k in range(1, total + 1):
         clicker.get_by_test_id("step-next").click()
         expect(counter).to_contain_text(f"{k} ")
+        next_frame(target)
         assert_on_screen(target.evaluate(BOXES), k)
 
 
@@ -134,18 +150,22 @@ def test_a_big_graph_follows_the_step_with_readable_labels(size, new_page, base_
         page.goto(playground(base_url, POLY20, x="1.1", step=str(start)))
         page.get_by_test_id("step-next").click()
         expect(page.get_by_test_id("step-counter")).to_contain_text(f"{start + 1} ")
+        next_frame(page)
         seen = page.evaluate(BOXES)
         assert_on_screen(seen, start + 1)
-        assert seen["label"] >= READABLE_PX, f"labels {seen['label']:.1f}px high at step {start + 1}"
+        assert seen["label"] >= LABEL_PX, f"labels {seen['label']:.1f}px high at step {start + 1}"
     # "with values" writes more in each box: it follows the step in the same way.
     page.goto(playground(base_url, POLY20, x="1.1", step="44", view="annotated"))
     page.get_by_test_id("step-next").click()
+    expect(page.get_by_test_id("step-counter")).to_contain_text("45 ")
+    next_frame(page)
     seen = page.evaluate(BOXES)
     assert_on_screen(seen, 45)
-    assert seen["label"] >= READABLE_PX, f"labels {seen['label']:.1f}px high with values"
+    assert seen["label"] >= LABEL_PX, f"labels {seen['label']:.1f}px high with values"
     # The way back to the overview: the whole graph, fitted, labels small again.
     page.get_by_test_id("zoom-overview").click()
     expect(page.get_by_test_id("zoom-overview")).to_have_text("Follow the step")
+    next_frame(page)
     assert page.evaluate(BOXES)["label"] < READABLE_PX
 
 

@@ -1,6 +1,11 @@
 // Zoom and pan on the graph (wheel, drag, pinch, buttons), by @panzoom/panzoom,
 // and following the step: when the fitted drawing is too small to read, the
 // graph is shown zoomed to readable labels and each step pans to its node.
+//
+// Panzoom applies a new scale or pan in the next animation frame, and pans to
+// its start values in a timeout of its own once made. So the followed view is
+// worked out from the transform the browser shows now and set absolutely, and
+// a graph that must be followed starts at that view.
 
 import Panzoom from "../vendor/panzoom.es.js";
 import { $, $$ } from "./dom.js";
@@ -12,6 +17,8 @@ const DRAG_THRESHOLD_PX = 5; // a pointer that moved less than this tapped
 const READABLE_PX = 10; // smaller labels than this are not read, but guessed
 const FOLLOW_PX = 13; // the label size the followed view zooms to
 const EDGE_PX = 16; // keep a node this far inside the pane's edge
+const MAX_SCALE = 20; // the furthest zoom in
+const FITTED = { startScale: 1, startX: 0, startY: 0 }; // the whole drawing in its pane
 
 let current = null; // {svg, panzoom, follow} for the graph on the page
 const press = { x: 0, y: 0, dragged: false };
@@ -23,11 +30,17 @@ export function attachPanZoom(svg) {
   // an element's style attribute to its successor with the same id on a swap,
   // which the CSP (style-src 'self') forbids.
   const area = svg.closest("#graph");
+  const follow = needsFollowing(svg);
+  const view = (follow && followedView(svg)) || { scale: 1, x: 0, y: 0 };
   const panzoom = Panzoom(svg, {
     canvas: true, // drag anywhere in the frame, not only on the drawing
     cursor: "", // the style sheet sets grab and grabbing
     minScale: 0.5,
-    maxScale: 20,
+    maxScale: MAX_SCALE,
+    // Where a followed graph starts: else Panzoom's own first pan would undo ours.
+    startScale: view.scale,
+    startX: view.x,
+    startY: view.y,
     step: 0.2,
     // Not stopPropagation: a tap on a node must still reach its click handler.
     handleStartEvent: (event) => event.preventDefault(),
@@ -35,7 +48,7 @@ export function attachPanZoom(svg) {
   current = { svg, panzoom, follow: false };
   svg.addEventListener("panzoomstart", () => area.classList.add("is-panning"));
   svg.addEventListener("panzoomend", () => area.classList.remove("is-panning"));
-  setFollow(needsFollowing(svg));
+  setFollow(follow);
 }
 
 /** The smallest labels' size on screen, in CSS pixels, with the drawing
@@ -76,7 +89,7 @@ function setFollow(on) {
   const area = current.svg.closest("#graph");
   if (area) area.classList.toggle("is-following", on);
   if (on) followStep();
-  else current.panzoom.reset({ animate: false });
+  else current.panzoom.reset({ animate: false, ...FITTED });
 }
 
 /** Bring the current node and the nodes it sends to into the pane, at a
@@ -84,36 +97,58 @@ function setFollow(on) {
 export function followStep() {
   const panzoom = live();
   if (!panzoom || !current.follow) return;
-  const svg = current.svg;
-  const pane = svg.closest("#graph").getBoundingClientRect();
-  if (!pane.width || !pane.height) return;
-  const scale = Math.max(1, FOLLOW_PX / fittedLabelPx(svg));
-  if (Math.abs(panzoom.getScale() - scale) > 1e-3) {
-    panzoom.zoom(scale, { animate: false, force: true });
-  }
+  const view = followedView(current.svg);
+  if (!view) return;
+  panzoom.zoom(view.scale, { animate: false, force: true });
+  panzoom.pan(view.x, view.y, { animate: false, force: true });
+}
+
+/** The transform the browser shows now: Panzoom's own state may be a frame ahead. */
+function shownTransform(svg) {
+  const m = new DOMMatrixReadOnly(getComputedStyle(svg).transform);
+  const scale = m.a > 0 ? m.a : 1;
+  return { scale, x: m.e / scale, y: m.f / scale };
+}
+
+/** The boxes to bring into view, in CSS pixels from the SVG box's centre,
+ * unzoomed: the current node and its inputs, or the top of the drawing. */
+function boxesToShow(svg, shown, paneHeight, scale) {
+  const all = svg.getBoundingClientRect();
+  const cx = (all.left + all.right) / 2;
+  const cy = (all.top + all.bottom) / 2;
   const node = $("g.node.current", svg);
-  let boxes;
-  if (node) {
-    const inputs = new Set(
-      $$("g.edge", svg)
-        .map(edgeEnds)
-        .filter(([, head]) => head === node.id)
-        .map(([tail]) => tail),
-    );
-    boxes = [node, ...$$("g.node", svg).filter((g) => inputs.has(g.id))].map((g) =>
-      g.getBoundingClientRect(),
-    );
-  } else {
+  if (!node) {
     // The overview step: the top of the graph, where the walk will begin.
-    const all = svg.getBoundingClientRect();
     const view = svg.viewBox.baseVal;
     const fit = Math.min(svg.clientWidth / view.width, svg.clientHeight / view.height);
-    const drawn = view.height * fit * panzoom.getScale(); // the drawing is centred in its box
-    const top = all.top + (all.height - drawn) / 2;
-    const bottom = top + pane.height - 2 * EDGE_PX;
-    boxes = [{ left: all.left, right: all.right, top, bottom }];
+    const top = (-view.height * fit) / 2; // the drawing is centred in its box
+    const bottom = top + (paneHeight - 2 * EDGE_PX) / scale;
+    return [{ left: -svg.clientWidth / 2, right: svg.clientWidth / 2, top, bottom }];
   }
-  const own = boxes[0];
+  const inputs = new Set(
+    $$("g.edge", svg)
+      .map(edgeEnds)
+      .filter(([, head]) => head === node.id)
+      .map(([tail]) => tail),
+  );
+  return [node, ...$$("g.node", svg).filter((g) => inputs.has(g.id))].map((g) => {
+    const r = g.getBoundingClientRect();
+    return {
+      left: (r.left - cx) / shown.scale,
+      right: (r.right - cx) / shown.scale,
+      top: (r.top - cy) / shown.scale,
+      bottom: (r.bottom - cy) / shown.scale,
+    };
+  });
+}
+
+/** The scale and pan (Panzoom's absolute values) that follow the step. */
+function followedView(svg) {
+  const pane = svg.closest("#graph").getBoundingClientRect();
+  if (!pane.width || !pane.height) return null;
+  const scale = Math.max(1, FOLLOW_PX / fittedLabelPx(svg));
+  const shown = shownTransform(svg);
+  const boxes = boxesToShow(svg, shown, pane.height, scale);
   const union = boxes.reduce((u, b) => ({
     left: Math.min(u.left, b.left),
     right: Math.max(u.right, b.right),
@@ -121,18 +156,27 @@ export function followStep() {
     bottom: Math.max(u.bottom, b.bottom),
   }));
   // The node with its inputs if they fit the pane, else the node alone.
-  const fits = (b) => b.right - b.left <= pane.width - 2 * EDGE_PX && b.bottom - b.top <= pane.height - 2 * EDGE_PX;
-  const target = fits(union) ? union : own;
-  const dx = pane.left + pane.width / 2 - (target.left + target.right) / 2;
-  const dy = pane.top + pane.height / 2 - (target.top + target.bottom) / 2;
-  const s = panzoom.getScale();
-  panzoom.pan(dx / s, dy / s, { animate: false, relative: true, force: true });
+  const fits = (b) =>
+    (b.right - b.left) * scale <= pane.width - 2 * EDGE_PX &&
+    (b.bottom - b.top) * scale <= pane.height - 2 * EDGE_PX;
+  const target = fits(union) ? union : boxes[0];
+  // The SVG box's centre on screen before any transform (the transform's origin).
+  const all = svg.getBoundingClientRect();
+  const cx = (all.left + all.right) / 2 - shown.scale * shown.x;
+  const cy = (all.top + all.bottom) / 2 - shown.scale * shown.y;
+  // A point u from the centre shows at centre + scale * (u + pan): put the
+  // target's middle in the pane's.
+  return {
+    scale,
+    x: (pane.left + pane.width / 2 - cx) / scale - (target.left + target.right) / 2,
+    y: (pane.top + pane.height / 2 - cy) / scale - (target.top + target.bottom) / 2,
+  };
 }
 
 /** After the pane changed size: fit again, and follow again if that is on. */
 export function refitGraph() {
   if (!live()) return;
-  current.panzoom.reset({ animate: false });
+  current.panzoom.reset({ animate: false, ...FITTED });
   setFollow(current.follow || needsFollowing(current.svg));
 }
 

@@ -169,6 +169,23 @@ def test_a_big_graph_follows_the_step_with_readable_labels(size, new_page, base_
     assert page.evaluate(BOXES)["label"] < READABLE_PX
 
 
+def test_a_page_opened_at_a_step_shows_that_steps_node_in_the_graph(new_page, base_url: str):
+    page = new_page(viewport={"width": 375, "height": 740}, locale="en-US")
+    page.goto(playground(base_url, POLY20, x="1.1", step="29"))
+    expect(page.get_by_test_id("step-counter")).to_contain_text("29 ")
+    # Panzoom pans to its start values in a timeout once made: wait for that
+    # timeout's frame, then for one more, before looking.
+    page.wait_for_function("() => new Promise((r) => setTimeout(() => r(true)))")
+    next_frame(page)
+    seen = page.evaluate(BOXES)
+    node, pane = seen["node"], seen["pane"]
+    assert node is not None and pane is not None
+    inside = (node["left"] >= pane["left"] and node["right"] <= pane["right"]
+              and node["top"] >= pane["top"] and node["bottom"] <= pane["bottom"])
+    assert inside, f"the node at {node} is outside the graph's pane {pane}"
+    assert seen["label"] >= LABEL_PX, f"labels {seen['label']:.1f}px high"
+
+
 # --- for the classroom wall and the worksheet ------------------------------------------
 
 

@@ -23,22 +23,25 @@ no hard limit; for development and for tests of everything else.
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import math
 import os
 import pickle
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import anyio
 
 from ..core.language.rules import ExprError, Limits
 from .cache import Cache, Encoded, MemoryCache, SingleFlight
 from .jobs import Job, TrainJob, _run_job, _run_training
-from .pool import PoolBroken, TaskTimeout, WorkerDied, WorkerPool
+from .pool import PoolBroken, PoolStuck, TaskTimeout, WorkerDied, WorkerPool
 from .worker import _timed, fork_context, init_worker
 
-# How long past the time limit a request waits for a pool that does not answer at all.
+log = logging.getLogger(__name__)
+
+# How long past the time limit a task may hold its worker before the pool counts as stuck.
 STUCK_GRACE = 10.0
 
 
@@ -101,7 +104,8 @@ class Engine:
 
     def _new_pool(self) -> WorkerPool:
         pool = WorkerPool(
-            self.workers, self.max_tasks, init_worker, (self.memory_mb,), fork_context()
+            self.workers, self.max_tasks, init_worker, (self.memory_mb,), fork_context(),
+            on_recycle=lambda: self.on_event("restart", "recycle"),
         )
         pool.start()
         return pool
@@ -138,8 +142,8 @@ class Engine:
                 try:
                     old.stop()
                     old.join(timeout=5)
-                except Exception:  # noqa: BLE001 - a broken pool may fail to stop; it is dropped
-                    pass
+                except Exception:  # a broken pool may fail to stop; it is dropped
+                    log.warning("stopping a replaced worker pool failed", exc_info=True)
 
             threading.Thread(target=stop, name="stop-broken-pool", daemon=True).start()
         self._pool = self._new_pool()
@@ -224,35 +228,44 @@ class Engine:
         try:
             payload = pickle.dumps((_timed, (fn, *args)), protocol=pickle.HIGHEST_PROTOCOL)
         except (RecursionError, pickle.PicklingError, TypeError, AttributeError):
-            raise ExprError("The request could not be handed to a worker; make it simpler.")
-        if not self._pool.active:
-            self._rebuild("broken")
-        pool = self._pool
-        # The pool's own limit stops the task; this one only guards against a pool
-        # that stopped answering at all, so that no request waits forever.
-        guard = asyncio.timeout(self.timeout + self.stuck_grace)
-        try:
-            async with guard:
-                return await pool.run(payload, self.timeout)
-        except TimeoutError:
-            if not guard.expired():
-                raise  # the task's own error, not the guard's
+            raise ExprError(
+                "The request could not be handed to a worker; make it simpler."
+            ) from None
+        for attempt in range(2):
+            if not self._pool.active:
+                self._rebuild("broken")
+            pool = self._pool
+            try:
+                # The pool stops a task at the limit. Past the limit plus the grace,
+                # counted while a worker holds the task (not while it waits for
+                # one), the pool itself has stopped answering: PoolStuck.
+                return await pool.run(payload, self.timeout, self.stuck_grace)
+            except PoolBroken as broken:
+                self._replace(pool, "broken")
+                if broken.started or attempt:
+                    raise Busy(retry_after=1) from None
+                # The task never reached a worker: it goes to the new pool, once.
+            except Exception as error:
+                raise self._refusal(pool, error) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _refusal(self, pool: WorkerPool, error: Exception) -> Exception:
+        """What the caller gets for ``error`` raised by ``pool.run``, counted as it happened."""
+        if isinstance(error, PoolStuck):
             self._replace(pool, "stuck")
-            raise Busy(retry_after=1) from None
-        except TaskTimeout:
+            return Busy(retry_after=1)
+        if isinstance(error, TaskTimeout):
             self._observe(self.timeout)
             self.on_event("restart", "timeout")
-            raise Overrun("timeout") from None
-        except WorkerDied:
+            return Overrun("timeout")
+        if isinstance(error, WorkerDied):
             self.on_event("restart", "crash")
-            raise Overrun("crash") from None
-        except PoolBroken:
-            self._replace(pool, "broken")
-            raise Busy(retry_after=1) from None
-        except MemoryError:
-            raise ExprError(
+            return Overrun("crash")
+        if isinstance(error, MemoryError):
+            return ExprError(
                 "The function needs more memory than the server allows for one request."
-            ) from None
+            )
+        return error  # the task's own error
 
     def _observe(self, seconds: float) -> None:
         self.service_time += self.SMOOTHING * (seconds - self.service_time)

@@ -31,5 +31,5 @@ def warm() -> None:
 
 try:
     warm()
-except Exception:  # noqa: BLE001 - see the module's docstring
-    logging.getLogger("playground.engine").exception("warming the fork server failed")
+except Exception:  # see the module's docstring
+    logging.getLogger(__name__).exception("warming the fork server failed")

@@ -1,4 +1,5 @@
-"""The engine under load and faults: a queue of slow jobs is not a stuck pool.
+"""The engine under load and faults: a queue of slow jobs is not a stuck pool, and random
+worker kills, timeouts and callers that give up lose no answer and give no wrong one.
 
 Real worker processes. Jobs that sleep in their worker stand in for slow functions.
 """
@@ -6,11 +7,16 @@ Real worker processes. Jobs that sleep in their worker stand in for slow functio
 from __future__ import annotations
 
 import asyncio
+import os
+import random
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from autograd_playground.core.language.rules import Limits
-from autograd_playground.serve.engine import Engine
+from autograd_playground.serve.engine import Busy, Engine, Overrun
+from autograd_playground.serve.jobs import make_job
 
 
 def run(coro):
@@ -50,5 +56,90 @@ def test_more_slow_jobs_than_workers_are_all_answered_without_a_restart():
         assert run(crowd()) == list(range(8))
         assert [e for e in events if e[0] == "restart"] == []
         assert engine.healthy
+    finally:
+        engine.close()
+
+
+def echo(i: int) -> tuple[int, int]:
+    """A small task whose answer is derived from its input, and says which worker ran it."""
+    return i * i, os.getpid()
+
+
+def is_worker(pid: int) -> bool:
+    """A process forked from the fork server (a worker), not a reused pid."""
+    try:
+        return "forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
+TASKS = 1500
+
+
+def test_random_kills_timeouts_and_cancellations_lose_no_answer_and_give_no_wrong_one():
+    events: list[tuple[str, str]] = []
+    engine = new_engine(events, timeout=1.0, stuck_grace=1.0, max_tasks=40)
+    chance = random.Random(20260716)
+    workers: set[int] = set()
+    outcomes: dict[int, object] = {}
+
+    async def one(i: int, gate: asyncio.Semaphore) -> None:
+        async with gate:
+            kind = chance.random()
+            try:
+                if kind < 0.01:  # past the limit: killed by the pool
+                    await engine.submit(slow, i, 30.0)
+                    outcomes[i] = "answered past its limit"
+                    return
+                work = asyncio.ensure_future(engine.submit(echo, i))
+                if kind < 0.04:  # the caller gives up
+                    await asyncio.sleep(chance.random() * 0.005)
+                    work.cancel()
+                square, pid = await work
+                workers.add(pid)
+                outcomes[i] = "ok" if square == i * i else f"wrong: {square} for {i}"
+            except asyncio.CancelledError:
+                outcomes[i] = "cancelled" if kind < 0.04 else "cancelled unasked"
+            except (Busy, Overrun) as refused:
+                outcomes[i] = type(refused).__name__
+            except Exception as error:
+                outcomes[i] = f"unexpected: {error!r}"
+
+    async def killer(stop: asyncio.Event) -> int:
+        kills = 0
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), chance.uniform(0.02, 0.12))
+            except TimeoutError:
+                pass
+            alive = [p for p in workers if is_worker(p)]
+            if alive:
+                try:
+                    os.kill(chance.choice(alive), signal.SIGKILL)
+                    kills += 1
+                except ProcessLookupError:
+                    pass
+        return kills
+
+    async def drill() -> int:
+        gate = asyncio.Semaphore(6)
+        stop = asyncio.Event()
+        killing = asyncio.ensure_future(killer(stop))
+        await asyncio.wait_for(asyncio.gather(*(one(i, gate) for i in range(TASKS))), 240)
+        stop.set()
+        return await killing
+
+    try:
+        kills = run(drill())
+        assert len(outcomes) == TASKS  # every caller heard back
+        allowed = {"ok", "cancelled", "Busy", "Overrun"}
+        assert {o for o in outcomes.values() if o not in allowed} == set()
+        assert kills >= 20  # the drill did kill workers
+        assert sum(o == "ok" for o in outcomes.values()) > TASKS // 2
+        # And a new computation succeeds at once after the drill.
+        job = make_job("x**3", {"x": 2.0}, None, "torchviz", Limits())
+        result, _ = run(engine.compute(job))
+        assert result.data()["gradients"] == {"x": 12.0}
+        assert run(engine.submit(echo, 7))[0] == 49
     finally:
         engine.close()

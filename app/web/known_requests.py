@@ -6,14 +6,16 @@ Routes name their result's cache key in ``request.state.answer`` (api.answer).
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from typing import Any
 
+from cachetools import LRUCache
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..serve.engine import Engine
 from .headers import encoded_response
+
+DIGEST_BYTES = 16
 
 
 class KnownRequests:
@@ -31,6 +33,10 @@ class KnownRequests:
     refused request is refused again in full. When a remembered result is gone,
     ``state["missed"]`` tells the route, so that a shared cache (Redis) is
     asked once, not twice.
+
+    What is remembered is bounded in bytes (``max_bytes``): each entry counts
+    its digest, the key and the function's text as the log line shows it. The
+    least recently used entries go first.
     """
 
     PATHS = frozenset({"/api/graph", "/api/train"})
@@ -40,17 +46,17 @@ class KnownRequests:
         app: ASGIApp,
         engine: Engine,
         text_chars: int,
-        size: int = 10_000,
+        max_bytes: int = 4 * 2**20,
         max_body: int = 16_384,
     ):
         self.app = app
         self.engine = engine
         # How much of the function the log line shows; at most 1000 characters are
-        # remembered, which bounds this map to about 15 MB at its 10,000 bodies.
+        # remembered with each body.
         self.text_chars = min(text_chars, 1000)
-        self.size = size
         self.max_body = max_body
-        self.known: OrderedDict[bytes, tuple[str, str]] = OrderedDict()  # digest -> key, text
+        # digest -> (key, text)
+        self.known: LRUCache[bytes, tuple[str, str]] = LRUCache(max_bytes, getsizeof=entry_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.PATHS:
@@ -75,8 +81,6 @@ class KnownRequests:
             key, text = known
             found = await self.engine.kept(key)  # meanwhile, another request may change known
             if found is not None:
-                if digest in self.known:
-                    self.known.move_to_end(digest)
                 state["cache"], state["expr"] = "hit", text
                 accept = Headers(scope=scope).get("accept-encoding", "")
                 await encoded_response(found, accept)(scope, receive, send)
@@ -102,15 +106,20 @@ class KnownRequests:
 
         await self.app(scope, replay, send_status)
         if digest is not None and status == 200 and "answer" in state:
-            self.known[digest] = (state["answer"], str(state.get("expr", ""))[: self.text_chars])
-            self.known.move_to_end(digest)
-            if len(self.known) > self.size:
-                self.known.popitem(last=False)
+            entry = (str(state["answer"]), str(state.get("expr", ""))[: self.text_chars])
+            if entry_bytes(entry) <= self.known.maxsize:  # LRUCache refuses a larger one
+                self.known[digest] = entry
 
     @staticmethod
     def _digest(scope: Scope, body: bytes) -> bytes:
         kind = Headers(scope=scope).get("content-type", "")
-        digest = hashlib.blake2b(digest_size=16)
+        digest = hashlib.blake2b(digest_size=DIGEST_BYTES)
         digest.update(f"{scope['path']}\0{kind}\0".encode())
         digest.update(body)
         return digest.digest()
+
+
+def entry_bytes(entry: tuple[str, str]) -> int:
+    """What one remembered body counts against the bound: its digest, key and text."""
+    key, text = entry
+    return DIGEST_BYTES + len(key.encode()) + len(text.encode())

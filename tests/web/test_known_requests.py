@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from autograd_playground.serve.cache import Encoded
 from autograd_playground.web import api
-from autograd_playground.web.known_requests import KnownRequests
+from autograd_playground.web.known_requests import DIGEST_BYTES, KnownRequests, entry_bytes
 from tests.web.test_middleware import Lines
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -212,9 +212,10 @@ class Route:
     A client that leaves mid-body gets 499 here (what Starlette would raise).
     """
 
-    def __init__(self, kept: Kept, status: int = 200):
+    def __init__(self, kept: Kept, status: int = 200, text: str = ""):
         self.kept = kept
         self.status = status
+        self.text = text
         self.bodies: list[bytes] = []
 
     async def __call__(self, scope, receive, send) -> None:
@@ -233,6 +234,8 @@ class Route:
         key = f"key-{len(body)}-{body[:8]!r}"
         self.kept.results[key] = Encoded.of({"body": body.decode()})
         scope["state"]["answer"] = key
+        if self.text:
+            scope["state"]["expr"] = self.text
         await send({"type": "http.response.start", "status": self.status, "headers": []})
         await send({"type": "http.response.body", "body": b"computed"})
 
@@ -295,15 +298,41 @@ def test_only_answers_of_200_are_remembered():
     assert len(route.bodies) == 2
 
 
-def test_the_oldest_body_is_forgotten_past_the_size():
+def test_the_least_recently_used_body_is_forgotten_past_the_bytes():
     kept = Kept()
     route = Route(kept)
-    known = KnownRequests(route, kept, text_chars=100, size=2)
+    # Room for two of these entries (each its digest and a key of 14 or 15 bytes), not three.
+    known = KnownRequests(route, kept, text_chars=100, max_bytes=2 * (DIGEST_BYTES + 15))
     for body in (b"first", b"second", b"third", b"first"):
         run(known, [body])
     assert route.bodies == [b"first", b"second", b"third", b"first"]
     run(known, [b"third"])
-    assert len(route.bodies) == 4  # kept among the newest two
+    assert len(route.bodies) == 4  # kept among the two used last
+    assert known.known.currsize <= known.known.maxsize
+
+
+def test_a_long_function_takes_more_of_the_bound_than_a_short_one():
+    kept = Kept()
+    text = "x + " * 200 + "x"  # 801 characters, as the log line keeps them
+    route = Route(kept, text=text)
+    known = KnownRequests(route, kept, text_chars=1000, max_bytes=2000)
+    for body in (b"one", b"two", b"three"):
+        run(known, [body])
+    # Two entries of about 820 bytes fit in 2000; a third pushes the oldest out.
+    assert len(known.known) == 2
+    assert known.known.currsize == sum(entry_bytes(entry) for entry in known.known.values())
+    assert known.known.currsize <= 2000
+    run(known, [b"one"])
+    assert len(route.bodies) == 4  # forgotten, so computed again
+
+
+def test_an_entry_larger_than_the_bound_is_not_remembered():
+    kept = Kept()
+    route = Route(kept, text="y" * 500)
+    known = KnownRequests(route, kept, text_chars=1000, max_bytes=100)
+    for _ in range(2):
+        assert run(known, [b"{}"]) == (200, b"computed")
+    assert len(route.bodies) == 2 and not known.known
 
 
 def test_other_paths_and_methods_pass_untouched():

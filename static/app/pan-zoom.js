@@ -15,9 +15,9 @@ const ZOOM_STEP = 1.25; // one press of + or -
 const DRAG_THRESHOLD_PX = 5; // a pointer that moved less than this tapped
 
 const READABLE_PX = 10; // smaller labels than this are not read, but guessed
-const FOLLOW_PX = 13; // the label size the followed view zooms to
+const FOLLOW_PX = 13; // the label size the followed view zooms to, never less
 const EDGE_PX = 16; // keep a node this far inside the pane's edge
-const MAX_SCALE = 20; // the furthest zoom in
+const MAX_SCALE = 20; // the furthest zoom in, unless following needs more
 const FITTED = { startScale: 1, startX: 0, startY: 0 }; // the whole drawing in its pane
 
 let current = null; // {svg, panzoom, follow} for the graph on the page
@@ -36,7 +36,7 @@ export function attachPanZoom(svg) {
     canvas: true, // drag anywhere in the frame, not only on the drawing
     cursor: "", // the style sheet sets grab and grabbing
     minScale: 0.5,
-    maxScale: MAX_SCALE,
+    maxScale: roomToZoom(view.scale),
     // Where a followed graph starts: else Panzoom's own first pan would undo ours.
     startScale: view.scale,
     startX: view.x,
@@ -49,6 +49,11 @@ export function attachPanZoom(svg) {
   svg.addEventListener("panzoomstart", () => area.classList.add("is-panning"));
   svg.addEventListener("panzoomend", () => area.classList.remove("is-panning"));
   setFollow(follow);
+}
+
+/** The furthest zoom in: room to zoom in past the followed view. */
+function roomToZoom(followScale) {
+  return Math.max(MAX_SCALE, 2 * followScale);
 }
 
 /** The smallest labels' size on screen, in CSS pixels, with the drawing
@@ -99,6 +104,9 @@ export function followStep() {
   if (!panzoom || !current.follow) return;
   const view = followedView(current.svg);
   if (!view) return;
+  // Pan rather than shrink: the labels keep FOLLOW_PX however big the graph.
+  const room = roomToZoom(view.scale);
+  if (panzoom.getOptions().maxScale < room) panzoom.setOptions({ maxScale: room });
   panzoom.zoom(view.scale, { animate: false, force: true });
   panzoom.pan(view.x, view.y, { animate: false, force: true });
 }

@@ -34,6 +34,8 @@ POLY20 = " + ".join(f"{i}*x**{21 - i}" for i in range(1, 21))
 POLY20_STEPS = 60
 READABLE_PX = 10  # the promise: the smallest label height a student can read on screen
 LABEL_PX = 12  # what the tests ask for, inside the promise
+# 71 sines with values: so wide that following it needs more than the zoom's usual limit.
+WIDE = "+".join(["sin(x)"] * 71)  # 496 characters, under the 500 limit
 
 # The boxes that must be on screen, in the viewport's coordinates.
 BOXES = """() => {
@@ -167,6 +169,17 @@ def test_a_big_graph_follows_the_step_with_readable_labels(size, new_page, base_
     expect(page.get_by_test_id("zoom-overview")).to_have_text("Follow the step")
     next_frame(page)
     assert page.evaluate(BOXES)["label"] < READABLE_PX
+
+
+def test_a_graph_wider_than_the_zoom_limit_is_panned_not_shrunk(new_page, base_url: str):
+    page = new_page(viewport={"width": 375, "height": 740}, locale="en-US")
+    page.goto(playground(base_url, WIDE, x="1.1", step="140", view="annotated"))
+    page.get_by_test_id("step-next").click()
+    expect(page.get_by_test_id("step-counter")).to_contain_text("141 ")
+    next_frame(page)
+    seen = page.evaluate(BOXES)
+    assert_on_screen(seen, 141)
+    assert seen["label"] >= LABEL_PX, f"labels {seen['label']:.1f}px high"
 
 
 def test_a_page_opened_at_a_step_shows_that_steps_node_in_the_graph(new_page, base_url: str):

@@ -65,14 +65,16 @@ def calculus_json(
     """The extras asked for, as the keys ``symbolic``, ``plot``, ``second_order`` and
     ``accumulation`` (only those asked for are present)."""
     from .teach import calculus  # sympy is loaded only when a formula is asked for
+    from .teach.plot import plot
+    from .teach.second_order import accumulation, second_order
 
     data: dict[str, Any] = {}
     max_shown = limits.max_shown_elements
     if extras.symbolic:
         data["symbolic"] = calculus.derivatives(parsed, result, inputs, limits)
-        data["plot"] = calculus.plot(parsed, result, limits)
+        data["plot"] = plot(parsed, result, limits)
     if extras.order == 2:
-        second = calculus.second_order(parsed, inputs, requires_grad, limits)
+        second = second_order(parsed, inputs, requires_grad, limits)
         graph = None
         if second.trace is not None:
             picture = render(second.trace, "torchviz", dot_timeout)
@@ -86,7 +88,7 @@ def calculus_json(
                 "template": second.note[0], "params": second.note[1]},
         }
     if extras.accumulate:
-        twice = calculus.accumulation(parsed, inputs, requires_grad, limits)
+        twice = accumulation(parsed, inputs, requires_grad, limits)
         data["accumulation"] = {
             k: {name: summarize(v, max_shown) for name, v in values.items()}
             for k, values in twice.items()

@@ -1,18 +1,13 @@
-"""The calculus around one function, on request: dy/dx, the plot, second order, accumulation.
+"""dy/dx for each variable, on request: as a formula where one helps, else a finite difference.
 
-None of this is in the default answer; each part is asked for (language.Extras)
-and computed in the worker under the request's time limit:
-
-- :func:`derivatives`: dy/dx for each variable as a sympy formula built from the
-  checked tree (symbolic.to_sympy), simplified within a bound, evaluated at the
-  inputs and set beside PyTorch's ``x.grad``. Where no formula helps (tensors, a
-  tree too large) a central finite difference takes its place.
-- :func:`plot`: y(x) over a grid around the input of a one-variable scalar
-  function, with the tangent of slope ``x.grad``, as SVG coordinates.
-- :func:`second_order`: d²y/dx² for each variable (the Hessian's diagonal), with
-  ``create_graph=True``, and the trace of the gradient computation's own graph.
-- :func:`accumulation`: ``x.grad`` after one ``backward()`` and after a second one
-  without ``zero_grad()``.
+:func:`derivatives` builds dy/dx as a sympy formula from the checked tree
+(symbolic.to_sympy), simplified within a bound of size and time, written as
+text and as checked MathML, evaluated at the inputs and set beside PyTorch's
+``x.grad``. Where no formula helps (tensors, a tree too large) a central finite
+difference in float64 takes its place. It is not in the default answer: it is
+asked for (language.Extras) and computed in the worker under the request's
+time limit, and sympy is imported only then. The plot, second order and
+accumulation are their neighbours in this package (plot.py, second_order.py).
 """
 
 from __future__ import annotations
@@ -22,16 +17,15 @@ import signal
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
 
-from ..language.rules import N_, TENSOR_ONLY, ExprError, Limits, output_name
+from ..language.rules import N_, TENSOR_ONLY, Limits
 from ..language.tree import BinOp, Call, ListConst, Parsed, post_order
-from ..trace.graph import evaluate, make_inputs
+from ..trace.graph import evaluate
 from ..trace.model import Trace, to_value
-from ..trace.recorder import record
 
 # A tree with more nodes than this gets no formula: sympy's work grows fast with size.
 SYMBOLIC_MAX_NODES = 80
@@ -48,11 +42,6 @@ RTOL, ATOL = 1e-4, 1e-5
 FD_STEP = 1e-6
 FD_MAX_NUMBERS = 64
 FD_MAX_TOTAL = 128
-# Second order: at most this many numbers per variable get their d²y/dx².
-DIAGONAL_MAX_NUMBERS = 100
-PLOT_POINTS = 161
-PLOT_WIDTH, PLOT_HEIGHT = 320, 200
-PLOT_MARGIN = (10, 10, 10, 24)  # left, top, right, bottom
 
 NO_FORMULA_TENSOR = N_(
     "This function works on tensors, so no single formula helps here; PyTorch's gradient "
@@ -204,7 +193,8 @@ def _size(parsed: Parsed) -> int:
     return sum(1 for _ in post_order(parsed.tree))
 
 
-def _scalar_only(parsed: Parsed, shapes: dict[str, tuple[int, ...]]) -> bool:
+def scalar_only(parsed: Parsed, shapes: dict[str, tuple[int, ...]]) -> bool:
+    """Whether the function works on single numbers only: no list, no @, no tensor op, no tensor variable."""
     for node in post_order(parsed.tree):
         if isinstance(node, ListConst) or (isinstance(node, BinOp) and node.op == "@"):
             return False
@@ -224,7 +214,7 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
     wanted = tuple(v.name for v in trace.variables if v.requires_grad)
     grads = {v.name: v.grad for v in trace.variables}
     reason = None
-    if not _scalar_only(parsed, shapes):
+    if not scalar_only(parsed, shapes):
         reason = NO_FORMULA_TENSOR
     elif _size(parsed) > SYMBOLIC_MAX_NODES:
         reason = NO_FORMULA_LARGE
@@ -298,187 +288,4 @@ def finite_differences(
                 estimate[i] = (ends[0] - ends[1]) / (2 * h)
             out[name] = estimate
     return out
-
-
-# --- the plot -----------------------------------------------------------------
-
-
-def plot(parsed: Parsed, trace: Trace, limits: Limits) -> dict[str, Any] | None:
-    """y(x) around the input with its tangent, for a function of one scalar variable.
-
-    None for anything else. Coordinates are SVG user units in a
-    PLOT_WIDTH x PLOT_HEIGHT box; the page draws them with its own classes.
-    """
-    if len(trace.variables) != 1:
-        return None
-    variable = trace.variables[0]
-    if variable.shape or not variable.requires_grad or not _scalar_only(parsed, {}):
-        return None
-    x0, y0, slope = float(variable.value), float(trace.output.value), float(variable.grad)
-    if not all(math.isfinite(v) for v in (x0, y0, slope)):
-        return None
-    half = max(2.0, 0.5 * abs(x0))
-    grid = torch.linspace(x0 - half, x0 + half, PLOT_POINTS, dtype=torch.float64)
-    try:
-        ys = _on_grid(parsed, variable.name, grid, limits)
-    except ExprError:
-        return None
-    xs = grid.tolist()
-    finite = sorted(y for y in ys if math.isfinite(y))
-    if len(finite) < 2:
-        return None
-    lo, hi = finite[0], finite[-1]
-    q_lo, q_hi = finite[len(finite) // 20], finite[-1 - len(finite) // 20]
-    if hi - lo > 20 * max(q_hi - q_lo, 1e-12):  # a pole: show the body of the curve
-        lo, hi = q_lo, q_hi
-    lo, hi = min(lo, y0), max(hi, y0)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 1, hi + 1
-    pad = 0.08 * (hi - lo)
-    lo, hi = lo - pad, hi + pad
-    left, top, right, bottom = PLOT_MARGIN
-    width, height = PLOT_WIDTH - left - right, PLOT_HEIGHT - top - bottom
-
-    def px(x: float) -> float:
-        return round(left + (x - xs[0]) / (xs[-1] - xs[0]) * width, 2)
-
-    def py(y: float) -> float:
-        return round(top + (hi - y) / (hi - lo) * height, 2)
-
-    curve, segment = [], []
-    for x, y in zip(xs, ys):
-        if math.isfinite(y) and lo - (hi - lo) <= y <= hi + (hi - lo):
-            segment.append(f"{px(x)},{py(y)}")
-        elif segment:
-            curve.append(segment)
-            segment = []
-    if segment:
-        curve.append(segment)
-    tangent = [(xs[0], y0 + slope * (xs[0] - x0)), (xs[-1], y0 + slope * (xs[-1] - x0))]
-    return {
-        "variable": variable.name,
-        "x0": x0,
-        "y0": y0,
-        "slope": slope,
-        "width": PLOT_WIDTH,
-        "height": PLOT_HEIGHT,
-        "box": [left, top, width, height],
-        "curve": ["M" + " L".join(s) for s in curve if len(s) > 1],
-        "tangent": f"M{px(tangent[0][0])},{py(tangent[0][1])} L{px(tangent[1][0])},{py(tangent[1][1])}",
-        "point": [px(x0), py(y0)],
-        "x_axis": py(0.0) if lo <= 0 <= hi else None,
-        "y_axis": px(0.0) if xs[0] <= 0 <= xs[-1] else None,
-        "x_range": [xs[0], xs[-1]],
-        "y_range": [lo, hi],
-    }
-
-
-def _on_grid(parsed: Parsed, name: str, grid: torch.Tensor, limits: Limits) -> list[float]:
-    """y at every grid point: all at once where the function is elementwise, else one by one."""
-    elementwise = not any(
-        isinstance(n, Call) and n.func in ("sum", "mean") for n in post_order(parsed.tree)
-    )
-    with torch.no_grad():
-        if elementwise:
-            ys = torch.as_tensor(evaluate(parsed, {name: grid}, limits), dtype=torch.float64)
-            return torch.broadcast_to(ys, grid.shape).tolist()
-        return [
-            float(torch.as_tensor(evaluate(parsed, {name: x}, limits)))
-            for x in grid.unbind()
-        ]
-
-
-# --- second order ---------------------------------------------------------------
-
-
-SECOND_NO_GRAPH = N_(
-    "dy/d{name} does not depend on any variable, so PyTorch builds no graph for it."
-)
-SECOND_TOO_LARGE = N_(
-    "The graph of the gradient computation has {count} nodes, more than the {limit} that "
-    "can be drawn."
-)
-SECOND_TENSOR = N_(
-    "The graph of the gradient computation is shown for single-number variables only."
-)
-
-
-@dataclass(frozen=True)
-class SecondOrder:
-    """d²y/dx² per variable, and the trace of dy/dx's own graph for one of them."""
-
-    second: dict[str, Any]  # name -> value (the Hessian's diagonal), None past the bound
-    first: dict[str, Any]  # name -> dy/dx, as create_graph=True computed it
-    trace: Trace | None  # the graph whose backward() gives d²y/dx² for ``variable``
-    variable: str | None
-    note: tuple[str, dict[str, Any]] | None  # why there is no graph, as template and params
-
-
-def second_order(
-    parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, bool] | None, limits: Limits
-) -> SecondOrder:
-    """``torch.autograd.grad(y, x, create_graph=True)``, then the gradient of each number of it."""
-    with torch.enable_grad():
-        tensors = make_inputs(parsed, inputs, requires_grad, limits)
-        y = evaluate(parsed, tensors, limits)
-        leaves = [(name, t) for name, t in tensors.items() if t.requires_grad]
-        grads = torch.autograd.grad(
-            y, [t for _, t in leaves], create_graph=True, allow_unused=True
-        )
-        second: dict[str, Any] = {}
-        first: dict[str, Any] = {}
-        chosen = None
-        for (name, t), g in zip(leaves, grads):
-            g = torch.zeros_like(t) if g is None else g
-            first[name] = to_value(g)
-            if t.numel() > DIAGONAL_MAX_NUMBERS:
-                second[name] = None
-                continue
-            flat = g.reshape(-1)
-            diagonal = torch.zeros(t.numel())
-            if g.grad_fn is not None:
-                for i in range(t.numel()):
-                    (h,) = torch.autograd.grad(flat[i], t, retain_graph=True, allow_unused=True)
-                    if h is not None:
-                        diagonal[i] = h.reshape(-1)[i]
-            second[name] = to_value(diagonal.reshape(t.shape))
-            if chosen is None and not t.shape:
-                chosen = (name, g)
-        if chosen is None:
-            first_name = leaves[0][0] if leaves else "x"
-            note = (SECOND_TENSOR, {}) if leaves and tensors[first_name].shape else (
-                SECOND_NO_GRAPH, {"name": first_name})
-            return SecondOrder(second, first, None, None, note)
-        name, g = chosen
-        if g.grad_fn is None:
-            return SecondOrder(second, first, None, name, (SECOND_NO_GRAPH, {"name": name}))
-        # The gradient's graph, traced and stepped like y's: backward() of dy/dx.
-        gradient_trace = record(parsed, tensors, [], g)
-        output = output_name(tensors)
-        gradient_trace = replace(gradient_trace, output_label=f"d{output}/d{name}")
-        if len(gradient_trace.nodes) > limits.max_graph_nodes:
-            return SecondOrder(second, first, None, name, (
-                SECOND_TOO_LARGE,
-                {"count": len(gradient_trace.nodes), "limit": limits.max_graph_nodes},
-            ))
-        return SecondOrder(second, first, gradient_trace, name, None)
-
-
-# --- accumulation -----------------------------------------------------------------
-
-
-def accumulation(
-    parsed: Parsed, inputs: dict[str, Any], requires_grad: dict[str, bool] | None, limits: Limits
-) -> dict[str, Any]:
-    """``x.grad`` after ``y.backward()``, and after a second one without ``zero_grad()``."""
-    with torch.enable_grad():
-        tensors = make_inputs(parsed, inputs, requires_grad, limits)
-        y = evaluate(parsed, tensors, limits)
-        leaves = {name: t for name, t in tensors.items() if t.requires_grad}
-        y.backward(retain_graph=True)
-        once = {name: to_value(t.grad) for name, t in leaves.items()}
-        y.backward()
-        twice = {name: to_value(t.grad) for name, t in leaves.items()}
-    return {"once": once, "twice": twice}
-
 

@@ -63,6 +63,27 @@ def next_frame(page: Page | Frame) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
+def changes_within_frames(page: Page | Frame, change: str, arg: Any = None, *,
+                          frames: int = 30) -> bool:
+    """Whether ``change`` (a JS function of ``arg``) came true within ``frames``
+    animation frames. For checks that nothing happens: whatever the page does
+    in answer to an event (a key, a click, a resize) shows within a few frames,
+    so a watch over more frames would have caught it, and returns at once if so."""
+    return page.evaluate(
+        f"""(arg) => new Promise((resolve) => {{
+          const change = {change};
+          let left = {int(frames)};
+          const look = () => {{
+            if (change(arg)) resolve(true);
+            else if (--left <= 0) resolve(false);
+            else requestAnimationFrame(look);
+          }};
+          look();
+        }})""",
+        arg,
+    )
+
+
 @contextmanager
 def serve(**env_overrides: str) -> Iterator[str]:
     """The app served by uvicorn on a free port, with PLAYGROUND_* taken from ``env_overrides``."""

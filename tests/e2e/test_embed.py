@@ -25,7 +25,7 @@ import pytest
 from bs4 import BeautifulSoup
 from playwright.sync_api import FrameLocator, Page, expect
 
-from .conftest import LESSON, Problems, serve
+from .conftest import LESSON, Problems, changes_within_frames, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def teacher_snippet(base_url: str, **options: str) -> str:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -218,7 +218,11 @@ def test_the_frame_settles_at_its_content_height(page: Page, course_site: str):
     expect(frame.get_by_test_id("gradient-x")).to_contain_text("x.grad = 72")
     first = wait_until_resized(page, "iframe")
     count = page.evaluate("() => window.__heights.length")
-    page.wait_for_timeout(1000)
+    # A resize loop reports again within a few frames of each resize; 60
+    # frames would have seen it, and a report ends the watch at once.
+    reported = changes_within_frames(
+        page, "(count) => window.__heights.length > count", count, frames=60)
+    assert not reported, page.evaluate("() => window.__heights")
     later = wait_until_resized(page, "iframe")
     # No resize loop: the height reached is the height kept, and the content fits.
     assert later == first, (first, later)
@@ -240,12 +244,14 @@ def test_the_playground_opened_from_a_frame_is_a_normal_page(
     playground = opened.value
     expect(playground.get_by_test_id("gradient-x")).to_contain_text("x.grad = 72")
     playground.evaluate(
-        "() => { window.__submits = 0;"
-        " document.addEventListener('submit', () => { window.__submits += 1; }, true); }"
+        "() => { window.__submits = 0; window.__settled = 0;"
+        " document.addEventListener('submit', () => { window.__submits += 1; }, true);"
+        " document.addEventListener('htmx:afterSettle', () => { window.__settled += 1; }); }"
     )
     playground.get_by_test_id("compute").click()
+    # The submission's answer is in: htmx swapped it in (a blocked one never is).
+    playground.wait_for_function("() => window.__settled > 0")
     expect(playground.get_by_test_id("gradient-x")).to_contain_text("x.grad = 72")
-    playground.wait_for_timeout(300)
     blocked = [m for m in problems.console if "Blocked form submission" in m]
     assert blocked == [], blocked
     assert playground.evaluate("() => window.__submits") == 1

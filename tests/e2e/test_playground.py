@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import LESSON, Problems, next_frame
+from .conftest import LESSON, Problems, changes_within_frames, next_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -167,12 +167,27 @@ def test_arrow_keys_step_unless_typing(page: Page, link):
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowRight")
-    page.wait_for_timeout(300)
+    # The stepper answers a key in its keydown handler, before the next frame:
+    # a step taken would show within a few frames, in the counter or the URL.
+    stepped = changes_within_frames(page, """(shown) =>
+      document.querySelector("[data-testid=step-counter]").textContent.trim() !== shown
+      || new URL(location.href).searchParams.get("step") !== '3'""", f"Step 3 of {STEPS}")
+    assert not stepped, (counter.inner_text(), page.url)
     expect(counter).to_have_text(f"Step 3 of {STEPS}")
     assert query(page).get("step") == ["3"], page.url
 
 
+PLAY_INTERVAL_MS = 1200  # static/app/stepper.js
+
+# The step the counter shows, as a number.
+SHOWN_STEP = """() => Number(
+  (document.querySelector("[data-testid=step-counter]").textContent.match(/\\d+/) || [-1])[0])"""
+
+
 def test_play_advances_by_itself_and_pauses(page: Page, link):
+    # Play's timer runs on a clock the test moves forward: no waiting for it,
+    # and a slow machine cannot fit an extra step in between.
+    page.clock.install()
     page.goto(link(x=2))
     counter = page.get_by_test_id("step-counter")
     play = page.get_by_test_id("step-play")
@@ -180,14 +195,16 @@ def test_play_advances_by_itself_and_pauses(page: Page, link):
 
     play.click()
     expect(play).to_contain_text("Pause")
-    expect(counter).to_have_text(f"Step 1 of {STEPS}", timeout=5_000)
-    expect(counter).to_have_text(f"Step 2 of {STEPS}", timeout=5_000)
+    page.clock.run_for(2 * PLAY_INTERVAL_MS)
+    page.wait_for_function(f"() => ({SHOWN_STEP})() >= 2")
 
     play.click()
     expect(play).to_contain_text("Play")
-    paused_at = counter.inner_text()
-    page.wait_for_timeout(2_500)  # two play intervals
-    expect(counter).to_have_text(paused_at)
+    paused_at = page.evaluate(SHOWN_STEP)
+    # Paused: three more intervals pass on the clock and the counter stays.
+    page.clock.run_for(3 * PLAY_INTERVAL_MS)
+    assert page.evaluate(SHOWN_STEP) == paused_at
+    expect(counter).to_have_text(f"Step {paused_at} of {STEPS}")
 
 
 # --- languages ----------------------------------------------------------------

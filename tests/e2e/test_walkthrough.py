@@ -34,6 +34,7 @@ POLY20 = " + ".join(f"{i}*x**{21 - i}" for i in range(1, 21))
 POLY20_STEPS = 60
 READABLE_PX = 10  # the promise: the smallest label height a student can read on screen
 LABEL_PX = 12  # what the tests ask for, inside the promise
+TOUCH_PX = 46  # a finger's control: 44 px promised (WCAG 2.5.5), asked with a margin
 # 71 sines with values: so wide that following it needs more than the zoom's usual limit.
 WIDE = "+".join(["sin(x)"] * 71)  # 496 characters, under the 500 limit
 
@@ -108,11 +109,12 @@ def test_every_step_shows_the_node_and_its_explanation_together(
     # scrolling; on a phone the function and its result come first.
     walk(page, page, at_load=width >= 900)
     if width < 600:
-        # Fingers: the step buttons and the requires_grad switch are at least 44px tall.
+        # Fingers: the step buttons and the requires_grad switch are at least
+        # 44px tall (the promise); the test asks for 46, inside it.
         heights = page.evaluate("""() => [...document.querySelectorAll(
             '.step-controls > a, .step-controls > button, .grad-switch')]
             .map((el) => [el.dataset.testid || el.className, el.getBoundingClientRect().height])""")
-        assert all(h >= 44 for _, h in heights), heights
+        assert all(h >= TOUCH_PX for _, h in heights), heights
     assert_no_problems(problems)
 
 
@@ -246,10 +248,13 @@ def test_presenter_mode_fills_a_projector_with_the_graph_and_the_step(
 ):
     page = new_page(viewport={"width": 1280, "height": 720}, locale="en-US")
     page.goto(playground(base_url, present="1"))
-    # Large text: the step's sentence is bigger than on the desktop page.
-    size = page.get_by_test_id("step-explanation").locator(".sentence").evaluate(
-        "el => parseFloat(getComputedStyle(el).fontSize)")
-    assert size >= 20, size
+    # Large text: the step's sentence is a fifth bigger than on the desktop page.
+    sentence_px = "el => parseFloat(getComputedStyle(el).fontSize)"
+    desktop = new_page(viewport={"width": 1280, "height": 720}, locale="en-US")
+    desktop.goto(playground(base_url))
+    plain = desktop.get_by_test_id("step-explanation").locator(".sentence").evaluate(sentence_px)
+    size = page.get_by_test_id("step-explanation").locator(".sentence").evaluate(sentence_px)
+    assert size >= 1.2 * plain, (size, plain)
     # The stage fills the screen below the slim band of function and result.
     stage = page.get_by_test_id("stage").bounding_box()
     assert stage["y"] < 150 and stage["y"] + stage["height"] <= 720 + 1

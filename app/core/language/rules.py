@@ -125,7 +125,8 @@ def output_name(variables) -> str:
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on what one expression may ask for. See settings.py for defaults."""
+    """Bounds on what one expression may ask for. These are the defaults; the server's
+    settings (serve/settings.py) take theirs from here and may change each one."""
 
     max_length: int = 500
     max_depth: int = 100

@@ -2,7 +2,7 @@
 
 ``uvicorn autograd_playground.web.main:create_app --factory`` builds it with settings from the
 environment. The routes are in api.py, pages.py and ops.py, the middleware in
-observe.py, cors.py, compress.py, known_requests.py and body_limit.py, the error
+observe.py, cors.py, guard.py, compress.py, known_requests.py and body_limit.py, the error
 answers in errors.py.
 """
 
@@ -22,6 +22,7 @@ from .assets import PLAIN_CACHE, VERSIONED_CACHE, CachedStaticFiles, static_vers
 from .body_limit import BodyLimit
 from .compress import Compress
 from .cors import ApiCors
+from .guard import Guard
 from .known_requests import KnownRequests
 from .observe import Observe
 from .templating import STATIC, environments
@@ -76,15 +77,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # per cent of 9's size at a third of its time. API results come gzipped from
     # the cache already (Content-Encoding set), and this leaves them alone.
     app.add_middleware(Compress, minimum_size=1024, compresslevel=6)
-    # Inside Observe: a preflight is rate limited, logged and given the security headers.
-    app.add_middleware(ApiCors, sources=frame_sources(settings.allowed_frame_ancestors))
+    # Inside the API's CORS: a 413, 414, 429 or 500 from /api/* names the allowed
+    # origin too, so that a course page's script can read the sentence.
     app.add_middleware(
-        Observe,
-        settings=settings,
-        metrics=state.metrics,
-        limiter=state.limiter,
-        templates=state.templates,
+        Guard, settings=settings, limiter=state.limiter, templates=state.templates
     )
+    # Inside Observe: a preflight is logged and given the security headers. It is
+    # answered before Guard, so it is not rate limited (it computes nothing).
+    app.add_middleware(ApiCors, sources=frame_sources(settings.allowed_frame_ancestors))
+    app.add_middleware(Observe, settings=settings, metrics=state.metrics)
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)

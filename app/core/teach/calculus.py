@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
+from cachetools import LRUCache
 
 from ..language.rules import N_, TENSOR_ONLY, Limits
 from ..language.tree import BinOp, Call, ListConst, Parsed, post_order
@@ -33,8 +34,9 @@ SYMBOLIC_MAX_NODES = 80
 SIMPLIFY_MAX_OPS = 60
 # Seconds simplify() may take before the unsimplified form is shown instead.
 SIMPLIFY_SECONDS = 0.4
-# Formulas kept per process, by normalized function.
-FORMS_KEPT = 256
+# Bytes of formulas kept per process, by normalized function (see form_bytes): about
+# a thousand entries the size of the lesson's, a few hundred of a long function's.
+FORMS_MAX_BYTES = 2 * 1024 * 1024
 # Float32 agreement between a formula's float64 value and PyTorch's x.grad.
 RTOL, ATOL = 1e-4, 1e-5
 # Central finite differences: the step, at most this many numbers per variable, and
@@ -76,7 +78,27 @@ class Form:
     expr: Any  # diff()'s own expression, for evaluating at the inputs
 
 
-_FORMS: OrderedDict[tuple[str, tuple[str, ...]], tuple[Form, ...]] = OrderedDict()
+# What the formula cache holds per (normalized function, names): the function, then its forms.
+Kept = tuple[str, tuple[Form, ...]]
+
+
+def form_bytes(kept: Kept) -> int:
+    """An estimate of an entry's size: its strings as Python holds them (the function, and
+    each form's variable, text and MathML), with diff()'s expression counted as its text."""
+    function, made = kept
+    return sys.getsizeof(function) + sum(
+        sys.getsizeof(f.variable) + 2 * sys.getsizeof(f.text) + sys.getsizeof(f.mathml) for f in made
+    )
+
+
+def new_forms_cache(max_bytes: int) -> LRUCache[tuple[str, tuple[str, ...]], Kept]:
+    """An LRU cache of formulas bounded to ``max_bytes`` as form_bytes counts them."""
+    return LRUCache(max_bytes, getsizeof=form_bytes)
+
+
+# Shared by the threads that run requests in the web process (workers=0), hence the lock.
+_FORMS = new_forms_cache(FORMS_MAX_BYTES)
+_FORMS_LOCK = threading.Lock()
 
 
 class _Late(Exception):
@@ -130,12 +152,12 @@ def simplest(derivative: Any) -> tuple[Any, bool]:
 
 
 def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
-    """dy/dx for each of ``names``, remembered per normalized function."""
+    """dy/dx for each of ``names``, remembered per normalized function within FORMS_MAX_BYTES."""
     key = (parsed.normalized, names)
-    kept = _FORMS.get(key)
+    with _FORMS_LOCK:
+        kept = _FORMS.get(key)
     if kept is not None:
-        _FORMS.move_to_end(key)
-        return kept
+        return kept[1]
     import sympy
 
     from ..trace.symbolic import symbol, to_sympy
@@ -149,10 +171,11 @@ def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
         )
         shown, simplified = simplest(raw)
         made.append(Form(name, sympy.sstr(shown), mathml(shown), simplified, raw))
-    _FORMS[key] = kept = tuple(made)
-    while len(_FORMS) > FORMS_KEPT:
-        _FORMS.popitem(last=False)
-    return kept
+    entry = (parsed.normalized, tuple(made))
+    with _FORMS_LOCK:
+        if form_bytes(entry) <= _FORMS.maxsize:  # LRUCache refuses an entry past its bound
+            _FORMS[key] = entry
+    return entry[1]
 
 
 # MathML elements sympy's presentation printer writes for our functions.

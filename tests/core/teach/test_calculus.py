@@ -123,6 +123,30 @@ def test_forms_are_kept_per_normalized_function():
     assert first[0].text == "5*x**4"
 
 
+def test_the_formulas_kept_stay_under_their_byte_bound(monkeypatch):
+    bound = 8_000  # a few of these functions' entries, not all twenty
+    monkeypatch.setattr(calculus, "_FORMS", calculus.new_forms_cache(bound))
+    functions = [parse(f"sin({k}*x)*x**{k}") for k in range(2, 22)]
+    for parsed in functions:
+        calculus.forms(parsed, ("x",))
+        held = list(calculus._FORMS.values())
+        assert sum(calculus.form_bytes(entry) for entry in held) <= bound
+    # The estimate counts at least every character an entry holds.
+    for function, made in held:
+        assert calculus.form_bytes((function, made)) >= len(function) + sum(
+            len(f.text) + len(f.mathml) for f in made)
+    assert 1 < len(held) < len(functions)
+    assert (functions[-1].normalized, ("x",)) in calculus._FORMS  # the newest stays
+    assert (functions[0].normalized, ("x",)) not in calculus._FORMS  # the oldest went
+
+
+def test_a_formula_larger_than_the_whole_bound_is_given_but_not_kept(monkeypatch):
+    monkeypatch.setattr(calculus, "_FORMS", calculus.new_forms_cache(100))
+    (form,) = calculus.forms(parse("x**5 + 0.25"), ("x",))
+    assert form.text == "5*x**4"
+    assert len(calculus._FORMS) == 0
+
+
 def test_a_large_derivative_is_shown_unsimplified():
     # d/dx of a product of 8 different factors has 8 terms of 8 factors: over the bound.
     expression = "*".join(f"sin({k}*x)" for k in range(1, 9))

@@ -6,6 +6,7 @@ them: too long is 413, any other refusal 422, a busy pool or a failed layout 503
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,8 @@ from ..core.draw.layout import RenderError
 from ..core.language.rules import N_, ExprError, TooLong
 from ..serve.engine import Busy, Overrun
 from ..serve.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 NOT_DRAWN = N_("The graph could not be drawn right now; please try again.")
 BUSY_MESSAGE = N_("The server is busy with other students' work; please try again in a moment.")
@@ -111,6 +114,7 @@ async def expr_error(request: Request, exc: ExprError) -> JSONResponse:
 
 
 async def render_error(_: Request, exc: RenderError) -> JSONResponse:
+    logger.warning("a graph could not be drawn", exc_info=exc)
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
 
 

@@ -29,6 +29,8 @@ RATE_LIMITED_MESSAGE = N_(
     "Too many requests from your network; please wait {seconds} s and try again."
 )
 ADDRESS_TOO_LONG = N_("The address is longer than {limit} characters; use a shorter function.")
+logger = logging.getLogger(__name__)
+
 SERVER_FAULT = N_("Something went wrong on the server with this request; please try again.")
 
 
@@ -60,7 +62,7 @@ class Guard:
         except Exception:
             if started:  # the answer had begun: nothing better can be sent now
                 raise
-            logging.getLogger("playground").exception(
+            logger.exception(
                 "unhandled error on %s", route_label(scope["path"])
             )
             state["outcome"] = "error"

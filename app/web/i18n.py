@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gettext
+import logging
 from io import BytesIO
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from babel.messages.pofile import read_po
 
 from ..core.language.rules import N_
 from .headers import accepted
+
+logger = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "de")
 DEFAULT_LANGUAGE = "en"
@@ -77,6 +80,8 @@ def message(
     try:
         sentence = text.format(column=column, **params)
     except (KeyError, IndexError, ValueError):
+        # A translation whose placeholders do not match its English template.
+        logger.warning("the %s translation of %r cannot be filled in", lang, template, exc_info=True)
         sentence = template.format(column=column, **params)
     if on_line is None:
         return sentence

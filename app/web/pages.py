@@ -7,6 +7,7 @@ rendering.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -42,6 +43,7 @@ from .state import (
 )
 from .templating import Environments, render
 
+logger = logging.getLogger(__name__)
 router = APIRouter()
 
 # Blocks that need no computed result.
@@ -189,6 +191,7 @@ class Pages:
             status, headers = 503, {"Retry-After": str(exc.retry_after)}
             outcome = {"error": {"message": i18n.message(lang, BUSY_MESSAGE), "where": None}}
         except RenderError:
+            logger.warning("the graph of a page could not be drawn", exc_info=True)
             status, headers = 503, {"Retry-After": "2"}
             outcome = {"error": {"message": i18n.message(lang, NOT_DRAWN), "where": None}}
         return state, outcome, status, headers
@@ -299,4 +302,5 @@ async def warm_cache(engine: Engine, settings: Settings) -> None:
             try:
                 await engine.compute(make_job(example.expr, inputs, grads, view, settings.limits()))
             except (ExprError, Overrun, Busy, RenderError):
-                continue  # a start-up without the cache still serves
+                # A start-up without the cache still serves.
+                logger.warning("could not warm the cache with %r", example.expr, exc_info=True)

@@ -14,8 +14,9 @@ from ..core.language.rules import ExprError
 from ..core.result import from_json
 from ..core.teach import explain
 from . import highlight, i18n, training
+from .examples import EXAMPLES
 from .markup import inline_mathml, inline_svg
-from .state import EXAMPLES, PageState, output_of, visible
+from .state import PageState, output_of, visible
 
 
 def page_context(

@@ -28,11 +28,10 @@ from .context import error_view, page_context
 from .deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
 from .embedding import embed_options, lesson_frames
 from .errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
+from .examples import EXAMPLES, Example
 from .headers import content_security_policy, encoded_html_response
 from .links import public_base_url
 from .state import (
-    EXAMPLES,
-    Example,
     PageState,
     check_names,
     from_query,

@@ -6,8 +6,10 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from autograd_playground.web.state import EXAMPLES, RESERVED, SEED
 from bs4 import BeautifulSoup
+
+from autograd_playground.web.examples import EXAMPLES
+from autograd_playground.web.state import RESERVED, SEED
 
 HX = {"HX-Request": "true"}
 

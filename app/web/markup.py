@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from ..core.draw.sanitize import checked_mathml, svg_for_page
+from ..core.draw.sanitize import svg_for_page
+from ..core.teach.mathml import checked_mathml
 
 
 def inline_svg(svg: str, classes: dict[str, str] | None = None, id_prefix: str = "") -> Markup:

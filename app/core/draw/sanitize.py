@@ -1,4 +1,4 @@
-"""Only the SVG and MathML we know: what may be inlined into a page, as plain text.
+"""Only the SVG we know: what may be inlined into a page, as plain text.
 
 The web turns the result into markup (``web/markup.py``); this module imports no
 markup library, so the core renders no HTML.
@@ -8,36 +8,11 @@ from __future__ import annotations
 
 import re
 import threading
-import xml.etree.ElementTree as ET
 from xml.parsers import expat
 
-import defusedxml.ElementTree as defused
 from cachetools import LRUCache, cached
-from defusedxml import DefusedXmlException
 
 from .layout import RenderError
-
-_MATHML_ELEMENTS = {"math", "mrow", "mi", "mn", "mo", "msup", "msub", "mfrac", "msqrt",
-                    "mroot", "msubsup", "mtext", "mspace", "mstyle"}
-_MATHML_ATTRIBUTES = {"xmlns", "mathvariant", "stretchy"}
-MATHML_NS = "http://www.w3.org/1998/Math/MathML"
-
-
-def checked_mathml(text: str) -> str:
-    """A formula's MathML, checked again before it becomes markup: only presentation
-    elements and a few attributes; anything else is refused (the empty string)."""
-    try:
-        root = defused.fromstring(text)
-    except (ET.ParseError, DefusedXmlException):
-        return ""
-    for element in root.iter():
-        tag = element.tag.split("}")[-1]
-        if tag not in _MATHML_ELEMENTS or set(element.attrib) - _MATHML_ATTRIBUTES:
-            return ""
-        element.tag = tag
-    root.set("display", "inline")
-    text = ET.tostring(root, encoding="unicode")
-    return text.replace("<math ", f'<math xmlns="{MATHML_NS}" ', 1)
 
 
 def svg_for_page(svg: str, classes: dict[str, str] | None = None, id_prefix: str = "") -> str:

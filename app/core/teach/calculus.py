@@ -27,6 +27,7 @@ from ..language.rules import N_, TENSOR_ONLY, Limits
 from ..language.tree import BinOp, Call, ListConst, Parsed, post_order
 from ..trace.graph import evaluate
 from ..trace.model import Trace, to_value
+from .mathml import mathml
 
 # A tree with more nodes than this gets no formula: sympy's work grows fast with size.
 SYMBOLIC_MAX_NODES = 80
@@ -176,40 +177,6 @@ def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
         if form_bytes(entry) <= _FORMS.maxsize:  # LRUCache refuses an entry past its bound
             _FORMS[key] = entry
     return entry[1]
-
-
-# MathML elements sympy's presentation printer writes for our functions.
-MATHML_TAGS = {"math", "mrow", "mi", "mn", "mo", "msup", "msub", "mfrac", "msqrt", "mroot",
-               "msubsup", "mtext", "mspace", "mstyle"}
-_ENTITIES = {"&InvisibleTimes;": "\u2062", "&ExponentialE;": "e", "&ImaginaryI;": "i",
-             "&#x398;": "\u0398", "&#x3C0;": "\u03c0", "&pi;": "\u03c0"}
-
-
-def mathml(expr: Any) -> str:
-    """``expr`` as inline MathML, checked: only presentation elements, no attributes but a few.
-
-    Names are the parser's identifiers and numbers are sympy's, so there is no
-    user text in it; the check is what makes that a fact rather than a hope.
-    """
-    import xml.etree.ElementTree as ET
-
-    import defusedxml.ElementTree as defused
-    from sympy.printing.mathml import mathml as print_mathml
-
-    text = print_mathml(expr, printer="presentation")
-    for entity, char in _ENTITIES.items():
-        text = text.replace(entity, char)
-    if "&" in text:
-        raise ValueError("unexpected entity in MathML")
-    root = defused.fromstring(f"<math>{text}</math>")
-    for element in root.iter():
-        if element.tag not in MATHML_TAGS:
-            raise ValueError(f"unexpected MathML element {element.tag}")
-        for attr in list(element.attrib):
-            if attr not in ("mathvariant", "stretchy"):
-                del element.attrib[attr]
-    root.set("xmlns", "http://www.w3.org/1998/Math/MathML")
-    return ET.tostring(root, encoding="unicode")
 
 
 def _size(parsed: Parsed) -> int:

@@ -38,7 +38,7 @@ import torchviz
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import classroom  # noqa: E402
+import classroom
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 POLY_TERMS = 20
@@ -215,11 +215,11 @@ def single(base: str, runs: int) -> list[tuple[str, float, float, float]]:
                 torchviz.make_dot(by_hand()).pipe(format="svg")
             base_ms, ours_ms, busy_ms = [], [], []
             for _ in range(runs):
-                base_ms.append(ms(lambda: torchviz.make_dot(by_hand()).pipe(format="svg")))
+                base_ms.append(ms(lambda by_hand=by_hand: torchviz.make_dot(by_hand()).pipe(format="svg")))
                 payload = json.dumps(body_of()).encode()
-                ours_ms.append(ms(lambda: api(payload)))
+                ours_ms.append(ms(lambda payload=payload: api(payload)))
             for payload in [json.dumps(body_of()).encode() for _ in range(runs)]:
-                busy_ms.append(ms(lambda: api(payload)))
+                busy_ms.append(ms(lambda payload=payload: api(payload)))
             out.append((name, statistics.median(base_ms), statistics.median(ours_ms),
                         statistics.median(busy_ms)))
         # The floor: a route that does nothing, through the same connection.

@@ -471,7 +471,7 @@ async def watch_queue(client: httpx.AsyncClient, stop: asyncio.Event, peak: list
             peak[0] = max(peak[0], metric(m, "playground_queue_depth"))
         try:
             await asyncio.wait_for(stop.wait(), 1.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
@@ -788,7 +788,7 @@ def main() -> int:
             asyncio.wait_for(lesson(args, base, started, pid),
                              started + args.max_seconds + 10 - time.monotonic())
         )
-    except (RuntimeError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, RuntimeError) as exc:
         print(f"classroom: {exc or 'the run hit --max-seconds'}", file=sys.stderr)
         if log is not None:
             print(log.read_text(errors="replace")[-3000:], file=sys.stderr)

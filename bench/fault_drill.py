@@ -35,8 +35,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import server  # noqa: E402
-from server import Server  # noqa: E402
+import server
+from server import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60
@@ -155,7 +155,7 @@ async def poll_health(client: httpx.AsyncClient, drill: Drill, stop: asyncio.Eve
         drill.health_ms.append((time.perf_counter() - start) * 1000)
         try:
             await asyncio.wait_for(stop.wait(), 0.1)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
@@ -176,7 +176,7 @@ async def run_drill(server: Server, big: int = 20, burst: int = 3) -> Drill:
             await check_computes(client, x, drill, h.name)
         for round_ in range(burst):  # all at once
             answers = await asyncio.gather(*(send(client, h) for h in HOSTILE))
-            for h, response in zip(HOSTILE, answers):
+            for h, response in zip(HOSTILE, answers, strict=False):
                 drill.statuses[f"burst{round_}:{h.name}"] = response.status_code
             x += 1
             await check_computes(client, x, drill, f"burst {round_}")

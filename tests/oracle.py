@@ -13,10 +13,12 @@ no ``sympify`` of text anywhere.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import sympy
+
 from autograd_playground.core.language.tree import (
     BinOp,
     Call,

@@ -8,8 +8,9 @@ loading torch. :func:`from_json` rebuilds them from the JSON the API sends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 # typing.TypedDict before Python 3.12 cannot describe itself to the API schema.
 from typing_extensions import TypedDict
@@ -19,15 +20,15 @@ class Summary(TypedDict):
     """A value with too many numbers to send: its shape, first numbers, min, max, mean."""
 
     shape: list[int]
-    first: list[Union[float, str]]
-    min: Union[float, str]
-    max: Union[float, str]
-    mean: Union[float, str]
+    first: list[float | str]
+    min: float | str
+    max: float | str
+    mean: float | str
 
 
 # A number, "nan", "inf" or "-inf" (strict JSON has no non-finite numbers), a
 # nested list of those, or a Summary of a big one.
-Value = Union[float, str, list[Any], Summary]
+Value = float | str | list[Any] | Summary
 
 
 # The shape of an answer, in every cache key: a replica of another version sharing

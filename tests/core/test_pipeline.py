@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from autograd_playground.core.language.rules import ExprError, Limits
 from autograd_playground.core.language.values import is_summary
 from autograd_playground.core.pipeline import check_result_size, compute

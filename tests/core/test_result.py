@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from autograd_playground.core.language.rules import Extras
 from autograd_playground.core.pipeline import compute
 from autograd_playground.core.result import GraphResult, Node, Step, from_json

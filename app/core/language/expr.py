@@ -22,7 +22,6 @@ from .rules import ExprError, Limits, TooLong
 from .text import caret_to_power, check_characters, decimal_comma, syntax_error
 from .tree import Parsed
 
-
 # --- parsing ----------------------------------------------------------------
 
 

@@ -8,12 +8,12 @@ shared by the normalized text and the generated program.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Union
 
 from .rules import output_name
 
-Number = Union[int, float]
+Number = int | float
 
 
 # --- the checked tree -------------------------------------------------------
@@ -46,7 +46,7 @@ class ListConst:
 @dataclass(frozen=True)
 class Unary:
     op: str
-    operand: "Expr"
+    operand: Expr
     start: int
     end: int
 
@@ -54,8 +54,8 @@ class Unary:
 @dataclass(frozen=True)
 class BinOp:
     op: str
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     start: int
     end: int
 
@@ -68,7 +68,7 @@ class Call:
     end: int
 
 
-Expr = Union[Num, Var, ListConst, Unary, BinOp, Call]
+Expr = Num | Var | ListConst | Unary | BinOp | Call
 
 
 @dataclass(frozen=True)

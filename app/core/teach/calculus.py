@@ -16,9 +16,10 @@ import math
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from cachetools import LRUCache
@@ -231,7 +232,7 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
         estimate = differences[name]
         flat_grad = torch.tensor(_numbers(grads[name]), dtype=torch.float64).reshape(-1)
         n = estimate.numel()
-        ok = all(agrees_loosely(float(a), float(b)) for a, b in zip(estimate, flat_grad[:n]))
+        ok = all(agrees_loosely(float(a), float(b)) for a, b in zip(estimate, flat_grad[:n], strict=False))
         out.append({
             "variable": name, "text": None, "mathml": None, "simplified": False,
             "value": to_value(estimate) if shapes[name] else to_value(estimate[0]),

@@ -134,7 +134,7 @@ def steps(result: GraphResult) -> list[StepView]:
         rules = step.rules or (None,) * len(step.targets)
         sent = tuple(
             _sent(target, label_of(nodes[target]), value, rule, of(nodes[target], program))
-            for target, value, rule in zip(step.targets, step.grad_inputs, rules)
+            for target, value, rule in zip(step.targets, step.grad_inputs, rules, strict=False)
             if target is not None and value is not None
         )
         parts = tuple(

@@ -69,7 +69,7 @@ def plot(parsed: Parsed, trace: Trace, limits: Limits) -> dict[str, Any] | None:
         return round(top + (hi - y) / (hi - lo) * height, 2)
 
     curve, segment = [], []
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=False):
         if math.isfinite(y) and lo - (hi - lo) <= y <= hi + (hi - lo):
             segment.append(f"{px(x)},{py(y)}")
         elif segment:

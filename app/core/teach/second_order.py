@@ -61,7 +61,7 @@ def second_order(
         second: dict[str, Any] = {}
         first: dict[str, Any] = {}
         chosen = None
-        for (name, t), g in zip(leaves, grads):
+        for (name, t), g in zip(leaves, grads, strict=False):
             g = torch.zeros_like(t) if g is None else g
             first[name] = to_value(g)
             if t.numel() > DIAGONAL_MAX_NUMBERS:

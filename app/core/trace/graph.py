@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -34,7 +35,7 @@ from ..language.values import check_value
 from .model import Trace, shape_of
 from .recorder import record
 
-InputValue = Union[int, float, list]
+InputValue = int | float | list
 
 # What each function of the language does in torch. expr.FUNCTIONS decides
 # what is allowed; this table decides what runs.

@@ -166,7 +166,7 @@ def backward_steps(
         arrived = grad_outputs[0] if len(grad_outputs) == 1 else None
         sent = tuple(to_value(g) if g is not None else None for g in grad_inputs)
         got = tuple(to_value(g) if g is not None else None for g in grad_outputs)
-        for target, g, value in zip(node.inputs, grad_inputs, sent):
+        for target, g, value in zip(node.inputs, grad_inputs, sent, strict=False):
             if target is not None and g is not None:
                 received.setdefault(target, []).append(Contribution(node.id, value))
         leaf = node.kind == "leaf"
@@ -175,7 +175,7 @@ def backward_steps(
         locals_ = tuple(
             finite(t.tolist()) if t is not None and g is not None and np.shape(t) == tuple(g.shape)
             else None
-            for t, g in zip(ones, grad_inputs)
+            for t, g in zip(ones, grad_inputs, strict=False)
         ) if ones else tuple(None for _ in grad_inputs)
         steps.append(
             Step(

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import sympy

@@ -12,12 +12,13 @@ import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-import autograd_playground.core.draw.dot
-import autograd_playground.core.draw.layout
-import autograd_playground.core.draw.render
 import pytest
 import torch
 import torchviz
+
+import autograd_playground.core.draw.dot
+import autograd_playground.core.draw.layout
+import autograd_playground.core.draw.render
 from autograd_playground.core.draw.dot import annotated_dot, torchviz_dot
 from autograd_playground.core.draw.layout import (
     RenderError,
@@ -511,7 +512,7 @@ def test_threads_laying_out_at_once_each_get_their_own_picture() -> None:
 
     sources = {f"v{i}": f"digraph {{ v{i} -> w{i} }}" for i in range(24)}
     with ThreadPoolExecutor(8) as pool:
-        pictures = dict(zip(sources, pool.map(layout, sources.values())))
+        pictures = dict(zip(sources, pool.map(layout, sources.values()), strict=False))
     for name, svg in pictures.items():
         assert set(node_texts(parse_svg(sanitize_svg(svg)))) == {name, "w" + name[1:]}
 
@@ -565,8 +566,8 @@ def test_sanitize_escapes_what_it_writes_back() -> None:
 
 # --- the DOT remembered per drawing ----------------------------------------
 
-from tests.core.trace.test_local import EVERY_FUNCTION  # noqa: E402
-from tests.core.trace.test_nn_ops import CASES as NN_CASES  # noqa: E402
+from tests.core.trace.test_local import EVERY_FUNCTION
+from tests.core.trace.test_nn_ops import CASES as NN_CASES
 
 REMEMBERED_CASES = [
     (SEED, {"x": 2}),

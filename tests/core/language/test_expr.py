@@ -20,11 +20,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import FUNCTIONS, ExprError, Limits, TooLong
 from autograd_playground.core.language.tree import BinOp, Call, ListConst, Num, Parsed, Unary, Var, unparse
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from autograd_playground.core.draw.render import render
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import ExprError, Limits
 from autograd_playground.core.pipeline import compute
 from autograd_playground.core.trace.graph import trace
-
 from tests.oracle import finite_difference_gradients, sympy_value_and_gradients
 
 NEURON = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from autograd_playground.core.language.rules import ExprError, Limits
 from autograd_playground.core.language.values import (
     check_value,

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pytest
 import sympy
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import Extras
 from autograd_playground.core.pipeline import compute
@@ -21,7 +22,6 @@ from autograd_playground.core.teach import calculus
 from autograd_playground.core.trace.graph import trace
 from autograd_playground.core.trace.symbolic import evaluate, symbol
 from autograd_playground.web.markup import inline_mathml
-
 from tests import oracle
 
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import output_name
 from autograd_playground.core.pipeline import compute

@@ -8,6 +8,7 @@ and x.grad = 72.
 from __future__ import annotations
 
 import pytest
+
 from autograd_playground.core.pipeline import compute
 from autograd_playground.core.result import from_json
 from autograd_playground.core.teach import explain
@@ -57,7 +58,7 @@ def test_the_forward_pass_builds_the_graph_node_by_node(seed):
     ops = explain.forward(seed)
     assert [float(op.value) for op in ops][-1] == pytest.approx(5 * 8 + 2 * 4 + 4 * 2 + 8)
     # Each op's nodes are those of the one before, plus its own.
-    for before, after in zip(ops, ops[1:]):
+    for before, after in zip(ops, ops[1:], strict=False):
         assert set(before.built) <= set(after.built)
     assert "out" in ops[-1].built and "out" not in ops[0].built
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from autograd_playground.core.language.rules import Extras
 from autograd_playground.core.pipeline import compute
 

@@ -11,11 +11,11 @@ import math
 
 import pytest
 import sympy
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import Extras, Limits
 from autograd_playground.core.pipeline import compute
 from autograd_playground.core.teach import second_order
-
 from tests import oracle
 
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"

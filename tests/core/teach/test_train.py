@@ -13,11 +13,11 @@ import sys
 
 import numpy as np
 import pytest
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import ExprError, Limits
 from autograd_playground.core.language.values import MAX_LEARNING_RATE
 from autograd_playground.core.teach.train import train
-
 from tests.oracle import finite_difference_gradients, sympy_value_and_gradients
 
 NEURON = "(tanh(w*x + b) - t)^2"
@@ -44,7 +44,7 @@ def test_the_lessons_neuron_trains_and_its_loss_falls() -> None:
 
     assert [s.index for s in run.steps] == list(range(1, 21))
     losses = [s.loss for s in run.steps]
-    assert all(b < a for a, b in zip(losses, losses[1:]))
+    assert all(b < a for a, b in zip(losses, losses[1:], strict=False))
     assert losses[-1] < losses[0] / 5
     assert run.diverged_at is None
     # Entry 1 holds the parameters as given.
@@ -55,12 +55,12 @@ def test_every_entry_agrees_with_the_same_descent_in_sympy() -> None:
     run = train(parse(NEURON), NEURON_INPUTS, ["w", "b"], 0.1, 20)
     oracle = descend_by_sympy(NEURON, NEURON_INPUTS, ["w", "b"], 0.1, 20)
 
-    for step, (loss, params, grads) in zip(run.steps, oracle):
+    for step, (loss, params, grads) in zip(run.steps, oracle, strict=False):
         assert step.loss == pytest.approx(loss, rel=1e-4, abs=1e-7)
         assert step.params == pytest.approx(params, rel=1e-4)
         assert step.grads == pytest.approx(grads, rel=1e-4, abs=1e-7)
     # And the update between entries is p - lr * grad.
-    for before, after in zip(run.steps, run.steps[1:]):
+    for before, after in zip(run.steps, run.steps[1:], strict=False):
         for p in ("w", "b"):
             assert after.params[p] == pytest.approx(before.params[p] - 0.1 * before.grads[p], rel=1e-6)
 
@@ -70,7 +70,7 @@ def test_without_zero_grad_the_gradients_accumulate() -> None:
     run = train(parse(expr), inputs, ["w"], 0.1, 5, zero_grad=False)
     oracle = descend_by_sympy(expr, inputs, ["w"], 0.1, 5, zero_grad=False)
 
-    for step, (loss, params, grads) in zip(run.steps, oracle):
+    for step, (_loss, params, grads) in zip(run.steps, oracle, strict=False):
         assert step.grads["w"] == pytest.approx(grads["w"], rel=1e-5)
         assert step.params["w"] == pytest.approx(params["w"], rel=1e-5, abs=1e-7)
     # Step 2 uses its own gradient plus step 1's: -6 + (-4.8) = -10.8.
@@ -144,7 +144,7 @@ def test_the_generated_loop_prints_the_same_numbers() -> None:
             [sys.executable, "-c", run.code], capture_output=True, text=True, timeout=120, check=True
         ).stdout.splitlines()
         assert len(printed) == 20
-        for step, line in zip(run.steps, printed):
+        for step, line in zip(run.steps, printed, strict=False):
             index, loss, w, w_grad, b, b_grad = (float(v) for v in line.split())
             assert index == step.index
             assert loss == pytest.approx(step.loss, rel=1e-6)

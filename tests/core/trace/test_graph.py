@@ -17,14 +17,14 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import ExprError, Limits, TooLong
 from autograd_playground.core.trace import graph
 from autograd_playground.core.trace.graph import Trace, trace
 from autograd_playground.core.trace.model import tensor_text
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from tests.oracle import (
     evaluate,
     finite_difference_gradients,
@@ -187,7 +187,7 @@ def check_invariants(t: Trace) -> None:
         leaf_id = step.node
         sent = Counter()
         for s in t.steps:
-            for target, g in zip(s.targets, s.grad_inputs):
+            for target, g in zip(s.targets, s.grad_inputs, strict=False):
                 if target == leaf_id and g is not None:
                     sent[s.node] += 1
         assert Counter(c.node for c in step.contributions) == sent

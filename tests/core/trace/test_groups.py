@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from autograd_playground.core.draw.render import render
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.trace.graph import trace

@@ -18,11 +18,11 @@ import re
 import numpy as np
 import pytest
 import sympy
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import CONSTANTS, FUNCTIONS
 from autograd_playground.core.trace import forms, numeric
 from autograd_playground.core.trace.graph import trace
-
 from tests import oracle
 
 # One function per element-wise node class, each op on the variables directly.
@@ -69,7 +69,7 @@ def rules_by_step(t):
     return [
         (step, target, rule)
         for step in t.steps
-        for target, rule in zip(step.targets, step.rules)
+        for target, rule in zip(step.targets, step.rules, strict=False)
         if target is not None and rule is not None
     ]
 
@@ -79,7 +79,7 @@ def gradients_from_the_shown_formulas(t) -> dict[str, float]:
     nodes = {n.id: n for n in t.nodes}
     grad = {t.nodes[0].id: 1.0}
     for step in t.steps:  # the engine's order is topological
-        for target, rule in zip(step.targets, step.rules):
+        for target, rule in zip(step.targets, step.rules, strict=False):
             if target is None or rule is None:
                 continue
             assert rule.kind == "local", (step.name, rule)
@@ -171,7 +171,7 @@ def test_tensor_ops_name_the_rule_pytorch_applies(text, inputs, node, formulas):
     assert [r.formula for r in rules] == formulas
     assert all(r.kind != "local" and r.agrees for r in rules), rules
     # The rule, computed from what arrived, is what PyTorch sent.
-    for rule, sent in zip(rules, [g for g in step.grad_inputs if g is not None]):
+    for rule, sent in zip(rules, [g for g in step.grad_inputs if g is not None], strict=False):
         assert np.allclose(np.array(rule.value, dtype=float), np.array(sent, dtype=float))
 
 
@@ -196,7 +196,7 @@ def test_every_node_of_tensor_functions_has_a_rule_that_agrees(text, inputs):
         assert step.name in forms.KNOWN, step.name
         if step.name == "AccumulateGrad":
             continue
-        for target, sent, rule in zip(step.targets, step.grad_inputs, step.rules):
+        for target, sent, rule in zip(step.targets, step.grad_inputs, step.rules, strict=False):
             if target is None or sent is None:
                 continue
             assert rule is not None and rule.agrees is True, (step.name, rule)
@@ -256,7 +256,7 @@ def test_every_function_of_the_language_has_rules_that_agree(name):
     t = trace(parse(text), inputs)
     for step in t.steps:
         assert step.name in forms.KNOWN, step.name
-        for target, sent, rule in zip(step.targets, step.grad_inputs, step.rules or ()):
+        for target, sent, rule in zip(step.targets, step.grad_inputs, step.rules or (), strict=False):
             if target is None or sent is None:
                 continue
             assert rule is not None and rule.agrees is True, (step.name, rule)

@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 import pytest
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import ExprError
 from autograd_playground.core.trace.graph import trace
-
 from tests.oracle import (
     evaluate,
     finite_difference_gradients,

@@ -13,11 +13,11 @@ import sys
 
 import pytest
 import sympy
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import Extras
 from autograd_playground.core.pipeline import compute
 from autograd_playground.core.trace.graph import trace
-
 from tests import oracle
 
 NEURON = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 import sympy
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import Limits
 from autograd_playground.core.language.tree import Call, Var
@@ -22,7 +23,6 @@ from autograd_playground.core.trace.symbolic import (
     symbol,
     to_sympy,
 )
-
 from tests import oracle
 
 x, y = symbol("x"), symbol("y")

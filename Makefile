@@ -6,6 +6,7 @@
 #   make bench   a real server against the torchviz baseline: ratios, a burst of
 #                200 new computations, the fresh-work class (about 2 minutes)
 #   make docker-check  build the Docker image with podman (no daemon) and test it
+#   make fresh-test    make test on a fresh Debian container with a clean clone
 #   make clean   remove everything setup made
 #
 # Debian/Ubuntu with apt-get; run as root or with sudo available.
@@ -52,10 +53,10 @@ BROWSER_DEBS := /usr/bin/chromium=chromium lib:libatomic.so.1=libatomic1 \
 	/usr/bin/redis-server=redis-server /usr/sbin/nginx=nginx-light
 
 .PHONY: setup sysdeps browser-deps run test bench clean help
-.PHONY: docker-deps docker-check hadolint
+.PHONY: docker-deps docker-check hadolint fresh-test
 
 help:
-	@sed -n '3,11p' Makefile
+	@sed -n '3,12p' Makefile
 
 ## ---- setup -------------------------------------------------------------------
 
@@ -148,6 +149,11 @@ hadolint: $(HADOLINT_STAMP)
 
 docker-check: docker-deps setup hadolint
 	WHEEL_DIR=$(WHEEL_DIR) scripts/docker-check
+
+# The README's `make test` where nothing is installed yet: a clean clone of HEAD
+# in a fresh container of docker-check's Debian base (built by docker-check).
+fresh-test: docker-deps
+	WHEEL_DIR=$(WHEEL_DIR) PYTEST_ARGS="$(PYTEST_ARGS)" scripts/fresh-test
 
 ## ---- clean -------------------------------------------------------------------
 

@@ -12,8 +12,7 @@ from typing import Any
 
 from ..core.language.program import is_program
 from ..core.language.rules import Limits
-from .i18n import LANGUAGES
-from .state import HIDEABLE, PageState, first_value, output_of, read_step, variables_of, visible
+from .state import FIELDS, PageState, all_values, first_value, output_of, variables_of, visible
 
 EMBED_WIDTH, EMBED_HEIGHT = 700, 450
 # The smallest frame in which the graph and the current step still work together.
@@ -34,41 +33,31 @@ class EmbedOptions:
     accumulate: bool = False
 
 
+# The share panel's options: the fields of the page state a teacher chooses for a frame.
+OPTIONS = tuple(f for f in FIELDS if f.share == "option")
+# Options that the share panel's form always sends; a link with none of them asks for
+# the panel's defaults.
+PANEL_ONLY = ("readonly", "hide", "autoplay", "exercise", "order", "accumulate")
+
+
+def default_options(state: PageState) -> EmbedOptions:
+    """The share panel as it opens for ``state``: its language, step and modes kept."""
+    return EmbedOptions(lang=state.lang, step=state.step, exercise=state.exercise,
+                        order=state.order, accumulate=state.accumulate)
+
+
 def embed_options(params: Any, state: PageState) -> EmbedOptions:
     """Options from the share dialog's form (or an oEmbed link); defaults where absent."""
-    if first_value(params, "options") != "1" and not any(
-        k in params for k in ("readonly", "hide", "autoplay", "exercise", "order", "accumulate")
-    ):
-        return EmbedOptions(lang=state.lang, step=state.step, exercise=state.exercise,
-                            order=state.order, accumulate=state.accumulate)
-    listed = params.getlist("hide") if hasattr(params, "getlist") else params.get("hide", [])
-    hidden = {h for item in listed for h in item.split(",")}
-    lang = first_value(params, "lang")
-    return EmbedOptions(
-        readonly=first_value(params, "readonly") == "1",
-        lang=lang if lang in LANGUAGES else None,
-        step=read_step(first_value(params, "step")),
-        hide=tuple(p for p in HIDEABLE if p in hidden),
-        autoplay=first_value(params, "autoplay") == "1",
-        exercise=first_value(params, "exercise") == "1",
-        order=2 if first_value(params, "order") == "2" else 1,
-        accumulate=first_value(params, "accumulate") == "1",
-    )
+    if first_value(params, "options") != "1" and not any(k in params for k in PANEL_ONLY):
+        return default_options(state)
+    return EmbedOptions(**{f.name: f.read(all_values(params, f.key)) for f in OPTIONS})
 
 
 def embed_url(state: PageState, options: EmbedOptions) -> str:
-    return state.url(
-        "/embed",
-        readonly=options.readonly,
-        lang=options.lang,
-        step=options.step,
-        hide=options.hide,
-        autoplay=options.autoplay,
-        exercise=options.exercise,
-        order=options.order,
-        accumulate=options.accumulate,
-        theme="auto",
-    )
+    """The frame's address: the state at /embed, with the chosen options."""
+    chosen = {f.name: getattr(options, f.name) for f in OPTIONS}
+    reset = {f.name: f.read([]) for f in FIELDS if f.share == "reset"}
+    return state.url("/embed", **chosen, **reset)
 
 
 def title_of(state: PageState) -> str:

@@ -5,14 +5,16 @@ Sharing it as a frame on another site (the snippet, oEmbed) is in embedding.py.
 Everything a page shows is in its query string, so every result is a link
 that can be shared and reloaded, and any replica can serve it. One query
 parameter per variable holds its value (``x=2``, ``v=[1,2,3]``); the names
-in ``RESERVED`` are the page's own.
+in ``RESERVED`` are the page's own. Besides the function, its values and grad,
+each parameter is one row of ``FIELDS``, which says how it is read, written and
+shared: the URL reader, the link writer, the share panel and oEmbed all go by it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -122,40 +124,12 @@ class PageState:
         if any(not on for on in state.grads.values()):
             pairs.append(("rg", "1"))
             pairs += [("grad", name) for name, on in state.grads.items() if on]
-        if state.step:
-            pairs.append(("step", str(state.step)))
-        if state.view != "torchviz":
-            pairs.append(("view", state.view))
-        if state.forward:
-            pairs.append(("forward", "1"))
-        if state.lang:
-            pairs.append(("lang", state.lang))
-        if state.theme != "auto":
-            pairs.append(("theme", state.theme))
-        if state.readonly:
-            pairs.append(("readonly", "1"))
-        if state.hide:
-            pairs.append(("hide", ",".join(state.hide)))
-        if state.autoplay:
-            pairs.append(("autoplay", "1"))
-        if state.exercise:
-            pairs.append(("exercise", "1"))
-        if state.order == 2:
-            pairs.append(("order", "2"))
-        if state.accumulate:
-            pairs.append(("accumulate", "1"))
-        if state.retain:
-            pairs.append(("retain", "1"))
-        if state.train:
-            pairs.append(("train", ",".join(state.train)))
-            if state.lr != DEFAULT_LR:
-                pairs.append(("lr", state.lr))
-            if state.steps != DEFAULT_TRAIN_STEPS:
-                pairs.append(("steps", str(state.steps)))
-        if state.present:
-            pairs.append(("present", "1"))
-        if state.collapse:
-            pairs.append(("collapse", ",".join(state.collapse)))
+        for f in FIELDS:
+            if f.after and not getattr(state, f.after):
+                continue
+            text = f.write(getattr(state, f.name))
+            if text is not None:
+                pairs.append((f.key, text))
         return pairs
 
     def url(self, path: str | None = None, **changes: Any) -> str:
@@ -217,32 +191,10 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
     listed = params.getlist("grad") if hasattr(params, "getlist") else params.get("grad", [])
     if first_value(params, "rg") == "1" or listed:
         grads = {name: name in listed for name in values}
-    view = first_value(params, "view")
-    theme = first_value(params, "theme")
-    lang = first_value(params, "lang")
-    return PageState(
-        expr=expr,
-        values=values,
-        grads=grads,
-        step=read_step(first_value(params, "step")),
-        view=view if view in VIEWS else "torchviz",
-        lang=lang if lang in LANGUAGES else None,
-        theme=theme if theme in THEMES else "auto",
-        forward=first_value(params, "forward") == "1",
-        readonly=first_value(params, "readonly") == "1",
-        hide=tuple(p for p in HIDEABLE if p in (first_value(params, "hide") or "").split(",")),
-        autoplay=first_value(params, "autoplay") == "1",
-        exercise=first_value(params, "exercise") == "1",
-        order=2 if first_value(params, "order") == "2" else 1,
-        accumulate=first_value(params, "accumulate") == "1",
-        retain=first_value(params, "retain") == "1",
-        train=read_params(all_values(params, "train")),
-        lr=(first_value(params, "lr") or DEFAULT_LR)[:32],
-        steps=read_step(first_value(params, "steps")) or DEFAULT_TRAIN_STEPS,
-        present=first_value(params, "present") == "1",
-        collapse=read_collapse(all_values(params, "collapse"), expr),
-        path=path,
-    )
+    read = {f.name: f.read(all_values(params, f.key)) for f in FIELDS}
+    lines = line_names(expr)
+    read["collapse"] = tuple(n for n in lines if n in read["collapse"])  # in line order
+    return PageState(expr=expr, values=values, grads=grads, path=path, **read)
 
 
 def read_params(texts: list[str]) -> tuple[str, ...]:
@@ -256,13 +208,11 @@ def read_params(texts: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if n.isidentifier() and n.isascii()))
 
 
-
-def read_collapse(texts: list[str], expr: str) -> tuple[str, ...]:
-    """The lines to collapse, comma-separated or repeated: in the program's line order,
-    each once; a name that is not a line of the program is left out."""
-    lines = line_names(expr)
-    wanted = {n.strip() for text in texts[:MAX_LINES_READ] for n in text.split(",", MAX_LINES_READ)}
-    return tuple(n for n in lines if n in wanted)
+def read_lines(texts: list[str]) -> tuple[str, ...]:
+    """The lines to collapse, comma-separated or repeated, each once; from_query keeps
+    the lines of the program, in its order."""
+    wanted = [n.strip() for text in texts[:MAX_LINES_READ] for n in text.split(",", MAX_LINES_READ)]
+    return tuple(dict.fromkeys(wanted))
 
 
 def parse_rate(text: str) -> float:
@@ -281,6 +231,78 @@ def read_step(text: str | None) -> int:
     if text and len(text) < 6 and text.isascii() and text.isdigit():
         return int(text)
     return 0
+
+
+def _first(values: list[str]) -> str | None:
+    return values[0] if values else None
+
+
+def _flag(values: list[str]) -> bool:
+    return _first(values) == "1"
+
+
+def _one_of(options: Sequence[str | None], default: str | None) -> Callable[[list[str]], Any]:
+    return lambda values: value if (value := _first(values)) in options else default
+
+
+def _unless(default: Any) -> Callable[[Any], str | None]:
+    """A writer that leaves a parameter out at its default value."""
+    return lambda value: None if value == default else str(value)
+
+
+def _joined(names: tuple[str, ...]) -> str | None:
+    return ",".join(names) or None
+
+
+def _hidden(values: list[str]) -> tuple[str, ...]:
+    hidden = {part for text in values for part in text.split(",")}
+    return tuple(part for part in HIDEABLE if part in hidden)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One query parameter of the page state besides the function, its values and grads.
+
+    ``read`` takes every value the query gives (none when it is missing, so
+    ``read([])`` is the default); ``write`` gives the parameter's text, or None
+    to leave it out. ``share``: how a frame shared from the state gets it:
+    "option" is chosen in the share panel (EmbedOptions), "kept" is the state's
+    own, "reset" starts from the default. A field with ``after`` is written only
+    when that field is set.
+    """
+
+    name: str  # PageState's attribute, and the query parameter
+    read: Callable[[list[str]], Any]
+    write: Callable[[Any], str | None]
+    share: str
+    after: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+# In the order they are written into a link.
+FIELDS = (
+    Field("step", lambda v: read_step(_first(v)), _unless(0), "option"),
+    Field("view", _one_of(VIEWS, "torchviz"), _unless("torchviz"), "kept"),
+    Field("forward", _flag, lambda on: "1" if on else None, "kept"),
+    Field("lang", _one_of(LANGUAGES, None), _unless(None), "option"),
+    Field("theme", _one_of(THEMES, "auto"), _unless("auto"), "reset"),
+    Field("readonly", _flag, lambda on: "1" if on else None, "option"),
+    Field("hide", _hidden, _joined, "option"),
+    Field("autoplay", _flag, lambda on: "1" if on else None, "option"),
+    Field("exercise", _flag, lambda on: "1" if on else None, "option"),
+    Field("order", lambda v: 2 if _first(v) == "2" else 1, _unless(1), "option"),
+    Field("accumulate", _flag, lambda on: "1" if on else None, "option"),
+    Field("retain", _flag, lambda on: "1" if on else None, "kept"),
+    Field("train", read_params, _joined, "kept"),
+    Field("lr", lambda v: (_first(v) or DEFAULT_LR)[:32], _unless(DEFAULT_LR), "kept", "train"),
+    Field("steps", lambda v: read_step(_first(v)) or DEFAULT_TRAIN_STEPS,
+          _unless(DEFAULT_TRAIN_STEPS), "kept", "train"),
+    Field("present", _flag, lambda on: "1" if on else None, "kept"),
+    Field("collapse", read_lines, _joined, "kept"),
+)
 
 
 def with_variables(state: PageState, names: Iterable[str]) -> PageState:

@@ -58,10 +58,7 @@ def environment(lang: str, static_version: str = "") -> Environment:
     env.globals["snippet"] = embedding.snippet
     env.globals["hideable"] = HIDEABLE
     env.globals["exercise_answers"] = exercise_answers
-    env.globals["default_share"] = lambda state: embedding.EmbedOptions(
-        lang=state.lang, step=state.step, exercise=state.exercise, order=state.order,
-        accumulate=state.accumulate,
-    )
+    env.globals["default_share"] = embedding.default_options
     return env
 
 

@@ -17,6 +17,7 @@ import torch
 
 from ..language.rules import N_, Limits, output_name
 from ..language.tree import Parsed
+from ..result import Value
 from ..trace.graph import evaluate, make_inputs
 from ..trace.model import Trace, to_value
 from ..trace.recorder import record
@@ -109,8 +110,12 @@ def accumulation(
         y = evaluate(parsed, tensors, limits)
         leaves = {name: t for name, t in tensors.items() if t.requires_grad}
         y.backward(retain_graph=True)
-        once = {name: to_value(t.grad) for name, t in leaves.items()}
+        once = _grads(leaves)
         y.backward()
-        twice = {name: to_value(t.grad) for name, t in leaves.items()}
+        twice = _grads(leaves)
     return {"once": once, "twice": twice}
 
+
+def _grads(leaves: dict[str, torch.Tensor]) -> dict[str, Value | None]:
+    """Each leaf's ``.grad``; None, as PyTorch leaves it, where the output does not reach it."""
+    return {name: None if t.grad is None else to_value(t.grad) for name, t in leaves.items()}

@@ -228,6 +228,18 @@ def test_a_variable_without_requires_grad_gets_no_derivative_row():
     assert data["derivatives"][0]["value"] == 12.0  # 2cx
 
 
+@pytest.mark.parametrize("inputs, kind, expected", [
+    ({"x": 1.5, "y": 2.0}, "formula", 3.0),  # dz/dx = 3
+    ({"x": [1.0, 2.0], "y": 2.0}, "finite_difference", [3.0, 3.0]),
+])
+def test_a_variable_the_output_does_not_reach_gets_no_derivative_row(inputs, kind, expected):
+    # y requires grad, but z never uses a: PyTorch leaves y.grad None.
+    data = compute("a = y*2\nz = sum(x*3)", inputs, extras=Extras(symbolic=True))["symbolic"]
+    assert data["kind"] == kind
+    assert [d["variable"] for d in data["derivatives"]] == ["x"]
+    assert data["derivatives"][0]["value"] == pytest.approx(expected, rel=1e-6)
+
+
 def test_agreement_is_within_float32_tolerance_only():
     assert calculus.agrees(72.0, 72.000001)
     assert not calculus.agrees(72.0, 72.1)

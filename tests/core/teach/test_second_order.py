@@ -89,6 +89,12 @@ def test_accumulation_keeps_each_variable_and_tensors():
     assert data == {"once": {"w": [3.0, 4.0]}, "twice": {"w": [6.0, 8.0]}}
 
 
+def test_a_variable_the_output_does_not_reach_keeps_grad_none():
+    # z = 3x never uses a = 2y: PyTorch leaves y.grad None after both backward() calls.
+    data = compute("a = y*2\nz = x*3", {"x": 1.5, "y": 2.0}, extras=Extras(accumulate=True))["accumulation"]
+    assert data == {"once": {"x": 3.0, "y": None}, "twice": {"x": 6.0, "y": None}}
+
+
 
 
 def test_the_gradient_graph_calls_its_output_dy_dx():

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 from .rules import CONSTANTS, FUNCTIONS, ExprError, Limits
-from .tree import Expr, Line, Parsed, Var, children, post_order
+from .tree import Call, Expr, Line, Parsed, Unary, Var, children, post_order
 
 # A line that assigns: a name, then "=" that is not "==".
 ASSIGNMENT = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(?!=)")
@@ -242,13 +243,13 @@ def _placed(tree: Expr, offset: int, names: dict[str, Expr]) -> Expr:
         if isinstance(node, Var) and node.name in names:
             built[id(node)] = names[node.name]
             continue
-        changes = {"start": node.start + offset, "end": node.end + offset}
+        changes: dict[str, Any] = {"start": node.start + offset, "end": node.end + offset}
         kids = children(node)
         if kids:
             moved = [built[id(k)] for k in kids]
-            if hasattr(node, "args"):
+            if isinstance(node, Call):
                 changes["args"] = tuple(moved)
-            elif hasattr(node, "operand"):
+            elif isinstance(node, Unary):
                 changes["operand"] = moved[0]
             else:
                 changes["left"], changes["right"] = moved

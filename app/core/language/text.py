@@ -99,10 +99,10 @@ def slip(text: str) -> ExprError | None:
             )
     bare = _BARE_CALL.search(text)
     if bare:
-        name, argument = bare.groups()
+        function, argument = bare.groups()
         return ExprError(
             "Put the argument of {name} in parentheses: {fix} instead of {token} (column {column}).",
-            {"name": name, "token": bare.group(), "fix": f"{name}({argument})"},
+            {"name": function, "token": bare.group(), "fix": f"{function}({argument})"},
             bare.start(),
             bare.end(),
         )

@@ -69,6 +69,8 @@ class Call:
 
 
 Expr = Num | Var | ListConst | Unary | BinOp | Call
+# The nodes without operands, which print_tree hands to its ``leaf``.
+Leaf = Num | Var | ListConst
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class Printed:
 
 def print_tree(
     tree: Expr,
-    leaf: Callable[[Expr], Printed],
+    leaf: Callable[[Leaf], Printed],
     call: Callable[[Call, list[Printed]], Printed],
     names: dict[int, str] | None = None,
 ) -> str:
@@ -193,7 +195,7 @@ def unparse(tree: Expr, names: dict[int, str] | None = None) -> str:
     ), names)
 
 
-def _leaf(node: Expr) -> Printed:
+def _leaf(node: Leaf) -> Printed:
     if isinstance(node, Num):
         return Printed(node.name, number=True) if node.name else number(node.value)
     if isinstance(node, Var):

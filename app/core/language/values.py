@@ -21,9 +21,9 @@ workers load.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
-from ..result import Value
+from ..result import Summary, Value
 from .rules import ExprError, Limits
 from .tree import Parsed
 
@@ -108,7 +108,7 @@ def finite(data: Any) -> Value:
     return _plain_number(float(data))
 
 
-def is_summary(value: Any) -> bool:
+def is_summary(value: object) -> TypeGuard[Summary]:
     return isinstance(value, dict) and "shape" in value and "first" in value
 
 

@@ -193,7 +193,7 @@ class _Evaluator:
             return self.cross_entropy(node, *args)
         tensors = [a if isinstance(a, torch.Tensor) else torch.tensor(float(a)) for a in args]
         if node.func in ("maximum", "minimum"):
-            self.check_shape(node, *tensors)
+            self.check_shape(node, tensors[0], tensors[1])
         if node.func == "mse" and tensors[0].shape != tensors[1].shape:
             raise self.refuse(
                 "mse needs a prediction and a target of the same shape in '{token}' (column "

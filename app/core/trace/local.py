@@ -45,7 +45,8 @@ class NodeFacts:
     arrived: np.ndarray | None
     sent: Sequence[np.ndarray | None]
     torch_local: Sequence[np.ndarray | None]  # the node called on ones, per input
-    saved: dict[str, np.ndarray] = field(default_factory=dict)
+    # What the node saved for its tensor rule: arrays, and dimensions as ints or int tuples.
+    saved: dict[str, Any] = field(default_factory=dict)
     texts: tuple[str, str] = ("A", "B")  # the owner's operands as typed, for @
 
 
@@ -58,7 +59,7 @@ def rules(facts: NodeFacts) -> tuple[Rule | None, ...]:
         elif facts.name in FORMS:
             out.append(_local_rule(facts, index))
         else:
-            out.append(_tensor_rule(facts, index))
+            out.append(_tensor_rule(facts, index, sent))
     return tuple(out)
 
 
@@ -97,8 +98,8 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
     used = _placeholders(expr)
     texts = tuple((n, operands[n].text, operands[n].precedence) for n, _ in used if n in operands)
     formula = printed(expr, texts)
-    where = {operands[n].defined[0]: operands[n].defined[1]
-             for n, _ in used if n in operands and operands[n].defined}
+    defined = (operands[n].defined for n, _ in used if n in operands)
+    where = {d[0]: d[1] for d in defined if d}
     values = {symbol: operands[n].value for n, symbol in used if n in operands}
     torch_local = facts.torch_local[index] if index < len(facts.torch_local) else None
     if any(v is None for v in values.values()) or torch_local is None:
@@ -180,9 +181,8 @@ def _slot_values(facts: NodeFacts) -> dict[str, Any]:
     return values
 
 
-def _tensor_rule(facts: NodeFacts, index: int) -> Rule:
+def _tensor_rule(facts: NodeFacts, index: int, sent: np.ndarray) -> Rule:
     name = facts.name
-    sent = facts.sent[index]
     g = facts.arrived
     where: dict[str, Value] = {}
     if name in RESHAPES:
@@ -194,13 +194,12 @@ def _tensor_rule(facts: NodeFacts, index: int) -> Rule:
         formula = formulas[index].format(A=a, B=b) if index < len(formulas) else "?"
         ours = numeric.apply(kind, index, g, facts.saved, np.shape(sent))
         if kind in ("mean", "mse"):
-            n = int(np.prod(np.shape(sent))) if sent is not None else 0
-            where["n"] = float(n)
+            where["n"] = float(int(np.prod(np.shape(sent))))
         elif kind == "nll" and "target" in facts.saved:
             where["k"] = float(np.asarray(facts.saved["target"]).reshape(-1)[0])
     notes = _notes(facts, index)
-    if ours is None or sent is None:
-        return Rule(kind, formula, None, as_value(sent) if sent is not None else None, None, where, notes)
+    if ours is None:
+        return Rule(kind, formula, None, as_value(sent), None, where, notes)
     return Rule(kind, formula, as_value(ours), as_value(sent), close(ours, sent), where, notes)
 
 

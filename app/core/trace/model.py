@@ -54,15 +54,13 @@ class Trace:
 # --- values -----------------------------------------------------------------
 
 
-def to_value(x: Any) -> Value:
+def to_value(x: torch.Tensor | float) -> Value:
     """A tensor or number as JSON-ready data; non-finite numbers become strings."""
-    if isinstance(x, torch.Tensor):
-        if x._is_zerotensor():  # a gradient PyTorch knows is zero has no storage to read
-            x = torch.zeros(x.shape, dtype=x.dtype)
-        data = x.detach().tolist()
-    else:
-        data = x
-    return finite(data)
+    if not isinstance(x, torch.Tensor):
+        return finite(x)
+    if x._is_zerotensor():  # a gradient PyTorch knows is zero has no storage to read
+        x = torch.zeros(x.shape, dtype=x.dtype)
+    return finite(x.detach().tolist())
 
 
 def tensor_text(y: torch.Tensor) -> str:

@@ -33,14 +33,14 @@ def close(ours: Any, theirs: Any) -> bool:
             return a == b
         return abs(a - b) <= 1e-6 + 1e-4 * abs(b)
     with np.errstate(all="ignore"):
-        a = np.asarray(ours, dtype=np.float64).astype(np.float32).astype(np.float64)
-        b = np.asarray(theirs, dtype=np.float64)
-        if a.shape != b.shape:
+        left = np.asarray(ours, dtype=np.float64).astype(np.float32).astype(np.float64)
+        right = np.asarray(theirs, dtype=np.float64)
+        if left.shape != right.shape:
             try:
-                a = np.broadcast_to(a, b.shape)
+                left = np.broadcast_to(left, right.shape)
             except ValueError:
                 return False
-        return bool(np.allclose(a, b, rtol=1e-4, atol=1e-6, equal_nan=True))
+        return bool(np.allclose(left, right, rtol=1e-4, atol=1e-6, equal_nan=True))
 
 
 def as_value(array: Any) -> Value:
@@ -49,7 +49,7 @@ def as_value(array: Any) -> Value:
     return finite(data.tolist() if data.ndim else float(data))
 
 
-def apply(kind: str, index: int, g: Any, saved: dict[str, np.ndarray], shape: tuple) -> Any:
+def apply(kind: str, index: int, g: Any, saved: dict[str, Any], shape: tuple) -> Any:
     """The tensor rule computed with numpy from what arrived and what the node saved."""
     if g is None:
         return None

@@ -34,7 +34,8 @@ def _saved_names(kind: type) -> tuple[str, ...]:
 def _saved(fn: Any) -> dict[str, Value]:
     """The attributes a node saved for backward, readable before they are freed."""
     out: dict[str, Value] = {}
-    for attr in _saved_names(type(fn)):
+    kind: type = type(fn)  # as type[Any], a class would not pass as Hashable (python/mypy#11470)
+    for attr in _saved_names(kind):
         try:
             val = getattr(fn, attr)
         except (RuntimeError, AttributeError):

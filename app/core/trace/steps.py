@@ -68,7 +68,7 @@ class Operands:
     def facts(self, fn: Any, arrived: Any, sent: tuple, torch_local: tuple) -> local.NodeFacts:
         owner = self.owners.get(fn)
         inputs = tuple(self.operand(nf, owner) if nf is not None else None for nf, _ in fn.next_functions)
-        constants = ()
+        constants: tuple[Operand, ...] = ()
         texts = ("A", "B")
         if owner is not None:
             kids = children(owner)
@@ -83,7 +83,7 @@ class Operands:
             if kids:  # the operands as typed: A and B of the rules (softmax(A), A − B)
                 typed = tuple(self.text[k.start : k.end] for k in kids[:2])
                 texts = typed + texts[len(typed) :]
-        saved = {}
+        saved: dict[str, Any] = {}
         for name in () if op_name(fn) in FORMS else _SAVED_FOR_RULES:
             try:
                 value = getattr(fn, f"_saved_{name}")
@@ -166,8 +166,8 @@ def backward_steps(
         arrived = grad_outputs[0] if len(grad_outputs) == 1 else None
         sent = tuple(to_value(g) if g is not None else None for g in grad_inputs)
         got = tuple(to_value(g) if g is not None else None for g in grad_outputs)
-        for target, g, value in zip(node.inputs, grad_inputs, sent, strict=False):
-            if target is not None and g is not None:
+        for target, value in zip(node.inputs, sent, strict=False):
+            if target is not None and value is not None:
                 received.setdefault(target, []).append(Contribution(node.id, value))
         leaf = node.kind == "leaf"
         ones = () if leaf else _torch_local(fn, arrived, grad_inputs)

@@ -175,10 +175,14 @@ def plain(record: Any) -> Any:
     the values here are already plain data, only nested records need turning
     into dicts. Each record type's field names are looked up once.
     """
-    names = _field_names(type(record))
+    # typeshed's functools.cache takes Hashable arguments, and mypy does not count a
+    # type[Any] as one (python/mypy#11470): the two ignores below are for that.
+    names = _field_names(type(record))  # type: ignore[arg-type]  # functools stub, mypy#11470
     if names is not None:
         return {name: plain(getattr(record, name)) for name in names}
-    if isinstance(record, tuple) and any(_field_names(type(r)) is not None for r in record):
+    if isinstance(record, tuple) and any(
+        _field_names(type(r)) is not None for r in record  # type: ignore[arg-type]  # functools stub, mypy#11470
+    ):
         return [plain(r) for r in record]  # records, or optional records (Step.rules)
     return record
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from cachetools import LRUCache, cached
 
 from ..language.values import format_value
+from ..result import Value
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
     from ..trace.graph import Trace
@@ -179,7 +180,7 @@ class _Boxes:
 def annotated_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
     """The same graph, each node labelled with its forward value and gradient; each line
     named in ``collapse`` as one box with the line's value."""
-    arrived: dict[str, object] = {}
+    arrived: dict[str, Value | None] = {}
     for step in trace.steps:
         if len(step.grad_outputs) == 1:
             arrived[step.node] = step.grad_outputs[0]
@@ -195,9 +196,9 @@ def annotated_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
         lines.append(f'\t"{sid}" [id="{sid}" label={_quote(label)}{extra}]\n')
 
     def edge(a: str, b: str) -> None:
-        a, b = boxes.edge(a, b)
-        if a is not None:
-            lines.append(f'\t"{a}" -> "{b}"\n')
+        start, end = boxes.edge(a, b)
+        if start is not None:
+            lines.append(f'\t"{start}" -> "{end}"\n')
 
     output = trace.output_label or trace.output_name
     node("out", f"{output} = {format_value(trace.output.value)}", fillcolor="darkolivegreen1")

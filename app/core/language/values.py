@@ -135,6 +135,13 @@ def _leaves(value: list) -> list[Any]:
     return flat
 
 
+def scalar(value: Value | None) -> float:
+    """A value of one number as a float ("nan", "inf" and "-inf" read back); TypeError for any other."""
+    if isinstance(value, int | float | str):
+        return float(value)
+    raise TypeError(f"a value of one number was expected, not {type(value).__name__}")
+
+
 def _number(x: Any) -> float:
     return float(x)  # "nan", "inf" and "-inf" read back as floats
 

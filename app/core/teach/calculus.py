@@ -26,6 +26,7 @@ from cachetools import LRUCache
 
 from ..language.rules import N_, TENSOR_ONLY, Limits
 from ..language.tree import BinOp, Call, ListConst, Parsed, post_order
+from ..language.values import scalar
 from ..trace.graph import evaluate
 from ..trace.model import Trace, to_value
 from .mathml import mathml
@@ -203,7 +204,7 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
     """
     shapes = {v.name: tuple(v.shape) for v in trace.variables}
     # A leaf the output does not reach keeps grad None in PyTorch: there is nothing to compare.
-    grads = {v.name: v.grad for v in trace.variables if v.requires_grad and v.grad is not None}
+    grads = {v.name: grad for v in trace.variables if v.requires_grad and (grad := v.grad) is not None}
     wanted = tuple(grads)
     reason = None
     if not scalar_only(parsed, shapes):
@@ -214,11 +215,11 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
         from ..trace.symbolic import evaluate as evaluate_sympy
         from ..trace.symbolic import symbol
 
-        values = {symbol(v.name): float(v.value) for v in trace.variables}
+        values = {symbol(v.name): scalar(v.value) for v in trace.variables}
         out = []
         for form in forms(parsed, wanted):
             value = float(evaluate_sympy(form.expr, values))
-            grad = float(grads[form.variable])
+            grad = scalar(grads[form.variable])
             out.append({
                 "variable": form.variable, "text": form.text, "mathml": form.mathml,
                 "simplified": form.simplified, "value": to_value(value), "grad": to_value(grad),

@@ -17,6 +17,7 @@ import torch
 
 from ..language.rules import ExprError, Limits
 from ..language.tree import Call, Parsed, post_order
+from ..language.values import scalar
 from ..trace.graph import evaluate
 from ..trace.model import Trace
 from .calculus import scalar_only
@@ -37,7 +38,7 @@ def plot(parsed: Parsed, trace: Trace, limits: Limits) -> dict[str, Any] | None:
     variable = trace.variables[0]
     if variable.shape or not variable.requires_grad or not scalar_only(parsed, {}):
         return None
-    x0, y0, slope = float(variable.value), float(trace.output.value), float(variable.grad)
+    x0, y0, slope = scalar(variable.value), scalar(trace.output.value), scalar(variable.grad)
     if not all(math.isfinite(v) for v in (x0, y0, slope)):
         return None
     half = max(2.0, 0.5 * abs(x0))

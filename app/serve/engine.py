@@ -3,8 +3,9 @@
 A classroom server answers 30 to 200 students at once. One student's runaway
 function must not slow down the others, so each computation runs in a pool of
 worker processes with a hard wall-clock limit: a task over the limit is killed
-with its process, and the pool starts a new one (autograd_playground.serve.pool: the event loop
-talks to each worker over its own pipe). Results are cached by the
+with its process, and the pool starts a new one (autograd_playground.serve.pool, on
+pebble's ProcessPool); a pool that breaks, stalls or sticks is replaced by a new
+one, and the tasks it never started run there. Results are cached by the
 request as typed (a result's labels, character positions and step formulas
 quote the student's own text, so ``x^5 + 0.25`` and ``x**5+0.25`` are two
 entries), and identical requests in flight share one computation, so a class
@@ -36,7 +37,7 @@ import anyio
 from ..core.language.rules import ExprError, Limits
 from .cache import Cache, Encoded, MemoryCache, SingleFlight
 from .jobs import Job, TrainJob, _run_job, _run_training
-from .pool import PoolBroken, PoolStuck, TaskTimeout, WorkerDied, WorkerPool
+from .pool import STALL, PoolBroken, PoolStuck, TaskTimeout, WorkerDied, WorkerPool
 from .worker import _timed, fork_context, init_worker
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,9 @@ class Engine:
         self.pending = 0
         self._flights = SingleFlight()  # identical jobs in flight share one computation
         self._pool: WorkerPool | None = None
+        self._swap = threading.Lock()  # the pool is replaced from the loop or from its watch
         self.stuck_grace = STUCK_GRACE
+        self.stall = STALL  # seconds tasks may wait beside a free worker, none starting
 
     # --- life cycle ---------------------------------------------------------
 
@@ -106,15 +109,17 @@ class Engine:
         pool = WorkerPool(
             self.workers, self.max_tasks, init_worker, (self.memory_mb,), fork_context(),
             on_recycle=lambda: self.on_event("restart", "recycle"),
+            on_fail=self._replace, stall=self.stall,
         )
         pool.start()
         return pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.stop()
-            self._pool.join(timeout=5)
-            self._pool = None
+        with self._swap:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.stop()
+            pool.join(timeout=5)
 
     @property
     def isolated(self) -> bool:
@@ -125,28 +130,29 @@ class Engine:
         """Whether a computation could run now; reads the pool's state, queues nothing."""
         if self.workers <= 0:
             return True
-        return self._pool is not None and self._pool.active
+        pool = self._pool
+        return pool is not None and pool.active
 
     def _replace(self, pool: WorkerPool, why: str) -> None:
-        """Rebuild unless another request already replaced ``pool``."""
-        if self._pool is pool:
-            self._rebuild(why)
+        """Replace ``pool`` with a new one, unless it was replaced already or the engine closed.
 
-    def _rebuild(self, why: str) -> None:
-        """Replace a broken pool with a new one; the old one is stopped off the event loop."""
-        old, self._pool = self._pool, None
+        Called on the event loop, or on the pool's own watch (pool.WorkerPool's
+        ``on_fail``). The old pool is stopped on a thread of its own.
+        """
+        with self._swap:
+            if self._pool is not pool:
+                return
+            self._pool = self._new_pool()
         self.on_event("restart", why)
-        if old is not None:
 
-            def stop() -> None:
-                try:
-                    old.stop()
-                    old.join(timeout=5)
-                except Exception:  # a broken pool may fail to stop; it is dropped
-                    log.warning("stopping a replaced worker pool failed", exc_info=True)
+        def stop() -> None:
+            try:
+                pool.stop()
+                pool.join(timeout=5)
+            except Exception:  # a broken pool may fail to stop; it is dropped
+                log.warning("stopping a replaced worker pool failed", exc_info=True)
 
-            threading.Thread(target=stop, name="stop-broken-pool", daemon=True).start()
-        self._pool = self._new_pool()
+        threading.Thread(target=stop, name="stop-broken-pool", daemon=True).start()
 
     # --- work ---------------------------------------------------------------
 
@@ -205,8 +211,9 @@ class Engine:
         Admission is by expected wait (see the module's docstring). The task is
         pickled here, before any worker sees it: an argument that cannot be
         pickled (too deep, a lock, ...) fails this request alone. Should the pool
-        break (a worker that cannot be started), it is rebuilt, and the request is
-        told to try again (Busy).
+        break or stall, it is rebuilt, and a task that never reached a worker runs
+        on the new one; a task that had, or one that meets a second broken pool,
+        is told to try again (Busy).
         """
         if self.pending >= max(self.workers, 1) + self.max_queue or (
             self.expected_wait() > self.max_wait
@@ -223,7 +230,8 @@ class Engine:
             self.on_event("queue", str(self.pending))
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
-        if self.workers <= 0 or self._pool is None:
+        pool = self._pool
+        if self.workers <= 0 or pool is None:
             return await anyio.to_thread.run_sync(_timed, fn, *args)
         try:
             payload = pickle.dumps((_timed, (fn, *args)), protocol=pickle.HIGHEST_PROTOCOL)
@@ -232,19 +240,21 @@ class Engine:
                 "The request could not be handed to a worker; make it simpler."
             ) from None
         for attempt in range(2):
-            if not self._pool.active:
-                self._rebuild("broken")
-            pool = self._pool
+            if not pool.active:
+                self._replace(pool, "broken")
+                pool = self._pool or pool
             try:
                 # The pool stops a task at the limit. Past the limit plus the grace,
                 # counted while a worker holds the task (not while it waits for
                 # one), the pool itself has stopped answering: PoolStuck.
                 return await pool.run(payload, self.timeout, self.stuck_grace)
             except PoolBroken as broken:
-                self._replace(pool, "broken")
+                self._replace(pool, "broken")  # unless its watch has already
                 if broken.started or attempt:
                     raise Busy(retry_after=1) from None
-                # The task never reached a worker: it goes to the new pool, once.
+                # The task never reached a worker (a broken or stalled pool): it
+                # goes to the new pool, once.
+                pool = self._pool or pool
             except Exception as error:
                 raise self._refusal(pool, error) from None
         raise AssertionError("unreachable")  # pragma: no cover

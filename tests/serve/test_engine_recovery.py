@@ -223,3 +223,53 @@ def test_a_pool_whose_workers_cannot_start_is_reported_busy_and_unhealthy(monkey
         assert not engine.healthy  # /healthz turns red
     finally:
         engine.close()
+
+
+def hold_the_channel(path: str) -> None:
+    """Runs in a worker: take pebble's channel lock, say so (a file holding the pid), sleep.
+
+    Killed now, the worker leaves the lock taken for good, as a worker killed
+    between taking a task and acknowledging it does (pebble issue #163).
+    """
+    import gc
+
+    from pebble.pool.channel import WorkerChannel
+
+    channel = next(o for o in gc.get_objects() if isinstance(o, WorkerChannel))
+    channel.mutex.acquire()
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(600)
+
+
+def new_engine(events: list[tuple[str, str]], stall: float) -> Engine:
+    engine = Engine(
+        workers=1, timeout=5.0, limits=Limits(), dot_timeout=5.0, max_queue=4, max_tasks=0,
+        memory_mb=0, cache_bytes=0, on_event=lambda kind, value: events.append((kind, value)),
+    )
+    engine.stall = stall
+    engine.start()
+    return engine
+
+
+def test_a_request_waiting_on_a_stalled_pool_is_answered_by_a_new_one(tmp_path):
+    # The worker dies holding pebble's channel lock: its replacement can never take
+    # a task. The request behind it must not wait out the limit and the grace
+    # (15 s here) to be told Busy: it is run on a new pool.
+    events: list[tuple[str, str]] = []
+    engine = new_engine(events, stall=0.5)
+
+    async def scenario():
+        holder = asyncio.ensure_future(engine.submit(hold_the_channel, str(tmp_path / "a")))
+        os.kill(await started(tmp_path / "a"), signal.SIGKILL)
+        with pytest.raises(Overrun):
+            await holder
+        return await engine.submit(operator.add, 2, 3)
+
+    try:
+        assert run(scenario()) == 5
+        assert [e for e in events if e[0] == "restart"] == [("restart", "crash"), ("restart", "stalled")]
+        assert gradient(engine, 7.0) == 14.0
+        assert engine.healthy
+    finally:
+        engine.close()
+

@@ -23,6 +23,7 @@ import pytest
 
 from autograd_playground.serve.pool import (
     PoolBroken,
+    PoolStalled,
     PoolStuck,
     TaskTimeout,
     WorkerDied,
@@ -304,3 +305,65 @@ def test_a_big_task_and_a_big_answer_cross_whole(pool):
     payload = bytes(range(256)) * 20_000  # 5 MB
     assert run(pool.run(task(bytes, payload), 30.0)) == payload
     assert run(pool.run(task(len, payload), 30.0)) == len(payload)
+
+
+def hold_the_channel(path: str) -> None:
+    """Runs in a worker: take pebble's channel lock, say so (a file holding the pid), sleep.
+
+    Killed now, the worker leaves the lock taken for good, as a worker killed
+    between taking a task and acknowledging it does (pebble issue #163): no
+    worker can take a task again, though each is alive and free.
+    """
+    import gc
+
+    from pebble.pool.channel import WorkerChannel
+
+    channel = next(o for o in gc.get_objects() if isinstance(o, WorkerChannel))
+    channel.mutex.acquire()
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(600)
+
+
+def test_a_pool_whose_channel_a_killed_worker_holds_is_found_stalled(tmp_path):
+    told: list[str] = []
+    pool = new_pool(workers=2, stall=0.5, on_fail=lambda _, reason: told.append(reason))
+
+    async def wedged():
+        holder = asyncio.ensure_future(pool.run(task(hold_the_channel, str(tmp_path / "a")), 60.0, 60.0))
+        os.kill(await started(tmp_path / "a"), signal.SIGKILL)
+        with pytest.raises(WorkerDied):
+            await holder
+        # Two workers are free, yet none can take these. Limits of a minute each:
+        # only the stall can end them before the deadline.
+        waiting = [pool.run(task(operator.add, i, 1), 60.0, 60.0) for i in range(3)]
+        return await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 30.0)
+
+    try:
+        outcomes = run(wedged())
+    finally:
+        pool.stop()
+        pool.join()
+    assert [type(o) for o in outcomes] == [PoolStalled] * 3
+    assert not any(o.started for o in outcomes)  # so each may run again elsewhere
+    assert told == ["stalled"]
+    assert pool.ended == "stalled"
+
+
+def test_tasks_waiting_for_busy_workers_are_not_a_stall(tmp_path):
+    # Two workers held by tasks of 1.5 s, three more tasks waiting three times as
+    # long as the stall: the pool is full, not stalled.
+    told: list[str] = []
+    pool = new_pool(workers=2, stall=0.5, on_fail=lambda _, reason: told.append(reason))
+    try:
+
+        async def queue():
+            return await asyncio.gather(
+                *(pool.run(task(mark_and_sleep, str(tmp_path / str(i)), 1.5), 60.0) for i in range(5))
+            )
+
+        assert len(run(queue())) == 5
+        assert told == []
+        assert pool.ended is None
+    finally:
+        pool.stop()
+        pool.join()

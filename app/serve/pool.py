@@ -24,8 +24,10 @@ What this module adds:
     each fails with PoolStalled, and may run again on the new pool.
   - "stuck": a task held by its worker past its limit plus ``grace``, which
     pebble could not stop. That task fails with PoolStuck.
-  - "broken": pebble gave the pool up (below). The owner is not told: it sees
-    ``active`` turn False when its next task comes.
+  - "broken": pebble gave the pool up (below). The owner is told at once, before
+    the next task arrives, if the pool ever started a task; a pool whose workers
+    never started one is left to the next task, so that a worker that cannot
+    start is not forked in a loop with nobody asking.
   The other tasks of an ended pool fail with PoolBroken.
 - Recycling is counted (``recycled``, ``on_recycle``): pebble retires a worker
   silently, so the pool counts each worker's answers by its pid.
@@ -149,6 +151,7 @@ class WorkerPool:
         self._tasks: dict[concurrent.futures.Future, _Task] = {}
         self._answered: dict[int, int] = {}  # answers per worker pid, for max_tasks
         self._progress = time.monotonic()  # when a task was last seen starting or ending
+        self._served = False  # whether a task ever started here
         self._failure: _Failure | None = None
         self._ended = threading.Event()
         self._told = False  # whether the pool's breaking was logged
@@ -230,6 +233,7 @@ class WorkerPool:
         for future, task in tasks:
             if task.started is None and future.running():
                 task.started = self._progress = now
+                self._served = True
             if task.started is None:
                 waiting_since = task.asked if waiting_since is None else min(waiting_since, task.asked)
             elif now - task.started > task.limit:
@@ -256,7 +260,7 @@ class WorkerPool:
             if not self._told:  # pebble's giving up may have been logged already
                 self._told = True
                 log.warning("worker pool %s: %s", failure.reason, failure.text)
-            if failure.reason != "broken":
+            if failure.reason != "broken" or self._served:
                 self.on_fail(self, failure.reason)  # before the tasks fail: they go to its successor
         for future, task in tasks:
             if task.started is None and future.running():
@@ -341,6 +345,7 @@ class WorkerPool:
 
     def _count(self, pid: int) -> None:
         """Count an answer of worker ``pid``; pebble retires it after ``max_tasks``."""
+        self._served = True
         if not self.max_tasks:
             return
         with self._lock:

@@ -273,3 +273,19 @@ def test_a_request_waiting_on_a_stalled_pool_is_answered_by_a_new_one(tmp_path):
     finally:
         engine.close()
 
+
+def test_a_pool_that_lost_its_idle_worker_is_replaced_before_the_next_request():
+    events: list[tuple[str, str]] = []
+    engine = new_engine(events, stall=3.0)
+    try:
+        os.kill(worker_pid(engine), signal.SIGKILL)
+        # Nobody asks: the pool's watch has the engine build the next one.
+        deadline = time.monotonic() + 30
+        while ("restart", "broken") not in events and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ("restart", "broken") in events
+        assert engine.healthy
+        assert gradient(engine, 4.0) == 8.0
+        assert events.count(("restart", "broken")) == 1  # one new pool, not one per request
+    finally:
+        engine.close()

@@ -77,6 +77,16 @@ async def started(path: Path, deadline: float = 30.0) -> int:
     return int(path.read_text())
 
 
+def until(condition, deadline: float = 30.0) -> bool:
+    """Whether ``condition()`` comes true within ``deadline`` s (polled)."""
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def gone(process_id: int, deadline: float = 10.0) -> bool:
     """Whether the process ends within ``deadline`` s (polled)."""
     end = time.monotonic() + deadline
@@ -137,18 +147,28 @@ def test_a_worker_killed_during_a_task_fails_that_task_alone(pool, tmp_path):
     assert run(pool.run(task(operator.add, 2, 3), 60.0)) == 5
 
 
-def test_pebble_gives_up_a_pool_whose_only_worker_was_killed_while_idle(pool, caplog):
+def test_pebble_gives_up_a_pool_whose_only_worker_was_killed_while_idle(caplog):
     # pebble reads a worker lost while no task runs as "all workers expired". The
-    # task never reached a worker, so its owner may run it on a new pool (the engine
-    # does: tests/serve/test_engine_recovery.py), and the break is logged once.
-    os.kill(pid(pool, timeout=60), signal.SIGKILL)
-    with caplog.at_level(logging.WARNING, logger="autograd_playground.serve.pool"):
-        for _ in range(3):
-            with pytest.raises(PoolBroken) as broken:
-                run(pool.run(task(operator.add, 2, 3), 60.0))
-            assert not broken.value.started
-    assert not pool.active
-    assert len([r for r in caplog.records if "worker pool broken" in r.message]) == 1
+    # pool's watch tells its owner at once, with no task asked, so that the owner
+    # can build the next pool before a student waits for it; a task that never
+    # reached a worker may run on a new pool (the engine's, in
+    # tests/serve/test_engine_recovery.py), and the break is logged once.
+    told: list[str] = []
+    pool = new_pool(on_fail=lambda _, reason: told.append(reason))
+    try:
+        with caplog.at_level(logging.WARNING, logger="autograd_playground.serve.pool"):
+            os.kill(pid(pool, timeout=60), signal.SIGKILL)
+            assert until(lambda: told == ["broken"])
+            for _ in range(3):
+                with pytest.raises(PoolBroken) as broken:
+                    run(pool.run(task(operator.add, 2, 3), 60.0))
+                assert not broken.value.started
+        assert not pool.active
+        assert pool.ended == "broken"
+        assert len([r for r in caplog.records if "worker pool broken" in r.message]) == 1
+    finally:
+        pool.stop()
+        pool.join()
 
 
 class Rebuilt(Exception):
@@ -255,17 +275,22 @@ def test_two_workers_run_two_tasks_at_once(tmp_path):
 
 
 def test_a_pool_whose_workers_cannot_start_says_so_instead_of_hanging(caplog):
+    told: list[str] = []
     with caplog.at_level(logging.WARNING, logger="autograd_playground.serve.pool"):
-        pool = new_pool(initializer=operator.truediv, initargs=(1, 0))
+        pool = new_pool(initializer=operator.truediv, initargs=(1, 0), on_fail=lambda _, r: told.append(r))
         try:
             with pytest.raises(PoolBroken):
                 run(pool.run(task(operator.add, 1, 1), 5.0))
             assert not pool.active
             with pytest.raises(PoolBroken):  # and refuses from then on
                 run(pool.run(task(operator.add, 1, 1), 5.0))
+            assert until(lambda: pool.ended == "broken")  # its watch saw it too
         finally:
             pool.stop()
             pool.join()
+    # A pool that never started a task is not reported by its watch: its owner
+    # would build another that cannot start, and so on, with nobody asking.
+    assert told == []
     assert [r.levelno for r in caplog.records if "worker pool broken" in r.message] == [
         logging.WARNING
     ]

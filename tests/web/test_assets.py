@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import shutil
 
+from bs4 import BeautifulSoup
+
 from autograd_playground.web.assets import PLAIN_CACHE, VERSIONED_CACHE, static_version
 from autograd_playground.web.templating import STATIC
-from bs4 import BeautifulSoup
 
 VERSION = static_version(STATIC)
 

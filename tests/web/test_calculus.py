@@ -11,11 +11,12 @@ import html
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from bs4 import BeautifulSoup
+
 from autograd_playground.core.language.rules import Extras, Limits
 from autograd_playground.core.result import Step
 from autograd_playground.serve.jobs import make_job
 from autograd_playground.web import state as page
-from bs4 import BeautifulSoup
 
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
 EXTRAS = {"symbolic", "plot", "second_order", "accumulation"}

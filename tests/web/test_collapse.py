@@ -7,9 +7,10 @@ import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from autograd_playground.web import state as page
 from bs4 import BeautifulSoup
 from starlette.datastructures import QueryParams
+
+from autograd_playground.web import state as page
 
 NEURON = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"
 VALUES = {"w": "0.5", "x": "1.5", "b": "0.1", "t": "1"}

@@ -11,14 +11,15 @@ import html
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient  # imported quietly by conftest.py first
+from pydantic import ValidationError
+
 from autograd_playground.serve.settings import Settings, frame_sources
 from autograd_playground.web.assets import static_version
 from autograd_playground.web.main import create_app
 from autograd_playground.web.state import HIDEABLE, SEED
 from autograd_playground.web.templating import STATIC
-from bs4 import BeautifulSoup
-from fastapi.testclient import TestClient  # imported quietly by conftest.py first
-from pydantic import ValidationError
 
 BASE = "http://testserver"  # the TestClient's base URL
 HX_RESULT = {"HX-Request": "true", "HX-Target": "result"}

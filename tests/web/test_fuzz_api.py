@@ -21,8 +21,6 @@ import os
 
 import pytest
 import schemathesis
-from autograd_playground.serve.settings import Settings
-from autograd_playground.web.main import create_app
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -33,6 +31,8 @@ from schemathesis.checks import (
     unsupported_method,
 )
 
+from autograd_playground.serve.settings import Settings
+from autograd_playground.web.main import create_app
 from tests.conftest import IN_PROCESS
 
 # Schemathesis parametrizes at collection, so the app is built at import, without any

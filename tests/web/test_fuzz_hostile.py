@@ -17,14 +17,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from autograd_playground.core.language.rules import ExprError, Limits
-from autograd_playground.core.language.values import check_value
-from autograd_playground.serve.settings import Settings
-from autograd_playground.web.main import create_app
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from autograd_playground.core.language.rules import ExprError, Limits
+from autograd_playground.core.language.values import check_value
+from autograd_playground.serve.settings import Settings
+from autograd_playground.web.main import create_app
 from tests.conftest import IN_PROCESS
 
 FUZZ = settings(

@@ -39,16 +39,16 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import anyio
 import httpx
 import pytest
-from autograd_playground.serve.settings import Settings
-from autograd_playground.web.assets import static_version
-from autograd_playground.web.main import create_app
-from autograd_playground.web.state import visible
-from autograd_playground.web.templating import STATIC
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from pydantic import ValidationError
 
+from autograd_playground.serve.settings import Settings
+from autograd_playground.web.assets import static_version
+from autograd_playground.web.main import create_app
+from autograd_playground.web.state import visible
+from autograd_playground.web.templating import STATIC
 from tests.conftest import IN_PROCESS
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import ExprError
 from autograd_playground.web import i18n
-from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "app" / "web" / "locale" / "de" / "LC_MESSAGES" / "messages.po"

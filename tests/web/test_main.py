@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from autograd_playground.core.draw.sanitize import SVG_NS
-from autograd_playground.core.language.rules import FUNCTIONS
-from autograd_playground.serve.settings import Settings
 from fastapi.testclient import TestClient  # imported quietly by conftest.py first
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+
+from autograd_playground.core.draw.sanitize import SVG_NS
+from autograd_playground.core.language.rules import FUNCTIONS
+from autograd_playground.serve.settings import Settings
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 SEED_BODY = {"expression": SEED, "inputs": {"x": 2}}

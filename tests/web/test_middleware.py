@@ -6,10 +6,10 @@ import json
 import logging
 
 import pytest
-from autograd_playground.serve.settings import Settings
-from autograd_playground.web.main import create_app
 from fastapi.testclient import TestClient
 
+from autograd_playground.serve.settings import Settings
+from autograd_playground.web.main import create_app
 from tests.conftest import IN_PROCESS
 
 

@@ -51,8 +51,9 @@ def test_allowed_hosts_refuses_another_host(make_client):
 
 
 def test_public_url_must_be_an_origin(clean_env):
-    from autograd_playground.serve.settings import Settings
     from pydantic import ValidationError
+
+    from autograd_playground.serve.settings import Settings
 
     for bad in ("playground.example", "https://x/path?q", "javascript:alert(1)"):
         with pytest.raises(ValidationError):
@@ -78,7 +79,7 @@ def test_the_default_metrics_networks_are_loopback_and_private():
     from autograd_playground.serve.settings import metrics_networks
 
     networks = metrics_networks(Settings_default("metrics_allow"))
-    allowed = lambda a: any(ipaddress.ip_address(a) in n for n in networks)  # noqa: E731
+    allowed = lambda a: any(ipaddress.ip_address(a) in n for n in networks)
     assert allowed("127.0.0.1") and allowed("::1") and not allowed("172.18.0.5")
     assert not allowed("8.8.8.8") and not allowed("2001:db8::1")
     assert metrics_networks("*") is None

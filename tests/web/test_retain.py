@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from bs4 import BeautifulSoup
+
 from autograd_playground.core.language.rules import Extras, Limits
 from autograd_playground.serve.jobs import make_job
 from autograd_playground.web import state as page
-from bs4 import BeautifulSoup
 
 NEURON = "z = w*x + b\nh = tanh(z)\nloss = (h - t)^2"
 AT = {"w": 0.5, "x": 1.5, "b": 0.1, "t": 1}

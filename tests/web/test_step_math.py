@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from bs4 import BeautifulSoup
+
 from autograd_playground.core.trace import forms
 from autograd_playground.web import state as page
-from bs4 import BeautifulSoup
 
 SEED = page.SEED
 

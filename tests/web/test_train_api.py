@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from autograd_playground.core.language.expr import parse
 from autograd_playground.web.cors import origin_allowed
-
 from tests.oracle import sympy_value_and_gradients
 
 NEURON = {
@@ -33,7 +33,7 @@ def test_the_neuron_trains_through_the_api(client) -> None:
         loss, grads = sympy_value_and_gradients(tree, at, ["w", "b"])
         assert entry["loss"] == pytest.approx(loss, rel=1e-5)
         assert entry["grads"] == pytest.approx(grads, rel=1e-4)
-    for before, after in zip(steps, steps[1:]):
+    for before, after in zip(steps, steps[1:], strict=False):
         assert after["params"]["w"] == pytest.approx(before["params"]["w"] - 0.1 * before["grads"]["w"])
     assert "torch.optim.SGD([w, b], lr=0.1)" in response.json()["code"]
 

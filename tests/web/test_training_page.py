@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from autograd_playground.web import state as page
 from bs4 import BeautifulSoup
+
+from autograd_playground.web import state as page
 
 NEURON = {"expr": "(tanh(w*x + b) - t)^2", "w": "0.5", "x": "1.5", "b": "0.1", "t": "1",
           "rg": "1", "grad": ["w", "b"]}
@@ -50,7 +51,7 @@ def test_accumulate_leaves_zero_grad_out_and_says_why(client) -> None:
               "steps": "2"}
     plain = soup(client.get("/", params=params))
     added = soup(client.get("/", params={**params, "accumulate": "1"}))
-    grad = lambda html: float(html.select("[data-testid=training-row]")[1].select("td")[2].get_text())  # noqa: E731
+    grad = lambda html: float(html.select("[data-testid=training-row]")[1].select("td")[2].get_text())
     assert grad(plain) == pytest.approx(-4.8)
     assert grad(added) == pytest.approx(-10.8)
     assert "zero_grad()" in added.select_one("[data-testid=training]").get_text()

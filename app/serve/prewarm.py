@@ -2,10 +2,10 @@
 
 Each worker is forked from the fork server (see Engine._new_pool), and a worker is
 replaced after ``worker_max_tasks`` tasks. A worker that warmed itself up spent its
-first 120 ms on PyTorch's first backward and on sympy's derivations of each op's
+first task on PyTorch's first backward and on sympy's derivations of each op's
 local derivative, and a class computing its own values felt every replacement as
-a stall (p95 610 ms with a replacement every 150 tasks, against 48 ms without).
-Done here, once, before the first fork, every worker inherits the warm process.
+a stall. Done here, once, before the first fork, every worker inherits the warm
+process.
 
 A failure here must not stop the fork server: the workers then warm up as they go.
 """

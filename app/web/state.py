@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 from ..core.draw.render import VIEWS
 from ..core.language.expr import checked
-from ..core.language.program import is_program, line_names
+from ..core.language.program import is_program, line_breaks, line_names
 from ..core.language.rules import N_, ExprError, Extras, Limits, output_name
 from .i18n import LANGUAGES
 
@@ -182,7 +182,7 @@ def from_query(params: Any, limit: int = 10_000, path: str = "/") -> PageState:
         expr = SEED
         values = {"x": first_value(params, "x") or "2"}
     else:
-        expr = expr[:limit]
+        expr = line_breaks(expr[:limit])
         values = {}
         for key in params.keys():
             if key not in RESERVED and key not in values:

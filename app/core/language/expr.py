@@ -17,7 +17,7 @@ import ast
 import functools
 
 from .check import Checker
-from .program import Program, is_program, moved
+from .program import Program, is_program, line_breaks, moved
 from .rules import ExprError, Limits, TooLong
 from .text import caret_to_power, check_characters, decimal_comma, syntax_error
 from .tree import Parsed
@@ -44,6 +44,7 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
     outside the language."""
     if not isinstance(text, str):
         raise ExprError("The function must be text.")
+    text = line_breaks(text)
     # Before anything else reads it: a program's lines are bounded by the whole.
     if len(text) > limits.max_length:
         raise TooLong(

@@ -31,6 +31,13 @@ from .tree import Call, Expr, Line, Parsed, Unary, Var, children, post_order
 ASSIGNMENT = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(?!=)")
 
 
+def line_breaks(text: str) -> str:
+    """The text with each line break as exactly ``\\n``: a browser's form sends a text
+    area's lines with ``\\r\\n``, old editors end them with ``\\r``. Nothing else counts
+    as a line break (``\\x0b``, ``\\x85``, U+2028 stay characters, and are refused)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def is_program(text: str) -> bool:
     """A text with a line that assigns a name. Several lines without one are a function
     broken over lines by mistake, and are told to stay on one line."""

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ..language.rules import ExprError
-from ..language.tree import Expr, Parsed, Var
+from ..language.tree import Expr, ListConst, Parsed, Var
 from ..language.values import Value
 from ..result import ForwardOp, Intermediate, Node, Output, Variable
 from .model import Trace, op_name, shape_of, signed, tensor_text, to_value
@@ -277,6 +277,8 @@ def _named_values(
             value = computed[id(tree)]
         elif isinstance(tree, Var):
             value = tensors[tree.name]
+        elif isinstance(tree, ListConst):  # a list line is a tensor, as the trace made it
+            value = torch.tensor(tree.value, dtype=torch.float32)
         else:
             value = getattr(tree, "value", None)
         if value is not None:

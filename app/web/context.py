@@ -71,6 +71,8 @@ def page_context(
         paints=shown,
         svg=inline_svg(result.svg, shown[step].classes()),
         boxed=boxed,
+        train_defaults=training.default_params(
+            [v.name for v in result.variables if v.requires_grad]),
     )
     if "training" in outcome:
         trained = outcome["training"]

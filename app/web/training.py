@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,10 +59,43 @@ def view(state: PageState, data: dict[str, Any], lang: str) -> TrainingView:
     return TrainingView(run, rows, chart, {k: format_value(v) for k, v in run.final.items()})
 
 
+# Names a course gives its data, not its parameters: inputs (x, X, x1, xs, input) and
+# targets (t, y, y_true, target, label).
+DATA = {"x", "xs", "t", "ts", "y", "ys", "input", "inputs", "target", "targets", "label", "labels"}
+
+
+def is_data(name: str) -> bool:
+    """Whether ``name`` reads as data (an input or a target) rather than a parameter."""
+    return name.lower().split("_")[0].rstrip("0123456789") in DATA
+
+
+def default_params(names: list[str]) -> tuple[str, ...]:
+    """The variables ticked for training when the URL names none: every one but the data.
+    A function of data alone (``x**2``) is minimised in all its variables."""
+    chosen = tuple(n for n in names if not is_data(n))
+    return chosen or tuple(names)
+
+
+def float32_text(value: float) -> str:
+    """The shortest decimal that reads back as the same float32 (0.1, not 0.10000000149011612)."""
+    target = struct.unpack("f", struct.pack("f", value))[0]
+    for digits in range(1, 10):
+        text = f"{value:.{digits}g}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == target:
+            return repr(float(text))
+    return repr(value)
+
+
+def _nested(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_nested(v) for v in value) + "]"
+    return float32_text(float(value))
+
+
 def _as_fields(values: dict[str, Any]) -> dict[str, str]:
     """Parameter values as the page's value fields hold them (what state.parse_value reads)."""
     return {
-        name: json.dumps(value) if isinstance(value, list) else repr(float(value))
+        name: _nested(value)
         for name, value in values.items()
         if not isinstance(value, (str, dict))  # nan, inf or a summary: keep the field as it was
     }

@@ -111,3 +111,44 @@ def test_hostile_training_parameters_leave_the_server_serving(client, hostile) -
     fresh = client.post("/api/train", json={"expression": "(w - 2)^2", "inputs": {"w": 0},
                                             "params": ["w"], "lr": 0.25, "steps": 2})
     assert fresh.json()["steps"][1]["params"]["w"] == pytest.approx(1.0)
+
+
+def test_by_default_only_the_parameters_are_ticked_and_the_page_says_why(client) -> None:
+    html = soup(client.get("/", params={k: v for k, v in NEURON.items() if k not in ("rg", "grad")}))
+    ticked = {box["value"] for box in html.select("[data-testid^=train-] input[name=train], input[name=train]")
+              if box.has_attr("checked")}
+    assert ticked == {"w", "b"}
+    assert "inputs and targets" in html.select_one("[data-testid=train-rule]").get_text()
+
+
+def test_a_function_of_data_alone_ticks_its_variables(client) -> None:
+    html = soup(client.get("/", params={"expr": "(x - 3)**2", "x": "0"}))
+    assert [b["value"] for b in html.select("input[name=train]") if b.has_attr("checked")] == ["x"]
+
+
+@pytest.mark.parametrize(("name", "data"), [("x", True), ("X", True), ("x1", True), ("y_true", True),
+                                             ("t", True), ("target", True), ("w", False), ("b1", False),
+                                             ("W2", False), ("tau", False), ("xi", False)])
+def test_which_names_read_as_data(name: str, data: bool) -> None:
+    from autograd_playground.web.training import is_data
+    assert is_data(name) is data
+
+
+def test_open_links_carry_the_shortest_decimal_of_each_float32(client) -> None:
+    html = soup(client.get("/", params={**NEURON, "train": "w,b", "steps": "3"}))
+    link = html.select_one("[data-testid=training-open-1]")["href"]
+    query = parse_qs(urlsplit(link).query)
+    assert query["b"] == ["0.1"] and query["w"] == ["0.5"]
+    later = parse_qs(urlsplit(html.select_one("[data-testid=training-open-3]")["href"]).query)
+    assert len(later["b"][0]) <= 11, later["b"]
+
+
+def test_float32_text_reads_back_as_the_same_float32() -> None:
+    import struct
+
+    from autograd_playground.web.training import float32_text
+    for value in (0.1, 1 / 3, 123456.789, -2.5e-7, 3.0, 1e30):
+        f32 = struct.unpack("f", struct.pack("f", value))[0]
+        text = float32_text(f32)
+        assert struct.unpack("f", struct.pack("f", float(text)))[0] == f32
+        assert len(text) <= 15

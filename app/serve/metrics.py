@@ -31,7 +31,10 @@ OTHER = "other"
 # The label values each metric accepts; anything else is counted as OTHER.
 CACHE_RESULTS: frozenset[str] = frozenset({"hit", "miss", "shared"})
 OUTCOMES: frozenset[str] = frozenset({"ok", "refused", "timeout", "busy", "rate_limited", "error"})
-RESTART_REASONS: frozenset[str] = frozenset({"timeout", "crash", "recycle"})
+# Why a worker was replaced: its task ran past the limit, it died, it had served its
+# share of tasks, or its whole pool was rebuilt (pebble gave it up, a task was held
+# past the limit plus the grace, or the pool stalled with a free worker).
+RESTART_REASONS: frozenset[str] = frozenset({"timeout", "crash", "recycle", "broken", "stuck", "stalled"})
 
 # Request latency buckets, in seconds: from 1 ms to 10 s, about three a decade.
 LATENCY_BUCKETS: tuple[float, ...] = (

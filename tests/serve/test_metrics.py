@@ -296,3 +296,14 @@ def test_many_loggers_cannot_make_a_series_each():
     loggers = series(samples, "playground_logged_problems_total")
     assert len(loggers) == MAX_LOGGERS + 1
     assert value(samples, "playground_logged_problems_total", logger="other", level="WARNING") == 20
+
+
+@pytest.mark.parametrize("reason", ["broken", "stuck", "stalled"])
+def test_a_rebuilt_pool_is_counted_under_its_reason_not_other(reason):
+    # The pool reports these when it is rebuilt whole (serve/pool.py); counted as
+    # "other" they hid how often pebble gave a pool up or a channel jammed.
+    metrics = Metrics()
+    metrics.worker_restart(reason)
+    samples = scrape(metrics)
+    assert value(samples, "playground_worker_restarts_total", reason=reason) == 1.0
+    assert value(samples, "playground_worker_restarts_total", reason="other") == 0.0

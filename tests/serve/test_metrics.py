@@ -162,7 +162,7 @@ def test_each_known_label_is_counted_on_its_own(counter, name):
 def test_the_known_labels_are_the_documented_ones():
     assert OUTCOMES == {"ok", "refused", "timeout", "busy", "rate_limited", "error"}
     assert CACHE_RESULTS == {"hit", "miss", "shared"}
-    assert RESTART_REASONS == {"timeout", "crash", "recycle"}
+    assert RESTART_REASONS == {"timeout", "crash", "recycle", "broken", "stuck", "stalled"}
 
 
 def test_every_known_label_value_is_exported_at_zero_from_the_start():

@@ -27,3 +27,53 @@ def test_the_pages_show_a_program_with_a_list_line(client, path: str) -> None:
     response = client.get(path, params={"expr": "a = [1,2]\nb = x*2", "x": "2"})
     assert response.status_code == 200
     assert BeautifulSoup(response.text, "html.parser").find("svg") is not None
+
+
+NEGATIVE_BASES = ["(-2)**x", "pow(-2, x)", "pow(-1, x)", "(-0.5)**x"]
+
+
+@pytest.mark.parametrize("expression", NEGATIVE_BASES)
+def test_a_negative_base_says_there_is_no_real_derivative(client, expression: str) -> None:
+    response = graph(client, expression, {"x": 2}, symbolic=True)
+    assert response.status_code == 200, response.text[:300]
+    (d,) = response.json()["symbolic"]["derivatives"]
+    assert d["grad"] == "nan" and d["value"] == "nan"  # what PyTorch does, shown as it does it
+    assert d["agrees"] is False and "no real derivative" in d["note"]
+    assert d["text"] is None and d["mathml"] is None  # nothing complex, no I
+    panel = client.get("/calculus", params={"expr": expression, "x": "2"})
+    assert panel.status_code == 200
+    note = BeautifulSoup(panel.text, "html.parser").select_one("[data-testid=symbolic-note-x]")
+    assert note is not None and "no real derivative" in note.text
+
+
+@pytest.mark.parametrize(
+    "expression", ["maximum(log(0*x), x)", "relu(1/(x-x))+x", "clamp(log(x-x),-1,1)+x"])
+def test_a_part_undefined_everywhere_falls_back_to_a_finite_difference(client, expression) -> None:
+    response = graph(client, expression, {"x": 2}, symbolic=True)
+    assert response.status_code == 200, response.text[:300]
+    symbolic = response.json()["symbolic"]
+    assert symbolic["kind"] == "finite_difference"
+    assert "infinite or undefined for every input" in symbolic["reason"]
+    for d in symbolic["derivatives"]:
+        assert d["agrees"] or d["note"]
+    assert client.get("/calculus", params={"expr": expression, "x": "2"}).status_code == 200
+
+
+def test_overflow_is_a_cross_with_its_float32_reason_in_both_panels(client) -> None:
+    data = graph(client, "exp(x)", {"x": 100}, symbolic=True).json()
+    (d,) = data["symbolic"]["derivatives"]
+    assert d["grad"] == "inf" and d["value"] > 3.4e38
+    assert d["agrees"] is False and "3.4e38" in d["note"]
+    (rule,) = [r for s in data["steps"] for r in s["rules"] if r and r["kind"] == "local"]
+    assert rule["agrees"] is False and "float32-overflow" in rule["notes"]
+    page = BeautifulSoup(client.get("/", params={"expr": "exp(x)", "x": "100"}).text,
+                         "html.parser")
+    assert "overflows to inf" in page.text
+
+
+@pytest.mark.parametrize(("expression", "inputs"), [
+    ("maximum(x, y)", {"x": 1, "y": 1}), ("minimum(x, y)", {"x": 1, "y": 1}),
+    ("clamp(x, 0, 1)", {"x": 1})])
+def test_a_tie_or_a_bound_says_why_the_panels_differ(client, expression, inputs) -> None:
+    (d, *_) = graph(client, expression, inputs, symbolic=True).json()["symbolic"]["derivatives"]
+    assert d["agrees"] or "subgradient" in d["note"]

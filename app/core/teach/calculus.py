@@ -29,6 +29,7 @@ from ..language.tree import BinOp, Call, ListConst, Parsed, post_order
 from ..language.values import scalar
 from ..trace.graph import evaluate
 from ..trace.model import Trace, to_value
+from ..trace.numeric import close, parting
 from .mathml import mathml
 
 # A tree with more nodes than this gets no formula: sympy's work grows fast with size.
@@ -40,8 +41,6 @@ SIMPLIFY_SECONDS = 0.4
 # Bytes of formulas kept per process, by normalized function (see form_bytes): about
 # a thousand entries the size of the lesson's, a few hundred of a long function's.
 FORMS_MAX_BYTES = 2 * 1024 * 1024
-# Float32 agreement between a formula's float64 value and PyTorch's x.grad.
-RTOL, ATOL = 1e-4, 1e-5
 # Central finite differences: the step, at most this many numbers per variable, and
 # at most this many numbers over all variables (each costs two evaluations).
 FD_STEP = 1e-6
@@ -52,6 +51,15 @@ NO_FORMULA_TENSOR = N_(
     "This function works on tensors, so no single formula helps here; PyTorch's gradient "
     "is compared with a central finite difference instead."
 )
+NO_FORMULA_UNDEFINED = N_(
+    "Part of this function is infinite or undefined for every input (such as log(0) or "
+    "1/0), so no formula helps here; PyTorch's gradient is compared with a central finite "
+    "difference instead."
+)
+NO_REAL_DERIVATIVE = N_(
+    "A power here has a negative base, so for most exponents it has no real value and no "
+    "real derivative; PyTorch takes the log of the negative base and gives nan."
+)
 NO_FORMULA_LARGE = N_(
     "This function is too large for a formula within the time limit; PyTorch's gradient is "
     "compared with a central finite difference instead."
@@ -59,12 +67,34 @@ NO_FORMULA_LARGE = N_(
 
 
 def agrees(a: float, b: float) -> bool:
-    """Whether two numbers agree within float32 tolerance (both nan, or equal infinities, too)."""
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    return abs(a - b) <= ATOL + RTOL * max(abs(a), abs(b))
+    """The one agreement rule (trace.numeric.close): a formula's float64 value ``a`` equals
+    PyTorch's ``b`` within float32 tolerance, as the step rules are checked."""
+    return close(a, b)
+
+
+# Why a formula's value and x.grad differ, per numeric.parting's cause.
+PARTING: dict[str, str] = {
+    "float32-overflow": N_(
+        "PyTorch computes in float32, whose largest number is about 3.4e38; past it the "
+        "result overflows to inf, while the formula, computed in float64, stays finite."
+    ),
+    "float32-nan": N_(
+        "PyTorch's float32 arithmetic met inf·0 or inf − inf on the way (a number overflowed "
+        "past about 3.4e38 or underflowed to 0), which gives nan; the formula has a value."
+    ),
+    "formula-undefined": N_(
+        "The formula has no finite value at this point (such as 0·inf or a division by "
+        "zero), while PyTorch's backward pass returns the limit or a finite number there."
+    ),
+    "subgradient": N_(
+        "The function has a corner, a tie or a bound at this point, where the calculus has "
+        "no single derivative; PyTorch picks one subgradient, and the formula gives another."
+    ),
+}
+NO_AGREEMENT_FD = N_(
+    "The finite difference and PyTorch's gradient differ: the function jumps, has a corner "
+    "or overflows float32 (about 3.4e38) near these inputs."
+)
 
 
 # --- dy/dx as a formula -------------------------------------------------------
@@ -212,33 +242,49 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
     elif _size(parsed) > SYMBOLIC_MAX_NODES:
         reason = NO_FORMULA_LARGE
     if reason is None:
-        from ..trace.symbolic import evaluate as evaluate_sympy
-        from ..trace.symbolic import symbol
-
-        values = {symbol(v.name): scalar(v.value) for v in trace.variables}
-        out = []
-        for form in forms(parsed, wanted):
-            value = float(evaluate_sympy(form.expr, values))
-            grad = scalar(grads[form.variable])
-            out.append({
-                "variable": form.variable, "text": form.text, "mathml": form.mathml,
-                "simplified": form.simplified, "value": to_value(value), "grad": to_value(grad),
-                "agrees": agrees(value, grad),
-            })
-        return {"kind": "formula", "reason": None, "derivatives": out}
+        try:
+            made = forms(parsed, wanted)
+        except (ValueError, TypeError):  # sympy refuses Max(zoo, x): zoo has no order
+            reason = NO_FORMULA_UNDEFINED
+        else:
+            values = {v.name: scalar(v.value) for v in trace.variables}
+            out = [_compared(form, values, scalar(grads[form.variable])) for form in made]
+            return {"kind": "formula", "reason": None, "derivatives": out}
     differences = finite_differences(parsed, inputs, wanted, limits)
     out = []
     for name in wanted:
         estimate = differences[name]
         flat_grad = torch.tensor(_numbers(grads[name]), dtype=torch.float64).reshape(-1)
         n = estimate.numel()
-        ok = all(agrees_loosely(float(a), float(b)) for a, b in zip(estimate, flat_grad[:n], strict=False))
+        pairs = zip(estimate.tolist(), flat_grad[:n].tolist(), strict=False)
+        wrong = [(a, b) for a, b in pairs if not agrees_loosely(a, b)]
+        ok = not wrong
+        note = None if ok else PARTING.get(parting(*wrong[0]) or "", NO_AGREEMENT_FD)
         out.append({
             "variable": name, "text": None, "mathml": None, "simplified": False,
             "value": to_value(estimate) if shapes[name] else to_value(estimate[0]),
             "grad": grads[name], "agrees": ok, "compared": n,
+            "note": note,
         })
     return {"kind": "finite_difference", "reason": reason, "derivatives": out}
+
+
+def _compared(form: Form, values: dict[str, float], grad: float) -> dict[str, Any]:
+    """One formula at the inputs beside PyTorch's ``grad``, with the note a ✗ needs."""
+    import sympy
+
+    from ..trace.symbolic import evaluate as evaluate_sympy
+    from ..trace.symbolic import symbol
+
+    shown = {"variable": form.variable, "text": form.text, "mathml": form.mathml,
+             "simplified": form.simplified, "grad": to_value(grad)}
+    if form.expr.has(sympy.I):  # a negative base: the formula is complex, PyTorch gives nan
+        return {**shown, "text": None, "mathml": None, "value": to_value(math.nan),
+                "agrees": False, "note": NO_REAL_DERIVATIVE}
+    value = float(evaluate_sympy(form.expr, {symbol(n): v for n, v in values.items()}))
+    reason = parting(value, grad)
+    return {**shown, "value": to_value(value), "agrees": reason is None,
+            "note": None if reason is None else PARTING[reason]}
 
 
 def agrees_loosely(estimate: float, grad: float) -> bool:

@@ -27,7 +27,7 @@ from ..language.tree import Expr
 from ..result import Rule, Value
 from . import numeric
 from .forms import FORMS, RESHAPES, TENSOR_RULES, derived, held_constants
-from .numeric import as_value, close
+from .numeric import as_value, close, parting
 from .printing import Operand, printed
 from .symbolic import evaluate
 
@@ -110,10 +110,28 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
         return Rule("local", formula, None, as_value(torch_local), None, where, _notes(facts, index))
     shape = np.shape(torch_local)
     ours = np.broadcast_to(ours, shape) if np.shape(ours) != shape else ours
+    agreed = close(ours, torch_local)
+    notes = _notes(facts, index)
     return Rule(
-        "local", formula, as_value(ours), as_value(torch_local), close(ours, torch_local), where,
-        _notes(facts, index),
+        "local", formula, as_value(ours), as_value(torch_local), agreed, where,
+        notes if agreed else _with_reason(notes, ours, torch_local),
     )
+
+
+# The notes that already say why a formula and PyTorch part ways at a point.
+_EXPLAINING = {"relu-at-zero", "abs-at-zero", "sqrt-at-zero", "log-at-zero", "outside-domain",
+               "division-by-zero", "tie-split", "clamp-at-bound", "nan-arrived", "inf-arrived"}
+
+
+def _with_reason(notes: tuple[str, ...], ours: Any, theirs: Any) -> tuple[str, ...]:
+    """``notes`` with the reason for a ✗ (numeric.parting), unless float32 is not the cause
+    and a note already explains the point."""
+    reason = parting(ours, theirs)
+    if reason is None or reason in notes:
+        return notes
+    if reason in ("subgradient", "formula-undefined") and _EXPLAINING & set(notes):
+        return notes
+    return (*notes, reason)
 
 
 # The ops whose input value a note depends on: (test on the input, note).
@@ -200,7 +218,9 @@ def _tensor_rule(facts: NodeFacts, index: int, sent: np.ndarray) -> Rule:
     notes = _notes(facts, index)
     if ours is None:
         return Rule(kind, formula, None, as_value(sent), None, where, notes)
-    return Rule(kind, formula, as_value(ours), as_value(sent), close(ours, sent), where, notes)
+    agreed = close(ours, sent)
+    return Rule(kind, formula, as_value(ours), as_value(sent), agreed, where,
+                notes if agreed else _with_reason(notes, ours, sent))
 
 
 def _operand_text(text: str) -> str:

@@ -10,7 +10,6 @@ a number computed here with PyTorch's within float32 tolerance, and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,25 +21,66 @@ from ..result import Value
 # --- checking ------------------------------------------------------------------
 
 
-def close(ours: Any, theirs: Any) -> bool:
-    """Within float32 tolerance, nan matching nan and inf matching inf of the same sign."""
-    if np.ndim(ours) == 0 and np.ndim(theirs) == 0:  # the common case, without numpy's arrays
-        with np.errstate(all="ignore"):
-            a, b = float(np.float32(ours)), float(theirs)
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        if math.isinf(a) or math.isinf(b):
-            return a == b
-        return abs(a - b) <= 1e-6 + 1e-4 * abs(b)
+# The one agreement rule, for the step rules and the derivative panel alike: a number
+# computed in float64 agrees with PyTorch's float32 one within these tolerances.
+RTOL, ATOL = 1e-4, 1e-5
+# float32's largest finite number (about 3.4e38): past it PyTorch's arithmetic gives inf.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _agreeing(ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """Element-wise: nan matches nan, inf the same inf; a finite number past FLOAT32_MAX
+    matches nothing (float32 cannot hold it); others within RTOL and ATOL."""
+    both_nan = np.isnan(ours) & np.isnan(theirs)
+    infinite = np.isinf(ours) | np.isinf(theirs)
+    same_inf = infinite & (ours == theirs)
+    near = np.abs(ours - theirs) <= ATOL + RTOL * np.maximum(np.abs(ours), np.abs(theirs))
+    fits = np.abs(ours) <= FLOAT32_MAX
+    return both_nan | same_inf | (~infinite & near & fits)
+
+
+def _pair(ours: Any, theirs: Any) -> tuple[np.ndarray, np.ndarray] | None:
     with np.errstate(all="ignore"):
-        left = np.asarray(ours, dtype=np.float64).astype(np.float32).astype(np.float64)
+        left = np.asarray(ours, dtype=np.float64)
         right = np.asarray(theirs, dtype=np.float64)
         if left.shape != right.shape:
             try:
                 left = np.broadcast_to(left, right.shape)
             except ValueError:
-                return False
-        return bool(np.allclose(left, right, rtol=1e-4, atol=1e-6, equal_nan=True))
+                return None
+    return left, right
+
+
+def close(ours: Any, theirs: Any) -> bool:
+    """Whether ``ours`` (float64) equals PyTorch's ``theirs`` within float32 tolerance."""
+    pair = _pair(ours, theirs)
+    if pair is None:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(_agreeing(*pair).all())
+
+
+def parting(ours: Any, theirs: Any) -> str | None:
+    """Why ``ours`` and PyTorch's ``theirs`` differ, as a note id, or None where they agree:
+    ``float32-overflow`` (past FLOAT32_MAX PyTorch has inf), ``float32-nan`` (PyTorch's
+    float32 arithmetic met inf·0 or inf − inf), ``formula-undefined`` (the formula has no
+    finite value where PyTorch returns a limit), else ``subgradient`` (a corner or a tie)."""
+    pair = _pair(ours, theirs)
+    if pair is None:
+        return "subgradient"
+    left, right = pair
+    with np.errstate(all="ignore"):
+        wrong = ~_agreeing(left, right)
+        if not wrong.any():
+            return None
+        a, b = left[wrong], right[wrong]
+        if (np.isinf(b) & np.isfinite(a)).any() or (np.abs(a[np.isfinite(a)]) > FLOAT32_MAX).any():
+            return "float32-overflow"
+        if (np.isnan(b) & np.isfinite(a)).any():
+            return "float32-nan"
+        if (~np.isfinite(a) & np.isfinite(b)).any():
+            return "formula-undefined"
+    return "subgradient"
 
 
 def as_value(array: Any) -> Value:

@@ -36,6 +36,8 @@ def build_engine(settings: Settings, metrics: Metrics) -> Engine:
         max_tasks=settings.worker_max_tasks,
         memory_mb=settings.worker_memory_mb,
         cache_bytes=int(settings.cache_mb * 2**20),
+        client_units=settings.client_units,
+        timeout_memory=settings.timeout_memory_seconds,
     )
 
 

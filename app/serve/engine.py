@@ -12,11 +12,21 @@ entries), and identical requests in flight share one computation, so a class
 opening the same embedded example costs one computation.
 
 Admission is by expected wait: the engine keeps a running mean of how long one
-computation takes in a worker, and refuses new work at once (503 with
-Retry-After) only when the work already waiting would keep the newcomer waiting
-longer than ``max_wait`` seconds. A class of 200 pressing Compute together is
-queued (200 x 5 ms over 2 workers is half a second), a queue of slow functions
-is refused early. ``max_queue`` stays as a hard cap on waiting jobs.
+unit of work takes in a worker, one for plain jobs and one for heavy ones
+(symbolic, second order, training), and prices each job by its size (its cost
+in units, jobs.job_cost). It refuses new work at once (503 with Retry-After)
+only when the work already waiting would keep the newcomer waiting longer than
+``max_wait`` seconds. A class of 200 pressing Compute together is queued (200 x
+5 ms over 2 workers is half a second), a queue of slow functions is refused
+early, even while the plain jobs' mean is a few milliseconds. ``max_queue``
+stays as a hard cap on waiting jobs.
+
+Each client has a share of the workers (share.Shares): at most ``client_units``
+units of work in flight; past it, its jobs wait behind its own, or are refused,
+while other clients are served. A job that ran into the time limit is
+remembered by its key for ``timeout_memory`` seconds and refused at once with
+the same Overrun, so that sending it again costs no worker. Both live in this
+process: per replica.
 
 ``workers=0`` runs computations in-process on a thread instead: no isolation,
 no hard limit; for development and for tests of everything else.
@@ -33,17 +43,23 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+from cachetools import TTLCache
 
 from ..core.language.rules import ExprError, Limits
 from .cache import Cache, Encoded, MemoryCache, SingleFlight
 from .jobs import Job, TrainJob, _run_job, _run_training
 from .pool import STALL, PoolBroken, PoolStuck, TaskTimeout, WorkerDied, WorkerPool
+from .share import OverShare, Shares
 from .worker import _timed, fork_context, init_worker
 
 log = logging.getLogger(__name__)
 
 # How long past the time limit a task may hold its worker before the pool counts as stuck.
 STUCK_GRACE = 10.0
+# A heavy job's first estimate per unit, in plain jobs' (until its own mean is learned).
+HEAVY_FACTOR = 10.0
+# Most keys of timed-out jobs remembered (64 bytes each, a few hundred KB at most).
+TIMEOUTS_KEPT = 10_000
 
 
 class Busy(Exception):
@@ -79,6 +95,8 @@ class Engine:
         cache: Cache | None = None,
         max_wait: float | None = None,
         first_estimate: float = 0.05,
+        client_units: int | None = None,
+        timeout_memory: float = 0.0,
     ):
         self.workers = workers
         self.timeout = timeout
@@ -90,9 +108,21 @@ class Engine:
         self.cache: Cache = cache if cache is not None else MemoryCache(cache_bytes)
         self.on_event = on_event  # ("cache", hit|miss|shared), ("restart", why), ("queue", n)
         self.max_wait = timeout if max_wait is None else max_wait
-        # Running mean of one computation's seconds in a worker (updated on every result).
+        # Running means of one unit of work's seconds in a worker, plain and heavy
+        # (updated on every result); a heavy job starts at ten plain ones a unit.
         self.service_time = first_estimate
+        self.heavy_time = first_estimate * HEAVY_FACTOR
         self.pending = 0
+        self.pending_seconds = 0.0  # the estimates of the jobs pending, summed
+        # At most this many units of work in flight per client: fewer than the workers
+        # (in-process, for development and tests: no share).
+        default_units = max(1, workers - 1) if workers > 0 else 0
+        units = default_units if client_units is None else client_units
+        self.shares = Shares(units, self.max_wait)
+        # Keys of jobs that ran into the time limit, answered at once while kept.
+        self.timeouts: TTLCache[str, bool] | None = (
+            TTLCache(TIMEOUTS_KEPT, timeout_memory) if timeout_memory > 0 else None
+        )
         self._flights = SingleFlight()  # identical jobs in flight share one computation
         self._pool: WorkerPool | None = None
         self._swap = threading.Lock()  # the pool is replaced from the loop or from its watch
@@ -156,18 +186,27 @@ class Engine:
 
     # --- work ---------------------------------------------------------------
 
-    async def compute(self, job: Job, missed: bool = False) -> tuple[Encoded, str]:
+    async def compute(
+        self, job: Job, missed: bool = False, client: str | None = None
+    ) -> tuple[Encoded, str]:
         """The result for ``job`` and how it was had: "hit", "shared" or "miss".
 
         ``missed``: the caller has just found nothing kept under the job's key.
+        ``client``: whose share of the workers a new computation counts against.
         """
         return await self.cached(
-            job.key, _run_job, job, self.limits, self.dot_timeout, missed=missed
+            job.key, _run_job, job, self.limits, self.dot_timeout, missed=missed,
+            client=client, cost=job.cost, heavy=job.heavy,
         )
 
-    async def train(self, job: TrainJob, missed: bool = False) -> tuple[Encoded, str]:
+    async def train(
+        self, job: TrainJob, missed: bool = False, client: str | None = None
+    ) -> tuple[Encoded, str]:
         """A training run's result, kept and shared like a computation's."""
-        return await self.cached(job.key, _run_training, job, self.limits, missed=missed)
+        return await self.cached(
+            job.key, _run_training, job, self.limits, missed=missed, client=client,
+            cost=job.cost, heavy=True,
+        )
 
     async def kept(self, key: str) -> Encoded | None:
         """The result kept under ``key`` (counted as a hit), or None."""
@@ -177,56 +216,91 @@ class Engine:
         return found
 
     async def cached(
-        self, key: str, fn: Callable[..., Encoded], *args: Any, missed: bool = False
+        self, key: str, fn: Callable[..., Encoded], *args: Any, missed: bool = False,
+        client: str | None = None, cost: int = 1, heavy: bool = False,
     ) -> tuple[Encoded, str]:
         """``fn(*args)`` run in a worker, or its kept result under ``key``, and how it was had.
 
-        With ``missed``, the cache is not asked again (the caller just did).
+        With ``missed``, the cache is not asked again (the caller just did). A
+        new computation holds ``cost`` units of ``client``'s share while it runs;
+        a hit, or a computation shared with one under way, holds none.
         """
         found = None if missed else await self.kept(key)
         if found is not None:
             return found, "hit"
+        if self.timeouts is not None and key in self.timeouts:
+            self.on_event("cache", "timeout")
+            raise Overrun("timeout")
 
         async def make() -> Encoded:
-            result = await self.submit(fn, *args)
+            try:
+                result = await self.submit(fn, *args, cost=cost, heavy=heavy)
+            except Overrun as overrun:
+                if overrun.reason == "timeout" and self.timeouts is not None:
+                    self.timeouts[key] = True
+                raise
             await self.cache.put(key, result)
             return result
 
-        how = "shared" if self._flights.running(key) else "miss"
-        self.on_event("cache", how)
-        result, _ = await self._flights.run(key, make)
-        return result, how
+        if self._flights.running(key):
+            self.on_event("cache", "shared")
+            result, _ = await self._flights.run(key, make)
+            return result, "shared"
+        try:
+            async with self.shares.hold(client, cost):
+                self.on_event("cache", "miss")
+                result, shared = await self._flights.run(key, make)
+        except OverShare as over:
+            raise Busy(retry_after=over.retry_after) from None
+        return result, "shared" if shared else "miss"
 
     # Weight of the newest measurement in the running mean: about the last ten jobs.
     SMOOTHING = 0.1
 
     def expected_wait(self) -> float:
-        """Seconds a job submitted now would wait for a worker, by the running mean."""
-        ahead = max(0, self.pending - max(self.workers, 1) + 1)
-        return ahead * self.service_time / max(self.workers, 1)
+        """Seconds a job submitted now would wait for a worker: the jobs ahead of it,
+        each by its estimate (its cost times its kind's running mean), over the workers."""
+        workers = max(self.workers, 1)
+        ahead = max(0, self.pending - workers + 1)
+        if not ahead:
+            return 0.0
+        return ahead * (self.pending_seconds / self.pending) / workers
 
-    async def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def estimate(self, cost: int = 1, heavy: bool = False) -> float:
+        """A job's expected seconds in a worker, by its size and kind; at most the time limit."""
+        return min(self.timeout, cost * (self.heavy_time if heavy else self.service_time))
+
+    async def submit(
+        self, fn: Callable[..., Any], *args: Any, cost: int = 1, heavy: bool = False
+    ) -> Any:
         """Run ``fn(*args)`` in a worker under the time limit, or refuse when too busy.
 
-        Admission is by expected wait (see the module's docstring). The task is
-        pickled here, before any worker sees it: an argument that cannot be
-        pickled (too deep, a lock, ...) fails this request alone. Should the pool
-        break or stall, it is rebuilt, and a task that never reached a worker runs
-        on the new one; a task that had, or one that meets a second broken pool,
-        is told to try again (Busy).
+        Admission is by expected wait (see the module's docstring), this job's own
+        estimate included. The task is pickled here, before any worker sees it:
+        an argument that cannot be pickled (too deep, a lock, ...) fails this
+        request alone. Should the pool break or stall, it is rebuilt, and a task
+        that never reached a worker runs on the new one; a task that had, or one
+        that meets a second broken pool, is told to try again (Busy).
         """
+        estimate = self.estimate(cost, heavy)
         if self.pending >= max(self.workers, 1) + self.max_queue or (
             self.expected_wait() > self.max_wait
         ):
             raise Busy(retry_after=max(1, math.ceil(self.expected_wait())))
         self.pending += 1
+        self.pending_seconds += estimate
         self.on_event("queue", str(self.pending))
         try:
             seconds, result = await self._run(fn, *args)
-            self._observe(seconds)
+            self._observe(seconds, cost, heavy)
             return result
+        except Overrun as overrun:
+            if overrun.reason == "timeout":
+                self._observe(self.timeout, cost, heavy)
+            raise
         finally:
             self.pending -= 1
+            self.pending_seconds = max(0.0, self.pending_seconds - estimate) if self.pending else 0.0
             self.on_event("queue", str(self.pending))
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
@@ -265,7 +339,6 @@ class Engine:
             self._replace(pool, "stuck")
             return Busy(retry_after=1)
         if isinstance(error, TaskTimeout):
-            self._observe(self.timeout)
             self.on_event("restart", "timeout")
             return Overrun("timeout")
         if isinstance(error, WorkerDied):
@@ -277,8 +350,12 @@ class Engine:
             )
         return error  # the task's own error
 
-    def _observe(self, seconds: float) -> None:
-        self.service_time += self.SMOOTHING * (seconds - self.service_time)
+    def _observe(self, seconds: float, cost: int = 1, heavy: bool = False) -> None:
+        per_unit = seconds / max(cost, 1)
+        if heavy:
+            self.heavy_time += self.SMOOTHING * (per_unit - self.heavy_time)
+        else:
+            self.service_time += self.SMOOTHING * (per_unit - self.service_time)
 
 
 def default_workers() -> int:

@@ -46,6 +46,12 @@ class Job:
     key: str
     extras: Extras = Extras()
     collapse: tuple[str, ...] = ()  # program lines drawn as one box each
+    cost: int = 1  # its price against the client's share (job_cost)
+
+    @property
+    def heavy(self) -> bool:
+        """Whether admission estimates it by the heavy jobs' time (sympy, create_graph)."""
+        return self.extras.symbolic or self.extras.order == 2
 
 
 def make_job(
@@ -85,7 +91,42 @@ def make_job(
         parts.append(["collapse", *collapse])
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     key = hashlib.sha256(canonical.encode()).hexdigest()
-    return Job(expression, used, grads, view, key, extras, collapse)
+    cost = job_cost(len(parsed.lines), used, extras)
+    return Job(expression, used, grads, view, key, extras, collapse, cost)
+
+
+# What a job costs against its client's share, in plain computations. The
+# prices follow the time a worker takes: sympy (symbolic) and create_graph
+# (second order) each take several times a plain trace, a second backward a
+# little more, and every 1000 numbers of the values or 4 more lines of a
+# program add one. Bounded, so that one job alone is still admitted (share.Shares).
+SYMBOLIC_COST, ORDER_2_COST, ACCUMULATE_COST = 3, 2, 1
+MAX_COST = 16
+
+
+def numbers_in(value: Any) -> int:
+    """How many numbers a value holds (a number, or nested lists), walked without recursion."""
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        else:
+            count += 1
+    return count
+
+
+def job_cost(lines: int, inputs: dict[str, Any], extras: Extras = Extras()) -> int:
+    """A job's price against its client's share: 1 for a plain computation, more by size."""
+    cost = 1 + (max(lines, 1) - 1) // 4
+    cost += sum(numbers_in(value) for value in inputs.values()) // 1000
+    if extras.symbolic:
+        cost += SYMBOLIC_COST
+    if extras.order == 2:
+        cost += ORDER_2_COST
+    if extras.accumulate:
+        cost += ACCUMULATE_COST
+    return min(cost, MAX_COST)
 
 
 def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
@@ -115,6 +156,8 @@ class TrainJob:
     steps: int
     zero_grad: bool
     key: str
+    cost: int = 1  # its price against the client's share (job_cost): every 25 steps add one
+    heavy = True  # a training run is estimated by the heavy jobs' time
 
 
 def make_train_job(
@@ -136,7 +179,10 @@ def make_train_job(
         separators=(",", ":"),
     )
     key = hashlib.sha256(canonical.encode()).hexdigest()
-    return TrainJob(expression, job.inputs, tuple(params), float(lr), steps, zero_grad, key)
+    cost = min(MAX_COST, job.cost + 1 + steps // 25)
+    return TrainJob(
+        expression, job.inputs, tuple(params), float(lr), steps, zero_grad, key, cost
+    )
 
 
 def _run_training(job: TrainJob, limits: Limits) -> Encoded:

@@ -29,7 +29,7 @@ from prometheus_client import (
 OTHER = "other"
 
 # The label values each metric accepts; anything else is counted as OTHER.
-CACHE_RESULTS: frozenset[str] = frozenset({"hit", "miss", "shared"})
+CACHE_RESULTS: frozenset[str] = frozenset({"hit", "miss", "shared", "timeout"})
 OUTCOMES: frozenset[str] = frozenset({"ok", "refused", "timeout", "busy", "rate_limited", "error"})
 # Why a worker was replaced: its task ran past the limit, it died, it had served its
 # share of tasks, or its whole pool was rebuilt (pebble gave it up, a task was held
@@ -116,8 +116,9 @@ class Metrics:
         )
         self.cache = Counter(
             "playground_cache_total",
-            "Graph cache lookups: hit, miss, or shared (joined an identical"
-            " computation already in flight).",
+            "Graph cache lookups: hit, miss, shared (joined an identical"
+            " computation already in flight), or timeout (a job that ran into"
+            " the time limit lately, refused at once).",
             labelnames=("result",),
             registry=self.registry,
         )
@@ -177,7 +178,7 @@ class Metrics:
         self.latency.labels(label).observe(max(0.0, seconds))
 
     def cache_event(self, result: str) -> None:
-        """Count one cache lookup: ``"hit"``, ``"miss"`` or ``"shared"``."""
+        """Count one cache lookup: ``"hit"``, ``"miss"``, ``"shared"`` or ``"timeout"``."""
         self.cache.labels(_bounded(result, CACHE_RESULTS)).inc()
 
     def outcome(self, name: str) -> None:

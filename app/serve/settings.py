@@ -118,6 +118,20 @@ class Settings(BaseSettings):
         1000, ge=0, description="Hard cap on computations waiting for a worker, whatever the "
         "expected wait; past it new ones get 503.",
     )
+    client_units: int | None = Field(
+        None,
+        ge=0,
+        description="Work one client (an address) may have in the workers at once, in plain "
+        "computations: a symbolic, second-order, training or large one counts as several, a "
+        "cache hit as none. Past it, its work waits behind its own or gets 503; others are "
+        "served. Empty: one less than the workers (at least 1; none with workers=0); 0: no share.",
+    )
+    timeout_memory_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="Seconds a computation that ran into request_timeout is remembered by its "
+        "request and refused again at once with the same sentence; 0: never remembered.",
+    )
     cache_mb: float = Field(
         64.0, ge=0, description="MiB of encoded results (JSON and gzip) kept in memory."
     )

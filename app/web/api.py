@@ -130,9 +130,10 @@ async def graph(
     return await answer(request, engine.compute, job)
 
 
-async def answer(request: Request, run: Callable[[Any, bool], Awaitable[tuple[Encoded, str]]],
+async def answer(request: Request,
+                 run: Callable[[Any, bool, str | None], Awaitable[tuple[Encoded, str]]],
                  job: Job | TrainJob) -> Response:
-    """``run(job, missed)``'s result, sent as the worker encoded it: no validation, no
+    """``run(job, missed, client)``'s result, sent as the worker encoded it: no validation, no
     encoding per request.
 
     The job's key is named for autograd_playground.web.known_requests.KnownRequests (the same bytes
@@ -140,7 +141,8 @@ async def answer(request: Request, run: Callable[[Any, bool], Awaitable[tuple[En
     """
     request.state.answer = job.key
     missed = getattr(request.state, "missed", None) == job.key
-    result, request.state.cache = await run(job, missed)
+    client = getattr(request.state, "client", None)
+    result, request.state.cache = await run(job, missed, client)
     return encoded_response(result, request.headers.get("accept-encoding", ""))
 
 

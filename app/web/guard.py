@@ -76,7 +76,10 @@ class Guard:
         if path in LIMITED_ROUTES:
             peer = scope["client"][0] if scope.get("client") else None
             forwarded = ", ".join(headers.getlist("x-forwarded-for")) or None
-            wait = await self.limiter.take(client_address(peer, forwarded, self.trusted))
+            # The client a request counts against: its rate here, its share of the
+            # workers in the routes (request.state.client).
+            client = scope["state"]["client"] = client_address(peer, forwarded, self.trusted)
+            wait = await self.limiter.take(client)
         else:
             wait = 0.0
         declared = headers.get("content-length", "")

@@ -66,6 +66,11 @@ class Pages:
     templates: Environments
     cache: MemoryCache
 
+    @property
+    def client(self) -> str | None:
+        """Whose share of the workers this page's computations count against (Guard)."""
+        return getattr(self.request.state, "client", None)
+
     def state(self, path: str = "/") -> PageState:
         # The whole query is already bounded by max_query_chars.
         return from_query(self.request.query_params, self.settings.max_query_chars, path)
@@ -173,8 +178,10 @@ class Pages:
             check_names(state.values)
             inputs = {name: parse_value(name, text) for name, text in state.values.items()}
             grads = {name: state.grad_on(name) for name in state.values}
-            job = make_job(state.expr, inputs, grads, state.view, limits, extras, state.collapse)
-            result, request.state.cache = await self.engine.compute(job)
+            # The annotated view writes every gradient on the graph: an exercise draws the plain one.
+            view = "torchviz" if state.exercise else state.view
+            job = make_job(state.expr, inputs, grads, view, limits, extras, state.collapse)
+            result, request.state.cache = await self.engine.compute(job, client=self.client)
             outcome = {"result": result.data()}
             if state.train and state.shows("training"):
                 outcome["training"] = await self.training(state, inputs, lang)
@@ -206,7 +213,7 @@ class Pages:
                 state.expr, inputs, list(state.train), parse_rate(state.lr), state.steps,
                 not state.accumulate, self.settings.limits(),
             )
-            run, _ = await self.engine.train(job)
+            run, _ = await self.engine.train(job, client=self.client)
             return {"run": run.data()}
         except ExprError as error:
             return {"error": error_view(error, state.expr, lang)}

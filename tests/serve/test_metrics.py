@@ -161,7 +161,7 @@ def test_each_known_label_is_counted_on_its_own(counter, name):
 
 def test_the_known_labels_are_the_documented_ones():
     assert OUTCOMES == {"ok", "refused", "timeout", "busy", "rate_limited", "error"}
-    assert CACHE_RESULTS == {"hit", "miss", "shared"}
+    assert CACHE_RESULTS == {"hit", "miss", "shared", "timeout"}
     assert RESTART_REASONS == {"timeout", "crash", "recycle", "broken", "stuck", "stalled"}
 
 

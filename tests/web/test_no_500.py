@@ -77,3 +77,42 @@ def test_overflow_is_a_cross_with_its_float32_reason_in_both_panels(client) -> N
 def test_a_tie_or_a_bound_says_why_the_panels_differ(client, expression, inputs) -> None:
     (d, *_) = graph(client, expression, inputs, symbolic=True).json()["symbolic"]["derivatives"]
     assert d["agrees"] or "subgradient" in d["note"]
+
+
+def run(program: str) -> dict:
+    """Run a generated program in a fresh namespace; its names afterwards."""
+    scope: dict = {}
+    exec(compile(program, "<generated>", "exec"), scope)  # our own generated code, not input
+    return scope
+
+
+def test_training_finds_a_free_name_for_the_loss(client) -> None:
+    body = {"expression": "loss = x*w\nobjective = loss*3\nf_value = objective*objective",
+            "inputs": {"x": 2, "w": 0.5}, "params": ["w"], "lr": 0.01, "steps": 2}
+    response = client.post("/api/train", json=body)
+    assert response.status_code == 200, response.text[:300]
+    code = response.json()["code"]
+    assert "    loss_2 = " in code
+    assert run(code)["w"].grad is not None
+
+
+def test_the_program_keeps_an_alias_so_every_name_gets_its_grad(client) -> None:
+    data = graph(client, "a = x*2\nb = a\nc = a*b", {"x": 2}, retain_grad=True).json()
+    code = data["code"]
+    assert "\nb = a\n" in code and "b = x*2" not in code
+    scope = run(code)
+    assert scope["a"] is scope["b"] and scope["a"].grad is not None
+    assert float(scope["x"].grad) == data["gradients"]["x"] == 16.0
+
+
+@pytest.mark.parametrize(("expression", "inputs"), [
+    ("torch = x*2\nfloat = torch + 1\nint = float*torch", {"x": 2}),
+    ("torch*int + float", {"torch": 2, "int": 3, "float": 4})])
+def test_a_variable_named_like_python_s_own_names_runs_renamed(client, expression, inputs) -> None:
+    data = graph(client, expression, inputs).json()
+    code = data["code"]
+    assert "# torch is called torch_ here" in code
+    scope = run(code)
+    leaves = {k: v for k, v in scope.items() if hasattr(v, "grad") and getattr(v, "is_leaf", False)}
+    assert {k: float(v.grad) for k, v in leaves.items() if v.grad is not None} == {
+        k + "_" if k in ("torch", "int", "float") else k: v for k, v in data["gradients"].items()}

@@ -105,18 +105,32 @@ class Parsed:
 
     @functools.cached_property
     def names(self) -> dict[int, str]:
-        """The name of each named value, by ``id`` of its tree."""
-        return {id(line.tree): line.name for line in self.lines}
+        """The name of each named value, by ``id`` of its tree: the first line that made it
+        (``b = a`` gives a's value a second name; it stays a's)."""
+        names: dict[int, str] = {}
+        for line in self.lines:
+            names.setdefault(id(line.tree), line.name)
+        return names
+
+    def line_texts(self, printer: Callable[[Expr, dict[int, str]], str]) -> list[str]:
+        """Each line as ``name = expression``, the expression printed by ``printer`` with the
+        names of earlier lines; an alias (``b = a``) as the name it repeats."""
+        names = self.names
+        out = []
+        for line in self.lines:
+            first = names[id(line.tree)]
+            if first != line.name:
+                out.append(f"{line.name} = {first}")
+            else:
+                out.append(f"{line.name} = "
+                           + printer(line.tree, {k: v for k, v in names.items() if k != id(line.tree)}))
+        return out
 
     @functools.cached_property
     def normalized(self) -> str:
         if not self.lines:
             return unparse(self.tree)
-        names = self.names
-        return "\n".join(
-            f"{line.name} = {unparse(line.tree, {k: v for k, v in names.items() if k != id(line.tree)})}"
-            for line in self.lines
-        )
+        return "\n".join(self.line_texts(unparse))
 
 
 # --- printing ---------------------------------------------------------------

@@ -6,6 +6,7 @@ builds the very graph the app traced and prints the same numbers.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..language.tree import (
@@ -21,6 +22,27 @@ from ..language.tree import (
     print_tree,
 )
 
+# Names the generated program needs for itself: a variable or line with one of these
+# names is renamed there (with a comment), so that the program runs as typed.
+PROGRAM_NAMES = frozenset({"torch", "float", "int", "print"})
+
+
+def renames(parsed: Parsed, taken: frozenset[str] = PROGRAM_NAMES) -> dict[str, str]:
+    """The program's names that clash with ``taken``, each with a free name (``torch_``)."""
+    used = set(parsed.variables) | {line.name for line in parsed.lines}
+    out: dict[str, str] = {}
+    for name in sorted(used & taken):
+        new = name + "_"
+        while new in used or new in taken or new in out.values():
+            new += "_"
+        out[name] = new
+    return out
+
+
+def rename_comments(renamed: dict[str, str]) -> list[str]:
+    return [f"# {old} is called {new} here: Python needs the name {old} for itself."
+            for old, new in renamed.items()]
+
 
 def torch_code(
     parsed: Parsed,
@@ -30,22 +52,24 @@ def torch_code(
 ) -> str:
     """The program; with ``retain_grad`` it keeps and prints each named intermediate's .grad."""
     requires_grad = requires_grad or {}
-    lines = ["import torch", ""]
+    renamed = renames(parsed)
+    lines = ["import torch", "", *rename_comments(renamed)]
     on = []
     for name in parsed.variables:
         value = as_floats(inputs.get(name, 1.0))
+        shown = renamed.get(name, name)
         if requires_grad.get(name, True):
-            lines.append(f"{name} = torch.tensor({value!r}, requires_grad=True)")
+            lines.append(f"{shown} = torch.tensor({value!r}, requires_grad=True)")
             on.append(name)
         else:
-            lines.append(f"{name} = torch.tensor({value!r})")
-    y = parsed.output_name
-    lines += program_lines(parsed) if parsed.lines else [f"{y} = {expression_code(parsed)}"]
+            lines.append(f"{shown} = torch.tensor({value!r})")
+    y = renamed.get(parsed.output_name, parsed.output_name)
+    lines += program_lines(parsed, renamed) if parsed.lines else [
+        f"{y} = {expression_code(parsed, renamed)}"]
     retained = retained_lines(parsed, set(on)) if retain_grad else ([], [])
-    lines += [f"{name}.retain_grad()" for name in retained[1]]
+    lines += [f"{renamed.get(name, name)}.retain_grad()" for name in retained[1]]
     lines += [f"print({y})", "", f"{y}.backward()"]
-    lines += [f"print({name}.grad)" for name in on]
-    lines += [f"print({name}.grad)" for name in retained[0]]
+    lines += [f"print({renamed.get(name, name)}.grad)" for name in [*on, *retained[0]]]
     return "\n".join(lines) + "\n"
 
 
@@ -63,14 +87,23 @@ def retained_lines(parsed: Parsed, on: set[str]) -> tuple[list[str], list[str]]:
     return tensors, grads
 
 
-def program_lines(parsed: Parsed) -> list[str]:
+def program_lines(parsed: Parsed, renamed: dict[str, str] | None = None) -> list[str]:
     """A program's lines over torch, each using the names of the lines before it."""
-    names = parsed.names
-    return [
-        f"{line.name} = "
-        + print_tree(line.tree, _leaf, _call, {k: v for k, v in names.items() if k != id(line.tree)})
-        for line in parsed.lines
-    ]
+    renamed = renamed or {}
+    leaf = functools.partial(_leaf, renamed=renamed)
+
+    def printer(tree: Any, names: dict[int, str]) -> str:
+        return print_tree(tree, leaf, _call, {k: renamed.get(v, v) for k, v in names.items()})
+
+    out = parsed.line_texts(printer)
+    for old, new in renamed.items():  # a line's own name, and an alias's (b = torch)
+        out = [_renamed_line(text, old, new) for text in out]
+    return out
+
+
+def _renamed_line(text: str, old: str, new: str) -> str:
+    name, _, expression = text.partition(" = ")
+    return f"{new if name == old else name} = {new if expression == old else expression}"
 
 
 def as_floats(value: Any) -> Any:
@@ -80,17 +113,17 @@ def as_floats(value: Any) -> Any:
     return float(value)
 
 
-def expression_code(parsed: Parsed) -> str:
+def expression_code(parsed: Parsed, renamed: dict[str, str] | None = None) -> str:
     """The expression as Python over torch: functions become torch.<name>(...)."""
-    return print_tree(parsed.tree, _leaf, _call)
+    return print_tree(parsed.tree, functools.partial(_leaf, renamed=renamed or {}), _call)
 
 
-def _leaf(node: Any) -> Printed:
+def _leaf(node: Any, renamed: dict[str, str]) -> Printed:
     if isinstance(node, Num):
         # torch.pi and torch.e are the same float constants as math's.
         return Printed(f"torch.{node.name}", number=True) if node.name else number(node.value)
     if isinstance(node, Var):
-        return Printed(node.name)
+        return Printed(renamed.get(node.name, node.name))
     return Printed(f"torch.tensor({as_floats(_lists(node.value))!r})")
 
 

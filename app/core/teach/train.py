@@ -19,6 +19,7 @@ Imports torch; runs in a worker under the pool's time limit, like a trace.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -30,7 +31,7 @@ from ..language.values import check_training
 from ..result import Training, TrainStep
 from ..trace.graph import InputValue, evaluate, make_inputs
 from ..trace.model import to_value
-from .code import as_floats, expression_code
+from .code import PROGRAM_NAMES, as_floats, expression_code, rename_comments, renames
 
 
 def train(
@@ -116,9 +117,17 @@ def _finite(loss: torch.Tensor, trained: dict[str, torch.Tensor]) -> bool:
 # --- the program ------------------------------------------------------------
 
 
+# The loop's own names, besides the program's (code.PROGRAM_NAMES).
+TRAIN_NAMES = frozenset({"optimizer", "step", "range"})
+
+
 def loss_name(parsed: Parsed) -> str:
-    """``loss``, as courses write it, unless a variable already has that name."""
-    return next(n for n in ("loss", "objective", "f_value") if n not in parsed.variables)
+    """``loss``, as courses write it, or the first name of ``objective``, ``f_value``,
+    ``loss_2``, ``loss_3``... that no variable and no loop name has."""
+    taken = set(parsed.variables) | {line.name for line in parsed.lines} | TRAIN_NAMES
+    candidates = itertools.chain(("loss", "objective", "f_value"),
+                                 (f"loss_{k}" for k in itertools.count(2)))
+    return next(n for n in candidates if n not in taken)
 
 
 def train_code(
@@ -131,11 +140,13 @@ def train_code(
 ) -> str:
     """The training loop as a student would write it, with torch.optim.SGD."""
     loss = loss_name(parsed)
-    lines = ["import torch", ""]
+    renamed = renames(parsed, PROGRAM_NAMES | TRAIN_NAMES)
+    lines = ["import torch", "", *rename_comments(renamed)]
     for name in parsed.variables:
         value = as_floats(inputs.get(name, 1.0))
         grad = ", requires_grad=True" if name in params else ""
-        lines.append(f"{name} = torch.tensor({value!r}{grad})")
+        lines.append(f"{renamed.get(name, name)} = torch.tensor({value!r}{grad})")
+    params = [renamed.get(name, name) for name in params]
     shown = ", ".join(f"{name}.tolist(), {name}.grad.tolist()" for name in params)
     lines += [
         "",
@@ -144,7 +155,7 @@ def train_code(
         "    optimizer.zero_grad()"
         if zero_grad
         else "    # no optimizer.zero_grad(): each backward() adds to .grad",
-        f"    {loss} = {expression_code(parsed)}",
+        f"    {loss} = {expression_code(parsed, renamed)}",
         f"    {loss}.backward()",
         f"    print(step + 1, {loss}.item(), {shown})",
         "    optimizer.step()",

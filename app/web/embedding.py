@@ -81,7 +81,9 @@ def snippet(base: str, state: PageState, options: EmbedOptions,
     The frame is on another origin than the course page, so the sandbox may
     keep allow-same-origin: the frame stays the playground's origin (its
     modules and htmx requests are same-origin to it) and still cannot reach
-    the course page."""
+    the course page. allow-forms lets an editable frame's Compute and training
+    forms submit; the exercise does not need it (it submits no form), so frames
+    pasted before it was added, or sandboxed harder by a host, still check answers."""
     src = html.escape(base + embed_url(state, options), quote=True)
     title = html.escape(
         f"Autograd Playground: {named_function(state.expr)}", quote=True
@@ -89,7 +91,8 @@ def snippet(base: str, state: PageState, options: EmbedOptions,
     return (
         f'<iframe src="{src}" title="{title}" width="{width}" height="{height}" '
         'loading="lazy" '
-        'sandbox="allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox" '
+        'sandbox="allow-scripts allow-same-origin allow-forms allow-popups '
+        'allow-popups-to-escape-sandbox" '
         'style="border:0;max-width:100%"></iframe>\n'
         f'<script src="{html.escape(base, quote=True)}/static/embed-host.js" async></script>'
     )

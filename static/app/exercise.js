@@ -44,17 +44,22 @@ function texts(stepper) {
 
 function reveal(li) {
   li.classList.add("revealed");
-  const form = $("form.exercise", li);
-  if (form) $$("input, button", form).forEach((el) => (el.disabled = true));
+  const group = $(".exercise", li);
+  if (group) $$("input, button", group).forEach((el) => (el.disabled = true));
 }
 
-function onSubmit(form) {
-  const li = form.closest("li.step");
-  const stepper = form.closest("#stepper");
+function questions(stepper) {
+  return $$("li.step", stepper).filter((li) => $(".exercise", li));
+}
+
+/** Check a step's answers: right, a hint and a second try, or the worked step. */
+function check(group) {
+  const li = group.closest("li.step");
+  const stepper = group.closest("#stepper");
   if (!li || !stepper || li.classList.contains("revealed")) return;
   const say = texts(stepper);
-  const feedback = $(".exercise-feedback", form);
-  const inputs = $$("input[data-expect]", form);
+  const feedback = $(".exercise-feedback", group);
+  const inputs = $$("input[data-expect]", group);
   const numbers = inputs.map((input) => parseNumber(input.value));
   const unreadable = inputs.find((input, i) => !Number.isFinite(numbers[i]));
   if (unreadable) {
@@ -62,10 +67,9 @@ function onSubmit(form) {
     unreadable.focus();
     return;
   }
-  const right = inputs.every((input, i) => isRight(numbers[i], Number(input.dataset.expect)));
-  inputs.forEach((input, i) =>
-    input.setAttribute("aria-invalid", String(!isRight(numbers[i], Number(input.dataset.expect)))),
-  );
+  const rights = inputs.map((input, i) => isRight(numbers[i], Number(input.dataset.expect)));
+  inputs.forEach((input, i) => input.setAttribute("aria-invalid", String(!rights[i])));
+  const right = rights.every(Boolean);
   const tries = Number(li.dataset.tries || 0) + 1;
   li.dataset.tries = String(tries);
   if (right || tries >= 2) {
@@ -74,31 +78,35 @@ function onSubmit(form) {
     feedback.classList.toggle("right", right);
     feedback.classList.toggle("wrong", !right);
     reveal(li);
-    // The keys step on from here: leave the field, so the arrows are the stepper's again.
+    const done = updateSummary(stepper);
+    // The summary when it is the last answer; otherwise Next, so the arrows step on.
+    const summary = $(".exercise-summary", stepper);
     const next = $('[data-testid="step-next"]', stepper);
-    if (next) next.focus();
-    updateSummary(stepper);
+    if (done && summary) summary.focus();
+    else if (next) next.focus();
     return;
   }
-  feedback.textContent = say.wrong;
+  feedback.textContent = `${say.wrong} ${group.dataset.hint || ""}`.trim();
   feedback.classList.add("wrong");
-  inputs[0].select();
+  const wrong = inputs[rights.indexOf(false)];
+  wrong.focus();
+  wrong.select();
 }
 
+/** Show the summary once every question is answered; returns whether it is. */
 function updateSummary(stepper) {
   const summary = $(".exercise-summary", stepper);
-  if (!summary) return;
-  const questions = $$("li.step", stepper).filter((li) => $("form.exercise", li));
-  const answered = questions.filter((li) => li.dataset.outcome);
-  const right = questions.filter((li) => li.dataset.outcome === "right");
-  const k = parseInt(stepper.dataset.step, 10) || 0;
-  const total = parseInt(stepper.dataset.total, 10) || 0;
-  const done = answered.length === questions.length || (total > 0 && k >= total);
-  summary.hidden = !done;
+  const asked = questions(stepper);
+  const answered = asked.filter((li) => li.dataset.outcome);
+  const right = asked.filter((li) => li.dataset.outcome === "right");
+  const done = answered.length === asked.length;
   document.body.classList.toggle("exercise-done", done);
+  if (!summary) return done;
+  summary.hidden = !done;
   summary.textContent = (summary.dataset.template || "")
     .replace(/\{k\}/g, String(right.length))
-    .replace(/\{n\}/g, String(questions.length));
+    .replace(/\{n\}/g, String(asked.length));
+  return done;
 }
 
 /** Set up the exercise on a stepper rendered with data-exercise="1". */
@@ -108,31 +116,44 @@ export function enhanceExercise() {
   ready.add(stepper);
   document.body.classList.add("exercise-on");
   document.body.classList.remove("exercise-done");
-  $$("form.exercise", stepper).forEach((form) => {
-    form.hidden = false;
-    form.closest("li.step").classList.add("asks");
+  $$(".exercise", stepper).forEach((group) => {
+    group.hidden = false;
+    group.closest("li.step").classList.add("asks");
   });
   updateSummary(stepper);
 }
 
+function onStep(event) {
+  const stepper = event.target;
+  if (!stepper || !stepper.dataset || stepper.dataset.exercise !== "1") return;
+  updateSummary(stepper);
+  const shown = $$("li.step", stepper).find((li) => !li.hidden);
+  if (!shown || !shown.classList.contains("asks") || shown.classList.contains("revealed")) return;
+  // A screen reader hears the question, not the answer the step's sentence holds.
+  const live = document.getElementById("step-live");
+  if (event.detail && event.detail.announce && live) {
+    live.textContent = $(".exercise-prompt", shown).textContent.trim();
+  }
+  // A step the student opened asks at once: the focus goes to its first box.
+  if (event.detail && event.detail.announce) {
+    const input = $("input[data-expect]", shown);
+    if (input) input.focus({ preventScroll: true });
+  }
+}
+
 export function bindExercise() {
-  document.addEventListener("submit", (event) => {
-    const form = event.target.closest && event.target.closest("#stepper form.exercise");
-    if (!form) return;
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("#stepper .exercise-check");
+    if (!button) return;
     event.preventDefault();
-    event.stopPropagation();
-    onSubmit(form);
-  }, true);
-  document.addEventListener("playground:step", (event) => {
-    const stepper = event.target;
-    if (!stepper || !stepper.dataset || stepper.dataset.exercise !== "1") return;
-    updateSummary(stepper);
-    // A screen reader hears the question, not the answer the step's sentence holds.
-    const shown = $$("li.step", stepper).find((li) => !li.hidden);
-    const live = document.getElementById("step-live");
-    if (event.detail && event.detail.announce && live && shown && shown.classList.contains("asks")
-        && !shown.classList.contains("revealed")) {
-      live.textContent = $(".exercise-prompt", shown).textContent.trim();
-    }
+    check(button.closest(".exercise"));
   });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    const input = event.target.closest && event.target.closest("#stepper .exercise input");
+    if (!input) return;
+    event.preventDefault();
+    check(input.closest(".exercise"));
+  });
+  document.addEventListener("playground:step", onStep);
 }

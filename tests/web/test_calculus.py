@@ -211,13 +211,13 @@ def test_the_form_keeps_the_modes_for_a_recomputation(client):
 def test_exercise_mode_asks_for_every_steps_outgoing_gradient(client):
     page_ = soup(client.get("/", params={"expr": LESSON, "x": "2", "exercise": "1"}))
     assert page_.select_one("#stepper")["data-exercise"] == "1"
-    forms = page_.select("form.exercise")
+    forms = page_.select("div.exercise")
     assert len(forms) == 9  # every step of the lesson sends single numbers
     expected = {f["data-testid"]: [float(i["data-expect"]) for i in f.select("input")]
                 for f in forms}
     # By hand: y = (5x³ + 2x² + 4x) + 8, so the output's AddBackward0 sends 1 to the sum
     # (the constant 8 gets nothing); the leaf's x.grad is 72.
-    leaf = page_.select_one("li.step.backward:last-of-type form.exercise")
+    leaf = page_.select_one("li.step.backward:last-of-type div.exercise")
     assert [float(i["data-expect"]) for i in leaf.select("input")] == [72.0]
     assert expected["exercise-1"] == [1.0]
     assert page_.select_one("[data-testid=exercise-summary]")["data-template"].count("{k}") == 1
@@ -225,7 +225,7 @@ def test_exercise_mode_asks_for_every_steps_outgoing_gradient(client):
 
 def test_without_exercise_there_are_no_questions(client):
     page_ = soup(client.get("/", params={"expr": LESSON, "x": "2"}))
-    assert not page_.select("form.exercise") and not page_.select_one("#stepper").has_attr(
+    assert not page_.select("div.exercise") and not page_.select_one("#stepper").has_attr(
         "data-exercise")
 
 
@@ -288,7 +288,7 @@ def test_hostile_values_of_the_new_parameters_leave_the_modes_off(client):
     params = {"expr": LESSON, "x": "2", "order": "3", "exercise": "<script>",
               "accumulate": "1' or 1=1"}
     page_ = soup(client.get("/", params=params))
-    assert not page_.select("form.exercise")
+    assert not page_.select("div.exercise")
     block = soup(client.get("/calculus", params=params))
     assert block.select_one("[data-testid=second-order]") is None
     assert block.select_one("[data-testid=accumulation]") is None
@@ -414,3 +414,17 @@ def test_a_carried_panel_that_overruns_leaves_the_result_and_loads_apart(client,
     assert "x.grad = 260" in block.text  # the result itself, by hand 15·16 + 16 + 4
     assert loader["hx-trigger"] == "load"
     assert block.select_one("[data-testid=error]") is None
+
+
+def test_the_exercise_submits_no_form_and_hints_at_the_rule_not_the_value(client):
+    """A frame sandboxed without allow-forms blocks every form submission, so the
+    question is no form; its hint names the op and its local derivative."""
+    page_ = soup(client.get("/", params={"expr": LESSON, "x": "2", "exercise": "1"}))
+    assert not page_.select("#stepper form")
+    assert all(b["type"] == "button" for b in page_.select(".exercise button"))
+    hint = page_.select_one("[data-testid=exercise-8]")["data-hint"]
+    sent = [float(i["data-expect"]) for i in page_.select("[data-testid=exercise-8] input")]
+    assert "Backward0" in hint and "∂" in hint
+    assert not any(f"{v:g}" in hint.split("=")[-1] for v in sent if v not in (0, 1)), hint
+    assert "exercise" in page_.select_one("[data-testid=exercise-intro]").get_text()
+    assert not page_.select("[data-testid=view-annotated]")  # it would write every gradient

@@ -89,19 +89,21 @@ class RateLimiter:
         )
         self._lock = threading.Lock()
 
-    async def take(self, key: str) -> float:
+    async def take(self, key: str, cost: int = 1) -> float:
         """The same as :meth:`hit`, in the form the shared (Redis) limiter has."""
-        return self.hit(key)
+        return self.hit(key, cost)
 
-    def hit(self, key: str) -> float:
-        """Count one request from ``key``.
+    def hit(self, key: str, cost: int = 1) -> float:
+        """Count one request from ``key`` that costs ``cost`` tokens (its route's weight).
 
-        Returns 0.0 when it is allowed (a token is taken). Otherwise nothing is
-        taken, and the result is the number of seconds until a request from
-        ``key`` would be allowed; round it up (``math.ceil``) for Retry-After.
+        Returns 0.0 when it is allowed (the tokens are taken). Otherwise nothing
+        is taken, and the result is the number of seconds until such a request
+        from ``key`` would be allowed; round it up (``math.ceil``) for
+        Retry-After. A cost above the burst counts as the burst.
         """
         if self.unlimited:
             return 0.0
+        need = float(max(1, min(cost, self.burst)))
         with self._lock:
             now = self._clock()
             bucket = self._buckets.get(key)
@@ -110,11 +112,11 @@ class RateLimiter:
             else:
                 elapsed = max(0.0, now - bucket.last)  # a clock going back refills nothing
                 tokens = min(float(self.burst), bucket.tokens + elapsed * self._rate)
-            if tokens >= 1.0 - _EPSILON:
-                tokens = max(0.0, tokens - 1.0)
+            if tokens >= need - _EPSILON:
+                tokens = max(0.0, tokens - need)
                 wait = 0.0
             else:
-                wait = (1.0 - tokens) / self._rate
+                wait = (need - tokens) / self._rate
             size = bucket.size if bucket is not None else bucket_bytes(key)
             # Stored again: the most recently hit, and its expiry starts afresh.
             self._buckets[key] = _Bucket(tokens, now, size)
@@ -213,12 +215,13 @@ class RedisRateLimiter:
     local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
     local rate = tonumber(ARGV[1])
     local burst = tonumber(ARGV[2])
+    local need = math.min(tonumber(ARGV[3]), burst)
     local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
     local tokens = tonumber(state[1]) or burst
     local ts = tonumber(state[2]) or t
     tokens = math.min(burst, tokens + math.max(0, t - ts) * rate)
     local wait = 0
-    if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+    if tokens >= need then tokens = tokens - need else wait = (need - tokens) / rate end
     redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(t))
     redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
     return tostring(wait)
@@ -234,12 +237,13 @@ class RedisRateLimiter:
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._script = self.client.register_script(self.SCRIPT)
 
-    async def take(self, key: str) -> float:
+    async def take(self, key: str, cost: int = 1) -> float:
         if self.unlimited:
             return 0.0
         try:
             wait = await self._script(
-                keys=[self.PREFIX + key], args=[self.per_minute / 60.0, self.burst]
+                keys=[self.PREFIX + key],
+                args=[self.per_minute / 60.0, self.burst, max(1, cost)],
             )
         except Exception as exc:  # fail open: see the class docstring
             log.warning("Redis rate limiter unavailable, request let through: %r", exc)

@@ -145,11 +145,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         12_000,
         ge=0,
-        description="Requests a minute one client address may make (a class behind one NAT "
-        "address shares it); 0: no limit.",
+        description="Tokens a minute one client address may spend, a request its route's "
+        "weight (web.headers.ROUTE_COST; a class behind one NAT address shares it); 0: no "
+        "limit.",
     )
     rate_limit_burst: int = Field(
-        2_000, ge=1, description="Requests one address may make at once before the rate applies."
+        2_000, ge=1, description="Tokens one address may spend at once before the rate applies."
     )
     trusted_proxies: str = Field(
         "",

@@ -22,7 +22,7 @@ from ..core.language.rules import N_
 from ..serve.ratelimit import client_address
 from ..serve.settings import Settings
 from .body_limit import BODY_TOO_LARGE
-from .headers import LIMITED_ROUTES, PAGE_ROUTES, query_value, route_label
+from .headers import LIMITED_ROUTES, PAGE_ROUTES, ROUTE_COST, query_value, route_label
 from .templating import Environments, message_page
 
 RATE_LIMITED_MESSAGE = N_(
@@ -79,7 +79,7 @@ class Guard:
             # The client a request counts against: its rate here, its share of the
             # workers in the routes (request.state.client).
             client = scope["state"]["client"] = client_address(peer, forwarded, self.trusted)
-            wait = await self.limiter.take(client)
+            wait = await self.limiter.take(client, ROUTE_COST.get(path, 1))
         else:
             wait = 0.0
         declared = headers.get("content-length", "")

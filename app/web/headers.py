@@ -30,6 +30,10 @@ LIMITED_ROUTES = {
     "/lesson",
 }
 PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/calculus", "/lesson"}
+# What a request to each limited route costs in rate-limit tokens, by the work it
+# may ask of the server: a page renders the graph, a computation may run sympy or
+# train, /calculus does both; the small blocks cost one.
+ROUTE_COST = {"/": 2, "/embed": 2, "/api/graph": 2, "/calculus": 4, "/api/train": 4}
 ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/metrics", "/docs", "/openapi.json"}
 
 

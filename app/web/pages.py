@@ -94,9 +94,7 @@ class Pages:
         lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
         request.state.expr = state.expr
         base_url = public_base_url(request, self.settings)
-        key = "\n".join(
-            (template, block or "", lang, state.path, request.url.query, base_url, repr(extra))
-        )
+        key = self.page_key(state, template, block, lang, base_url, extra)
         hit = await self.cache.get(key)
         if hit is not None:
             request.state.cache = "hit"
@@ -145,6 +143,20 @@ class Pages:
             if outcome:
                 request.state.outcome = outcome
         return encoded_html_response(body, lang, request.headers, status, headers)
+
+    def page_key(
+        self, state: PageState, template: str, block: str | None, lang: str, base_url: str,
+        extra: dict[str, Any],
+    ) -> str:
+        """The page cache's key: the state the page shows, not the address as typed.
+
+        Values of names the function does not use (``&zz=1``) change nothing on
+        the page, so they make no new entry: a unique address of a kept page is a
+        hit, not a new rendering.
+        """
+        names, parse_error = variables_of(state.expr, self.settings.limits())
+        shown = state if parse_error is not None else with_variables(state, names)
+        return "\n".join((template, block or "", lang, base_url, repr(shown), repr(extra)))
 
     @staticmethod
     def plain(state: PageState) -> Extras:

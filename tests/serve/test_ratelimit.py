@@ -390,3 +390,24 @@ def test_retry_after_rounds_up_to_whole_seconds():
     limiter.hit("a")
     wait = limiter.hit("a")
     assert math.ceil(wait) == 9  # 60 / 7 = 8.57 s
+
+
+# --- Weighted routes -----------------------------------------------------------
+
+
+def test_a_costly_request_takes_its_weight_in_tokens():
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=60, burst=10, clock=clock)
+    assert limiter.hit("a", cost=4) == 0.0
+    assert limiter.hit("a", cost=4) == 0.0
+    # Two tokens left: a request of four waits for two more (two seconds at one a second).
+    assert limiter.hit("a", cost=4) == pytest.approx(2.0)
+    assert limiter.hit("a", cost=1) == 0.0  # a cheap one still fits
+    clock.advance(3.0)
+    assert limiter.hit("a", cost=4) == 0.0
+
+
+def test_a_cost_above_the_burst_counts_as_the_burst():
+    limiter = RateLimiter(per_minute=60, burst=3, clock=FakeClock())
+    assert limiter.hit("a", cost=50) == 0.0
+    assert limiter.hit("a", cost=50) == pytest.approx(3.0)

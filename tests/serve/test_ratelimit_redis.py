@@ -155,3 +155,16 @@ def test_each_request_let_through_is_logged_once_and_counted(caplog):
         if sample.name == "playground_logged_problems_total"
     }
     assert counted[("autograd_playground.serve.ratelimit", "WARNING")] == 3
+
+
+def test_a_costly_request_takes_its_weight_in_redis_too(redis_url):
+    async def weighted() -> list[float]:
+        limiter = RedisRateLimiter(redis_url, 60, 10)
+        try:
+            return [await limiter.take("weighted", cost=4) for _ in range(3)]
+        finally:
+            await limiter.close()
+
+    waits = run(weighted())
+    assert waits[:2] == [0.0, 0.0]
+    assert 1.5 < waits[2] <= 2.0  # two tokens short, at one a second

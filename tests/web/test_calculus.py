@@ -404,10 +404,10 @@ def test_a_carried_panel_that_overruns_leaves_the_result_and_loads_apart(client,
     soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))  # quick: marked
     real = Engine.compute
 
-    async def overrun_with_panel(self, job):
+    async def overrun_with_panel(self, job, **kwargs):
         if job.extras.symbolic:
             raise Overrun("timeout")
-        return await real(self, job)
+        return await real(self, job, **kwargs)
 
     monkeypatch.setattr(Engine, "compute", overrun_with_panel)
     block, loader = derivative_of(client.get("/", params={"expr": LESSON, "x": "4"}, headers=hx))

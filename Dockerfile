@@ -122,5 +122,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 
 # uvicorn reads its worker count from WEB_CONCURRENCY. The app itself decides
-# which X-Forwarded-For to believe (PLAYGROUND_TRUSTED_PROXIES).
-CMD ["uvicorn", "autograd_playground.web.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]
+# which X-Forwarded-For to believe (PLAYGROUND_TRUSTED_PROXIES). At most 1000
+# connections and requests at once per process, and the app's protocol closes a
+# connection whose headers or body arrive too slowly (docs/deployment.md).
+CMD ["uvicorn", "autograd_playground.web.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers", "--limit-concurrency", "1000", "--http", "autograd_playground.web.connection:TimedHttpToolsProtocol"]

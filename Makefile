@@ -112,9 +112,14 @@ $(VENDOR)/swagger-ui-bundle.js $(VENDOR)/swagger-ui.css: $(NPM_STAMP)
 
 ## ---- run / test / bench ------------------------------------------------------
 
+# At most LIMIT_CONCURRENCY connections and requests at once (503 past it), and the
+# app's own protocol, which closes a connection whose headers or body arrive too
+# slowly (PLAYGROUND_HEADER_TIMEOUT, PLAYGROUND_BODY_TIMEOUT; docs/deployment.md).
+LIMIT_CONCURRENCY ?= 1000
 run: setup
 	exec $(VENV)/bin/uvicorn autograd_playground.web.main:create_app --factory --host $(HOST) --port $(PORT) \
-		--no-access-log --no-proxy-headers
+		--no-access-log --no-proxy-headers --limit-concurrency $(LIMIT_CONCURRENCY) \
+		--http autograd_playground.web.connection:TimedHttpToolsProtocol
 
 # Checks the setup packages too, so a bare machine runs apt-get update once.
 browser-deps:

@@ -132,6 +132,19 @@ class Settings(BaseSettings):
         description="Seconds a computation that ran into request_timeout is remembered by its "
         "request and refused again at once with the same sentence; 0: never remembered.",
     )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client may take to send a request's headers, from its "
+        "connection or the request's first byte; then the connection is closed (the bare "
+        "server's protocol, web.connection).",
+    )
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a client may take to send a request's body once its headers "
+        "are in; then the connection is closed.",
+    )
     cache_mb: float = Field(
         64.0, ge=0, description="MiB of encoded results (JSON and gzip) kept in memory."
     )

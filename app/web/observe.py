@@ -20,7 +20,7 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..serve.metrics import Metrics
+from ..serve.metrics import LOGGER_ROOT, Metrics
 from ..serve.settings import Settings
 from .headers import (
     SECURITY_HEADERS,
@@ -32,15 +32,62 @@ from .headers import (
 
 access_log = logging.getLogger("playground.access")
 
+# Characters that end a line for some readers (NEL, the line and paragraph
+# separators) or reorder it on screen (bidi embeddings, overrides, isolates,
+# marks): json.dumps with ensure_ascii=False writes them raw, so they are written
+# as \u escapes. They can only stand inside a JSON string, where the escape means
+# the same character.
+LOG_ESCAPES = {
+    code: f"\\u{code:04x}"
+    for code in (0x0085, 0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                 *range(0x2066, 0x206A))
+}
+
+
+def one_line(data: dict[str, Any]) -> str:
+    """``data`` as one line of JSON that no reader splits or shows reordered."""
+    return json.dumps(data, ensure_ascii=False).translate(LOG_ESCAPES)
+
+
+class JsonLines(logging.Formatter):
+    """Every log record as one JSON object on one line; a traceback is one escaped field.
+
+    The access log's records are JSON already (Observe.observe) and go out as they are.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == access_log.name:
+            return record.getMessage().translate(LOG_ESCAPES)
+        data: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            data["traceback"] = self.formatException(record.exc_info)
+        return one_line(data)
+
 
 def setup_access_log() -> None:
-    """One JSON line per request on standard error, whatever the server's log set-up."""
+    """One JSON line per request, and per record of the app's and uvicorn's loggers, on
+    standard error, whatever the server's log set-up."""
     if not access_log.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(JsonLines())
         access_log.addHandler(handler)
         access_log.setLevel(logging.INFO)
         access_log.propagate = False
+    app_log = logging.getLogger(LOGGER_ROOT)
+    if not any(isinstance(h.formatter, JsonLines) for h in app_log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonLines())
+        handler.setLevel(logging.WARNING)
+        app_log.addHandler(handler)
+    # uvicorn's own lines ("Exception in ASGI application" and its traceback among them).
+    for name in ("uvicorn.error", "uvicorn"):
+        for handler in logging.getLogger(name).handlers:
+            handler.setFormatter(JsonLines())
 
 
 class Observe:
@@ -90,7 +137,7 @@ class Observe:
         self.metrics.observe_request(route, status, seconds)
         self.metrics.outcome(outcome)
         access_log.info(
-            json.dumps(
+            one_line(
                 {
                     "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
                     "method": scope.get("method", ""),
@@ -101,6 +148,5 @@ class Observe:
                     "outcome": outcome,
                     "expr": str(state.get("expr", ""))[: self.settings.log_expression_chars],
                 },
-                ensure_ascii=False,
             )
         )

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from starlette.datastructures import QueryParams
 
 from ..core.draw.render import View
@@ -64,6 +64,14 @@ class GraphRequest(BaseModel):
         description="2 adds `second_order`: d²y/dx² per variable (create_graph=True) and the "
         "graph of the gradient computation, with its steps.",
     )
+
+    @field_validator("order", mode="before")
+    @classmethod
+    def _order_is_a_whole_number(cls, value: Any) -> Any:
+        # A Literal takes anything equal to 1 or 2: true and 2.0 too.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be the number 1 or 2")
+        return value
     accumulate: StrictBool = Field(
         default=False,
         description="Add `accumulation`: x.grad after one backward() and after a second one "
@@ -172,8 +180,11 @@ class TrainRequest(BaseModel):
     params: list[str] = Field(
         max_length=100, description="The variables to train (requires_grad); the others are data."
     )
-    lr: float = Field(description="The learning rate: above 0, at most 10.")
-    steps: int = Field(description="How many updates; at most the server's max_train_steps.")
+    # Strict: a JSON number only; "100" or true is refused, not read as 100 or 1.
+    lr: float = Field(strict=True, description="The learning rate: above 0, at most 10.")
+    steps: int = Field(
+        strict=True, description="How many updates; at most the server's max_train_steps."
+    )
     zero_grad: StrictBool = Field(
         default=True,
         description="false leaves optimizer.zero_grad() out, so gradients accumulate.",

@@ -10,10 +10,13 @@ imported before any test module), whatever warning filters pytest runs with.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from typing import Any, TypeVar
 
 import pytest
 from fastapi import FastAPI
@@ -46,7 +49,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # in-process and skip the start-up warm-up: a worker pool costs seconds to start.
 # tests/serve/test_engine.py and the browser tests run the real pool. The test
 # client connects from no address, so /metrics is open to it here.
+T = TypeVar("T")
+
 IN_PROCESS = {"workers": 0, "warm_cache": False, "metrics_allow": "*"}
+
+
+def run_on_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: the browser tests (Playwright's sync API)
+    keep an event loop running in the main thread, where asyncio.run would refuse."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ the refusals before any route included."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 
 from autograd_playground.serve.settings import Settings
 from autograd_playground.web.main import create_app
-from tests.conftest import IN_PROCESS
+from tests.conftest import IN_PROCESS, run_on_own_loop
 
 COURSE = "https://moodle.school.example"
 GRAPH = {"expression": "x*2", "inputs": {"x": 1}}
@@ -31,7 +30,7 @@ def send(overrides: dict[str, object], *requests: dict[str, object]) -> list[htt
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             return [await client.request(**request) for request in requests]
 
-    return asyncio.run(run())
+    return run_on_own_loop(run())
 
 
 @pytest.fixture(autouse=True)

@@ -9,11 +9,9 @@ to see exactly which bytes reach the route.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +19,7 @@ from fastapi.testclient import TestClient
 from autograd_playground.serve.cache import Encoded
 from autograd_playground.web import api
 from autograd_playground.web.known_requests import DIGEST_BYTES, KnownRequests, entry_bytes
+from tests.conftest import run_on_own_loop
 from tests.web.test_middleware import Lines
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -260,9 +259,7 @@ def run(
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": path, "headers": [], "state": {}}
-    # On a loop of its own thread: the browser tests keep one running in this thread.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, app(scope, receive, send)).result()
+    run_on_own_loop(app(scope, receive, send))
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], body
 

@@ -3,7 +3,6 @@ under autograd_playground, with its traceback: serve/metrics.py counts those."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 
@@ -15,7 +14,7 @@ from autograd_playground.serve.engine import Busy
 from autograd_playground.serve.settings import Settings
 from autograd_playground.web import i18n, pages
 from autograd_playground.web.main import create_app
-from tests.conftest import IN_PROCESS
+from tests.conftest import IN_PROCESS, run_on_own_loop
 
 
 def told(caplog: pytest.LogCaptureFixture, words: str) -> list[logging.LogRecord]:
@@ -44,7 +43,7 @@ def test_a_start_up_that_cannot_warm_the_cache_goes_on_and_says_so(caplog):
             raise Busy(1)
 
     with caplog.at_level(logging.WARNING):
-        asyncio.run(pages.warm_cache(Failing(), Settings(**IN_PROCESS)))  # type: ignore[arg-type]
+        run_on_own_loop(pages.warm_cache(Failing(), Settings(**IN_PROCESS)))  # type: ignore[arg-type]
     records = told(caplog, "could not warm the cache")
     assert records and all(r.exc_info and r.exc_info[0] is Busy for r in records)
 

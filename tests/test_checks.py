@@ -185,3 +185,14 @@ def test_the_app_declares_what_it_imports_and_nothing_else() -> None:
 def test_the_tests_declare_what_they_import() -> None:
     needed = imported_distributions("tests") - declared() - declared("test")
     assert needed == set(), "imported by tests/ but not declared"
+
+
+def test_no_test_calls_asyncio_run_in_the_main_thread() -> None:
+    # The browser tests leave Playwright's loop running in the main thread, so a later
+    # asyncio.run() there fails only in the whole suite: tests use conftest.run_on_own_loop.
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "tests").rglob("*.py")
+        if path.name != "conftest.py" and "asyncio.run(" in path.read_text()
+    ]
+    assert offenders == []

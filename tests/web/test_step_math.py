@@ -238,8 +238,8 @@ def test_the_lessons_tensor_rules_are_explained_and_checked(client, expr, values
 @pytest.mark.parametrize(
     "expr, values, node, formula, note",
     [
-        ("maximum(x, y)", {"x": "1.5", "y": "1.5"}, "MaximumBackward0", "[x > y] = 0.5", "tie-split"),
-        ("clamp(x, 0, 1)", {"x": "1"}, "ClampBackward1", "[x ≤ 1]·[x ≥ 0] = 1", "clamp-at-bound"),
+        ("maximum(x, y)", {"x": "1.5", "y": "1.5"}, "MaximumBackward0", "[x > y] + ½·[x = y] = 0.5", "tie-split"),
+        ("clamp(x, 0, 1)", {"x": "1"}, "ClampBackward1", "[x ≥ 0]·[x ≤ 1] = 1", "clamp-at-bound"),
     ],
 )
 def test_ties_and_bounds_name_pytorchs_subgradient(client, expr, values, node, formula, note):

@@ -86,11 +86,20 @@ PARTING: dict[str, str] = {
         "The formula has no finite value at this point (such as 0·inf or a division by "
         "zero), while PyTorch's backward pass returns the limit or a finite number there."
     ),
+    "not-finite": N_(
+        "Neither number is finite here (inf or nan): the function itself is infinite or "
+        "undefined at these inputs, so there is no derivative to compare."
+    ),
     "subgradient": N_(
         "The function has a corner, a tie or a bound at this point, where the calculus has "
         "no single derivative; PyTorch picks one subgradient, and the formula gives another."
     ),
 }
+AT_A_CORNER = N_(
+    "The inputs sit on a corner, a tie or a bound, where the calculus has no single "
+    "derivative; the formula takes PyTorch's choice there: 0 for relu and abs at 0, half "
+    "each at a tie of maximum or minimum, 1 on a bound of clamp."
+)
 NO_AGREEMENT_FD = N_(
     "The finite difference and PyTorch's gradient differ: the function jumps, has a corner "
     "or overflows float32 (about 3.4e38) near these inputs."
@@ -193,15 +202,14 @@ def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
         return kept[1]
     import sympy
 
-    from ..trace.symbolic import symbol, to_sympy
+    from ..trace.symbolic import plain_corners, symbol, to_sympy
 
-    function = to_sympy(parsed.tree)
+    # relu and clamp differentiate to PyTorch's subgradients at their corners (0 at
+    # relu's, 1 on a bound of clamp); maximum and minimum split a tie as PyTorch does.
+    function = to_sympy(parsed.tree, corners=True)
     made = []
     for name in names:
-        # relu's step at 0 is PyTorch's choice of subgradient there: 0, not sympy's 1/2.
-        raw = sympy.diff(function, symbol(name)).replace(
-            sympy.Heaviside, lambda arg, *_: sympy.Heaviside(arg, 0)
-        )
+        raw = plain_corners(sympy.diff(function, symbol(name)))
         shown, simplified = simplest(raw)
         made.append(Form(name, sympy.sstr(shown), mathml(shown), simplified, raw))
     entry = (parsed.normalized, tuple(made))
@@ -229,7 +237,8 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
     """dy/dx for each variable with requires_grad, beside PyTorch's ``x.grad``.
 
     ``{"kind": "formula" | "finite_difference", "reason": None | sentence,
-    "derivatives": [{"variable", "text", "mathml", "simplified", "value", "grad", "agrees"}]}``
+    "derivatives": [{"variable", "text", "mathml", "simplified", "value", "grad", "agrees",
+    "note"}]}`` where ``note`` says why a derivative disagrees, or what PyTorch picks at a corner.
     ``text`` and ``mathml`` are None for finite differences.
     """
     shapes = {v.name: tuple(v.shape) for v in trace.variables}
@@ -247,9 +256,12 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
         except (ValueError, TypeError):  # sympy refuses Max(zoo, x): zoo has no order
             reason = NO_FORMULA_UNDEFINED
         else:
-            values = {v.name: scalar(v.value) for v in trace.variables}
-            out = [_compared(form, values, scalar(grads[form.variable])) for form in made]
-            return {"kind": "formula", "reason": None, "derivatives": out}
+            if any(_undefined(form.expr) for form in made):  # x/0, 0**x: zoo or nan in it
+                reason = NO_FORMULA_UNDEFINED
+    if reason is None:
+        values = {v.name: scalar(v.value) for v in trace.variables}
+        out = [_compared(form, values, scalar(grads[form.variable])) for form in made]
+        return {"kind": "formula", "reason": None, "derivatives": out}
     differences = finite_differences(parsed, inputs, wanted, limits)
     out = []
     for name in wanted:
@@ -269,6 +281,13 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
     return {"kind": "finite_difference", "reason": reason, "derivatives": out}
 
 
+def _undefined(expr: Any) -> bool:
+    """Whether a derivative holds sympy's complex infinity or nan: undefined everywhere."""
+    import sympy
+
+    return bool(expr.has(sympy.zoo, sympy.nan))
+
+
 def _compared(form: Form, values: dict[str, float], grad: float) -> dict[str, Any]:
     """One formula at the inputs beside PyTorch's ``grad``, with the note a ✗ needs."""
     import sympy
@@ -281,10 +300,17 @@ def _compared(form: Form, values: dict[str, float], grad: float) -> dict[str, An
     if form.expr.has(sympy.I):  # a negative base: the formula is complex, PyTorch gives nan
         return {**shown, "text": None, "mathml": None, "value": to_value(math.nan),
                 "agrees": False, "note": NO_REAL_DERIVATIVE}
-    value = float(evaluate_sympy(form.expr, {symbol(n): v for n, v in values.items()}))
+    at = {symbol(n): v for n, v in values.items()}
+    value = float(evaluate_sympy(form.expr, at))
+    if not math.isfinite(value):  # x**y*y/x at x = 0: gathered, y·x^(y − 1) has a value
+        value = float(evaluate_sympy(sympy.powsimp(form.expr, force=True), at))
     reason = parting(value, grad)
-    return {**shown, "value": to_value(value), "agrees": reason is None,
-            "note": None if reason is None else PARTING[reason]}
+    if reason is not None:
+        note: str | None = PARTING[reason]
+    else:
+        corners = [h.args[0] for h in form.expr.atoms(sympy.Heaviside, sympy.sign)]
+        note = AT_A_CORNER if any(float(evaluate_sympy(c, at)) == 0 for c in corners) else None
+    return {**shown, "value": to_value(value), "agrees": reason is None, "note": note}
 
 
 def agrees_loosely(estimate: float, grad: float) -> bool:

@@ -89,12 +89,19 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
     for i, operand in enumerate(facts.inputs[:2]):
         if operand is not None:
             operands[f"p{i}"] = operand
+    zeros: dict[str, Operand] = {}
     for name, operand in slots.items():
-        if operand.exact is not None:
+        if operand.exact is not None and operand.exact != 0:
             numeric.append((name, operand.exact))
+        elif operand.exact is not None:
+            zeros[name] = operand
         else:
             operands[name] = operand
-    expr = derived(facts.name, index, tuple(numeric))
+    expr = derived(facts.name, index, (*numeric, *((n, o.exact) for n, o in zeros.items())))
+    if zeros and expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        # x/0, 0**x: the zero stays a name, so the rule reads 1/0, not sympy's zoo
+        expr = derived(facts.name, index, tuple(numeric))
+        operands.update(zeros)
     used = _placeholders(expr)
     texts = tuple((n, operands[n].text, operands[n].precedence) for n, _ in used if n in operands)
     formula = printed(expr, texts)
@@ -120,7 +127,8 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
 
 # The notes that already say why a formula and PyTorch part ways at a point.
 _EXPLAINING = {"relu-at-zero", "abs-at-zero", "sqrt-at-zero", "log-at-zero", "outside-domain",
-               "division-by-zero", "tie-split", "clamp-at-bound", "nan-arrived", "inf-arrived"}
+               "division-by-zero", "tie-split", "clamp-at-bound", "nan-arrived", "inf-arrived",
+               "power-at-zero", "zero-base"}
 
 
 def _with_reason(notes: tuple[str, ...], ours: Any, theirs: Any) -> tuple[str, ...]:
@@ -149,6 +157,10 @@ _PAIR_NOTES: dict[str, tuple[tuple[str, str, Callable[[Any, Any], Any], str], ..
     "MinimumBackward0": (("p0", "p1", lambda a, b: a == b, "tie-split"),),
     "ClampBackward1": (("p0", "k", lambda v, low: v == low, "clamp-at-bound"),
                        ("p0", "k1", lambda v, high: v == high, "clamp-at-bound")),
+    # x**0.5, x**-1 at 0: k·x^(k − 1) divides by zero; x**y, 0**x at a zero base: 0·ln(0).
+    "PowBackward0": (("p0", "k", lambda v, k: (v == 0) & (k < 1) & (k != 0), "power-at-zero"),),
+    "PowBackward1": (("p0", "p1", lambda v, _: v == 0, "zero-base"),),
+    "PowBackward2": (("k", "p0", lambda k, _: k == 0, "zero-base"),),
 }
 
 

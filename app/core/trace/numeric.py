@@ -64,7 +64,8 @@ def parting(ours: Any, theirs: Any) -> str | None:
     """Why ``ours`` and PyTorch's ``theirs`` differ, as a note id, or None where they agree:
     ``float32-overflow`` (past FLOAT32_MAX PyTorch has inf), ``float32-nan`` (PyTorch's
     float32 arithmetic met inf·0 or inf − inf), ``formula-undefined`` (the formula has no
-    finite value where PyTorch returns a limit), else ``subgradient`` (a corner or a tie)."""
+    finite value where PyTorch returns a limit), ``not-finite`` (neither is a finite number),
+    else ``subgradient`` (a corner or a tie)."""
     pair = _pair(ours, theirs)
     if pair is None:
         return "subgradient"
@@ -80,6 +81,8 @@ def parting(ours: Any, theirs: Any) -> str | None:
             return "float32-nan"
         if (~np.isfinite(a) & np.isfinite(b)).any():
             return "formula-undefined"
+        if (~np.isfinite(a) & ~np.isfinite(b)).any():
+            return "not-finite"
     return "subgradient"
 
 

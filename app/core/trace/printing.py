@@ -119,7 +119,7 @@ def _print_one(node: sympy.Basic, out: dict, names: dict) -> tuple[str, int]:
         exponent_text = _wrap(out[exponent], ATOM)
         return f"{base_text}^{exponent_text}", power
     if isinstance(node, sympy.Heaviside):
-        return _print_step(node, out, names), ATOM
+        return _print_step(node, out, names)
     if isinstance(node, sympy.Abs):
         return f"|{out[node.args[0]][0]}|", ATOM
     if isinstance(node, sympy.Function):
@@ -128,20 +128,24 @@ def _print_one(node: sympy.Basic, out: dict, names: dict) -> tuple[str, int]:
     return str(node), ATOM  # pragma: no cover - no other class is derived
 
 
-def _print_step(node: sympy.Heaviside, out: dict, names: dict) -> str:
+def _print_step(node: sympy.Heaviside, out: dict, names: dict) -> tuple[str, int]:
     """PyTorch's step as a comparison: ``[x > 0]``, ``[x > y]``; ``≥`` where the step is 1
-    at the corner (clamp's bounds), a number on the right: ``[x ≤ 1]``, not ``[1 ≥ x]``."""
+    at the corner (clamp's bounds), a number on the right: ``[x ≤ 1]``, not ``[1 ≥ x]``;
+    where it is ½ there (a tie of maximum or minimum), ``[x > y] + ½·[x = y]``."""
     arg = node.args[0]
-    strict = not (len(node.args) > 1 and node.args[1] == 1)
+    at_zero = node.args[1] if len(node.args) > 1 else sympy.S.Half
+    strict = at_zero != 1
     terms = sympy.Add.make_args(arg)
     left = sympy.Add(*(t for t in terms if not t.could_extract_minus_sign()))
     right = -sympy.Add(*(t for t in terms if t.could_extract_minus_sign()))
-    if left.is_Number and not right.is_Number:
-        left, right, sign = right, left, ("<" if strict else "≤")
-    else:
-        sign = ">" if strict else "≥"
+    flipped = left.is_Number and not right.is_Number
+    if flipped:
+        left, right = right, left
+    sign = ("<" if strict else "≤") if flipped else (">" if strict else "≥")
     a, b = (_print_into(side, out, names)[0] for side in (left, right))
-    return f"[{a} {sign} {b}]"
+    if at_zero == sympy.S.Half:
+        return f"[{a} {sign} {b}] + ½·[{a} = {b}]", PRECEDENCE["+"]
+    return f"[{a} {sign} {b}]", ATOM
 
 
 def _factor_order(factor: sympy.Basic) -> int:
@@ -220,8 +224,9 @@ def constant_operand(node: Expr, text: str, value: Any, names_variable: bool) ->
         return Operand(shown, PRECEDENCE["unary"] if v < 0 else ATOM, value)
     exact = _exact_number(node, v)
     shown = show_number(exact)
-    # A zero stays a placeholder, so that x/0 reads 1/0 rather than sympy's zoo.
-    return Operand(shown, PRECEDENCE["unary"] if v < 0 else ATOM, value, exact=exact if v else None)
+    # A zero is put in only where the derivative stays finite (trace.local): x**0 reads 0,
+    # but x/0 reads 1/0 rather than sympy's zoo.
+    return Operand(shown, PRECEDENCE["unary"] if v < 0 else ATOM, value, exact=exact)
 
 
 def _exact_number(node: Expr, v: float) -> sympy.Expr:

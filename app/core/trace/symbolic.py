@@ -159,18 +159,34 @@ SYMPY_UNARY: dict[str, Callable[[Any], sympy.Expr]] = {
 _CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
 
 
-def to_sympy(tree: Expr, shapes: Mapping[str, tuple[int, ...]] | None = None) -> sympy.Expr:
+# relu and clamp as one function each, whose derivatives take PyTorch's values at the
+# corners (to_sympy's ``corners``); Max and Min already split a tie evenly, as PyTorch does.
+_CORNERED: dict[str, Callable[..., sympy.Expr]] = {"relu": Relu, "clamp": Clamp}
+
+
+def plain_corners(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with Relu and Clamp written as Max and Min, as a student reads them."""
+    return expr.replace(Relu, relu).replace(Clamp, SYMPY_FUNCTIONS["clamp"])
+
+
+def to_sympy(
+    tree: Expr, shapes: Mapping[str, tuple[int, ...]] | None = None, corners: bool = False
+) -> sympy.Expr:
     """The scalar function ``tree`` as a sympy expression.
 
     ``shapes`` gives each variable's shape where known; a variable with a
     non-empty shape, a list literal or ``@`` raises :class:`NotScalar`.
-    Without ``shapes`` every variable is taken to be a single number.
+    Without ``shapes`` every variable is taken to be a single number. With ``corners``,
+    relu and clamp are Relu and Clamp, which differentiate to PyTorch's subgradients.
     """
     shapes = shapes or {}
     done: dict[int, sympy.Expr] = {}
     for node in post_order(tree):
         args = [done[id(k)] for k in children(node)]
-        done[id(node)] = _one(node, args, shapes)
+        if corners and isinstance(node, Call) and node.func in _CORNERED:
+            done[id(node)] = _CORNERED[node.func](*args)
+        else:
+            done[id(node)] = _one(node, args, shapes)
     return done[id(tree)]
 
 

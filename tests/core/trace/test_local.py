@@ -344,21 +344,25 @@ def test_non_differentiable_points_and_domains_are_flagged(text, x, node, note, 
     assert rule.agrees is True
 
 
+MAX_RULES = ["[x > y] + ½·[x = y]", "[y > x] + ½·[y = x]"]
+
+
 @pytest.mark.parametrize(
     "text, inputs, node, formulas, local_values, note",
     [
-        # A tie: PyTorch splits the gradient, half to each side (sympy's step is 1/2 at 0).
-        ("maximum(x, y)", {"x": 1.5, "y": 1.5}, "MaximumBackward0", ["[x > y]", "[y > x]"],
+        # A tie: PyTorch splits the gradient, half to each side (sympy's step is 1/2 at 0),
+        # which the formula says, rather than a bracket [x > y] that is 0 at the tie.
+        ("maximum(x, y)", {"x": 1.5, "y": 1.5}, "MaximumBackward0", MAX_RULES,
          [0.5, 0.5], "tie-split"),
-        ("minimum(x, 2)", {"x": 2.0}, "MinimumBackward0", ["[x < 2]"], [0.5], "tie-split"),
-        ("maximum(x, y)", {"x": 2.5, "y": 1.5}, "MaximumBackward0", ["[x > y]", "[y > x]"],
-         [1.0, 0.0], None),
+        ("minimum(x, 2)", {"x": 2.0}, "MinimumBackward0", ["[x < 2] + ½·[x = 2]"], [0.5],
+         "tie-split"),
+        ("maximum(x, y)", {"x": 2.5, "y": 1.5}, "MaximumBackward0", MAX_RULES, [1.0, 0.0], None),
         # On a bound of clamp PyTorch lets the gradient through: 1, not 1/2.
-        ("clamp(x, 0, 1)", {"x": 1.0}, "ClampBackward1", ["[x ≤ 1]·[x ≥ 0]"], [1.0],
+        ("clamp(x, 0, 1)", {"x": 1.0}, "ClampBackward1", ["[x ≥ 0]·[x ≤ 1]"], [1.0],
          "clamp-at-bound"),
-        ("clamp(x, 0, 1)", {"x": 0.0}, "ClampBackward1", ["[x ≤ 1]·[x ≥ 0]"], [1.0],
+        ("clamp(x, 0, 1)", {"x": 0.0}, "ClampBackward1", ["[x ≥ 0]·[x ≤ 1]"], [1.0],
          "clamp-at-bound"),
-        ("clamp(x, 0, 1)", {"x": 1.5}, "ClampBackward1", ["[x ≤ 1]·[x ≥ 0]"], [0.0], None),
+        ("clamp(x, 0, 1)", {"x": 1.5}, "ClampBackward1", ["[x ≥ 0]·[x ≤ 1]"], [0.0], None),
     ],
 )
 def test_ties_and_bounds_say_which_subgradient_pytorch_picks(

@@ -7,6 +7,8 @@ bound lets the gradient through (1); relu at 0 sends 0.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from bs4 import BeautifulSoup
 
@@ -76,3 +78,24 @@ def test_a_tie_is_not_shown_as_a_bracket_worth_a_half(client) -> None:
 def test_an_infinite_function_says_there_is_nothing_to_compare(client) -> None:
     (d,) = answer(client, "x/0 + x", {"x": 1})["symbolic"]["derivatives"]
     assert d["agrees"] is False and "Neither number is finite" in d["note"]
+
+
+PLACEHOLDER = re.compile(r"\b(p\d|k\d?)\b|\?|[A-Z][A-Za-z]*Backward\d")
+
+
+@pytest.mark.parametrize(("expression", "inputs"), [
+    ("x**3*y", {"x": 2, "y": 3}), ("sigmoid(x + 1)", {"x": 0.5}),
+    ("2**x + 1/(x + 1)", {"x": 1})])
+def test_the_second_orders_rules_have_no_placeholders(client, expression, inputs) -> None:
+    data = client.post("/api/graph", json={"expression": expression, "inputs": inputs,
+                                           "order": 2}).json()
+    graph = data["second_order"]["graph"]
+    shown = [r for s in graph["steps"] for r in s["rules"] if r]
+    assert shown
+    for rule in shown:
+        assert not PLACEHOLDER.search(rule["formula"]), rule["formula"]
+        assert rule["value"] is not None and rule["torch"] is not None
+        if rule["formula"] == "PyTorch's own numbers":
+            assert rule["value"] == rule["torch"] and rule["agrees"] is None
+        else:
+            assert rule["agrees"] is True

@@ -31,6 +31,10 @@ from .numeric import as_value, close, parting
 from .printing import Operand, printed
 from .symbolic import evaluate
 
+# The formula of a rule that has no symbolic form here (a node of the gradient's own
+# graph, a backward of a backward): the numbers are PyTorch's own.
+OWN_NUMBERS = "PyTorch's own numbers"
+
 # --- one node ------------------------------------------------------------------
 
 
@@ -109,7 +113,12 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
     where = {d[0]: d[1] for d in defined if d}
     values = {symbol: operands[n].value for n, symbol in used if n in operands}
     torch_local = facts.torch_local[index] if index < len(facts.torch_local) else None
-    if any(v is None for v in values.values()) or torch_local is None:
+    if any(n not in operands for n, _ in used) or any(v is None for v in values.values()):
+        # An operand with no name and no value (a node of the gradient's own graph): no
+        # formula to write, only what PyTorch computed.
+        own = None if torch_local is None else as_value(torch_local)
+        return Rule("local", OWN_NUMBERS, own, own, None, {}, _notes(facts, index))
+    if torch_local is None:
         return Rule("local", formula, None, None, None, where, _notes(facts, index))
     try:
         ours = evaluate(expr, values)
@@ -221,7 +230,7 @@ def _tensor_rule(facts: NodeFacts, index: int, sent: np.ndarray) -> Rule:
     else:
         kind, formulas = TENSOR_RULES.get(name, ("unknown", ()))
         a, b = (_operand_text(t) for t in facts.texts)
-        formula = formulas[index].format(A=a, B=b) if index < len(formulas) else "?"
+        formula = formulas[index].format(A=a, B=b) if index < len(formulas) else OWN_NUMBERS
         ours = numeric.apply(kind, index, g, facts.saved, np.shape(sent))
         if kind in ("mean", "mse"):
             where["n"] = float(int(np.prod(np.shape(sent))))
@@ -229,7 +238,8 @@ def _tensor_rule(facts: NodeFacts, index: int, sent: np.ndarray) -> Rule:
             where["k"] = float(np.asarray(facts.saved["target"]).reshape(-1)[0])
     notes = _notes(facts, index)
     if ours is None:
-        return Rule(kind, formula, None, as_value(sent), None, where, notes)
+        own = as_value(sent) if formula == OWN_NUMBERS else None
+        return Rule(kind, formula, own, as_value(sent), None, where, notes)
     agreed = close(ours, sent)
     return Rule(kind, formula, as_value(ours), as_value(sent), agreed, where,
                 notes if agreed else _with_reason(notes, ours, sent))

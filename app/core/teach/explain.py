@@ -10,6 +10,7 @@ translated.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,17 +84,89 @@ class NodeView:
     sent: tuple[Sent, ...] = field(default_factory=tuple)
 
 
-def label_of(node: Node) -> str:
-    """What a node stands for: its variable, the program's name for its value, or its text."""
+# A step names its operands in a few words: a longer one is shortened in the step
+# (``1*x**20 + … + 20*x``) and read in full in the node details.
+MAX_OPERAND = 32
+# A tensor in a step reads as its first entries and its shape when it is longer than this.
+MAX_VALUE = 40
+
+
+def _top_level_terms(text: str) -> list[str]:
+    """``text`` split at its top-level `` + `` and `` - `` (not inside parentheses)."""
+    terms, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if depth == 0 and text[i:i + 3] in (" + ", " - ") and i > start:
+            terms.append(text[start:i])
+            start = i + 3
+            i += 3
+            continue
+        i += 1
+    terms.append(text[start:])
+    return terms
+
+
+def shorten(text: str, limit: int = MAX_OPERAND) -> str:
+    """An operand as a step names it: a long sum by its first and last terms, anything
+    else long by its two ends."""
+    if len(text) <= limit:
+        return text
+    terms = _top_level_terms(text)
+    if len(terms) >= 3 and len(terms[0]) + len(terms[-1]) + 7 <= limit:
+        return f"{terms[0]} + … + {terms[-1]}"
+    half = (limit - 3) // 2
+    return f"{text[:half].rstrip()} … {text[-half:].lstrip()}"
+
+
+def _flat(value: Any) -> list[Any]:
+    out, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        else:
+            out.append(item)
+    return out
+
+
+def _shape(value: Any) -> list[int]:
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return shape
+
+
+def brief(value: Any) -> str:
+    """A value as a step shows it: in full when short, else its first entries and its shape."""
+    text = format_value(value)
+    if len(text) <= MAX_VALUE or not isinstance(value, (list, dict)):
+        return text
+    if isinstance(value, dict):  # a summary of a large tensor
+        first, shape = list(value.get("first", []))[:3], list(value.get("shape", []))
+    else:
+        first, shape = _flat(value)[:3], _shape(value)
+    return f"[{', '.join(format_value(v) for v in first)}, …] (shape {shape})"
+
+
+def full_label(node: Node) -> str:
+    """What a node stands for, in full: its variable, the program's name, or its text."""
     if node.kind == "leaf":
         return node.variable or "?"
     return node.name_of or node.source or node.name
 
 
+def label_of(node: Node) -> str:
+    """What a node stands for, as a step names it (shortened past MAX_OPERAND)."""
+    return shorten(full_label(node))
+
+
 def heading_of(node: Node) -> str:
-    """A node's label, and in a program the line of a named value in full: ``h = tanh(z)``."""
+    """A node's label, and in a program the line of a named value: ``h = tanh(z)``."""
     if node.name_of and node.source:
-        return f"{node.name_of} = {node.source}"
+        return f"{node.name_of} = {shorten(node.source, 2 * MAX_OPERAND)}"
     return label_of(node)
 
 
@@ -108,12 +181,12 @@ def of(node: Node, program: bool) -> str:
 
 def _sent(target: str, label: str, value: Any, rule: Rule | None, of: str = "") -> Sent:
     if rule is None:
-        return Sent(target, label, format_value(value), None, None, of=of)
+        return Sent(target, label, brief(value), None, None, of=of)
     return Sent(
         target=target,
         label=label,
-        value=format_value(value),
-        local=format_value(rule.value) if rule.kind == "local" and rule.value is not None else None,
+        value=brief(value),
+        local=brief(rule.value) if rule.kind == "local" and rule.value is not None else None,
         formula=rule.formula,
         kind=rule.kind,
         torch=format_value(rule.torch) if rule.torch is not None else None,
@@ -138,7 +211,7 @@ def steps(result: GraphResult) -> list[StepView]:
             if target is not None and value is not None
         )
         parts = tuple(
-            Part(c.node, label_of(nodes[c.node]), format_value(c.value))
+            Part(c.node, label_of(nodes[c.node]), brief(c.value))
             for c in sorted(
                 step.contributions, key=lambda c: (nodes[c.node].start or 0, c.node)
             )
@@ -150,11 +223,11 @@ def steps(result: GraphResult) -> list[StepView]:
                 name=node.name,
                 label=label_of(node),
                 kind=node.kind,
-                arrived=format_value(arrived),
+                arrived=brief(arrived),
                 sent=sent,
                 variable=node.variable,
                 parts=parts,
-                accumulated=format_value(step.accumulated)
+                accumulated=brief(step.accumulated)
                 if step.accumulated is not None
                 else None,
                 of=of(node, program),
@@ -192,20 +265,29 @@ def forward(result: GraphResult) -> list[ForwardView]:
 def node_views(result: GraphResult, step_views: list[StepView]) -> list[NodeView]:
     """Everything the details panel shows for each node; ``step_views`` is steps(result)."""
     by_node = {s.node: s for s in step_views}
+    records = {s.node: s for s in result.steps}
     views = []
     for node in result.nodes:
         step = by_node.get(node.id)
+        record = records.get(node.id)
+        arrived, sent = (step.arrived, step.sent) if step else (None, ())
+        if step and record:  # the details read the values in full, where the step is brief
+            arrived = format_value(record.grad_outputs[0]) if record.grad_outputs else arrived
+            full = [format_value(v) for t, v in zip(record.targets, record.grad_inputs, strict=False)
+                    if t is not None and v is not None]
+            if len(full) == len(sent):
+                sent = tuple(dataclasses.replace(o, value=v) for o, v in zip(sent, full, strict=True))
         views.append(
             NodeView(
                 id=node.id,
                 name=node.name,
                 kind=node.kind,
-                label=label_of(node),
+                label=full_label(node),
                 value=format_value(node.value),
                 shape=tuple(node.shape),
                 saved={k: format_value(v) for k, v in node.saved.items()},
-                arrived=step.arrived if step else None,
-                sent=step.sent if step else (),
+                arrived=arrived,
+                sent=sent,
             )
         )
     return views

@@ -19,10 +19,48 @@ export function isTyping(el) {
   return el.matches("input, textarea, select");
 }
 
+/** Percent-encoding as the server writes a query (app/web/state.py, _quote): letters,
+ * digits, - _ . ~ and , [ ] stay; everything else is encoded, `*` as %2A (link finders end
+ * a bare link at the first `*`) and a space as %20. */
+export function encodeParam(text) {
+  return encodeURIComponent(String(text))
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%2C/g, ",")
+    .replace(/%5B/g, "[")
+    .replace(/%5D/g, "]");
+}
+
+function decodeParam(text) {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch (_) {
+    return text;
+  }
+}
+
+/** The one writer of a query in the page's scripts: ``search`` with ``name`` set to
+ * ``value`` (in its place, or added at the end), every pair written as the server does. */
+export function writeQuery(search, name, value) {
+  const pairs = [];
+  let found = false;
+  for (const part of String(search).replace(/^\?/, "").split("&")) {
+    if (!part) continue;
+    const eq = part.indexOf("=");
+    const key = decodeParam(eq < 0 ? part : part.slice(0, eq));
+    if (key === name) {
+      if (!found) pairs.push([name, String(value)]);
+      found = true;
+    } else {
+      pairs.push([key, decodeParam(eq < 0 ? "" : part.slice(eq + 1))]);
+    }
+  }
+  if (!found) pairs.push([name, String(value)]);
+  return `?${pairs.map(([k, v]) => `${encodeParam(k)}=${encodeParam(v)}`).join("&")}`;
+}
+
 /** Set one query parameter of the current URL without a reload. */
 export function replaceUrlParam(name, value) {
-  const url = new URL(window.location.href);
-  url.searchParams.set(name, value);
+  const url = withParam(window.location.href, name, value);
   try {
     window.history.replaceState(window.history.state, "", url);
   } catch (_) {
@@ -32,10 +70,8 @@ export function replaceUrlParam(name, value) {
 
 export function withParam(href, name, value) {
   const url = new URL(href, window.location.href);
-  url.searchParams.set(name, value);
-  return url.origin === window.location.origin
-    ? url.pathname + url.search + url.hash
-    : url.href;
+  const written = url.pathname + writeQuery(url.search, name, value) + url.hash;
+  return url.origin === window.location.origin ? written : url.origin + written;
 }
 
 /** Set a query parameter on a link's href and, if it has one, its hx-get. */

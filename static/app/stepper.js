@@ -88,9 +88,7 @@ export function showStep(stepper, k, { announce = true, updateUrl = true, reveal
     }
     const shareLink = document.querySelector('[data-testid="share-link"]');
     if (shareLink) {
-      const link = new URL(shareLink.value, window.location.href);
-      link.searchParams.set("step", String(k));
-      shareLink.value = link.href;
+      shareLink.value = new URL(withParam(shareLink.value, "step", k), window.location.href).href;
     }
   }
 

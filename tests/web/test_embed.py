@@ -706,3 +706,10 @@ def test_pages_name_their_oembed_endpoint(client):
     assert tag is not None
     answer = client.get(tag["href"].replace(BASE, ""))
     assert answer.status_code == 200 and answer.json()["type"] == "rich"
+
+
+def test_the_embed_has_one_h1(client) -> None:
+    """A frame is a document of its own: a screen reader's heading list starts at its h1."""
+    page_ = BeautifulSoup(client.get("/embed", params={"expr": "x**2", "x": "3"}).text,
+                          "html.parser")
+    assert [h.get_text(strip=True) for h in page_.select("h1")] == ["Autograd Playground"]

@@ -99,3 +99,18 @@ def test_the_second_orders_rules_have_no_placeholders(client, expression, inputs
             assert rule["value"] == rule["torch"] and rule["agrees"] is None
         else:
             assert rule["agrees"] is True
+
+
+@pytest.mark.parametrize(("expression", "inputs", "formula"), [
+    ("x**(1/y)", {"x": 2, "y": 3}, "(1/y)·x^(1/y − 1)"),  # not 1/(y·x^…)
+    ("(-x)**2", {"x": 2}, "2·(-x)"),
+    ("sum((v @ w)**2) + x", {"x": 1, "v": [1, 2], "w": [3, 4]}, "2·(v @ w)"),
+    ("e**x", {"x": 1}, "e^x"),
+    ("pi**x", {"x": 1}, "π^x·ln(π)"),
+    ("x**pi", {"x": 2}, "π·x^(π − 1)"),
+    ("x**sqrt(2)", {"x": 2}, "1.41421·x^(1.41421 − 1)"),  # the page's one number writer
+])
+def test_a_formula_reads_as_meant(client, expression: str, inputs: dict, formula: str) -> None:
+    data = client.post("/api/graph", json={"expression": expression, "inputs": inputs}).json()
+    shown = [r for r in rules(data) if r["formula"] not in ("1", "−1")]
+    assert shown[0]["formula"] == formula and shown[0]["agrees"] is True

@@ -43,14 +43,17 @@ _FUNCTION_NAMES = {sympy.log: "ln", Sigmoid: "σ"}
 
 
 def show_number(value: sympy.Expr) -> str:
-    """A sympy number as a student writes it: ``3``, ``0.5``, ``1/3``, ``−2``."""
+    """A sympy number as a student writes it: ``3``, ``0.5``, ``1/3``, ``−2``, ``e``, ``π``;
+    any other float by the page's one number writer (values.format_value)."""
+    if value is sympy.E or value is sympy.pi:
+        return "e" if value is sympy.E else "π"
     if value.is_Integer:
         text = str(int(value))
     elif value.is_Rational:
         text = f"{value.p}/{value.q}"
     else:
         f = float(value)
-        text = repr(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+        text = repr(int(f)) if f.is_integer() and abs(f) < 1e15 else format_value(f)
     return text.replace("-", "−")
 
 
@@ -92,7 +95,7 @@ def _print_one(node: sympy.Basic, out: dict, names: dict) -> tuple[str, int]:
     add, mul, unary, power = PRECEDENCE["+"], PRECEDENCE["*"], PRECEDENCE["unary"], PRECEDENCE["**"]
     if isinstance(node, sympy.Symbol):
         return names.get(node.name, (node.name, ATOM))
-    if node.is_Number:
+    if node.is_Number or node is sympy.E or node is sympy.pi:
         text = show_number(node)
         return text, (unary if text.startswith("−") else (mul if "/" in text else ATOM))
     if isinstance(node, sympy.Add):
@@ -118,6 +121,8 @@ def _print_one(node: sympy.Basic, out: dict, names: dict) -> tuple[str, int]:
             return base_text + str(int(exponent)).translate(_SUPERSCRIPT), power
         exponent_text = _wrap(out[exponent], ATOM)
         return f"{base_text}^{exponent_text}", power
+    if isinstance(node, sympy.exp):  # e^x, as 2^x reads
+        return f"e^{_wrap(out[node.args[0]], ATOM)}", power
     if isinstance(node, sympy.Heaviside):
         return _print_step(node, out, names)
     if isinstance(node, sympy.Abs):
@@ -156,6 +161,18 @@ def _factor_order(factor: sympy.Basic) -> int:
     return 3 if isinstance(factor, sympy.Add) else 2
 
 
+def _factor(item: tuple[str, int], after: bool) -> str:
+    """A factor of a product: in parentheses where it is a sum, a quotient or a matrix
+    product (``(1/y)·x``, ``2·(x @ y)``), or a negative after another factor (``2·(−x)``)."""
+    text, precedence = item
+    mul = PRECEDENCE["*"]
+    if precedence < mul or (precedence == mul and ("/" in text or "@" in text)):
+        return f"({text})"
+    if after and text.startswith(("−", "-")):
+        return f"({text})"
+    return text
+
+
 def _print_product(node: sympy.Mul, out: dict, names: dict) -> tuple[str, int]:
     mul, unary = PRECEDENCE["*"], PRECEDENCE["unary"]
     sign = ""
@@ -181,7 +198,7 @@ def _print_product(node: sympy.Mul, out: dict, names: dict) -> tuple[str, int]:
             bottom.append(_print_into(positive, out, names))
         else:
             top.append(out[factor])
-    numerator = "·".join(_wrap(t, mul) for t in top) or "1"
+    numerator = "·".join(_factor(t, i > 0) for i, t in enumerate(top)) or "1"
     if bottom:
         denominator = "·".join(_wrap(b, mul) for b in bottom)
         if len(bottom) > 1:
@@ -232,6 +249,8 @@ def constant_operand(node: Expr, text: str, value: Any, names_variable: bool) ->
 def _exact_number(node: Expr, v: float) -> sympy.Expr:
     """The number as sympy puts it in a formula: an integer exactly, a decimal as written."""
     if isinstance(node, Num):
+        if node.name in ("e", "pi"):  # the constants themselves, printed e and π
+            return sympy.E if node.name == "e" else sympy.pi
         v = node.value
     if isinstance(v, int) or (math.isfinite(v) and v.is_integer() and abs(v) < 1e15):
         return sympy.Integer(int(v))

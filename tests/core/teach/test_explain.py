@@ -74,7 +74,7 @@ def test_the_details_of_every_node_show_its_value_and_what_it_received(seed):
     ("expression", "inputs", "op", "expected"),
     [
         ("sin(x)", {"x": 0.5}, "SinBackward0", "cos(x)"),
-        ("exp(x)*2", {"x": 1.0}, "ExpBackward0", "exp(x)"),
+        ("exp(x)*2", {"x": 1.0}, "ExpBackward0", "e^x"),
         ("x*y", {"x": 2.0, "y": 3.0}, "MulBackward0", "y"),
         ("x/y", {"x": 2.0, "y": 4.0}, "DivBackward0", "1/y"),
     ],

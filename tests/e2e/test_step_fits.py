@@ -35,6 +35,9 @@ WALK = """() => {
     next.click();
     const shown = pane.querySelector('li.step:not([hidden])');
     if (!shown || Number(shown.dataset.step) !== k) { over.push({k, missing: true}); continue; }
+    // What a step sends on is the step: it is on screen wherever the step sends something.
+    const sent = shown.querySelector('dl.explain dd.sent');
+    if (sent && sent.getClientRects().length === 0) over.push({k, sentHidden: true});
     if (pane.scrollHeight > pane.clientHeight + 1 || pane.scrollWidth > pane.clientWidth + 1)
       over.push({k, height: pane.scrollHeight, room: pane.clientHeight,
                  width: pane.scrollWidth, wide: pane.clientWidth});

@@ -2,7 +2,7 @@
 
 Hypothesis draws expressions over every operator and function, programs with aliases
 and list lines, inputs that are negative, zero, huge, tiny or tied, and the flags
-symbolic, order 2, accumulate and retain. With a fixed seed CI sees the same few hundred
+symbolic, order 2, accumulate, retain and training. With a fixed seed CI sees the same few hundred
 examples every run. Every answer must be:
 - no 5xx;
 - every ✓ joins equal numbers (within the float32 tolerance, checked here on its own);
@@ -24,6 +24,7 @@ UNARY = ["sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "r
 BINARY = ["+", "-", "*", "/", "**"]
 CONSTANTS = ["0", "1", "2", "3", "0.5", "-2", "-1", "-0.5", "pi", "e", "100"]
 NUMBERS = [0.0, 1.0, -1.0, 2.0, -2.0, 0.5, 3.0, 100.0, -100.0, 1e20, -1e20, 1e-30]
+LESSON = {"expression": "5*x**3 + 2*x**2 + 4*x + 8", "inputs": {"x": 2}}
 # A placeholder of a derived form, the unknown rule, or a node's class as an operand.
 PLACEHOLDER = re.compile(r"\bp\d\b|\bk1?\b|\?|[A-Z][A-Za-z]*Backward\d")
 
@@ -104,14 +105,20 @@ def check_rules(steps: list[dict]) -> None:
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(expression=programs(), x=st.sampled_from(NUMBERS), y=st.sampled_from(NUMBERS),
        tie=st.booleans(), symbolic=st.booleans(), order=st.sampled_from([1, 2]),
-       accumulate=st.booleans(), retain=st.booleans())
+       accumulate=st.booleans(), retain=st.booleans(), train=st.booleans())
 def test_no_program_of_the_language_breaks_a_mark(
-        client, expression, x, y, tie, symbolic, order, accumulate, retain) -> None:
-    body = {"expression": expression, "inputs": {"x": x, "y": x if tie else y},
-            "symbolic": symbolic, "order": order, "accumulate": accumulate,
-            "retain_grad": retain}
+        client, expression, x, y, tie, symbolic, order, accumulate, retain, train) -> None:
+    inputs = {"x": x, "y": x if tie else y}
+    body = {"expression": expression, "inputs": inputs, "symbolic": symbolic, "order": order,
+            "accumulate": accumulate, "retain_grad": retain}
     response = client.post("/api/graph", json=body)
     assert response.status_code < 500, (expression, response.text[:300])
+    if train:
+        trained = client.post("/api/train", json={"expression": expression, "inputs": inputs,
+                                                   "params": ["x"], "lr": 0.01, "steps": 2})
+        assert trained.status_code < 500, (expression, trained.text[:300])
+    # The server still computes for the next student (a cached lesson: cheap).
+    assert client.post("/api/graph", json=LESSON).json()["gradients"] == {"x": 72.0}
     if response.status_code != 200:
         assert response.json()["detail"], expression  # a refusal says why
         return

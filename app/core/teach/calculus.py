@@ -211,6 +211,9 @@ def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
     for name in names:
         raw = plain_corners(sympy.diff(function, symbol(name)))
         shown, simplified = simplest(raw)
+        gathered = sympy.powsimp(shown)  # y*x**(y - 1), not x**y*y/x: a value at x = 0
+        if gathered != shown and sympy.count_ops(gathered) <= sympy.count_ops(shown):
+            shown = gathered
         made.append(Form(name, sympy.sstr(shown), mathml(shown), simplified, raw))
     entry = (parsed.normalized, tuple(made))
     with _FORMS_LOCK:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -290,11 +289,8 @@ REFUSED = {
 
 @pytest.mark.parametrize("case", list(REFUSED.values()), ids=list(REFUSED))
 def test_refusals_name_the_problem(client: TestClient, case: Refused) -> None:
-    started = time.monotonic()
     response = case.send(client)
-    elapsed = time.monotonic() - started
 
-    assert elapsed < 10, f"took {elapsed:.1f} s"
     assert response.status_code == case.status, response.text[:500]
     body = strict_json(response.text)
     detail = body["detail"]

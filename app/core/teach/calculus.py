@@ -25,7 +25,7 @@ import torch
 from cachetools import LRUCache
 
 from ..language.rules import N_, TENSOR_ONLY, Limits
-from ..language.tree import BinOp, Call, ListConst, Parsed, post_order
+from ..language.tree import BinOp, Call, ListConst, Parsed, children, post_order
 from ..language.values import scalar
 from ..trace.graph import evaluate
 from ..trace.model import Trace, to_value
@@ -223,7 +223,13 @@ def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
 
 
 def _size(parsed: Parsed) -> int:
-    return sum(1 for _ in post_order(parsed.tree))
+    """The tree's nodes as sympy sees them: a program's value used twice counts twice
+    (``b = a*a`` after ``a = x*x`` is 7 nodes, not 5), so a chain of such lines grows
+    as sympy's work does, not as the text does."""
+    sizes: dict[int, int] = {}
+    for node in post_order(parsed.tree):
+        sizes[id(node)] = 1 + sum(sizes[id(kid)] for kid in children(node))
+    return sizes[id(parsed.tree)]
 
 
 def scalar_only(parsed: Parsed, shapes: dict[str, tuple[int, ...]]) -> bool:

@@ -221,6 +221,18 @@ def test_a_function_too_large_for_a_formula_falls_back_to_finite_differences():
     assert d["value"] == pytest.approx(120.0, rel=1e-6) and d["agrees"] is True
 
 
+def test_a_program_that_uses_each_line_twice_is_counted_as_sympy_sees_it():
+    # 7 short lines, 22 nodes as written; each line doubles what sympy must differentiate.
+    lines = ["a0 = x*x"] + [f"a{i} = a{i - 1}*a{i - 1} + x" for i in range(1, 7)]
+    data = symbolic("\n".join(lines), {"x": 0.5})["symbolic"]
+    assert data["kind"] == "finite_difference" and data["reason"] == calculus.NO_FORMULA_LARGE
+
+
+def test_a_program_small_when_expanded_still_gets_a_formula():
+    data = symbolic("a = x*x\nb = a*a + x", {"x": 0.5})["symbolic"]
+    assert data["kind"] == "formula"
+
+
 def test_a_variable_without_requires_grad_gets_no_derivative_row():
     data = compute("c*x**2", {"c": 3, "x": 2}, {"c": False, "x": True},
                    extras=Extras(symbolic=True))["symbolic"]

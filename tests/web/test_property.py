@@ -2,7 +2,7 @@
 
 Hypothesis draws expressions over every operator and function, programs with aliases
 and list lines, inputs that are negative, zero, huge, tiny or tied, and the flags
-symbolic, order 2, accumulate, retain and training. With a fixed seed CI sees the same few hundred
+symbolic, order 2, accumulate, retain, collapse and training. With a fixed seed CI sees the same few hundred
 examples every run. Every answer must be:
 - no 5xx;
 - every ✓ joins equal numbers (within the float32 tolerance, checked here on its own);
@@ -17,6 +17,8 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from autograd_playground.core.language.program import line_names
 
 EXAMPLES = 300
 UNARY = ["sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu",
@@ -105,12 +107,15 @@ def check_rules(steps: list[dict]) -> None:
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(expression=programs(), x=st.sampled_from(NUMBERS), y=st.sampled_from(NUMBERS),
        tie=st.booleans(), symbolic=st.booleans(), order=st.sampled_from([1, 2]),
-       accumulate=st.booleans(), retain=st.booleans(), train=st.booleans())
+       accumulate=st.booleans(), retain=st.booleans(), train=st.booleans(),
+       collapse=st.booleans())
 def test_no_program_of_the_language_breaks_a_mark(
-        client, expression, x, y, tie, symbolic, order, accumulate, retain, train) -> None:
+        client, expression, x, y, tie, symbolic, order, accumulate, retain, train, collapse) -> None:
     inputs = {"x": x, "y": x if tie else y}
     body = {"expression": expression, "inputs": inputs, "symbolic": symbolic, "order": order,
-            "accumulate": accumulate, "retain_grad": retain}
+            "accumulate": accumulate, "retain_grad": retain,
+            # a program's lines drawn as one box each (a function has none to collapse)
+            "collapse": list(line_names(expression)) if collapse else []}
     response = client.post("/api/graph", json=body)
     assert response.status_code < 500, (expression, response.text[:300])
     if train:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,14 @@ def run_on_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+async def until(condition: Callable[[], object], seconds: float = 10.0) -> None:
+    """Let the loop run until ``condition()`` holds; fail past the deadline (no fixed sleep)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.001)
+
+
 @pytest.fixture
 def settings(clean_env: None) -> Settings:
     """The documented defaults, computing in-process (see IN_PROCESS)."""
@@ -88,3 +97,16 @@ def make_client(clean_env: None) -> Iterator[Callable[..., TestClient]]:
             return stack.enter_context(TestClient(create_app(settings)))
 
         yield make
+
+
+@pytest.fixture
+def faulty(clean_env: None) -> Iterator[TestClient]:
+    """An app with one extra route whose code fails, as a bug would."""
+    app = create_app(Settings(**IN_PROCESS))
+
+    @app.get("/api/fault")
+    def fault() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client

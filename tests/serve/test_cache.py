@@ -6,7 +6,6 @@ import asyncio
 import gzip
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,17 +17,8 @@ from autograd_playground.serve.engine import Busy, Engine
 SEED_BODY = {"expression": "5*x**3 + 2*x**2 + 4*x + 8", "inputs": {"x": 2}}
 
 
-def run(coro):
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def until(condition, seconds: float = 10.0) -> None:
-    """Let the loop run until ``condition()`` holds; fail past the deadline."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.001)
+from tests.conftest import run_on_own_loop as run
+from tests.conftest import until
 
 
 def test_encoded_is_compact_json_and_its_gzip() -> None:

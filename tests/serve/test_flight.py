@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from autograd_playground.serve.cache import SingleFlight
-
-
-def run(coro):
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def until(condition, seconds: float = 5.0) -> None:
-    """Yield to the loop until ``condition()`` holds; fail past the deadline."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0)
+from tests.conftest import run_on_own_loop as run
+from tests.conftest import until
 
 
 class Work:

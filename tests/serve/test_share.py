@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,18 +16,8 @@ from autograd_playground.serve.jobs import job_cost, make_job, make_train_job
 from autograd_playground.serve.settings import Settings
 from autograd_playground.serve.share import OverShare, Shares
 from autograd_playground.web.main import create_app
-
-
-def run(coro):
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def until(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never came true"
-        await asyncio.sleep(0.005)
+from tests.conftest import run_on_own_loop as run
+from tests.conftest import until
 
 
 def in_process_engine(**overrides) -> Engine:

@@ -5,26 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
-from fastapi.testclient import TestClient
-
-from autograd_playground.serve.settings import Settings
-from autograd_playground.web.main import create_app
-from tests.conftest import IN_PROCESS
-
-
-@pytest.fixture
-def faulty(clean_env) -> TestClient:
-    """An app with one extra route whose code fails, as a bug would."""
-    app = create_app(Settings(**IN_PROCESS))
-
-    @app.get("/api/fault")
-    def fault() -> None:
-        raise RuntimeError("a bug")
-
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
-
 
 def test_an_escaped_exception_is_a_sentence_with_the_security_headers(faulty, caplog):
     with caplog.at_level(logging.INFO):

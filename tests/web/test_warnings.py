@@ -4,16 +4,13 @@ under autograd_playground, with its traceback: serve/metrics.py counts those."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
 from autograd_playground.core.draw.layout import RenderError
 from autograd_playground.serve.engine import Busy
 from autograd_playground.serve.settings import Settings
 from autograd_playground.web import i18n, pages
-from autograd_playground.web.main import create_app
 from tests.conftest import IN_PROCESS, run_on_own_loop
 
 
@@ -66,14 +63,3 @@ def test_an_escaped_exception_is_logged_under_the_package(faulty, caplog):
     assert len(told(caplog, "unhandled error")) == 1
 
 
-@pytest.fixture
-def faulty(clean_env: None) -> Iterator[TestClient]:
-    """An app with one extra route whose code fails, as a bug would."""
-    app = create_app(Settings(**IN_PROCESS))
-
-    @app.get("/api/fault")
-    def fault() -> None:
-        raise RuntimeError("a bug")
-
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client

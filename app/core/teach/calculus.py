@@ -12,6 +12,7 @@ accumulation are their neighbours in this package (plot.py, second_order.py).
 
 from __future__ import annotations
 
+import gc
 import math
 import signal
 import sys
@@ -158,16 +159,35 @@ def _deadline(seconds: float) -> Iterator[None]:
         yield
         return
 
+    # An exception raised while a gc callback runs is lost ("ignored"), and with it the
+    # deadline: so the alarm repeats, and waits out a collection before it raises.
+    state = {"collecting": False, "raised": False}
+
+    def collection_starts(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            state["collecting"] = True
+
+    def collection_ends(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            state["collecting"] = False
+
     def late(signum: int, frame: Any) -> None:
+        if state["collecting"] or state["raised"]:
+            return  # the repeating alarm comes back in a moment
+        state["raised"] = True
         raise _Late
 
+    gc.callbacks.insert(0, collection_starts)  # before any other callback's code runs
+    gc.callbacks.append(collection_ends)  # after every other callback's code ran
     previous = signal.signal(signal.SIGALRM, late)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.01)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        gc.callbacks.remove(collection_starts)
+        gc.callbacks.remove(collection_ends)
 
 
 def simplest(derivative: Any) -> tuple[Any, bool]:

@@ -8,8 +8,10 @@ dy/dx = 15x² + 4x + 4 = 72 at x = 2.
 
 from __future__ import annotations
 
+import gc
 import math
 import re
+import time
 
 import numpy as np
 import pytest
@@ -299,3 +301,24 @@ def test_an_unsimplified_derivative_is_shown_with_its_powers_gathered(monkeypatc
     monkeypatch.setattr(calculus, "simplest", lambda derivative: (derivative, False))
     dx, _ = calculus.forms(parse("x**y"), ("x", "y"))
     assert dx.text == "x**(y - 1)*y"
+
+
+def test_a_deadline_that_falls_in_a_garbage_collection_is_not_lost():
+    # An exception raised inside a gc callback is only "ignored"; the deadline must
+    # come back after the collection instead of vanishing (seen in the whole suite,
+    # where hypothesis keeps a gc callback).
+    def slow_callback(phase, info):
+        if phase == "start":
+            time.sleep(0.05)  # the alarm falls in here
+
+    gc.callbacks.append(slow_callback)
+    try:
+        with pytest.raises(calculus._Late), calculus._deadline(0.01):
+            give_up = time.monotonic() + 5
+            while time.monotonic() < give_up:
+                gc.collect()  # 50 ms in a collection, where the first alarm falls
+                work = time.monotonic() + 0.02
+                while time.monotonic() < work:  # then Python's own work, as simplify's
+                    pass
+    finally:
+        gc.callbacks.remove(slow_callback)

@@ -112,7 +112,7 @@ def is_summary(value: object) -> TypeGuard[Summary]:
     return isinstance(value, dict) and "shape" in value and "first" in value
 
 
-def _shape_of(value: list) -> list[int]:
+def list_shape(value: list) -> list[int]:
     """The shape of a rectangular nested list, read down its first rows."""
     shape: list[int] = []
     probe: Any = value
@@ -122,7 +122,7 @@ def _shape_of(value: list) -> list[int]:
     return shape
 
 
-def _leaves(value: list) -> list[Any]:
+def leaves(value: list) -> list[Any]:
     """The numbers of a nested list, in row-major order."""
     flat: list[Any] = []
     stack: list[Any] = [value]
@@ -164,10 +164,10 @@ def summarize(value: Any, max_shown: int) -> Any:
     """
     if not isinstance(value, list) or max_shown <= 0:
         return value
-    shape = _shape_of(value)
+    shape = list_shape(value)
     if math.prod(shape) <= max_shown:
         return value
-    numbers = [_number(x) for x in _leaves(value)]
+    numbers = [_number(x) for x in leaves(value)]
     real = [x for x in numbers if not math.isnan(x)]
     mean = sum(numbers) / len(numbers)
     return {

@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..language.values import format_value
+from ..language.values import format_value, leaves, list_shape
 from ..result import GraphResult, Node, Rule
 
 
@@ -120,25 +120,6 @@ def shorten(text: str, limit: int = MAX_OPERAND) -> str:
     return f"{text[:half].rstrip()} … {text[-half:].lstrip()}"
 
 
-def _flat(value: Any) -> list[Any]:
-    out, stack = [], [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(reversed(item))
-        else:
-            out.append(item)
-    return out
-
-
-def _shape(value: Any) -> list[int]:
-    shape = []
-    while isinstance(value, list):
-        shape.append(len(value))
-        value = value[0] if value else None
-    return shape
-
-
 def brief(value: Any) -> str:
     """A value as a step shows it: in full when short, else its first entries and its shape."""
     text = format_value(value)
@@ -147,7 +128,7 @@ def brief(value: Any) -> str:
     if isinstance(value, dict):  # a summary of a large tensor
         first, shape = list(value.get("first", []))[:3], list(value.get("shape", []))
     else:
-        first, shape = _flat(value)[:3], _shape(value)
+        first, shape = leaves(value)[:3], list_shape(value)
     return f"[{', '.join(format_value(v) for v in first)}, …] (shape {shape})"
 
 

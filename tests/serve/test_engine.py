@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -16,6 +15,7 @@ import torch
 from autograd_playground.core.language.rules import ExprError, Limits, TooLong
 from autograd_playground.serve.engine import Busy, Engine, Overrun
 from autograd_playground.serve.jobs import make_job
+from tests.conftest import run_on_own_loop as run
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 MEMORY_MB = 1536
@@ -45,14 +45,6 @@ def seed_job(x: float = 2.0, view: str = "torchviz"):
     return make_job(SEED, {"x": x}, None, view, Limits())
 
 
-def run(coro):
-    """Run ``coro`` to the end on a fresh loop in its own thread.
-
-    Not asyncio.run() here: the browser tests' sync API keeps a loop running in
-    the main thread of the same pytest process.
-    """
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def test_a_worker_computes_the_seed(engine):

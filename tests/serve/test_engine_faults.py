@@ -12,18 +12,12 @@ import random
 import signal
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autograd_playground.core.language.rules import Limits
 from autograd_playground.serve.engine import STUCK_GRACE, Busy, Engine, Overrun
 from autograd_playground.serve.jobs import make_job
-
-
-def run(coro):
-    """On a fresh loop in its own thread (the browser tests keep a loop in the main one)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+from tests.conftest import run_on_own_loop as run
 
 
 def new_engine(events: list[tuple[str, str]], stuck_grace: float = STUCK_GRACE, **overrides) -> Engine:

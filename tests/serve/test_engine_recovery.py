@@ -16,7 +16,6 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from autograd_playground.serve.engine import Busy, Engine, Overrun
 from autograd_playground.serve.jobs import make_job
 from autograd_playground.serve.pool import WorkerPool
 from autograd_playground.serve.worker import fork_context
+from tests.conftest import run_on_own_loop as run
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 
@@ -37,10 +37,6 @@ def nested(depth: int, leaf=1):
     return value
 
 
-def run(coro):
-    """On a fresh loop in its own thread (the browser tests keep a loop in the main one)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 # --- values are checked before they are queued ------------------------------

@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -30,12 +29,7 @@ from autograd_playground.serve.pool import (
     WorkerPool,
 )
 from autograd_playground.serve.worker import fork_context
-
-
-def run(coro):
-    """On a fresh loop in its own thread (the browser tests keep a loop in the main one)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+from tests.conftest import run_on_own_loop as run
 
 
 def task(fn, *args) -> bytes:

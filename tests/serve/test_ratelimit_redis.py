@@ -13,13 +13,13 @@ import shutil
 import socket
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from autograd_playground.serve.ratelimit import RedisRateLimiter
+from tests.conftest import run_on_own_loop as run
 
 
 def free_port() -> int:
@@ -54,10 +54,6 @@ def redis_url(tmp_path_factory) -> str:
         process.wait(timeout=10)
 
 
-def run(coro):
-    """A fresh loop in its own thread (the browser tests keep one running in this one)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 async def takes(url: str, key: str, count: int, per_minute: int, burst: int) -> list[float]:

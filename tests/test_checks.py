@@ -60,10 +60,13 @@ def js_functions(path: Path) -> list[tuple[str, int]]:
 def oversized(root: Path) -> list[str]:
     """Every module past MAX_MODULE_LINES and function past MAX_FUNCTION_LINES."""
     problems = []
-    for path in sorted([*(root / "app").rglob("*.py"), *(root / "static" / "app").rglob("*.js")]):
+    sheets = sorted((root / "static" / "css").glob("*.css"))
+    for path in [*sorted((root / "app").rglob("*.py")), *sorted((root / "static" / "app").rglob("*.js")), *sheets]:
         lines = len(path.read_text().splitlines())
         if lines > MAX_MODULE_LINES:
             problems.append(f"{path.relative_to(root)}: {lines} lines")
+        if path.suffix == ".css":
+            continue
         functions = python_functions(path) if path.suffix == ".py" else js_functions(path)
         problems += [f"{where}: a function of {n} lines" for where, n in functions if n > MAX_FUNCTION_LINES]
     return problems
@@ -83,9 +86,12 @@ def test_the_size_check_finds_a_long_module_and_long_functions(tmp_path: Path) -
     (tmp_path / "static" / "app" / "a.js").write_text(
         f"export function f() {{\n{js_body}}}\n\nconst g = () => {{\n  return 1;\n}};\n"
     )
+    (tmp_path / "static" / "css").mkdir()
+    (tmp_path / "static" / "css" / "long.css").write_text("a { color: red; }\n" * (MAX_MODULE_LINES + 1))
     problems = oversized(tmp_path)
 
-    assert len(problems) == 3, problems
+    assert len(problems) == 4, problems
+    assert "static/css/long.css: 401 lines" in problems
     assert "app/long.py: 401 lines" in problems
     assert any("short.py:1 f: a function of 81 lines" in p for p in problems)
     assert any("a.js:1: a function of 82 lines" in p for p in problems)

@@ -68,3 +68,14 @@ def test_the_version_follows_the_files_contents(tmp_path):
     assert changed != before
     (root / "app" / "main.js").rename(root / "app" / "entry.js")
     assert static_version(root) not in (before, changed)  # a rename is a change too
+
+
+def test_the_stylesheet_imports_its_parts_under_the_same_version(client):
+    """app.css is a list of @imports; relative, so each part is versioned and kept a year."""
+    sheet = client.get(f"/static/{VERSION}/app.css").text
+    parts = re.findall(r'@import url\("(css/[\w-]+\.css)"\);', sheet)
+    assert len(parts) == len(list((STATIC / "css").glob("*.css"))) > 1
+    for part in parts:
+        response = client.get(f"/static/{VERSION}/{part}")
+        assert response.status_code == 200 and "{" in response.text, part
+        assert response.headers["cache-control"] == VERSIONED_CACHE

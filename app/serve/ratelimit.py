@@ -23,7 +23,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable
 from typing import NamedTuple
 
 from cachetools import TTLCache
@@ -152,13 +152,13 @@ def _normalise(address: str) -> str | None:
 
 
 def client_address(
-    peer: str | None, forwarded_for: str | None, trusted_proxies: frozenset[str]
+    peer: str | None, forwarded_for: str | None, trusted_proxies: Container[str]
 ) -> str:
     """The address to rate-limit a request by.
 
     ``peer`` is the direct TCP peer, ``forwarded_for`` the X-Forwarded-For
-    header (several headers joined with ", "), and ``trusted_proxies`` the
-    normalised addresses from :func:`parse_trusted_proxies`.
+    header (several headers joined with ", "), and ``trusted_proxies`` what
+    :func:`parse_trusted_proxies` made of the setting.
 
     The header is only read when ``peer`` is a trusted proxy. It is then walked
     from the right, skipping trusted proxies; the first other address is the
@@ -183,22 +183,60 @@ def client_address(
     return peer_ip
 
 
-def parse_trusted_proxies(value: str) -> frozenset[str]:
-    """The trusted proxy addresses in ``value``: IPv4/IPv6, comma or space separated.
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-    Addresses are normalised as :func:`client_address` compares them. Networks
-    (``10.0.0.0/8``), host names and ports are not accepted; a ValueError names
-    the first entry that is not a plain IP address. An empty value trusts no one.
+
+class TrustedProxies:
+    """The proxies whose X-Forwarded-For is believed: addresses and networks.
+
+    ``address in proxies`` asks whether an address (in any spelling that
+    :func:`_normalise` accepts) lies in one of the networks; a single address
+    is a network of one. Behind an ingress whose pods change addresses, the
+    setting names the pods' network (``10.42.0.0/16``) rather than each pod.
     """
-    addresses: set[str] = set()
+
+    def __init__(self, networks: Iterable[Network] = ()) -> None:
+        self.networks = tuple(sorted(set(networks), key=lambda n: (n.version, n)))
+
+    def __contains__(self, address: object) -> bool:
+        normalised = _normalise(address) if isinstance(address, str) else None
+        if normalised is None or not self.networks:
+            return False
+        ip = ipaddress.ip_address(normalised)
+        return any(ip in network for network in self.networks)
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def __str__(self) -> str:
+        """The setting's canonical text: a single address without its /32 or /128."""
+        return ",".join(
+            str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n)
+            for n in self.networks
+        )
+
+
+def parse_trusted_proxies(value: str) -> TrustedProxies:
+    """The trusted proxies in ``value``: IPv4/IPv6 addresses or networks, comma or space separated.
+
+    Addresses are normalised as :func:`client_address` compares them. A network
+    is written with its prefix (``10.0.0.0/8``) and must have no host bits set,
+    so that a mistyped address is not taken as a wide network. Host names and
+    ports are not accepted; a ValueError names the first entry that is not an
+    address or a network. An empty value trusts no one.
+    """
+    networks: list[Network] = []
     for entry in re.split(r"[\s,]+", value.strip()):
         if not entry:
             continue
-        normalised = _normalise(entry)
-        if normalised is None:
-            raise ValueError(f"not an IP address in the trusted proxies: {entry!r}")
-        addresses.add(normalised)
-    return frozenset(addresses)
+        address = _normalise(entry)
+        try:
+            networks.append(ipaddress.ip_network(address or entry, strict=True))
+        except ValueError:
+            raise ValueError(
+                f"not an IP address or network in the trusted proxies: {entry!r}"
+            ) from None
+    return TrustedProxies(networks)
 
 
 class RedisRateLimiter:

@@ -167,8 +167,8 @@ class Settings(BaseSettings):
     )
     trusted_proxies: str = Field(
         "",
-        description="IP addresses of reverse proxies whose X-Forwarded-For (and -Proto, -Host) "
-        "is believed; empty: none.",
+        description="IP addresses or networks (10.42.0.0/16) of reverse proxies whose "
+        "X-Forwarded-For (and -Proto, -Host) is believed, comma-separated; empty: none.",
     )
     log_expression_chars: int = Field(
         80, ge=0, description="At most this much of a function's text goes into a log line."
@@ -208,7 +208,7 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, value: str) -> str:
-        return ",".join(sorted(parse_trusted_proxies(value)))
+        return str(parse_trusted_proxies(value))
     allowed_frame_ancestors: str = Field(
         "*",
         description="Sites that may put /embed in an iframe: CSP frame-ancestors sources, "

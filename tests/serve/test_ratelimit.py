@@ -355,23 +355,42 @@ def test_a_peer_that_is_not_an_ip_is_used_as_it_is():
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("", frozenset()),
-        ("   ", frozenset()),
-        ("10.0.0.1", {"10.0.0.1"}),
-        ("10.0.0.1,10.0.0.2", {"10.0.0.1", "10.0.0.2"}),
-        (" 10.0.0.1 ,  10.0.0.2\t::1 ", {"10.0.0.1", "10.0.0.2", "::1"}),
-        ("2001:DB8:0::1, 10.0.0.1,", {"2001:db8::1", "10.0.0.1"}),
+        ("", ""),
+        ("   ", ""),
+        ("10.0.0.1", "10.0.0.1"),
+        ("10.0.0.2,10.0.0.1", "10.0.0.1,10.0.0.2"),
+        (" 10.0.0.1 ,  10.0.0.2\t::1 ", "10.0.0.1,10.0.0.2,::1"),
+        ("2001:DB8:0::1, 10.0.0.1,", "10.0.0.1,2001:db8::1"),
+        ("::ffff:10.0.0.1", "10.0.0.1"),
+        ("10.42.0.0/16, 10.0.0.7, fd00::/8", "10.0.0.7,10.42.0.0/16,fd00::/8"),
     ],
 )
 def test_trusted_proxies_are_parsed_and_normalised(value, expected):
-    assert parse_trusted_proxies(value) == frozenset(expected)
+    assert str(parse_trusted_proxies(value)) == expected
+
+
+def test_a_trusted_network_holds_every_address_in_it_and_no_other():
+    """Behind an ingress whose pods change addresses, the setting names their network."""
+    trusted = parse_trusted_proxies("10.42.0.0/16, 2001:db8:1::/48")
+    assert "10.42.0.1" in trusted and "10.42.255.254" in trusted
+    assert "::ffff:10.42.3.4" in trusted and "2001:db8:1:ffff::9" in trusted
+    assert "10.43.0.1" not in trusted and "2001:db8:2::1" not in trusted
+    assert "not an address" not in trusted and "" not in trusted
+    header = "6.6.6.6, 198.51.100.23, 10.42.7.7"
+    assert client_address("10.42.9.9", header, trusted) == "198.51.100.23"
+    assert client_address("10.43.9.9", header, trusted) == "10.43.9.9"
+
+
+def test_no_proxies_trust_no_one():
+    assert not parse_trusted_proxies("") and "127.0.0.1" not in parse_trusted_proxies("")
 
 
 @pytest.mark.parametrize(
     ("value", "bad"),
     [
         ("10.0.0.1, proxy.local", "proxy.local"),
-        ("10.0.0.0/8", "10.0.0.0/8"),
+        ("10.0.0.1/8", "10.0.0.1/8"),  # host bits set: a mistyped address, not a network
+        ("10.0.0.0/33", "10.0.0.0/33"),
         ("10.0.0.1:8080", "10.0.0.1:8080"),
         ("256.0.0.1", "256.0.0.1"),
         ("::1, 2001:db8:::1", "2001:db8:::1"),

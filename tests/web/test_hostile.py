@@ -714,7 +714,7 @@ def test_the_limiter_answers_429_with_retry_after_for_the_api_and_the_page(
 
 
 def test_forwarded_for_is_believed_only_from_a_trusted_proxy(clean_env: None) -> None:
-    with pytest.raises(ValidationError, match="not an IP address"):
+    with pytest.raises(ValidationError, match="not an IP address or network"):
         Settings(trusted_proxies="testclient")  # TestClient's default peer cannot be trusted
 
     # One request per key, and a token a minute: none comes back while the test runs.
@@ -736,6 +736,27 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy(clean_env: None) ->
         # A stranger's header changes nothing: it is limited by its own address.
         assert status(stranger, "203.0.113.3") == 200
         assert status(stranger, "203.0.113.4") == 429
+
+
+def test_behind_ingress_pods_of_a_trusted_network_every_student_keeps_a_bucket(
+    clean_env: None,
+) -> None:
+    """An ingress's pods change addresses: the setting names their network, not each pod."""
+    limited = {**IN_PROCESS, "rate_limit_burst": 1, "rate_limit_per_minute": 1,
+               "trusted_proxies": "10.42.0.0/16"}
+    app = create_app(Settings(**limited))
+    with TestClient(app, client=("10.42.3.17", 50000)) as pod, \
+            TestClient(app, client=("10.42.200.5", 50000)) as new_pod, \
+            TestClient(app, client=("10.43.0.1", 50000)) as outsider:
+        def status(test_client: TestClient, forwarded: str) -> int:
+            headers = {"X-Forwarded-For": forwarded}
+            return test_client.post("/api/graph", json=SEED_BODY, headers=headers).status_code
+
+        assert status(pod, "203.0.113.1") == 200
+        assert status(new_pod, "203.0.113.2") == 200  # another pod: still each student
+        assert status(new_pod, "203.0.113.1") == 429  # the same student through another pod
+        assert status(outsider, "203.0.113.5") == 200
+        assert status(outsider, "203.0.113.6") == 429  # outside the network: its own address
 
 
 # --- found by a new user: nesting, Unicode digits, malformed URLs, overflow, bidi -----

@@ -20,6 +20,16 @@ _BARE_CALL = re.compile(r"(?<![\w.])(" + "|".join(FUNCTIONS) + r")\s+([\w.]+)")
 # A decimal comma: 2,5 (a space after the comma reads as a list or arguments).
 _DECIMAL_COMMA = re.compile(r"(?<![\w.])(\d+),(\d+)")
 
+# Characters that a keyboard or a word processor types for an operator, and its ASCII
+# spelling: x² is AltGr+2 on a German keyboard, · and × are the textbook's product.
+ASCII_SPELLINGS = {"²": "**2", "³": "**3", "·": "*", "×": "*", "\u2212": "-", "÷": "/"}
+_POWERS = {"²": "^2", "³": "^3"}
+_OPERATIONS = {"·": N_("multiply"), "×": N_("multiply"), "\u2212": N_("subtract"),
+               "÷": N_("divide")}
+# The operand next to such a character, shown with it in the hint: a name or a number.
+_OPERAND_BEFORE = re.compile(r"[A-Za-z0-9_.]{1,30}$")
+_OPERAND_AFTER = re.compile(r"[A-Za-z0-9_.]{1,30}")
+
 
 def check_characters(text: str) -> None:
     for i, ch in enumerate(text):
@@ -47,6 +57,8 @@ def check_characters(text: str) -> None:
                 i,
                 i + 1,
             )
+        if ch in ASCII_SPELLINGS:
+            raise spelling(text, i)
         if ord(ch) > 127:
             # Python folds many Unicode letters into ASCII ones (NFKC), so a
             # name that looks harmless could become another one: refuse them all.
@@ -57,6 +69,33 @@ def check_characters(text: str) -> None:
                 i,
                 i + 1,
             )
+
+
+def spelling(text: str, i: int) -> ExprError:
+    """The refusal of ``text[i]``, one of ASCII_SPELLINGS, naming its ASCII spelling with
+    the operands beside it: ``x²`` -> x**2 or x^2, ``2·x`` -> 2*x."""
+    ch = text[i]
+    before = _OPERAND_BEFORE.search(text[max(0, i - 30) : i])
+    left = before.group() if before else ""
+    if ch in _POWERS:
+        return ExprError(
+            "The character '{char}' at column {column} is not allowed; write {fix} or {alt} "
+            "instead of {token}.",
+            {"char": ch, "token": left + ch, "fix": left + ASCII_SPELLINGS[ch],
+             "alt": left + _POWERS[ch]},
+            i,
+            i + 1,
+        )
+    after = _OPERAND_AFTER.match(text, i + 1)
+    right = after.group() if after else ""
+    return ExprError(
+        "The character '{char}' at column {column} is not allowed; {operation} with {ascii}: "
+        "write {fix} instead of {token}.",
+        {"char": ch, "operation": _OPERATIONS[ch], "ascii": ASCII_SPELLINGS[ch],
+         "token": left + ch + right, "fix": left + ASCII_SPELLINGS[ch] + right},
+        i,
+        i + 1,
+    )
 
 
 def caret_to_power(text: str) -> tuple[str, list[int]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from socketserver import BaseServer
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -24,6 +25,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    start_http_server,
 )
 
 OTHER = "other"
@@ -192,6 +194,11 @@ class Metrics:
     def set_queue_depth(self, n: int) -> None:
         """Set how many tasks are waiting or running in the worker pool now."""
         self.queue_depth.set(n)
+
+    def listen(self, port: int, address: str = "0.0.0.0") -> BaseServer:
+        """Serve this registry on a port of its own, from a thread; shut the server down to stop."""
+        server, _thread = start_http_server(port, addr=address, registry=self.registry)
+        return server
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition of this registry, and its content type."""

@@ -179,6 +179,14 @@ class Settings(BaseSettings):
         description="Addresses or networks that may read /metrics, comma-separated (loopback "
         "by default: add the scraper's network); '*': anyone. Others get 404.",
     )
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65_535,
+        description="0: /metrics is served beside the app, to metrics_allow. A port: /metrics is "
+        "served only there, on its own listener (metrics_allow does not apply; limit who "
+        "reaches the port with the network), and the app's port answers 404.",
+    )
     public_url: str = Field(
         "",
         description="The address students reach this server at (https://host or "

@@ -34,7 +34,7 @@ PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/calculus", "/lesson"}
 # may ask of the server: a page renders the graph, a computation may run sympy or
 # train, /calculus does both; the small blocks cost one.
 ROUTE_COST = {"/": 2, "/embed": 2, "/api/graph": 2, "/calculus": 4, "/api/train": 4}
-ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/metrics", "/docs", "/openapi.json"}
+ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/livez", "/metrics", "/docs", "/openapi.json"}
 
 
 def content_security_policy(frame_ancestors: str, also: str = "") -> str:

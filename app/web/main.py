@@ -32,9 +32,18 @@ from .templating import STATIC, environments
 async def lifespan(app: FastAPI):
     state = app.state
     state.engine.start()
+    settings = state.settings
+    # A network policy filters ports, not paths: on a port of its own, /metrics can
+    # be opened to the scraper while students reach only the app's port.
+    listener = None
+    if settings.metrics_enabled and settings.metrics_port:
+        listener = state.metrics.listen(settings.metrics_port)
     if state.settings.warm_cache:
         await pages.warm_cache(state.engine, state.settings)
     yield
+    if listener is not None:
+        listener.shutdown()
+        listener.server_close()
     state.engine.close()
     for shared in (state.engine.cache, state.limiter):
         if hasattr(shared, "close"):
@@ -92,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.health)
     if settings.docs_enabled:
         app.include_router(ops.docs)
-    if settings.metrics_enabled:
+    if settings.metrics_enabled and not settings.metrics_port:
         app.include_router(ops.metrics)
     app.mount(
         f"/static/{version}",

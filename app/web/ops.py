@@ -27,6 +27,16 @@ async def healthz(engine: EngineDep) -> JSONResponse:
     return health_answer("ok", 200)
 
 
+@health.get("/livez", summary="200 while the process answers, whatever its workers do")
+async def livez() -> JSONResponse:
+    """For a liveness probe: only a wedged event loop fails it, never a pool being rebuilt.
+
+    /healthz's 503 while the workers restart should take a replica out of
+    service, not restart it; restarting it then would turn a rebuild into a loop.
+    """
+    return health_answer("alive", 200)
+
+
 def health_answer(status: str, code: int) -> JSONResponse:
     return JSONResponse({"status": status, "version": VERSION}, status_code=code)
 

@@ -67,6 +67,47 @@ def test_metrics_are_served_only_to_allowed_addresses_by_default(make_client):
     assert make_client(metrics_allow="*").get("/metrics").status_code == 200
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_metrics_on_a_port_of_their_own_leave_the_apps_port(clean_env):
+    """A network policy filters ports: on its own port, only the scraper need reach /metrics."""
+    import urllib.request
+
+    from fastapi.testclient import TestClient
+
+    from autograd_playground.serve.settings import Settings
+    from autograd_playground.web.main import create_app
+    from tests.conftest import IN_PROCESS
+
+    port = free_port()
+    settings = Settings(**{**IN_PROCESS, "metrics_allow": "*", "metrics_port": port})
+    with TestClient(create_app(settings)) as client:
+        client.get("/healthz")
+        assert client.get("/metrics").status_code == 404  # not on the students' port
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            body = answer.read().decode()
+        assert 'playground_requests_total{route="/healthz",status="200"}' in body
+    # The app's shutdown closed the listener.
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+def test_livez_answers_while_the_pool_is_down_and_healthz_does_not(make_client):
+    """Liveness must not restart a replica whose workers are being rebuilt."""
+    client = make_client()
+    client.app.state.engine.workers = 1  # pretend to run a pool, and that it is gone
+    assert client.get("/healthz").status_code == 503
+    live = client.get("/livez")
+    assert live.status_code == 200 and live.json() == {"status": "alive", "version": VERSION}
+    client.app.state.engine.workers = 0
+
+
 def Settings_default(name: str):
     from autograd_playground.serve.settings import Settings
 

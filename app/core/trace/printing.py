@@ -133,24 +133,32 @@ def _print_one(node: sympy.Basic, out: dict, names: dict) -> tuple[str, int]:
     return str(node), ATOM  # pragma: no cover - no other class is derived
 
 
-def _print_step(node: sympy.Heaviside, out: dict, names: dict) -> tuple[str, int]:
-    """PyTorch's step as a comparison: ``[x > 0]``, ``[x > y]``; ``≥`` where the step is 1
-    at the corner (clamp's bounds), a number on the right: ``[x ≤ 1]``, not ``[1 ≥ x]``;
-    where it is ½ there (a tie of maximum or minimum), ``[x > y] + ½·[x = y]``."""
-    arg = node.args[0]
-    at_zero = node.args[1] if len(node.args) > 1 else sympy.S.Half
-    strict = at_zero != 1
+def step_parts(arg: sympy.Expr, at_zero: sympy.Expr) -> tuple[sympy.Expr, str, sympy.Expr, bool]:
+    """sympy's ``Heaviside(arg, at_zero)`` as the comparison a student reads, the one rule
+    for both panels: (left, relation, right, tie). The negative terms of ``arg`` go right,
+    a number stays on the right (``[x ≤ 1]``, not ``[1 ≥ x]``); the relation is ``≥`` or
+    ``≤`` where the step is 1 at the corner (clamp's bounds), else ``>`` or ``<``; ``tie``
+    where it is ½ there (maximum, minimum), which reads ``[x > y] + ½·[x = y]``."""
     terms = sympy.Add.make_args(arg)
     left = sympy.Add(*(t for t in terms if not t.could_extract_minus_sign()))
     right = -sympy.Add(*(t for t in terms if t.could_extract_minus_sign()))
     flipped = left.is_Number and not right.is_Number
     if flipped:
         left, right = right, left
-    sign = ("<" if strict else "≤") if flipped else (">" if strict else "≥")
+    strict = at_zero != 1
+    relation = ("<" if strict else "≤") if flipped else (">" if strict else "≥")
+    return left, relation, right, at_zero == sympy.S.Half
+
+
+def _print_step(node: sympy.Heaviside, out: dict, names: dict) -> tuple[str, int]:
+    """PyTorch's step as a comparison (step_parts): ``[x > 0]``, ``[x ≤ 1]``,
+    ``[x > y] + ½·[x = y]``."""
+    at_zero = node.args[1] if len(node.args) > 1 else sympy.S.Half
+    left, relation, right, tie = step_parts(node.args[0], at_zero)
     a, b = (_print_into(side, out, names)[0] for side in (left, right))
-    if at_zero == sympy.S.Half:
-        return f"[{a} {sign} {b}] + ½·[{a} = {b}]", PRECEDENCE["+"]
-    return f"[{a} {sign} {b}]", ATOM
+    if tie:
+        return f"[{a} {relation} {b}] + ½·[{a} = {b}]", PRECEDENCE["+"]
+    return f"[{a} {relation} {b}]", ATOM
 
 
 def _factor_order(factor: sympy.Basic) -> int:

@@ -133,6 +133,21 @@ def test_calculus_shows_dy_dx_its_value_and_the_agreement(client):
     assert not block.select("[style]")  # the CSP allows no inline styles
 
 
+def test_a_step_in_dy_dx_reads_as_the_step_panel_writes_it(client):
+    # maximum(x, y) at a tie: sympy's Heaviside(x − y), which its printer writes Θ(x − y, 1/2),
+    # reads [x > y] + ½·[x = y], as the step panel writes it; both give PyTorch's ½.
+    block = soup(client.get("/calculus", params={"expr": "maximum(x, y)", "x": "1", "y": "1"}))
+    formula = block.select_one("[data-testid=symbolic-x]")
+    assert formula["data-text"] == "[x > y] + [x = y]/2"
+    assert "Θ" not in formula.text and "Heaviside" not in formula.text
+    assert [mo.text for mo in formula.select("mo")] == ["[", ">", "]", "+", "⁢", "[", "=", "]"]
+    assert block.select_one("[data-testid=symbolic-value-x]").text == "0.5"
+    assert "yes" in block.select_one("[data-testid=agree-x]")["class"]
+    page_ = soup(client.get("/", params={"expr": "maximum(x, y)", "x": "1", "y": "1"}))
+    shown = [li.get_text(" ", strip=True) for li in page_.select("[data-testid=local-derivative]")]
+    assert any("[x > y] + ½·[x = y] = 0.5" in s for s in shown)
+
+
 def test_calculus_shows_second_order_and_accumulation(client):
     block = soup(client.get("/calculus", params={
         "expr": LESSON, "x": "2", "order": "2", "accumulate": "1"}))

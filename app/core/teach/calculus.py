@@ -31,7 +31,7 @@ from ..language.values import scalar
 from ..trace.graph import evaluate
 from ..trace.model import Trace, to_value
 from ..trace.numeric import close, parting
-from .mathml import mathml
+from .mathml import formula_text, mathml
 
 # A tree with more nodes than this gets no formula: sympy's work grows fast with size.
 SYMBOLIC_MAX_NODES = 80
@@ -234,7 +234,7 @@ def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
         gathered = sympy.powsimp(shown)  # y*x**(y - 1), not x**y*y/x: a value at x = 0
         if gathered != shown and sympy.count_ops(gathered) <= sympy.count_ops(shown):
             shown = gathered
-        made.append(Form(name, sympy.sstr(shown), mathml(shown), simplified, raw))
+        made.append(Form(name, formula_text(shown), mathml(shown), simplified, raw))
     entry = (parsed.normalized, tuple(made))
     with _FORMS_LOCK:
         if form_bytes(entry) <= _FORMS.maxsize:  # LRUCache refuses an entry past its bound

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy.printing.precedence import PRECEDENCE as SYMPY_PRECEDENCE
 
 from ..language.tree import ATOM, PRECEDENCE, BinOp, Expr, ListConst, Num, Unary
 from ..language.values import format_value
@@ -148,6 +149,22 @@ def step_parts(arg: sympy.Expr, at_zero: sympy.Expr) -> tuple[sympy.Expr, str, s
     strict = at_zero != 1
     relation = ("<" if strict else "≤") if flipped else (">" if strict else "≥")
     return left, relation, right, at_zero == sympy.S.Half
+
+
+class Bracket(sympy.Function):
+    """sympy's Heaviside, to be written as step_parts reads it (the derivative panel's
+    printers, autograd_playground.core.teach.mathml): its arguments are Heaviside's. A tie
+    reads as a sum, ``[x > y] + ½·[x = y]``, so it binds as a sum does in a product."""
+
+    @property
+    def precedence(self) -> int:
+        tie = len(self.args) < 2 or self.args[1] == sympy.S.Half
+        return SYMPY_PRECEDENCE["Add" if tie else "Atom"]
+
+
+def as_brackets(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with every Heaviside as a :class:`Bracket`, for printing only."""
+    return expr.replace(sympy.Heaviside, Bracket)
 
 
 def _print_step(node: sympy.Heaviside, out: dict, names: dict) -> tuple[str, int]:

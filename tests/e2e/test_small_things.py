@@ -1,0 +1,123 @@
+"""The smaller things on the page, in a real browser: the plot's labels, the program's
+text area, print, the Share panel's Copy button and wide tensors on a phone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 375, "height": 740}
+LAPTOP = {"width": 1280, "height": 800}
+A4_MAX_PAGES = 3
+MLP = "h = relu(W1 @ x + b1)\ny = W2 @ h + b2\nloss = mse(y, t)"
+MLP_VALUES = {
+    "W1": "[[0.5, -1.25, 2], [1.5, 0.75, -0.5], [-2, 1, 0.25], [0.1, 0.2, 0.3]]",
+    "x": "[1, 2, 3]",
+    "b1": "[0.1, 0.2, 0.3, 0.4]",
+    "W2": "[[1, -1, 0.5, 2], [0.25, 0.5, -1.5, 1]]",
+    "b2": "[0.5, -0.5]",
+    "t": "[1, 0]",
+}
+
+# --- the plot -----------------------------------------------------------------
+
+# Functions and points: negative values, the x axis near a label, the y axis in
+# the middle, a pole, and the point on the bottom and on the top edge.
+PLOTS = [
+    ("5*x**3 + 2*x**2 + 4*x + 8", "2"),  # y from -21.44: the axis ran through the label
+    ("x**2 - 4", "0"),
+    ("sin(x)", "0"),
+    ("x**3", "-2"),
+    ("exp(x) - 30", "-3"),
+    ("1/x", "1"),
+    ("x**2", "0"),  # the point on the bottom edge
+    ("0 - x**2", "0"),  # ... and on the top edge
+    ("4*x - 10", "3"),
+]
+CLEARANCE = 2.0  # SVG units kept free around a label
+
+
+def clip(segment: tuple[float, float, float, float],
+         box: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
+    """The part of a segment inside an axis-aligned box (Liang-Barsky), or None."""
+    x1, y1, x2, y2 = segment
+    left, top, right, bottom = box
+    dx, dy = x2 - x1, y2 - y1
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, x1 - left), (dx, right - x1), (-dy, y1 - top), (dy, bottom - y1)):
+        if p == 0:
+            if q < 0:
+                return None
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return None
+    return (x1 + t0 * dx, y1 + t0 * dy, x1 + t1 * dx, y1 + t1 * dy)
+
+
+def crosses(segment: tuple[float, float, float, float], rect: dict[str, float]) -> bool:
+    box = (rect["x"] - CLEARANCE, rect["y"] - CLEARANCE,
+           rect["x"] + rect["width"] + CLEARANCE, rect["y"] + rect["height"] + CLEARANCE)
+    return clip(segment, box) is not None
+
+
+READ_PLOT = """(svg) => {
+  const box = (e) => { const b = e.getBBox(); return {x: b.x, y: b.y, width: b.width, height: b.height}; };
+  const num = (e, a) => parseFloat(e.getAttribute(a));
+  const frame = svg.querySelector('.plot-frame');
+  return {
+    frame: box(frame),
+    view: svg.viewBox.baseVal && [svg.viewBox.baseVal.x, svg.viewBox.baseVal.y,
+                                  svg.viewBox.baseVal.width, svg.viewBox.baseVal.height],
+    labels: [...svg.querySelectorAll('.plot-label')].map((t) => ({text: t.textContent, box: box(t)})),
+    axes: [...svg.querySelectorAll('.plot-axis')].map((l) =>
+      [num(l, 'x1'), num(l, 'y1'), num(l, 'x2'), num(l, 'y2')]),
+    tangent: svg.querySelector('.plot-tangent').getAttribute('d'),
+  };
+}"""
+
+
+def plot_problems(found: dict[str, Any]) -> list[str]:
+    frame = found["frame"]
+    inside = (frame["x"], frame["y"], frame["x"] + frame["width"], frame["y"] + frame["height"])
+    numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", found["tangent"])]
+    tangent = clip((numbers[0], numbers[1], numbers[2], numbers[3]), inside)  # as clipped
+    lines = [("axis", tuple(a)) for a in found["axes"]]
+    if tangent is not None:
+        lines.append(("tangent", tangent))
+    vx, vy, vw, vh = found["view"]
+    wrong = []
+    for label in found["labels"]:
+        rect = label["box"]
+        for name, line in lines:
+            if crosses(line, rect):
+                wrong.append(f"{label['text']!r} meets the {name}")
+        if rect["x"] < vx or rect["x"] + rect["width"] > vx + vw or rect["y"] < vy \
+                or rect["y"] + rect["height"] > vy + vh:
+            wrong.append(f"{label['text']!r} is cut by the picture's edge")
+    return wrong
+
+
+def test_the_plot_labels_keep_clear_of_the_axes_and_the_tangent(page: Page, link, screenshot):
+    wrong: list[str] = []
+    for expr, x in PLOTS:
+        page.goto(link(expr, x=x, lang="en"))
+        svg = page.get_by_test_id("plot").locator("svg")
+        expect(svg).to_be_visible()
+        found = svg.evaluate(READ_PLOT)
+        assert len(found["labels"]) == 4, found["labels"]
+        wrong += [f"{expr} at x = {x}: {w}" for w in plot_problems(found)]
+    page.goto(link(x=2, lang="en"))
+    page.get_by_test_id("plot").scroll_into_view_if_needed()
+    screenshot(page, "lesson-plot")
+    assert wrong == []

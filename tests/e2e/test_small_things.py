@@ -121,3 +121,38 @@ def test_the_plot_labels_keep_clear_of_the_axes_and_the_tangent(page: Page, link
     page.get_by_test_id("plot").scroll_into_view_if_needed()
     screenshot(page, "lesson-plot")
     assert wrong == []
+
+
+# --- the program's text area --------------------------------------------------
+
+
+def text_area(page: Page) -> dict[str, float]:
+    return page.get_by_test_id("expr").evaluate(
+        """(t) => ({scroll: t.scrollHeight, client: t.clientHeight,
+                   line: parseFloat(getComputedStyle(t).lineHeight)})""")
+
+
+def test_the_program_grows_with_its_lines_up_to_eight(page: Page, link):
+    page.goto(link("sigmoid(w*x + b)", w="0.5", x="2", b="-1"))
+    page.get_by_test_id("as-program").click()
+    area = page.get_by_test_id("expr")
+    expect(area).to_have_value(re.compile(r"sigmoid"))
+    area.press("End")
+    for line in ("a = y*2", "c = a + 1", "d = c*c"):
+        area.press("Enter")
+        area.type(line)
+    size = text_area(page)
+    assert size["scroll"] <= size["client"], size  # all four lines, no scrolling
+    for n in range(4, 14):
+        area.press("Enter")
+        area.type(f"v{n} = d + {n}")
+    size = text_area(page)
+    assert 7 * size["line"] <= size["client"] <= 9 * size["line"], size  # about eight lines
+
+
+def test_a_four_line_program_opens_with_every_line_in_view(new_page, link):
+    page = new_page(viewport=PHONE, locale="en-US")
+    page.goto(link("z = w*x + b\nh = tanh(z)\nd = h - t\nloss = d^2",
+                   w="0.5", x="1.5", b="0.1", t="1"))
+    size = text_area(page)
+    assert size["scroll"] <= size["client"], size

@@ -84,6 +84,7 @@ def calculus_json(
             "second": {k: summarize(v, max_shown) for k, v in second.second.items()},
             "first": {k: summarize(v, max_shown) for k, v in second.first.items()},
             "graph": graph,
+            "formulas": list(second.formulas),
             "note": None if second.note is None else {
                 "template": second.note[0], "params": second.note[1]},
         }

@@ -21,6 +21,7 @@ from ..result import Value
 from ..trace.graph import evaluate, make_inputs
 from ..trace.model import Trace, to_value
 from ..trace.recorder import record
+from .gradient_graph import Capture, explained
 
 # Second order: at most this many numbers per variable get their d²y/dx².
 DIAGONAL_MAX_NUMBERS = 100
@@ -46,6 +47,9 @@ class SecondOrder:
     trace: Trace | None  # the graph whose backward() gives d²y/dx² for ``variable``
     variable: str | None
     note: tuple[str, dict[str, Any]] | None  # why there is no graph, as template and params
+    # d²y/dx² per variable as a formula beside its value (calculus.derivatives' fields),
+    # for a function of single numbers; empty where dy/dx has no formula.
+    formulas: tuple[dict[str, Any], ...] = ()
 
 
 def second_order(
@@ -54,11 +58,14 @@ def second_order(
     """``torch.autograd.grad(y, x, create_graph=True)``, then the gradient of each number of it."""
     with torch.enable_grad():
         tensors = make_inputs(parsed, inputs, requires_grad, limits)
-        y = evaluate(parsed, tensors, limits)
         leaves = [(name, t) for name, t in tensors.items() if t.requires_grad]
-        grads = torch.autograd.grad(
-            y, [t for _, t in leaves], create_graph=True, allow_unused=True
-        )
+        # Every op, y's and its backward formulas': the gradient's graph holds both.
+        with Capture() as capture:
+            y = evaluate(parsed, tensors, limits)
+            grads = torch.autograd.grad(
+                y, [t for _, t in leaves], create_graph=True, allow_unused=True
+            )
+        made = capture.made()
         second: dict[str, Any] = {}
         first: dict[str, Any] = {}
         chosen = None
@@ -82,20 +89,53 @@ def second_order(
             first_name = leaves[0][0] if leaves else "x"
             note = (SECOND_TENSOR, {}) if leaves and tensors[first_name].shape else (
                 SECOND_NO_GRAPH, {"name": first_name})
-            return SecondOrder(second, first, None, None, note)
+            return SecondOrder(second, first, None, None, note, _formulas(parsed, inputs, second))
         name, g = chosen
         if g.grad_fn is None:
-            return SecondOrder(second, first, None, name, (SECOND_NO_GRAPH, {"name": name}))
+            return SecondOrder(second, first, None, name, (SECOND_NO_GRAPH, {"name": name}),
+                               _formulas(parsed, inputs, second))
         # The gradient's graph, traced and stepped like y's: backward() of dy/dx.
-        gradient_trace = record(parsed, tensors, [], g)
+        gradient_trace = explained(record(parsed, tensors, [], g), parsed, made)
         output = output_name(tensors)
         gradient_trace = replace(gradient_trace, output_label=f"d{output}/d{name}")
         if len(gradient_trace.nodes) > limits.max_graph_nodes:
             return SecondOrder(second, first, None, name, (
                 SECOND_TOO_LARGE,
                 {"count": len(gradient_trace.nodes), "limit": limits.max_graph_nodes},
-            ))
-        return SecondOrder(second, first, gradient_trace, name, None)
+            ), _formulas(parsed, inputs, second))
+        return SecondOrder(second, first, gradient_trace, name, None,
+                           _formulas(parsed, inputs, second))
+
+
+def _formulas(parsed: Parsed, inputs: dict[str, Any], second: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """d²y/dx² for each single-number variable: dy/dx's formula (calculus.forms, from the
+    checked tree) differentiated again, simplified within the same bounds, evaluated at the
+    inputs and checked against PyTorch's number by the one agreement rule."""
+    import sympy
+
+    from ..trace.symbolic import plain_corners, symbol
+    from . import calculus
+
+    shapes = {name: tuple(torch.as_tensor(v).shape) for name, v in inputs.items()}
+    names = tuple(n for n, v in second.items() if v is not None and not shapes.get(n))
+    if not names or not calculus.scalar_only(parsed, shapes) or \
+            calculus._size(parsed) > calculus.SYMBOLIC_MAX_NODES:
+        return ()
+    values = {n: float(torch.as_tensor(v, dtype=torch.float64)) for n, v in inputs.items()}
+    out = []
+    try:
+        firsts = calculus.forms(parsed, names)
+        for first in firsts:
+            raw = plain_corners(sympy.diff(first.expr, symbol(first.variable)))
+            if raw.has(sympy.zoo, sympy.nan, sympy.DiracDelta):
+                continue  # undefined everywhere, or a spike at a corner: no formula helps
+            shown, simplified = calculus.simplest(raw)
+            form = calculus.Form(first.variable, sympy.sstr(shown), calculus.mathml(shown),
+                                 simplified, raw)
+            out.append(calculus._compared(form, values, second[first.variable]))
+    except (ValueError, TypeError, KeyError):  # sympy refuses Max(zoo, x); no numeric form
+        return ()
+    return tuple(d for d in out if d["text"])
 
 
 # --- accumulation -----------------------------------------------------------------

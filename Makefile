@@ -88,6 +88,16 @@ $(VENV_STAMP): pyproject.toml | $(PY)
 	$(PY) -c 'import torch; print("torch", torch.__version__, "cuda:", torch.version.cuda)'
 	touch $@
 
+# checkov, for the Kubernetes manifests (tests/test_k8s.py), in an environment of
+# its own: its many pinned dependencies would fight the app's.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): Makefile | $(PY)
+	$(PYTHON) -m venv --clear $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
@@ -125,7 +135,7 @@ run: setup
 browser-deps:
 	scripts/ensure-debs $(SYS_DEBS) $(BROWSER_DEBS)
 
-test: browser-deps setup
+test: browser-deps setup $(CHECKOV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup
@@ -163,5 +173,5 @@ fresh-test: docker-deps
 ## ---- clean -------------------------------------------------------------------
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .hypothesis test-artifacts build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules $(VENDOR) .pytest_cache .hypothesis test-artifacts build *.egg-info
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

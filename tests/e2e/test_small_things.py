@@ -156,3 +156,47 @@ def test_a_four_line_program_opens_with_every_line_in_view(new_page, link):
                    w="0.5", x="1.5", b="0.1", t="1"))
     size = text_area(page)
     assert size["scroll"] <= size["client"], size
+
+
+# --- print --------------------------------------------------------------------
+
+HIDDEN_IN_PRINT = [
+    "#playground",  # the form: the function and its values are in the code panel
+    "[data-testid=compute]",
+    "[data-testid=expr]",
+    ".header-tools",  # Examples, Share, presenter mode, languages, theme
+    "[data-testid=share]",
+    ".zoom-controls",
+    ".step-controls",
+    "[data-testid=step-next]",
+    ".view-switch",
+    ".forward-toggle",
+    "[data-testid=copy-code]",
+    "[data-testid=training]",
+]
+
+
+def shown(page: Page, selector: str) -> bool:
+    return page.locator(selector).first.evaluate(
+        "(e) => { for (let n = e; n; n = n.parentElement) {"
+        " if (getComputedStyle(n).display === 'none') return false; } return true; }")
+
+
+def test_print_keeps_the_function_the_graph_and_the_step_without_controls(page: Page, link):
+    page.goto(link(x=2, step=3, lang="en"))
+    expect(page.get_by_test_id("plot")).to_be_visible()
+    page.emulate_media(media="print")
+    for selector in HIDDEN_IN_PRINT:
+        assert not shown(page, selector), f"{selector} is printed"
+    for selector in ("#graph svg", "[data-testid=step-explanation]", "#code",
+                     "[data-testid=print-y]", "[data-testid=plot]"):
+        assert shown(page, selector), f"{selector} is not printed"
+    assert "5*x**3 + 2*x**2 + 4*x + 8" in page.locator("#code").inner_text()
+    # Only the step the page is at: the graph on paper is drawn at that step.
+    printed = page.locator("li.step").evaluate_all(
+        "(items) => items.filter((li) => getComputedStyle(li).display !== 'none')"
+        ".map((li) => li.dataset.step)")
+    assert printed == ["3"]
+    pdf = page.pdf(format="A4")
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert 1 <= pages <= A4_MAX_PAGES, pages

@@ -39,6 +39,7 @@ def compute(
     if view not in VIEWS:
         raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
     parsed = checked(expression, limits)
+    inputs = parsed.with_values(inputs)  # a program's value line (x = 2) wins
     result = trace(parsed, inputs, requires_grad, limits, retain=extras.retain_grad)
     if len(result.nodes) > limits.max_graph_nodes:
         raise ExprError(
@@ -47,9 +48,11 @@ def compute(
             {"count": len(result.nodes), "limit": limits.max_graph_nodes},
         )
     picture = render(result, view, dot_timeout, collapse)
-    data = to_json(result, picture, torch_code(parsed, inputs, requires_grad, extras.retain_grad))
+    code = torch_code(parsed, inputs, requires_grad, extras.retain_grad, extras.accumulate)
+    data = to_json(result, picture, code)
     if extras.wanted:
         data.update(calculus_json(parsed, result, inputs, requires_grad, extras, limits, dot_timeout))
+    data["line_values"] = {v.name: v.value for v in parsed.values}
     return summarized(data, limits.max_shown_elements)
 
 
@@ -108,6 +111,8 @@ def summarized(data: dict[str, Any], max_shown: int) -> dict[str, Any]:
         return [summarize(v, max_shown) for v in values]
 
     data["output"]["value"] = summarize(data["output"]["value"], max_shown)
+    if "line_values" in data:  # not in the second order's graph
+        data["line_values"] = {k: summarize(v, max_shown) for k, v in data["line_values"].items()}
     for named in data["intermediates"]:
         named["value"] = summarize(named["value"], max_shown)
         named["grad"] = summarize(named["grad"], max_shown)

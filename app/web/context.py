@@ -49,7 +49,9 @@ def page_context(
         return context
     result = from_json(outcome["result"])
     context["result"] = result
-    if result.symbolic is not None or result.second_order or result.accumulation:
+    # A result without the formula carries only the mode's numbers for the output panel:
+    # the derivative panel is still to be asked for.
+    if result.symbolic is not None:
         context["calculus"] = calculus_view(result, lang)
     if only_calculus:
         return context
@@ -94,7 +96,9 @@ def calculus_view(result: Any, lang: str) -> dict[str, Any]:
     second = None
     if result.second_order:
         data = result.second_order
-        second = {"second": data["second"], "first": data["first"], "graph": None, "note": None}
+        second = {"second": data["second"], "first": data["first"], "graph": None, "note": None,
+                  "formulas": {d["variable"]: {**d, "mathml": inline_mathml(d["mathml"])}
+                               for d in data.get("formulas") or ()}}
         if data.get("graph"):
             graph = from_json(data["graph"])
             second.update(

@@ -160,8 +160,10 @@ class Pages:
 
     @staticmethod
     def plain(state: PageState) -> Extras:
-        """What a result asks for without the derivative panel."""
-        return Extras(retain_grad=state.retain)
+        """What a result asks for without the derivative panel: no formula, but the numbers
+        of the mode on (second order, accumulation), which the output panel and the code
+        show on the first screen."""
+        return Extras(order=state.order, accumulate=state.accumulate, retain_grad=state.retain)
 
     async def calculus_is_quick(self, state: PageState, block: str | None) -> bool:
         """Whether the playground's result (page or block) should carry the derivative

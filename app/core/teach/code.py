@@ -49,8 +49,13 @@ def torch_code(
     inputs: dict[str, Any],
     requires_grad: dict[str, bool] | None,
     retain_grad: bool = False,
+    accumulate: bool = False,
 ) -> str:
-    """The program; with ``retain_grad`` it keeps and prints each named intermediate's .grad."""
+    """The program; with ``retain_grad`` it keeps and prints each named intermediate's .grad.
+
+    With ``accumulate`` it calls backward() a second time without zeroing the gradients,
+    and prints them after each call: the second print shows them doubled.
+    """
     requires_grad = requires_grad or {}
     renamed = renames(parsed)
     lines = ["import torch", "", *rename_comments(renamed)]
@@ -68,8 +73,14 @@ def torch_code(
         f"{y} = {expression_code(parsed, renamed)}"]
     retained = retained_lines(parsed, set(on)) if retain_grad else ([], [])
     lines += [f"{renamed.get(name, name)}.retain_grad()" for name in retained[1]]
-    lines += [f"print({y})", "", f"{y}.backward()"]
-    lines += [f"print({renamed.get(name, name)}.grad)" for name in [*on, *retained[0]]]
+    prints = [f"print({renamed.get(name, name)}.grad)" for name in [*on, *retained[0]]]
+    lines += [f"print({y})", ""]
+    if accumulate:
+        lines += [f"{y}.backward(retain_graph=True)", *prints,
+                  f"{y}.backward()  # no zero_grad() in between: .grad adds up"]
+    else:
+        lines.append(f"{y}.backward()")
+    lines += prints
     return "\n".join(lines) + "\n"
 
 

@@ -200,3 +200,33 @@ def test_print_keeps_the_function_the_graph_and_the_step_without_controls(page: 
     pdf = page.pdf(format="A4")
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
     assert 1 <= pages <= A4_MAX_PAGES, pages
+
+
+# --- the Share panel ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [LAPTOP, PHONE], ids=["1280x800", "375x740"])
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_the_snippet_copy_button_is_whole_in_the_share_panel(new_page, link, screenshot,
+                                                             size, lang):
+    page = new_page(viewport=size, locale="en-US")
+    page.goto(link("x**2", x="3", lang=lang))
+    page.get_by_test_id("share").locator("summary").click()
+    copy = page.locator("#share-snippet button[data-copy]")
+    expect(copy).to_be_visible()
+    found = copy.evaluate("""(b) => {
+      const r = b.getBoundingClientRect(), p = b.closest('.share-body').getBoundingClientRect();
+      return {button: [r.left, r.top, r.right, r.bottom], panel: [p.left, p.top, p.right, p.bottom],
+              view: [innerWidth, innerHeight]};
+    }""")
+    left, top, right, bottom = found["button"]
+    p_left, p_top, p_right, p_bottom = found["panel"]
+    width, height = found["view"]
+    assert p_left <= left and right <= p_right and p_top <= top and bottom <= p_bottom - 2, found
+    assert 0 <= left and right <= width and 0 <= top and bottom <= height - 2, found
+    # It is the button a user can press: nothing covers its middle.
+    middle = ((left + right) / 2, (top + bottom) / 2)
+    assert page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('button[data-copy]')"
+                         " === document.querySelector('#share-snippet button[data-copy]')",
+                         list(middle))
+    screenshot(page, f"share-{size['width']}-{lang}")

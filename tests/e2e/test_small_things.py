@@ -230,3 +230,26 @@ def test_the_snippet_copy_button_is_whole_in_the_share_panel(new_page, link, scr
                          " === document.querySelector('#share-snippet button[data-copy]')",
                          list(middle))
     screenshot(page, f"share-{size['width']}-{lang}")
+
+
+# --- wide tensors on a phone --------------------------------------------------
+
+
+def test_print_y_and_the_code_wrap_on_a_phone(new_page, link, screenshot):
+    page = new_page(viewport=PHONE, locale="en-US")
+    page.goto(link(MLP, **MLP_VALUES, retain="1"))
+    expect(page.get_by_test_id("print-y")).to_contain_text("grad_fn=<MseLossBackward0>")
+    widths = page.evaluate("""() => {
+      const w = (e) => ({scroll: e.scrollWidth, client: e.clientWidth});
+      return {page: w(document.documentElement),
+              print: w(document.querySelector('[data-testid=print-y]')),
+              code: w(document.querySelector('.code pre')),
+              output: w(document.querySelector('.output')),
+              panel: w(document.querySelector('.code'))};
+    }""")
+    for name, got in widths.items():
+        assert got["scroll"] <= got["client"] + 1, (name, widths)
+    # Wrapped, not cut: every line of the code is still there.
+    assert "b2 = torch.tensor([0.5, -0.5]" in page.locator("#code").inner_text()
+    page.get_by_test_id("print-y").scroll_into_view_if_needed()
+    screenshot(page, "mlp-phone")

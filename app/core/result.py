@@ -33,7 +33,7 @@ Value = float | str | list[Any] | Summary
 
 # The shape of an answer, in every cache key: a replica of another version sharing
 # one Redis never hands out an answer with other fields. Raise it when fields change.
-RESULT_VERSION = 3
+RESULT_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,8 @@ class GraphResult:
     intermediates: tuple[Intermediate, ...]
     # A program's lines, in order, with their nodes and box; empty for a single function.
     lines: tuple[ProgramLine, ...]
+    # The values a program's value lines (x = 2) set, by name; empty when none does.
+    line_values: dict[str, Value]
     # Present only when asked for ("symbolic": true, "order": 2, "accumulate": true).
     symbolic: dict[str, Any] | None = None  # dy/dx per variable beside x.grad
     plot: dict[str, Any] | None = None  # y(x) and its tangent, one scalar variable only

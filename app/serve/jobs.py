@@ -76,6 +76,7 @@ def make_job(
             "Too many variables: {count}; the limit is {limit}.",
             {"count": len(parsed.variables), "limit": limits.max_variables},
         )
+    inputs = parsed.with_values(inputs)  # a program's value line (x = 2) wins
     used = {name: inputs[name] for name in parsed.variables if name in inputs}
     for name, value in used.items():
         check_value(name, value, limits)

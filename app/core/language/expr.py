@@ -87,10 +87,17 @@ def parse_expression(text: str, limits: Limits = Limits()) -> Parsed:
 
 
 def _parse_program(text: str, limits: Limits) -> Parsed:
-    """Read each line's expression in turn, and let the program check and join them."""
+    """Read each line's expression in turn, and let the program check and join them.
+
+    A line that writes only a value (``x = 2``, ``w = [1, 2, 3]``) sets that variable's
+    value instead (Program.statement reads which lines do, with values.literal).
+    """
     program = Program(text, limits)
     for row in program.rows:
         line = program.statement(row)
+        if line.value is not None:  # x = 2: the variable's value, not a step
+            program.set_value(line, line.value)
+            continue
         try:
             parsed = parse_expression(line.text, limits)
         except ExprError as error:

@@ -25,7 +25,8 @@ import re
 from typing import Any
 
 from .rules import CONSTANTS, FUNCTIONS, ExprError, Limits
-from .tree import Call, Expr, Line, Parsed, Unary, Var, children, post_order
+from .tree import Call, Expr, Line, LineValue, Parsed, Unary, Var, children, post_order
+from .values import check_value, literal, value_text
 
 # A line that assigns: a name, then "=" that is not "==".
 ASSIGNMENT = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(?!=)")
@@ -45,11 +46,48 @@ def is_program(text: str) -> bool:
 
 
 def line_names(text: str) -> tuple[str, ...]:
-    """The names a program's lines assign, in order (read without parsing the lines);
-    empty for a single function."""
+    """The names a program's steps assign, in order (read without parsing the lines);
+    empty for a single function. A value line (``x = 2``) is no step."""
     if not is_program(text):
         return ()
-    return tuple(m.group(1) for line in text.split("\n") if (m := ASSIGNMENT.match(line)))
+    return tuple(
+        m.group(1) for line in text.split("\n")
+        if (m := ASSIGNMENT.match(line)) and literal(line[m.end():]) is None
+    )
+
+
+def value_lines(text: str) -> tuple[LineValue, ...]:
+    """The value lines of a program (``x = 2``, ``w = [1, 2, 3]``), in order, read without
+    checking the rest: what a page puts in the value fields, and says, before the
+    program is read. A name set twice keeps its first line (the reader refuses the
+    second). Empty for a single function."""
+    text = line_breaks(text)
+    if not is_program(text):
+        return ()
+    found: dict[str, LineValue] = {}
+    for row in split_lines(text):
+        match = ASSIGNMENT.match(row.raw)
+        value = None if match is None else literal(row.raw[match.end():])
+        if match is not None and value is not None and match.group(1) not in found:
+            end = row.start + len(row.raw.rstrip())
+            found[match.group(1)] = LineValue(
+                match.group(1), value, value_text(value), row.number, row.start, end
+            )
+    return tuple(found.values())
+
+
+def split_values(text: str) -> tuple[str, dict[str, str]]:
+    """A program without its value lines, and their values as a value field writes them.
+
+    Each value line is left as an empty line, so the other lines keep their numbers and
+    columns: ``"x = 2\ny = x**2"`` gives ``("\ny = x**2", {"x": "2"})``.
+    """
+    text = line_breaks(text)
+    found = value_lines(text)
+    lines = text.split("\n")
+    for value in found:
+        lines[value.line - 1] = ""
+    return "\n".join(lines), {v.name: v.text for v in found}
 
 
 def check_collapse(text: str, names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -96,6 +134,7 @@ class Statement:
     end: int
     text_start: int
     text: str
+    value: Any = None  # what a value line (x = 2) writes, else None: a step
 
 
 def split_lines(text: str) -> list[Row]:
@@ -129,6 +168,7 @@ class Program:
             )
         self.lines: list[Line] = []
         self.assigned: dict[str, tuple[Expr, int]] = {}  # name -> its tree, and its line number
+        self.values: dict[str, LineValue] = {}  # name -> the value line that sets it
         self.inputs: dict[str, int] = {}  # variable -> the first line that uses it
         self.operations = 0
 
@@ -145,7 +185,17 @@ class Program:
             )
         name = match.group(1)
         where = (start + match.start(1), start + match.end(1))
-        _check_name(name, number, where, self.assigned, self.inputs)
+        value = literal(raw[match.end():])
+        if value is not None and name in self.inputs:
+            raise ExprError(
+                "'{name}' is used on line {first} before line {line} sets its value; move "
+                "line {line} above line {first}.",
+                {"name": name, "first": self.inputs[name], "line": number},
+                *where,
+            )
+        taken = {k: n for k, (_, n) in self.assigned.items()}
+        taken.update((k, v.line) for k, v in self.values.items())
+        _check_name(name, number, where, taken, self.inputs)
         text_start = start + match.end()
         return Statement(
             number,
@@ -155,6 +205,19 @@ class Program:
             start + len(raw.rstrip()),
             text_start,
             self.text[text_start : start + len(raw)],
+            value,
+        )
+
+    def set_value(self, line: Statement, value: Any) -> None:
+        """Take ``line`` as a value line: its name is a variable, and ``value`` its value."""
+        try:
+            check_value(line.name, value, self.limits)
+        except ExprError as error:
+            error.start = line.text_start + len(line.text) - len(line.text.lstrip())
+            error.end = line.end
+            raise
+        self.values[line.name] = LineValue(
+            line.name, value, value_text(value), line.number, line.start, line.end
         )
 
     def add(self, line: Statement, parsed: Parsed) -> None:
@@ -185,13 +248,21 @@ class Program:
         """The program as one tree, its output the last line; refused without an input."""
         lines, text = self.lines, self.text
         variables = tuple(v for v in self.inputs if v not in self.assigned)
-        if not variables and len(lines) == 1:
+        only = [v.name for v in self.values.values()]
+        if not lines and len(only) > 1:
+            raise ExprError(
+                "The program only sets values ({names}), so there is nothing to compute; add "
+                "a line that uses them, such as y = {name}**2.",
+                {"names": ", ".join(only), "name": only[0]},
+            )
+        if not variables and len(lines) + len(only) == 1:
             # Most likely a value typed into the function: say where values go.
-            equals = text.index("=", lines[0].start)
+            first = lines[0].start if lines else self.values[only[0]].start
+            equals = text.index("=", first)
             raise ExprError(
                 "'=' at column {column} gives {name} a value, but the function needs a variable: "
                 "type the function (such as {name}**2) and enter {name}'s value in its field.",
-                {"name": lines[0].name, "token": "="},
+                {"name": lines[0].name if lines else only[0], "token": "="},
                 equals,
                 equals + 1,
             )
@@ -200,14 +271,15 @@ class Program:
                 "The program has no input variable, so there is nothing to differentiate; use "
                 "one, such as x."
             )
-        return Parsed(tree=lines[-1].tree, text=text, variables=variables, lines=tuple(lines))
+        return Parsed(tree=lines[-1].tree, text=text, variables=variables, lines=tuple(lines),
+                      values=tuple(self.values.values()))
 
 
 def _check_name(
     name: str,
     number: int,
     where: tuple[int, int],
-    assigned: dict[str, tuple[Expr, int]],
+    assigned: dict[str, int],
     inputs: dict[str, int],
 ) -> None:
     if name.startswith("_"):
@@ -224,7 +296,7 @@ def _check_name(
         raise ExprError(
             "'{name}' is assigned on line {first} and again on line {line}; each name is "
             "assigned once.",
-            {"name": name, "first": assigned[name][1], "line": number},
+            {"name": name, "first": assigned[name], "line": number},
             *where,
         )
     if name in inputs:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .rules import output_name
 
@@ -84,6 +85,20 @@ class Line:
 
 
 @dataclass(frozen=True)
+class LineValue:
+    """A program line ``name = number`` (or a list of numbers): it sets the variable's
+    value, it is not a step. ``text`` is the value as a value field writes it
+    (``[1, 2, 3]`` for ``w = 1, 2, 3``); ``start``/``end`` span the line."""
+
+    name: str
+    value: Any  # a number or a nested list of numbers, as an input value
+    text: str
+    line: int  # from 1
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Parsed:
     """A checked expression: its tree, its variables and its normalized text.
 
@@ -91,12 +106,21 @@ class Parsed:
     uses an earlier name, the tree holds that line's tree itself, the very same
     object, so the tree is a graph in which a named value is computed once, as
     in Python. ``lines`` lists the named values in order; the last is the output.
+    ``values`` are the program's value lines (``x = 2``): their names are variables,
+    and the value a line gives wins over the one an input gives (:meth:`with_values`).
     """
 
     tree: Expr
     text: str
     variables: tuple[str, ...]
     lines: tuple[Line, ...] = ()
+    values: tuple[LineValue, ...] = ()
+
+    def with_values(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """``inputs`` with each value line's value in place of the one given for its name."""
+        if not self.values:
+            return inputs
+        return {**inputs, **{v.name: v.value for v in self.values}}
 
     @functools.cached_property
     def output_name(self) -> str:

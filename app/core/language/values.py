@@ -20,11 +20,14 @@ workers load.
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 from typing import Any, TypeGuard
 
 from ..result import Summary, Value
 from .rules import ExprError, Limits
+from .text import decimal_comma
 from .tree import Parsed
 
 # How many leading numbers a summary shows.
@@ -96,6 +99,51 @@ def check_value(name: str, value: Any, limits: Limits) -> tuple[int, ...]:
             {"name": name, "limit": limits.max_elements},
         )
     return shape
+
+
+def literal(text: str) -> Any | None:
+    """The value a program line writes after its ``=``, if it writes only a value; else None.
+
+    A value is what a value field takes: a number (``2``, ``-0.5``, ``1e-3``) or a list
+    of numbers in brackets (``[1, 2, 3]``, ``[[1, 2], [3, 4]]``); at the top a list
+    may also go without brackets (``1, 2, 3``). ``2,5`` is none: the language reads it
+    as a decimal comma and says so. Anything else (``2*pi``, ``x``) is an expression,
+    and so is text Python cannot read: the reader refuses it with its own sentence.
+    Read by Python's parser; the tree is walked with an explicit stack, and only
+    number constants, signs and lists pass.
+    """
+    try:
+        body = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if isinstance(body, ast.Tuple):
+        if decimal_comma(text) is not None:
+            return None
+        body = ast.List(elts=body.elts)
+    built: dict[int, Any] = {}
+    stack: list[tuple[ast.expr, bool]] = [(body, False)]
+    while stack:
+        node, items_done = stack.pop()
+        if isinstance(node, ast.List):
+            if items_done:
+                built[id(node)] = [built[id(e)] for e in node.elts]
+            else:
+                stack.append((node, True))
+                stack.extend((e, False) for e in node.elts)
+            continue
+        sign, inner = 1, node
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            sign, inner = (-1 if isinstance(node.op, ast.USub) else 1), node.operand
+        if not isinstance(inner, ast.Constant) or isinstance(inner.value, bool) \
+                or not isinstance(inner.value, int | float):
+            return None
+        built[id(node)] = sign * inner.value
+    return built[id(body)]
+
+
+def value_text(value: Any) -> str:
+    """A value as a value field writes it, and reads it back: ``2``, ``0.5``, ``[1, 2, 3]``."""
+    return json.dumps(value)
 
 
 # --- results ----------------------------------------------------------------

@@ -88,7 +88,7 @@ def test_the_generated_program_keeps_the_lines() -> None:
         ("a = w*x\nb = a + q.real", "attribute access", 2),
         ("a = w*x\nb = tanh(a", "cannot be read", 2),
         ("a = w*x\nb = a = 2", "cannot be read", 2),
-        ("a = 2\nb = a*3", "no input variable", None),
+        ("a = 2*3\nb = a*3", "no input variable", None),
         ("a = w\nb = [[1, 2], [3]] @ a", "not rectangular", 2),
     ],
 )

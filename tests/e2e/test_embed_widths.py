@@ -1,0 +1,221 @@
+"""The embed in the frames course pages give it, from a phone's column to a wide page.
+
+Below 480 px the graph and the step stack; from 480 px they stand side by side under the
+output band. At every size nothing of the frame is cut off: the zoom buttons and the view
+switch stay inside the graph's pane, the step buttons inside the step's pane on one row,
+and the frame never scrolls sideways. From 700 px the graph's pane is promised 40 % of
+the frame's width; the test asks for 45 %.
+
+Each frame is the share panel's snippet (read-only, code and examples hidden) of the
+lesson's function, at step 4 of 9, in a course page on another origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import Frame, Page, expect
+
+from .conftest import Problems
+from .test_embed import assert_no_problems, embed_query, static_site, wait_until_resized
+
+pytestmark = pytest.mark.e2e
+
+WIDTHS = (375, 480, 700, 960, 1240, 1400)
+HEIGHTS = (450, 600)
+SIDE_BY_SIDE_FROM = 480
+GRAPH_SHARE = 0.45  # of the frame's width from 700 px; the promise is 40 %
+INSIDE_PX = 2  # a control keeps this far inside its pane's border
+SAME_ROW_PX = 2
+
+# The course page builds its one frame from its own address: ?src=...&width=...&height=...,
+# and with &host=<script> it loads the resize script as the snippet does.
+FRAME_PAGE = """<script>
+const asked = new URLSearchParams(location.search);
+const frame = document.createElement("iframe");
+frame.src = asked.get("src");
+frame.width = asked.get("width");
+frame.height = asked.get("height");
+frame.title = "Autograd Playground";
+frame.style.border = "0";
+document.body.prepend(frame);
+if (asked.get("host")) {
+  const script = document.createElement("script");
+  script.src = asked.get("host");
+  document.body.append(script);
+}
+</script>"""
+
+MEASURE = """(html) => {
+  const box = (el, name) => {
+    const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width,
+            name: name || el.dataset.testid || el.getAttribute("aria-label") || el.textContent.trim()};
+  };
+  const one = (selector) => {
+    const el = document.querySelector(selector);
+    return el ? box(el, selector) : null;
+  };
+  const shown = (selector) => [...document.querySelectorAll(selector)]
+    .filter((el) => el.getClientRects().length > 0).map((el) => box(el));
+  return {
+    clientWidth: html.clientWidth, scrollWidth: html.scrollWidth,
+    output: one(".output"), graph: one(".graph-panel"), step: one("#stepper"),
+    zoom: shown(".graph-panel .zoom-controls button"),
+    switch: one(".graph-panel .view-switch"),
+    views: shown(".graph-panel .view-switch a"),
+    buttons: shown("#stepper .step-controls > :is(a, button)"),
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def course_page() -> Iterator[str]:
+    """A course page on another origin than the app, framing what its address asks for."""
+    with static_site(FRAME_PAGE) as url:
+        yield url
+
+
+@pytest.fixture
+def open_frame(
+    new_page: Callable[..., Page], course_page: str, base_url: str
+) -> Callable[..., tuple[Page, Frame]]:
+    """``open_frame(width, height, lang="en", host=False, **params)``: the lesson's
+    function at /embed in a frame of that size; with ``host``, the resize script too."""
+
+    def open_(width: int, height: int, *, lang: str = "en", host: bool = False,
+              **params: str) -> tuple[Page, Frame]:
+        page = new_page(locale="de-DE" if lang == "de" else "en-US",
+                        viewport={"width": max(width + 80, 800), "height": 900})
+        asked = {"src": f"{base_url}/embed?{embed_query(lang=lang, **params)}",
+                 "width": str(width), "height": str(height)}
+        if host:
+            asked["host"] = f"{base_url}/static/embed-host.js"
+        page.goto(f"{course_page}?{urlencode(asked)}")
+        handle = page.locator("iframe").element_handle()
+        frame = handle.content_frame() if handle else None
+        assert frame is not None
+        frame.wait_for_selector("#graph svg")
+        if host:
+            wait_until_resized(page, "iframe")
+        settle(frame)
+        return page, frame
+
+    return open_
+
+
+def settle(frame: Frame) -> None:
+    """Wait until embed.js has fitted the stage: its measure holds over two animation frames
+    (the resize observer that answers a layout change runs before the next frame)."""
+    frame.wait_for_function(
+        """() => {
+          const above = document.documentElement.style.getPropertyValue("--above-stage");
+          const held = above !== "" && above === window.__aboveSeen;
+          window.__aboveSeen = above;
+          return held;
+        }""",
+        polling="raf",
+    )
+
+
+def inside(inner: dict, outer: dict, margin: float = INSIDE_PX) -> bool:
+    return (inner["left"] >= outer["left"] + margin and inner["right"] <= outer["right"] - margin
+            and inner["top"] >= outer["top"] + margin
+            and inner["bottom"] <= outer["bottom"] - margin)
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (a["left"] < b["right"] and b["left"] < a["right"]
+            and a["top"] < b["bottom"] and b["top"] < a["bottom"])
+
+
+def edges(box: dict) -> str:
+    return f"{box['name']!r} x {box['left']:.0f}-{box['right']:.0f} y {box['top']:.0f}-{box['bottom']:.0f}"
+
+
+def faults(m: dict, width: int) -> list[str]:
+    """What is cut off, squeezed or out of place in a frame's measures, in words."""
+    found: list[str] = []
+    graph, step = m["graph"], m["step"]
+    if m["scrollWidth"] > m["clientWidth"]:
+        found.append(f"scrolls sideways: {m['scrollWidth']} > {m['clientWidth']}")
+    if len(m["zoom"]) < 3 or len(m["views"]) != 2 or len(m["buttons"]) != 5:
+        found.append(f"controls missing: {len(m['zoom'])} zoom, {len(m['views'])} views, "
+                     f"{len(m['buttons'])} step buttons")
+    for box in [*m["zoom"], *m["views"]]:
+        if not inside(box, graph):
+            found.append(f"{edges(box)} outside the graph pane {edges(graph)}")
+    for box in m["zoom"]:
+        if m["switch"] and overlap(box, m["switch"]):
+            found.append(f"{edges(box)} covers the view switch {edges(m['switch'])}")
+    for box in m["buttons"]:
+        if not inside(box, step):
+            found.append(f"{edges(box)} outside the step pane {edges(step)}")
+    tops = [b["top"] for b in m["buttons"]]
+    if tops and max(tops) - min(tops) > SAME_ROW_PX:
+        found.append(f"step buttons on more than one row: tops {sorted(set(round(t) for t in tops))}")
+    if width < SIDE_BY_SIDE_FROM:
+        if graph["bottom"] > step["top"]:
+            found.append(f"not stacked: graph {edges(graph)}, step {edges(step)}")
+        return found
+    if graph["right"] > step["left"] or abs(graph["top"] - step["top"]) > SAME_ROW_PX:
+        found.append(f"not side by side: graph {edges(graph)}, step {edges(step)}")
+    if m["output"]["bottom"] > min(graph["top"], step["top"]):
+        found.append(f"the output {edges(m['output'])} is not a band above the panes")
+    if width >= 700 and graph["width"] < GRAPH_SHARE * width:
+        found.append(f"graph pane {graph['width']:.0f} px < {GRAPH_SHARE:.0%} of {width}")
+    return found
+
+
+def check_frame(frame: Frame, width: int) -> None:
+    """Everything the issue found cut off or squeezed, measured in one frame."""
+    found = faults(frame.locator("html").evaluate(MEASURE), width)
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("height", HEIGHTS)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_nothing_of_the_frame_is_cut_off(
+    open_frame: Callable[..., tuple[Page, Frame]], width: int, height: int, problems: Problems
+):
+    page, frame = open_frame(width, height, readonly="1", hide="code,examples", step="4")
+    expect(page.frame_locator("iframe").get_by_test_id("step-counter")).to_have_text(
+        "Step 4 of 9")
+    check_frame(frame, width)
+    assert_no_problems(problems)
+
+
+@pytest.mark.parametrize("width", (480, 700, 960))
+def test_the_german_frame_keeps_its_buttons_in_their_panes(
+    open_frame: Callable[..., tuple[Page, Frame]], width: int, problems: Problems
+):
+    """German names are longer: "Weiter", "mit Werten", "Ganzer Graph"."""
+    page, frame = open_frame(width, 450, lang="de", readonly="1", hide="code,examples",
+                             step="4")
+    expect(page.frame_locator("iframe").get_by_test_id("step-counter")).to_have_text(
+        "Schritt 4 von 9")
+    check_frame(frame, width)
+    assert_no_problems(problems)
+
+
+@pytest.mark.parametrize("width", (700, 960))
+def test_an_editable_frame_keeps_the_same_layout(
+    open_frame: Callable[..., tuple[Page, Frame]], width: int, problems: Problems
+):
+    """No read-only: Examples and Compute in the frame too."""
+    page, frame = open_frame(width, 450, step="4")
+    expect(page.frame_locator("iframe").get_by_test_id("compute")).to_be_visible()
+    check_frame(frame, width)
+    assert_no_problems(problems)
+
+
+@pytest.mark.parametrize("width", (700, 1240))
+def test_a_frame_sized_by_the_host_script_keeps_the_layout(
+    open_frame: Callable[..., tuple[Page, Frame]], width: int, problems: Problems
+):
+    page, frame = open_frame(width, 450, host=True, readonly="1", hide="code,examples",
+                             step="4")
+    check_frame(frame, width)
+    assert_no_problems(problems)

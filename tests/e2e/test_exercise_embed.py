@@ -11,12 +11,17 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import FrameLocator, Page, expect
+from playwright.sync_api import Frame, FrameLocator, Page, expect
 
+from . import test_embed_widths as widths
 from .conftest import Problems
 from .test_embed import STEPS, assert_no_problems, static_site
 
 pytestmark = pytest.mark.e2e
+
+# The frames of the width tests: a course page of another origin, a frame of a given size.
+course_page = widths.course_page
+open_frame = widths.open_frame
 
 FIRST = {1: ["1"], 8: ["60"], 9: ["72"]}  # by hand; the other steps' answers the page holds
 
@@ -103,4 +108,41 @@ def test_the_focus_goes_to_the_first_wrong_box(page: Page, link, problems: Probl
     expect(page.get_by_test_id("exercise-summary")).to_be_hidden()
     expect(page.get_by_test_id("gradient-x")).to_be_hidden()
     assert "x.grad = 72" not in page.locator("body").inner_text()
+    assert_no_problems(problems)
+
+
+# --- a short frame: the question in view ----------------------------------------------------
+
+# Whether an element is on screen and not cut off: inside the frame's viewport and the
+# step pane that scrolls, and the one hit at its centre (nothing covers it).
+SEEN = """(el) => {
+  const r = el.getBoundingClientRect();
+  const pane = el.closest(".steps").getBoundingClientRect();
+  const top = Math.max(0, pane.top);
+  const bottom = Math.min(window.innerHeight, pane.bottom);
+  const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+  const inside = r.top >= top && r.bottom <= bottom && r.left >= 0 && r.right <= window.innerWidth;
+  return {shown: inside && !!hit && (hit === el || el.contains(hit)),
+          box: [Math.round(r.top), Math.round(r.bottom)], room: [Math.round(top), Math.round(bottom)]};
+}"""
+
+
+@pytest.mark.parametrize("host", (False, True), ids=("fixed", "resized"))
+@pytest.mark.parametrize("editable", (False, True), ids=("snippet", "editable"))
+@pytest.mark.parametrize("width", (700, 960))
+def test_a_short_frame_shows_both_answer_boxes_and_check(
+    open_frame: Callable[..., tuple[Page, Frame]], width: int, editable: bool, host: bool,
+    problems: Problems,
+):
+    """Step 2 asks two numbers; in a 450 px frame, with or without the resize script,
+    the step opens with both boxes and Check in view, the focus in the first box."""
+    snippet = {} if editable else {"readonly": "1", "hide": "code,examples"}
+    page, _ = open_frame(width, 450, host=host, exercise="1", step="1", **snippet)
+    frame = page.frame_locator("iframe")
+    frame.get_by_test_id("step-next").click()
+    expect(frame.get_by_test_id("step-counter")).to_have_text(f"Step 2 of {STEPS}")
+    expect(frame.get_by_test_id("predict-2-0")).to_be_focused()
+    for testid in ("predict-2-0", "predict-2-1", "check-2"):
+        seen = frame.get_by_test_id(testid).evaluate(SEEN)
+        assert seen["shown"], (testid, seen)
     assert_no_problems(problems)

@@ -50,3 +50,19 @@ def test_the_plot_names_the_output_of_a_program_in_its_labels(client):
     texts = [t.text for t in svg.select("text.plot-label")]
     assert sum(t.startswith("loss = ") for t in texts) == 2, texts
     assert not any(re.match(r"y = ", t) for t in texts)
+
+
+# --- what a node saved for backward -------------------------------------------
+
+
+def saved_of(client, expression: str, inputs: dict) -> dict[str, dict]:
+    response = client.post("/api/graph", json={"expression": expression, "inputs": inputs})
+    assert response.status_code == 200, response.text[:300]
+    return {n["name"]: n["saved"] for n in response.json()["nodes"] if n.get("saved")}
+
+
+def test_a_saved_dimension_in_a_list_reads_as_python_counts_it(client):
+    # PyTorch hands dim=-1 over as 2**64 - 1, in a list for logsumexp as alone for softmax.
+    saved = saved_of(client, "logsumexp(v) + sum(softmax(v))", {"v": [1, 2, 3]})
+    assert saved["LogsumexpBackward0"]["dim"] == [-1]
+    assert saved["SoftmaxBackward0"]["dim"] == -1

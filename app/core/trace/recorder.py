@@ -50,7 +50,7 @@ def _saved(fn: Any) -> dict[str, Value]:
         elif isinstance(val, float):
             out[name] = to_value(val)
         elif isinstance(val, (tuple, list)) and all(isinstance(v, (int, float)) for v in val):
-            out[name] = [to_value(v) for v in val]
+            out[name] = [to_value(signed(v) if isinstance(v, int) else v) for v in val]
         elif val is not None:
             out[name] = str(val)[:80]
     return out

@@ -88,7 +88,9 @@ class NodeView:
 # (``1*x**20 + … + 20*x``) and read in full in the node details.
 MAX_OPERAND = 32
 # A tensor in a step reads as its first entries and its shape when it is longer than this.
-MAX_VALUE = 40
+MAX_VALUE = 28
+# How many entries a shortened tensor shows before its shape; a vector one longer shows whole.
+SHOWN_ENTRIES = 3
 
 
 def _top_level_terms(text: str) -> list[str]:
@@ -120,16 +122,34 @@ def shorten(text: str, limit: int = MAX_OPERAND) -> str:
     return f"{text[:half].rstrip()} … {text[-half:].lstrip()}"
 
 
+def _entry(x: Any) -> str:
+    """An entry of a shortened tensor: a whole number as it is, else three significant digits."""
+    if isinstance(x, str):  # "nan", "inf", "-inf"
+        return x
+    number = float(x)
+    if number.is_integer() and abs(number) < 1e6:
+        return str(int(number))
+    return format(number, ".3g")
+
+
 def brief(value: Any) -> str:
-    """A value as a step shows it: in full when short, else its first entries and its shape."""
+    """A value as a step shows it: in full when short; else a vector's entries to three
+    significant digits, or a larger tensor's first entries and its shape: ``[[0.12, -0.5, 1, …]] (3×4)``."""
     text = format_value(value)
     if len(text) <= MAX_VALUE or not isinstance(value, (list, dict)):
         return text
     if isinstance(value, dict):  # a summary of a large tensor
-        first, shape = list(value.get("first", []))[:3], list(value.get("shape", []))
+        first, shape = list(value.get("first", [])), [int(n) for n in value.get("shape", [])]
     else:
-        first, shape = leaves(value)[:3], list_shape(value)
-    return f"[{', '.join(format_value(v) for v in first)}, …] (shape {shape})"
+        first, shape = leaves(value), list_shape(value)
+    entries = [_entry(v) for v in first[:SHOWN_ENTRIES + 1]]
+    if len(shape) == 1 and len(first) == shape[0] <= SHOWN_ENTRIES + 1:
+        rounded = f"[{', '.join(entries)}]"
+        if len(rounded) <= MAX_VALUE:
+            return rounded
+    depth = max(len(shape), 1)
+    size = "×".join(str(n) for n in shape)
+    return f"{'[' * depth}{', '.join(entries[:SHOWN_ENTRIES])}, …{']' * depth} ({size})"
 
 
 def full_label(node: Node) -> str:

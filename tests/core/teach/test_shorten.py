@@ -20,7 +20,7 @@ def test_a_long_sum_reads_as_its_first_and_last_terms() -> None:
 
 def test_a_tensor_reads_as_its_first_entries_and_shape() -> None:
     matrix = [[float(i * 8 + j) for j in range(8)] for i in range(8)]
-    assert brief(matrix) == "[0, 1, 2, …] (shape [8, 8])"
+    assert brief(matrix) == "[[0, 1, 2, …]] (8×8)"
     assert brief([1.0, 2.0]) == "[1, 2]"
     assert brief(72.0) == "72"
 

@@ -64,6 +64,9 @@ class Operands:
             if isinstance(result, torch.Tensor) and result.requires_grad:
                 self.in_graph.add(id(expr_node))
         self.value_of_fn: dict[Any, Any] = {fn: r for fn, (_, r) in made_by.items()}
+        # id(tree node) -> the name a program's line gives its value: W2 @ h, not W2 @ (tanh(…)).
+        self.names = {id(e): nodes[ids[fn]].name_of for fn, (e, _) in made_by.items()
+                      if fn in ids and nodes[ids[fn]].name_of}
 
     def facts(self, fn: Any, arrived: Any, sent: tuple, torch_local: tuple) -> local.NodeFacts:
         owner = self.owners.get(fn)
@@ -81,7 +84,7 @@ class Operands:
                 if id(k) not in self.in_graph
             )
             if kids:  # the operands as typed: A and B of the rules (softmax(A), A − B)
-                typed = tuple(self.text[k.start : k.end] for k in kids[:2])
+                typed = tuple(self.names.get(id(k)) or self.text[k.start : k.end] for k in kids[:2])
                 texts = typed + texts[len(typed) :]
         saved: dict[str, Any] = {}
         for name in () if op_name(fn) in FORMS else _SAVED_FOR_RULES:

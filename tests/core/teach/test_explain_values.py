@@ -57,3 +57,9 @@ def test_the_node_details_keep_the_full_values(mlp) -> None:
     assert [o.value for o in shown.sent] == [format_value(v) for v in first_mv.grad_inputs]
     assert "…" in next(s for s in steps if s.node == first_mv.node).sent[0].value
 
+
+def test_a_tensor_rule_names_a_programs_line_by_its_name(mlp) -> None:
+    formulas = {(s.name, o.label): o.formula for s in explain.steps(mlp) for o in s.sent}
+    assert formulas[("MvBackward0", "W2")] == "G·hᵀ"  # not G·(tanh(W1 @ x + b1))ᵀ
+    assert formulas[("MvBackward0", "h")] == "W2ᵀ·G"
+    assert formulas[("MvBackward0", "W1")] == "G·xᵀ"

@@ -40,7 +40,7 @@ function wantedHeight() {
   const page = Math.ceil(document.documentElement.getBoundingClientRect().height);
   const s = stage();
   if (!s || s.classList.contains("no-graph")) return page;
-  const stacked = window.matchMedia("(max-width: 639px)").matches;
+  const stacked = window.matchMedia("(max-width: 479px)").matches; // embed.css stacks below 480px
   const wanted = stacked ? WANTED_STAGE_PX.narrow : WANTED_STAGE_PX.wide;
   return page - Math.round(s.getBoundingClientRect().height) + wanted;
 }

@@ -219,3 +219,17 @@ def test_a_frame_sized_by_the_host_script_keeps_the_layout(
                              step="4")
     check_frame(frame, width)
     assert_no_problems(problems)
+
+
+@pytest.mark.parametrize("width", (480, 560))
+def test_a_narrow_frame_side_by_side_asks_for_the_side_by_side_height(
+    open_frame: Callable[..., tuple[Page, Frame]], width: int, problems: Problems
+):
+    """The resize script gives the stage the height a frame asks for: 400 px for graph and
+    step side by side (from 480 px), 560 px stacked. The test allows 440."""
+    page, frame = open_frame(width, 450, host=True, readonly="1", hide="code,examples")
+    stage = frame.locator("#stage").evaluate("(s) => s.getBoundingClientRect().height")
+    assert stage <= 440, stage
+    found = faults(frame.locator("html").evaluate(MEASURE), width)
+    assert not found, "\n".join(found)
+    assert_no_problems(problems)

@@ -10,19 +10,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from urllib.parse import parse_qs, urlsplit
 
 from bs4 import BeautifulSoup
 
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
 LESSON_PAGE = {"expr": LESSON, "x": "2"}
-MODES = {  # the control's links, and the parameters each one writes
-    "mode-walk": {},
-    "mode-exercise": {"exercise": ["1"]},
-    "mode-order": {"order": ["2"]},
-    "mode-accumulate": {"accumulate": ["1"]},
-}
-MODE_PARAMS = {"exercise", "order", "accumulate"}
 
 
 def soup(response) -> BeautifulSoup:
@@ -34,17 +26,41 @@ def playground(client, path: str = "/", **params: str) -> BeautifulSoup:
     return soup(client.get(path, params={**LESSON_PAGE, **params}))
 
 
-def mode_links(page) -> dict[str, object]:
-    control = page.select_one("[data-testid=modes]")
-    assert control is not None, "no modes control"
-    return {a["data-testid"]: a for a in control.select("a")}
 
 
-def query(href: str) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(href).query)
+# --- accumulation on the first screen -------------------------------------------------
 
 
-# --- the mode's numbers in the page's result ------------------------------------------
+def test_accumulate_shows_both_backward_calls_and_144_in_the_output(client):
+    output = playground(client, accumulate="1").select_one("section.output")
+    calls = [c.get_text() for c in output.select("[data-testid=backward-call]")]
+    assert len(calls) == 2 and all("y.backward(" in c for c in calls), calls
+    assert "zero_grad()" in calls[1]
+    assert output.select_one("[data-testid=gradient-x]").get_text(strip=True) == "x.grad = 72"
+    twice = output.select_one("[data-testid=gradient-twice-x]").get_text(" ", strip=True)
+    assert twice.startswith("x.grad = 144"), twice
+    # The first call's 72 comes before the second's 144, as the program runs them.
+    text = output.get_text(" ")
+    assert text.index("x.grad = 72") < text.index("x.grad = 144")
+    assert output.select_one("a[href='#accumulation-heading']") is not None
+
+
+def test_the_result_block_carries_the_accumulation_too(client):
+    # The form (Compute, a changed value) swaps only #result: its output says 144 as well.
+    response = client.get("/", params={**LESSON_PAGE, "x": "1", "accumulate": "1"},
+                          headers={"HX-Request": "true", "HX-Target": "result"})
+    block = soup(response)
+    assert block.select_one("#playground") is None  # the block, not the page
+    # x = 1: dy/dx = 15 + 4 + 4 = 23, twice 46
+    assert block.select_one("[data-testid=gradient-twice-x]").get_text(strip=True).startswith(
+        "x.grad = 46")
+
+
+def test_without_accumulate_the_output_has_one_backward_call(client):
+    output = playground(client).select_one("section.output")
+    assert output.select_one("[data-testid=gradient-twice-x]") is None
+    assert not output.select("[data-testid=backward-call]")
+    assert output.select_one("[data-testid=gradient-x]").get_text(strip=True) == "x.grad = 72"
 
 
 def test_the_code_calls_backward_twice_and_prints_72_then_144(client):
@@ -71,3 +87,18 @@ def test_the_derivative_panel_still_loads_after_the_page(client):
         panel = playground(client, **params).select_one("#calculus")
         assert panel is not None and "loading" in panel["class"], params
         assert panel["hx-get"].startswith("/calculus?")
+
+
+# --- second order on the first screen -----------------------------------------------
+
+
+def test_second_order_says_so_in_the_output_with_its_value_and_where(client):
+    line = playground(client, order="2").select_one("section.output [data-testid=output-second]")
+    assert line is not None
+    assert line.select_one("[data-testid=output-second-x]").get_text(strip=True) == "64"
+    assert line.select_one("a[href='#second-heading']") is not None
+
+
+def test_the_output_of_the_walk_through_has_no_mode_lines(client):
+    output = playground(client).select_one("section.output")
+    assert output.select_one("[data-testid=output-second]") is None

@@ -10,11 +10,20 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from bs4 import BeautifulSoup
 
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
 LESSON_PAGE = {"expr": LESSON, "x": "2"}
+MODES = {  # the control's links, and the parameters each one writes
+    "mode-walk": {},
+    "mode-exercise": {"exercise": ["1"]},
+    "mode-order": {"order": ["2"]},
+    "mode-accumulate": {"accumulate": ["1"]},
+}
+MODE_PARAMS = {"exercise", "order", "accumulate"}
 
 
 def soup(response) -> BeautifulSoup:
@@ -26,6 +35,75 @@ def playground(client, path: str = "/", **params: str) -> BeautifulSoup:
     return soup(client.get(path, params={**LESSON_PAGE, **params}))
 
 
+def mode_links(page) -> dict[str, object]:
+    control = page.select_one("[data-testid=modes]")
+    assert control is not None, "no modes control"
+    return {a["data-testid"]: a for a in control.select("a")}
+
+
+def query(href: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(href).query)
+
+
+# --- the control -------------------------------------------------------------------
+
+
+def test_every_mode_is_a_link_that_keeps_the_function_and_values(client):
+    links = mode_links(playground(client, view="annotated", lang="de"))
+    assert set(links) == set(MODES)
+    for testid, wanted in MODES.items():
+        link = links[testid]
+        # A link the server wrote (state.url): it works without scripts, and htmx swaps
+        # the page for the same address and puts it in the history.
+        assert link["href"] == link["hx-get"] and link["hx-push-url"] == "true"
+        assert urlsplit(link["href"]).path == "/"
+        assert "%2A" in link["href"], link["href"]  # * written as the share link writes it
+        got = query(link["href"])
+        assert got["expr"] == [LESSON] and got["x"] == ["2"], testid
+        assert got["view"] == ["annotated"] and got["lang"] == ["de"], testid
+        assert {k: v for k, v in got.items() if k in MODE_PARAMS} == wanted, testid
+
+
+@pytest.mark.parametrize("params, current", [
+    ({}, "mode-walk"),
+    ({"exercise": "1"}, "mode-exercise"),
+    ({"order": "2"}, "mode-order"),
+    ({"accumulate": "1"}, "mode-accumulate"),
+])
+def test_the_mode_on_screen_is_the_current_link(client, params, current):
+    links = mode_links(playground(client, **params))
+    marked = {testid for testid, a in links.items() if a.get("aria-current") == "true"}
+    assert marked == {current}
+
+
+def test_modes_do_not_combine_a_link_switches_to_its_mode_alone(client):
+    # Shared from the share panel's check boxes, two modes can be on at once: both are
+    # shown as current, and each link leads to its mode alone.
+    links = mode_links(playground(client, exercise="1", accumulate="1", step="3"))
+    marked = {testid for testid, a in links.items() if a.get("aria-current") == "true"}
+    assert marked == {"mode-exercise", "mode-accumulate"}
+    assert not MODE_PARAMS & set(query(links["mode-walk"]["href"]))
+    assert set(query(links["mode-order"]["href"])) & MODE_PARAMS == {"order"}
+    # An exercise starts at its first question; the other modes keep the step shown.
+    assert "step" not in query(links["mode-exercise"]["href"])
+    assert query(links["mode-order"]["href"])["step"] == ["3"]
+
+
+def test_the_control_is_labelled_and_translated(client):
+    control = playground(client, lang="de").select_one("[data-testid=modes]")
+    assert control["role"] == "group"
+    label = control.select_one(f"#{control['aria-labelledby']}")
+    assert label.get_text(strip=True).startswith("Modus")
+    texts = [a.get_text(strip=True) for a in control.select("a")]
+    assert texts == ["Schritt für Schritt", "Übung", "Zweite Ableitung", "Aufsummieren"]
+
+
+@pytest.mark.parametrize("params", [{"readonly": "1"}, {}], ids=["read-only", "editable"])
+def test_an_embed_has_no_modes_control(client, params):
+    # The frame's mode is the teacher's choice (share panel); "Open in the playground" has them.
+    page = playground(client, "/embed", **params)
+    assert page.select_one("[data-testid=expr]") is not None
+    assert page.select_one("[data-testid=modes]") is None
 
 
 # --- accumulation on the first screen -------------------------------------------------

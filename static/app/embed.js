@@ -18,6 +18,7 @@
 // and the frame answers with its height, changed or not.
 
 const WANTED_STAGE_PX = { wide: 400, narrow: 560 }; // side by side, stacked
+const REVEAL_MARGIN_PX = 8; // stepper.js scrolls the stage this far below the frame's top
 
 let last = 0;
 let above = -1;
@@ -26,14 +27,19 @@ function stage() {
   return document.getElementById("stage");
 }
 
-/** Put the height of what is above the stage into --above-stage. */
+/** Put the height of what is above the stage into --above-stage. Where that
+ * leaves the stage less than its min-height (a program's form and result), the
+ * frame scrolls anyway: the stage takes the whole frame, less the margin that
+ * stepping scrolls it to, so that each step fits its pane. */
 function measure() {
   const s = stage();
   if (!s) return;
   const top = Math.ceil(s.getBoundingClientRect().top + window.scrollY);
-  if (top === above) return;
-  above = top;
-  document.documentElement.style.setProperty("--above-stage", `${top}px`);
+  const cramped = window.innerHeight - top < parseFloat(getComputedStyle(s).minHeight);
+  const value = cramped ? REVEAL_MARGIN_PX : top;
+  if (value === above) return;
+  above = value;
+  document.documentElement.style.setProperty("--above-stage", `${value}px`);
 }
 
 function wantedHeight() {

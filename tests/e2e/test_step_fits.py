@@ -25,38 +25,65 @@ MLP_VALUES = {
 }
 SIZES = {"laptop": ("/", 1280, 800), "phone": ("/", 375, 740), "frame": ("/embed", 700, 450)}
 
-# Steps through every step with the Next button; returns the steps whose pane scrolls.
+# Steps through every step with the Next button; returns the steps whose pane scrolls,
+# or where a part of the step is missing or hidden. The parts of a step of an op: the
+# node (its heading or sentence), what arrives, and for each input the local derivative
+# or PyTorch's tensor rule, and what is sent on with the chain rule's numbers; a leaf's
+# step is its sentence.
 WALK = """() => {
   const next = document.querySelector('[data-testid="step-next"]');
   const pane = document.querySelector('.stage > .stepper > .steps');
   const total = Number(document.querySelector('#stepper').dataset.total);
+  const seen = (el) => {
+    const r = el.getBoundingClientRect();
+    const room = pane.getBoundingClientRect();  // stepping scrolls the stage into view
+    return el.getClientRects().length > 0 && r.top >= room.top - 1 && r.bottom <= room.bottom + 1;
+  };
   const over = [];
+  let parts = 0;
   for (let k = 1; k <= total; k++) {
     next.click();
     const shown = pane.querySelector('li.step:not([hidden])');
-    if (!shown || Number(shown.dataset.step) !== k) { over.push({k, missing: true}); continue; }
-    // What a step sends on is the step: it is on screen wherever the step sends something.
-    const sent = shown.querySelector('dl.explain dd.sent');
-    if (sent && sent.getClientRects().length === 0) over.push({k, sentHidden: true});
+    if (!shown || Number(shown.dataset.step) !== k) { over.push({k, missing: "step"}); continue; }
     if (pane.scrollHeight > pane.clientHeight + 1 || pane.scrollWidth > pane.clientWidth + 1)
       over.push({k, height: pane.scrollHeight, room: pane.clientHeight,
                  width: pane.scrollWidth, wide: pane.clientWidth});
+    const explain = shown.querySelector('dl.explain');
+    const name = shown.querySelector('h3').textContent.split(' · ')[0].trim();
+    const named = [...shown.querySelectorAll('h3, .sentence')]
+      .some((el) => seen(el) && el.textContent.includes(name));
+    if (!named) over.push({k, missing: "node", name});
+    if (!explain) continue;
+    const wanted = ['dd.arrived'];
+    for (const dt of explain.querySelectorAll('dt')) {
+      const dd = dt.nextElementSibling;
+      if (dd.matches('[data-testid=local-derivative], [data-testid=tensor-rule], dd.sent')) {
+        if (!seen(dt) || !seen(dd)) over.push({k, hidden: dt.textContent.trim()});
+        parts += 1;
+      }
+    }
+    if (!explain.querySelector('dd.sent, [data-testid=tensor-rule]') && explain.querySelector('dt + dd:not(.arrived)'))
+      over.push({k, missing: "sent"});
+    for (const chain of explain.querySelectorAll('dd.chain'))
+      if (!seen(chain) || !/=/.test(chain.textContent)) over.push({k, hidden: "chain rule"});
+    if (!seen(explain.querySelector('dd.arrived'))) over.push({k, hidden: "arrived"});
   }
-  return {total, over};
+  return {total, over, parts};
 }"""
 
 
 @pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
-@pytest.mark.parametrize("case", ["poly20"])
-def test_every_step_fits_without_scrolling(case: str, size: str, new_page, base_url: str,
-                                           screenshot):
+def test_every_step_fits_without_scrolling(size: str, new_page, base_url: str, screenshot):
     path, width, height = SIZES[size]
-    params = {"expr": POLY20, "x": "1.1"} if case == "poly20" else {"expr": MLP, **MLP_VALUES}
     extra = {"readonly": "1", "hide": "code,examples"} if path == "/embed" else {}
     page: Page = new_page(viewport={"width": width, "height": height}, locale="en-US")
-    page.goto(f"{base_url}{path}?" + urlencode({**params, **extra}, quote_via=quote))
-    expect(page.get_by_test_id("step-counter")).to_be_visible()
-    walked = page.evaluate(WALK)
-    assert walked["total"] > 5
-    screenshot(page, "last")
-    assert walked["over"] == [], walked["over"][:5]
+    cases = [("poly20", {"expr": POLY20, "x": "1.1"}, 59), ("mlp", {"expr": MLP, **MLP_VALUES}, 14),
+             ("mlp-de", {"expr": MLP, **MLP_VALUES, "lang": "de"}, 14)]
+    for case, params, steps in cases:
+        page.goto(f"{base_url}{path}?" + urlencode({**params, **extra}, quote_via=quote))
+        expect(page.get_by_test_id("step-counter")).to_be_visible()
+        walked = page.evaluate(WALK)
+        assert walked["total"] == steps, case
+        assert walked["parts"] >= steps, case  # the rows of the steps were looked at
+        screenshot(page, case)
+        assert walked["over"] == [], (case, walked["over"][:5])

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 from ..core.draw.render import VIEWS
 from ..core.language.expr import checked
-from ..core.language.program import is_program, line_breaks, line_names
+from ..core.language.program import is_program, line_breaks, line_names, value_lines
 from ..core.language.rules import N_, ExprError, Extras, Limits, output_name
 from .i18n import LANGUAGES
 
@@ -91,6 +91,9 @@ class PageState:
     path: str = "/"  # the page these links lead to: / or /embed; not in the query
     # Variables that had no value in the address and start at DEFAULT_VALUE; not in the query.
     new_values: tuple[str, ...] = ()
+    # A program's value lines (x = 2) as (line, name, value): each sets its variable's value
+    # and field, over the address's (with_variables); read from expr, not in the query.
+    set_by_lines: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def extras(self) -> Extras:
@@ -306,13 +309,18 @@ FIELDS = (
 
 
 def with_variables(state: PageState, names: Iterable[str]) -> PageState:
-    """The state with exactly one value per variable: kept where known, a default where new."""
+    """The state of a function that could be read, with exactly one value per variable:
+    a program's value line (x = 2) where it has one, which wins over the address, then
+    the address's, then a default for a new one."""
     names = list(names)
+    set_by_lines = tuple((v.line, v.name, v.text) for v in value_lines(state.expr))
+    given = {**state.values, **{name: text for _, name, text in set_by_lines}}
     return replace(
         state,
-        values={name: state.values.get(name, DEFAULT_VALUE) for name in names},
+        values={name: given.get(name, DEFAULT_VALUE) for name in names},
         grads={name: on for name, on in state.grads.items() if name in names},
-        new_values=tuple(name for name in names if name not in state.values),
+        new_values=tuple(name for name in names if name not in given),
+        set_by_lines=set_by_lines,
     )
 
 

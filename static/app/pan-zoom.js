@@ -49,6 +49,9 @@ export function attachPanZoom(svg) {
   svg.addEventListener("panzoomstart", () => area.classList.add("is-panning"));
   svg.addEventListener("panzoomend", () => area.classList.remove("is-panning"));
   setFollow(follow);
+  // Panzoom's own first pan, in a timeout, would undo a step taken before it
+  // (an arrow key pressed while the page loads): follow that step again after it.
+  window.setTimeout(() => followStep());
 }
 
 /** The furthest zoom in: room to zoom in past the followed view. */

@@ -175,6 +175,7 @@ def test_second_order_says_so_in_the_output_with_its_value_and_where(client):
     assert line is not None
     assert line.select_one("[data-testid=output-second-x]").get_text(strip=True) == "64"
     assert line.select_one("a[href='#second-heading']") is not None
+    assert re.search(r"= 64\s+· ", line.get_text()), line.get_text()  # 64, then the link apart
 
 
 def test_the_output_of_the_walk_through_has_no_mode_lines(client):

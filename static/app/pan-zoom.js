@@ -91,8 +91,11 @@ function setFollow(on) {
   current.follow = on;
   const button = overviewButton();
   if (button) {
-    const label = on || !needsFollowing(current.svg) ? "labelWhole" : "labelFollow";
-    if (button.dataset[label]) button.textContent = button.dataset[label];
+    // The label says what a press shows; data-showing names it for the icon.
+    const showing = on || !needsFollowing(current.svg) ? "whole" : "follow";
+    const label = showing === "whole" ? button.dataset.labelWhole : button.dataset.labelFollow;
+    button.dataset.showing = showing;
+    if (label) ($(".label", button) || button).textContent = label;
   }
   const area = current.svg.closest("#graph");
   if (area) area.classList.toggle("is-following", on);

@@ -14,6 +14,8 @@ import { edgeEnds } from "./graph.js";
 const ZOOM_STEP = 1.25; // one press of + or -
 const DRAG_THRESHOLD_PX = 5; // a pointer that moved less than this tapped
 
+// Label sizes, in CSS pixels; a page can ask for bigger ones (presenter mode,
+// for a projector) with --readable-label-px and --follow-label-px on #graph.
 const READABLE_PX = 10; // smaller labels than this are not read, but guessed
 const FOLLOW_PX = 13; // the label size the followed view zooms to, never less
 const EDGE_PX = 16; // keep a node this far inside the pane's edge
@@ -72,11 +74,19 @@ function fittedLabelPx(svg) {
   return Math.min(...sizes) * Math.hypot(ctm.a, ctm.b);
 }
 
+/** A label size the style sheet sets on the graph's pane, or the default. */
+function labelPx(svg, property, fallback) {
+  const area = svg.closest("#graph");
+  const value = area ? parseFloat(getComputedStyle(area).getPropertyValue(property)) : NaN;
+  return value > 0 ? value : fallback;
+}
+
 /** Too small to read when fitted, and there are steps to follow (a graph
  * shown alone stays whole: it is there to be looked at as a whole). */
 function needsFollowing(svg) {
+  const readable = labelPx(svg, "--readable-label-px", READABLE_PX);
   return (
-    svg.clientWidth > 0 && !!document.getElementById("stepper") && fittedLabelPx(svg) < READABLE_PX
+    svg.clientWidth > 0 && !!document.getElementById("stepper") && fittedLabelPx(svg) < readable
   );
 }
 
@@ -160,7 +170,7 @@ function boxesToShow(svg, shown, paneHeight, scale) {
 function followedView(svg) {
   const pane = svg.closest("#graph").getBoundingClientRect();
   if (!pane.width || !pane.height) return null;
-  const scale = Math.max(1, FOLLOW_PX / fittedLabelPx(svg));
+  const scale = Math.max(1, labelPx(svg, "--follow-label-px", FOLLOW_PX) / fittedLabelPx(svg));
   const shown = shownTransform(svg);
   const boxes = boxesToShow(svg, shown, pane.height, scale);
   const union = boxes.reduce((u, b) => ({

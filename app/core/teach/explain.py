@@ -33,6 +33,7 @@ class Sent:
     where: tuple[tuple[str, str], ...] = ()  # names in the formula that are not inputs
     notes: tuple[str, ...] = ()  # see result.Rule
     of: str = ""  # the label as it reads after ∂: (x**2), or in a program a bare name: h
+    chain: str | None = None  # element-wise ops: the float32 local derivative PyTorch multiplied by
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def _sent(target: str, label: str, value: Any, rule: Rule | None, of: str = "") 
         where=tuple((k, format_value(v)) for k, v in rule.where.items()),
         notes=rule.notes,
         of=of,
+        chain=brief(rule.torch) if rule.kind == "local" and rule.torch is not None else None,
     )
 
 

@@ -116,22 +116,38 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
     if any(n not in operands for n, _ in used) or any(v is None for v in values.values()):
         # An operand with no name and no value (a node of the gradient's own graph): no
         # formula to write, only what PyTorch computed.
-        own = None if torch_local is None else as_value(torch_local)
-        return Rule("local", OWN_NUMBERS, own, own, None, {}, _notes(facts, index))
+        if torch_local is None:
+            return Rule("local", OWN_NUMBERS, None, None, None, {}, _notes(facts, index))
+        own = as_value(torch_local)
+        return Rule("local", OWN_NUMBERS, own, own, None, {}, _chain_notes(facts, index, torch_local))
     if torch_local is None:
         return Rule("local", formula, None, None, None, where, _notes(facts, index))
+    notes = _chain_notes(facts, index, torch_local)
     try:
         ours = evaluate(expr, values)
     except (TypeError, KeyError):  # pragma: no cover - every derived class has a numeric form
-        return Rule("local", formula, None, as_value(torch_local), None, where, _notes(facts, index))
+        return Rule("local", formula, None, as_value(torch_local), None, where, notes)
     shape = np.shape(torch_local)
     ours = np.broadcast_to(ours, shape) if np.shape(ours) != shape else ours
     agreed = close(ours, torch_local)
-    notes = _notes(facts, index)
     return Rule(
         "local", formula, as_value(ours), as_value(torch_local), agreed, where,
         notes if agreed else _with_reason(notes, ours, torch_local),
     )
+
+
+def _chain_notes(facts: NodeFacts, index: int, torch_local: Any) -> tuple[str, ...]:
+    """The rule's notes, and ``kernel-order`` or ``kernel-own`` where the chain rule's line,
+    what arrived times PyTorch's float32 local derivative, is not exactly what PyTorch sent:
+    its kernel computes that gradient another way (numeric.chain_parting)."""
+    notes = _notes(facts, index)
+    sent = facts.sent[index]
+    if "broadcast" in notes or facts.arrived is None or sent is None:
+        return notes  # the page shows no product to check
+    reason = numeric.chain_parting(facts.arrived, torch_local, sent)
+    if reason == "kernel-own":  # not multiplied: inf or nan arriving does not spread
+        return (*(n for n in notes if n not in ("inf-arrived", "nan-arrived")), reason)
+    return notes if reason is None else (*notes, reason)
 
 
 # The notes that already say why a formula and PyTorch part ways at a point.

@@ -4,12 +4,14 @@
 the lesson's softmax, log_softmax, logsumexp, max, min, mse and nll) from the
 gradient that arrived and what the node saved, as the text in
 autograd_playground.core.trace.forms.TENSOR_RULES says. :func:`close` compares
-a number computed here with PyTorch's within float32 tolerance, and
+a number computed here with PyTorch's within float32 tolerance,
+:func:`chain_parting` checks a chain rule's product in float32 exactly, and
 :func:`as_value` turns numpy's numbers into the records' JSON-ready values.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -84,6 +86,36 @@ def parting(ours: Any, theirs: Any) -> str | None:
         if (~np.isfinite(a) & ~np.isfinite(b)).any():
             return "not-finite"
     return "subgradient"
+
+
+# The rounding a kernel that divides (or multiplies in another order) leaves in float32:
+# a few units in the last place.
+ROUNDING = 1e-6
+
+
+def chain_parting(arrived: Any, local: Any, sent: Any) -> str | None:
+    """Whether ``arrived`` · ``local``, multiplied in float32 element by element, is exactly
+    what PyTorch ``sent`` (nan matching nan): None, the chain rule's line is PyTorch's own
+    arithmetic. Else a note id: ``kernel-order`` where the kernel computes the product in
+    another order and only the last digits differ (sqrt sends arrived/(2·√x), one rounding
+    fewer than arrived · (1/(2·√x))), ``kernel-own`` where it sets what it sends itself
+    (relu and pow send 0 where the local derivative is 0, even if nan arrived)."""
+    if not (np.ndim(arrived) or np.ndim(local) or np.ndim(sent)):  # one number: no array work
+        with np.errstate(all="ignore"):
+            one = float(np.float32(arrived) * np.float32(local))
+        mine = float(np.float32(sent))
+        if one == mine or (math.isnan(one) and math.isnan(mine)):
+            return None
+        return "kernel-order" if abs(one - mine) <= ROUNDING * abs(mine) else "kernel-own"
+    with np.errstate(all="ignore"):
+        product = np.asarray(arrived, dtype=np.float32) * np.asarray(local, dtype=np.float32)
+        theirs = np.asarray(sent, dtype=np.float32)
+        if product.shape != theirs.shape:
+            return "kernel-own"
+        if ((product == theirs) | (np.isnan(product) & np.isnan(theirs))).all():
+            return None
+        near = np.isclose(product, theirs, rtol=ROUNDING, atol=0, equal_nan=True)
+    return "kernel-order" if near.all() else "kernel-own"
 
 
 def as_value(array: Any) -> Value:

@@ -12,7 +12,6 @@ derivatives (the node called on ones), to compare the derived rule against.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -137,20 +136,16 @@ def _numbers(x: Any) -> Any:
     return np.asarray(x, dtype=np.float64)
 
 
-def _torch_local(fn: Any, arrived: Any, sent: tuple) -> tuple:
+def _torch_local(fn: Any, arrived: Any) -> tuple:
     """PyTorch's own local derivatives of an element-wise op, one per input, as numpy.
 
-    Where one finite, non-zero number arrived and single numbers were sent, that is
-    sent / arrived. Otherwise (zero, inf or nan arrived, tensors) the node is called
-    once more on ones, which does not depend on what arrived: sin(x)*x at 0 gives
-    cos(0) = 1 although 0 arrived.
+    The node is called once more on ones: that gives the float32 factor its kernel
+    multiplies what arrived by, whatever arrived (sin(x)*x at 0 gives cos(0) = 1 although
+    0 arrived; exp(x) at 100 gives inf, as float32 holds e^100), so that the chain rule
+    shown, arrived · local = sent, is PyTorch's own float32 arithmetic.
     """
     if arrived is None or op_name(fn) not in FORMS:
         return ()
-    if arrived.dim() == 0 and all(g is None or g.dim() == 0 for g in sent):
-        a = arrived.item()
-        if a != 0 and math.isfinite(a):
-            return tuple(None if g is None else np.float64(g.item()) / a for g in sent)
     with torch.no_grad():
         out = fn(torch.ones_like(arrived))
     return tuple(_numbers(o) for o in (out if isinstance(out, tuple) else (out,)))
@@ -173,7 +168,7 @@ def backward_steps(
             if target is not None and value is not None:
                 received.setdefault(target, []).append(Contribution(node.id, value))
         leaf = node.kind == "leaf"
-        ones = () if leaf else _torch_local(fn, arrived, grad_inputs)
+        ones = () if leaf else _torch_local(fn, arrived)
         rules = () if leaf else local.rules(operands.facts(fn, arrived, grad_inputs, ones))
         locals_ = tuple(
             finite(t.tolist()) if t is not None and g is not None and np.shape(t) == tuple(g.shape)

@@ -48,15 +48,20 @@ NAMES_MAX_NODES = 80
 MAX_NAME_OPS = 40
 
 # Node classes of an op with a number where the form has a tensor: x*3 is mul(x, 3).
-FORM_OF = {
-    "MulBackward1": "MulBackward0",
-    "DivBackward1": "DivBackward0",
-    "AddBackward1": "AddBackward0",
-    "SubBackward1": "SubBackward0",
+FORM_OF = {"MulBackward1": "MulBackward0", "DivBackward1": "DivBackward0",
+           "AddBackward1": "AddBackward0", "SubBackward1": "SubBackward0"}
+# A backward op in the gradient's graph, as a formula of its arguments (what arrived, the
+# output it saved), to name its value; its rule is PyTorch's own (no form in trace.forms).
+NAMED_ONLY = {
+    "TanhBackwardBackward0": lambda: P[0] * (1 - P[1] ** 2),  # tanh_backward(g, tanh(x))
+    "SigmoidBackwardBackward0": lambda: P[0] * P[1] * (1 - P[1]),  # sigmoid_backward(g, σ(x))
 }
 # The op's arguments in the order of the form's placeholders, where it is not p0, p1, k, k1.
 ORDER = {"PowBackward2": ("k", "p0")}  # pow(2, x): the base first
 _SYMBOLS = {s.name: s for s in (*P, K, K1)}
+# sympy's names of functions, as the language spells them.
+_FUNCTIONS = (("Sigmoid(", "sigmoid("), ("Relu(", "relu("), ("Clamp(", "clamp("),
+              ("Abs(", "abs("), ("Max(", "maximum("), ("Min(", "minimum("))
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,7 @@ def explained(trace: Trace, parsed: Parsed, made: dict[Any, Made]) -> Trace:
     )
     steps = tuple(
         _ruled(step, nodes[step.node], ops[step.node], labels, by_id[step.node], fns[step.node])
-        if step.node in ops else step
+        if step.node in ops and ops[step.node].form in FORMS else step
         for step in trace.steps
     )
     return dataclasses.replace(trace, nodes=named, steps=steps)
@@ -160,13 +165,13 @@ def _inputs_first(nodes: tuple[Node, ...]) -> list[Node]:
 def _op_of(node: Node, made: Made | None) -> _Op | None:
     """The node's op as its form's placeholders, or None where no form fits it."""
     form = FORM_OF.get(node.name, node.name)
-    if made is None or form not in FORMS:
+    if made is None or form not in FORMS and form not in NAMED_ONLY:
         return None
-    present = {s.name for s in FORMS[form]().free_symbols}
+    present = {s.name for s in _form(form).free_symbols}
     order = ORDER.get(node.name, tuple(n for n in ("p0", "p1", "k", "k1") if n in present))
     args = made.args
     extra = list(args[len(order):]) + [v for k, v in made.kwargs.items() if k == "alpha"]
-    if len(args) < len(order) or any(not _is_one(v) for v in extra):
+    if len(args) < len(order) or any(not (isinstance(v, (int, float)) and v == 1) for v in extra):
         return None
     if any(k != "alpha" for k in made.kwargs):
         return None
@@ -214,8 +219,8 @@ def _positions(order: tuple[str, ...], args: tuple[Any, ...], count: int) -> lis
     return positions
 
 
-def _is_one(value: Any) -> bool:
-    return isinstance(value, (int, float)) and value == 1
+def _form(name: str) -> sympy.Expr:
+    return FORMS[name]() if name in FORMS else NAMED_ONLY[name]()
 
 
 def _gives(op: _Op, made: Made) -> bool:
@@ -223,7 +228,7 @@ def _gives(op: _Op, made: Made) -> bool:
     values = {_SYMBOLS[p]: _input_value(made, p, op.order) for p in op.inputs}
     values.update({_SYMBOLS[p]: v for p, v in op.constants.items()})
     try:
-        ours = evaluate(FORMS[op.form](), values)
+        ours = evaluate(_form(op.form), values)
     except (KeyError, TypeError, ValueError):
         return False
     return close(ours, made.result.detach().double().numpy())
@@ -252,7 +257,7 @@ def _expr(op: _Op, node: Node, exprs: dict[str, sympy.Expr | None]) -> sympy.Exp
         if exact is None:
             return None
         at[_SYMBOLS[placeholder]] = exact
-    expr = FORMS[op.form]().xreplace(at)
+    expr = _form(op.form).xreplace(at)
     return expr if sympy.count_ops(expr) <= MAX_NAME_OPS else None
 
 
@@ -268,7 +273,7 @@ def _label(
     same = any(expr == names.exprs.get(node.inputs[i] or "") for i in op.inputs.values())
     if expr.is_Atom or same:
         with sympy.evaluate(False):
-            expr = FORMS[op.form]().xreplace(
+            expr = _form(op.form).xreplace(
                 {_SYMBOLS[p]: _exact(v) for p, v in op.constants.items()}
                 | {_SYMBOLS[p]: _as_symbol(labels.get(node.inputs[i] or "")) for p, i in op.inputs.items()})
     elif expr in names.texts:
@@ -276,6 +281,8 @@ def _label(
     else:
         expr = expr.xreplace(names.symbols)
     text = sympy.sstr(expr)
+    for theirs, ours in _FUNCTIONS:
+        text = text.replace(theirs, ours)
     return (text, _precedence(expr)) if len(text) <= MAX_NAME and "?" not in text else None
 
 

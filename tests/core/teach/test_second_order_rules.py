@@ -132,3 +132,12 @@ def test_a_program_s_gradient_graph_reads_with_the_program_s_names():
 def test_tensors_keep_the_second_derivative_without_a_formula():
     data = second("sum(x**3)", {"x": [1, 2]})
     assert data["second"]["x"] == [6.0, 12.0] and data["formulas"] == []
+
+
+def test_a_backward_op_without_a_form_is_still_named_by_its_value():
+    # tanh's backward in dy/dx of tanh(x)*x computes x·(1 − tanh(x)²): its rule is
+    # PyTorch's own, but the node and its operands read as values, in the language's names.
+    labels = {n["name"]: n["source"] for n in second("tanh(x)*x", {"x": 0.5})["graph"]["nodes"]}
+    assert labels["TanhBackwardBackward0"] == "x*(1 - tanh(x)**2)"
+    labels = {n["name"]: n["source"] for n in second("sigmoid(x)", {"x": 0.5})["graph"]["nodes"]}
+    assert labels["SigmoidBackward0"] == "sigmoid(x)"

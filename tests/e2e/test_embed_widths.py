@@ -31,7 +31,8 @@ INSIDE_PX = 2  # a control keeps this far inside its pane's border
 SAME_ROW_PX = 2
 
 # The course page builds its one frame from its own address: ?src=...&width=...&height=...,
-# and with &host=<script> it loads the resize script as the snippet does.
+# with &sandbox=... a sandbox of its own, and with &host=<script> the resize script as the
+# snippet loads it.
 FRAME_PAGE = """<script>
 const asked = new URLSearchParams(location.search);
 const frame = document.createElement("iframe");
@@ -40,6 +41,7 @@ frame.width = asked.get("width");
 frame.height = asked.get("height");
 frame.title = "Autograd Playground";
 frame.style.border = "0";
+if (asked.has("sandbox")) frame.setAttribute("sandbox", asked.get("sandbox"));
 document.body.prepend(frame);
 if (asked.get("host")) {
   const script = document.createElement("script");
@@ -82,17 +84,20 @@ def course_page() -> Iterator[str]:
 def open_frame(
     new_page: Callable[..., Page], course_page: str, base_url: str
 ) -> Callable[..., tuple[Page, Frame]]:
-    """``open_frame(width, height, lang="en", host=False, **params)``: the lesson's
-    function at /embed in a frame of that size; with ``host``, the resize script too."""
+    """``open_frame(width, height, lang="en", host=False, sandbox=None, **params)``: the
+    lesson's function at /embed in a frame of that size; with ``host``, the resize script
+    too; with ``sandbox``, that sandbox on the frame."""
 
     def open_(width: int, height: int, *, lang: str = "en", host: bool = False,
-              **params: str) -> tuple[Page, Frame]:
+              sandbox: str | None = None, **params: str) -> tuple[Page, Frame]:
         page = new_page(locale="de-DE" if lang == "de" else "en-US",
                         viewport={"width": max(width + 80, 800), "height": 900})
         asked = {"src": f"{base_url}/embed?{embed_query(lang=lang, **params)}",
                  "width": str(width), "height": str(height)}
         if host:
             asked["host"] = f"{base_url}/static/embed-host.js"
+        if sandbox is not None:
+            asked["sandbox"] = sandbox
         page.goto(f"{course_page}?{urlencode(asked)}")
         handle = page.locator("iframe").element_handle()
         frame = handle.content_frame() if handle else None

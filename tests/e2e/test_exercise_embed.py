@@ -146,3 +146,25 @@ def test_a_short_frame_shows_both_answer_boxes_and_check(
         seen = frame.get_by_test_id(testid).evaluate(SEEN)
         assert seen["shown"], (testid, seen)
     assert_no_problems(problems)
+
+
+def test_a_frame_sandboxed_without_forms_still_checks_answers(
+    open_frame: Callable[..., tuple[Page, Frame]], problems: Problems
+):
+    """A host's stricter sandbox: scripts and the frame's own origin, no allow-forms. The
+    exercise submits no form, so it asks, checks and reveals as in the snippet's frame."""
+    page, _ = open_frame(700, 450, sandbox="allow-scripts allow-same-origin", exercise="1",
+                         readonly="1", hide="code,examples")
+    frame = page.frame_locator("iframe")
+    frame.get_by_test_id("step-next").click()
+    box = frame.get_by_test_id("predict-1-0")
+    expect(box).to_be_focused()
+    box.fill("2")  # wrong: the output's AddBackward0 sends on 1
+    box.press("Enter")
+    expect(frame.get_by_test_id("feedback-1")).to_contain_text("AddBackward0")
+    box.fill("1")
+    frame.get_by_test_id("check-1").click()
+    expect(frame.get_by_test_id("feedback-1")).to_have_text("Right!")
+    blocked = [m for m in problems.console if "Blocked form submission" in m]
+    assert blocked == [], blocked
+    assert_no_problems(problems)

@@ -7,6 +7,10 @@ examples every run. Every answer must be:
 - no 5xx;
 - every ✓ joins equal numbers (within the float32 tolerance, checked here on its own);
 - every ✗ carries its reason (a note on a step rule, a note on a derivative);
+- every chain-rule line is float32's own product: what arrived times the local derivative
+  shown, multiplied in float32, is exactly what was sent, or the rule says (kernel-order,
+  kernel-own) that PyTorch's kernel computed it otherwise;
+- dy/dx writes PyTorch's steps as brackets, never sympy's Heaviside or Θ;
 - no rule of either order with a placeholder or a node class name as an operand.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -102,6 +107,39 @@ def check_rules(steps: list[dict]) -> None:
                 assert rule["notes"], rule
 
 
+def float32(value) -> np.ndarray | None:
+    """A step's value as float32 (its "inf"/"nan" strings too); None for a summary."""
+    if isinstance(value, dict):
+        return None
+    if isinstance(value, list):
+        inner = [float32(v) for v in value]
+        return None if any(v is None for v in inner) else np.array(inner, dtype=np.float32)
+    return np.float32(float(value))
+
+
+def check_chain(steps: list[dict]) -> None:
+    """Each local rule's chain line: float32(arrived) · float32(local shown) == sent, exactly."""
+    for step in steps:
+        if len(step["grad_outputs"]) != 1:
+            continue
+        arrived = float32(step["grad_outputs"][0])
+        for rule, sent in zip(step["rules"], step["grad_inputs"], strict=False):
+            if rule is None or rule["kind"] != "local" or rule["value"] is None:
+                continue
+            if "broadcast" in rule["notes"]:
+                continue  # no product shown: what every element sends is added up
+            local, theirs = float32(rule["torch"]), float32(sent)
+            if arrived is None or local is None or theirs is None:
+                continue  # a summary of a large tensor: its numbers are not all here
+            with np.errstate(all="ignore"):
+                product = np.asarray(arrived * local, dtype=np.float32)
+            theirs = np.asarray(theirs, dtype=np.float32)
+            holds = product.shape == theirs.shape and bool(
+                ((product == theirs) | (np.isnan(product) & np.isnan(theirs))).all())
+            kernel = {"kernel-order", "kernel-own"} & set(rule["notes"])
+            assert holds == (not kernel), (step["name"], rule, sent)
+
+
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
@@ -129,12 +167,15 @@ def test_no_program_of_the_language_breaks_a_mark(
         return
     data = response.json()
     check_rules(data["steps"])
+    check_chain(data["steps"])
     for d in (data.get("symbolic") or {}).get("derivatives", []):
         if d["agrees"]:
             assert agree(d["value"], d["grad"]), (expression, d)
         else:
             assert d["note"], (expression, d)
-        assert "I" not in (d["text"] or "").replace("Heaviside", ""), d["text"]
+        assert "I" not in (d["text"] or ""), d["text"]
+        assert "Heaviside" not in (d["text"] or "") and "Θ" not in (d["mathml"] or ""), d
     graph = (data.get("second_order") or {}).get("graph")
     if graph:
         check_rules(graph["steps"])
+        check_chain(graph["steps"])

@@ -296,3 +296,74 @@ def test_the_forward_pass_of_a_program_names_each_line(client):
     body = soup(client.get("/", params={"expr": NEURON, "forward": "1", **NEURON_AT}))
     heads = [text(h) for h in body.select("li.step.forward h3")]
     assert "Forward pass · h = tanh(z)" in heads and "Forward pass · z = w*x + b" in heads
+
+
+# --- the chain rule's line is float32's own arithmetic (issue 23) -----------------------
+
+
+@pytest.mark.parametrize(
+    "expr, values, node, line",
+    [
+        ("exp(x)", {"x": "100"}, "ExpBackward0", "1 · inf = inf"),
+        ("0*exp(x)", {"x": "100"}, "ExpBackward0", "0 · inf = nan"),
+        ("x**3", {"x": "-1e20"}, "PowBackward0", "1 · inf = inf"),
+        ("1/x", {"x": "1e-30"}, "ReciprocalBackward0", "1 · -inf = -inf"),
+    ],
+)
+def test_the_chain_line_shows_the_float32_numbers_pytorch_multiplied(client, expr, values, node, line):
+    # The float64 formula gives 2.68812e+43 for e^100: the line showed "1 · 2.68812e+43 = inf".
+    step = step_named(steps_of(client, expr=expr, **values), node)
+    shown = text(step.select_one("dd.sent.chain code"))
+    assert shown.endswith(line), shown
+    # The local derivative's own line keeps the mathematics, with its ✗ and why.
+    assert step.select_one("[data-testid=mismatch]") is not None
+    assert "float32-overflow" in [n["data-note"] for n in step.select("[data-testid=step-note]")]
+
+
+def test_every_chain_line_is_the_step_datas_float32_product_as_the_number_writer_prints_it(client):
+    import numpy as np
+
+    from autograd_playground.core.teach.explain import brief
+
+    # At x = 2, y = 3 sqrt's and sigmoid's kernels round otherwise (checked below, not assumed).
+    params = {"expr": "3*sqrt(x)*exp(y) + log(x)/y + 1.37*sigmoid(x*y)", "x": "2", "y": "3"}
+    data = client.post("/api/graph", json={"expression": params["expr"],
+                                           "inputs": {"x": 2, "y": 3}}).json()
+    items = steps_of(client, **params)
+    checked, approximate = 0, 0
+    for step, item in zip(data["steps"], items, strict=True):
+        lines = item.select("dd.sent.chain code")
+        rules = [(r, s) for r, s in zip(step["rules"], step["grad_inputs"], strict=False)
+                 if r and r["kind"] == "local" and "broadcast" not in r["notes"]]
+        assert len(lines) == len(rules)
+        for line, (rule, sent) in zip(lines, rules, strict=True):
+            arrived = step["grad_outputs"][0]
+            product = np.float32(float(arrived)) * np.float32(float(rule["torch"]))
+            equal = "≈" not in text(line)
+            assert (product == np.float32(float(sent))) == equal
+            assert ("kernel-order" in rule["notes"]) == (not equal)
+            assert "kernel-own" not in rule["notes"]
+            sign = "=" if equal else "≈"
+            assert text(line).endswith(f"{brief(arrived)} · {brief(rule['torch'])} {sign} {brief(sent)}")
+            checked += 1
+            approximate += not equal
+    assert checked >= 10 and approximate == 2
+
+
+def test_a_kernel_that_divides_is_said_in_a_note_in_english_and_german(client):
+    # sqrt sends arrived/(2·√x): with 3 arriving at x = 2, one rounding from 3 · 0.353553.
+    for lang, words in (("en", "its own order"), ("de", "eigenen Reihenfolge")):
+        step = step_named(steps_of(client, lang, expr="3*sqrt(x)", x="2"), "SqrtBackward0")
+        assert text(step.select_one("dd.sent.chain code")).endswith("3 · 0.353553 ≈ 1.06066")
+        note = step.select_one("[data-note=kernel-order]")
+        assert note is not None and words in text(note)
+
+
+def test_a_kernel_that_sets_what_it_sends_is_said_and_no_product_shown(client):
+    # relu at −1 with −inf arriving (log(0)): PyTorch sends 0, where −inf · 0 would be nan.
+    step = step_named(steps_of(client, expr="relu(x)*log(y)", x="-1", y="0"), "ReluBackward0")
+    line = text(step.select_one("dd.sent.chain code"))
+    assert line.endswith("∂(relu(x))/∂(x) = 0") and "·  0" not in line and "-inf ·" not in line
+    notes = [n["data-note"] for n in step.select("[data-testid=step-note]")]
+    assert "kernel-own" in notes and "inf-arrived" not in notes
+    assert "sets what it sends itself" in text(step.select_one("[data-note=kernel-own]"))

@@ -83,6 +83,7 @@ def calculus_json(
             picture = render(second.trace, "torchviz", dot_timeout)
             graph = summarized(to_json(second.trace, picture, ""), max_shown)
             graph["variable"] = second.variable
+            graph["line_values"] = {}  # a program's lines give values to y's graph, not to this one
         data["second_order"] = {
             "second": {k: summarize(v, max_shown) for k, v in second.second.items()},
             "first": {k: summarize(v, max_shown) for k, v in second.first.items()},

@@ -240,7 +240,7 @@ REFUSED = {
     "starred": expr("sin(*x)", 422, "starred", column=5),
     "operator": expr("x % 2", 422, "'%'", column=3),
     "comparison": expr("x < 1", 422, "comparison", column=1),
-    "non-ascii": expr("x\u00b72", 422, "ascii", column=2),
+    "non-ascii": expr("x\u221a2", 422, "ascii", column=2),
     "line-break": expr("x\n+1", 422, "one line", column=2),
     "empty": expr("   ", 422, "type a function"),
     "unclosed": expr("2*(x", 422, "'('", column=3),

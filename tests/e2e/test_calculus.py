@@ -193,3 +193,16 @@ def test_the_exercise_has_no_serious_accessibility_violations(page: Page, link, 
     answer(page, 9, ["5"])
     expect(page.get_by_test_id("feedback-9")).not_to_be_empty()
     assert_no_blocking_violations(page, base_url)
+
+
+def test_a_long_derivative_stays_inside_a_phone(new_page, link, problems, screenshot):
+    """MathML does not wrap: a long dy/dx scrolls inside its own line, never the page."""
+    page = new_page(viewport=PHONE)
+    page.goto(link("clamp(x*y, -1, 1)*x", x=0.5, y=0.5))
+    formula = page.get_by_test_id("symbolic-x")
+    expect(formula.locator("math")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    box = formula.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    screenshot(page, "phone")
+    no_problems(problems)

@@ -86,3 +86,33 @@ def test_a_backward_of_a_backward_without_a_form_says_whose_numbers_it_shows(cli
     sent = [words(d) for d in step.select("dl.explain dd.sent")]
     assert sent and all("PyTorch's own numbers" in t and any(c.isdigit() for c in t) for t in sent)
     assert all("?" not in words(d) and "p0" not in words(d) for d in section.select("dl.explain dd"))
+
+
+def float32_product_holds(line: str) -> bool:
+    """``… = a · b = c`` (or ``≈``) holds in float32, to the printed digits."""
+    import math
+
+    import numpy as np
+
+    numbers = line.rsplit("= ", 2) if "≈" not in line else line.replace("≈", "=").rsplit("= ", 2)
+    a, b = (float(t) for t in numbers[-2].strip().split(" · "))
+    c = float(numbers[-1])
+    product = float(np.float32(a) * np.float32(b))
+    if math.isnan(c) or math.isinf(c):
+        return product == c or (math.isnan(c) and math.isnan(product))
+    return math.isclose(product, c, rel_tol=1e-5, abs_tol=1e-30)
+
+
+@pytest.mark.parametrize(("expr", "x"), [
+    ("exp(x)*x", "100"),  # exp(100) overflows float32: PyTorch multiplies by inf
+    ("x**3", "-1e20"),
+    (LESSON, "2"),
+    ("sqrt(x)*x", "2"),
+])
+def test_each_chain_line_of_the_gradients_graph_is_float32_arithmetic(client, expr, x):
+    """As in the first order: the factor shown is the one PyTorch multiplied, not the formula's
+    float64 value (which printed 101 · 2.68812e+43 = inf for exp(x)*x at 100)."""
+    lines = [words(d) for d in panel(client, expr=expr, x=x).select("[data-testid=second-chain]")]
+    assert lines
+    for line in lines:
+        assert float32_product_holds(line), line

@@ -112,6 +112,6 @@ def test_a_variable_named_like_python_s_own_names_runs_renamed(client, expressio
     code = data["code"]
     assert "# torch is called torch_ here" in code
     scope = run(code)
-    leaves = {k: v for k, v in scope.items() if hasattr(v, "grad") and getattr(v, "is_leaf", False)}
+    leaves = {k: v for k, v in scope.items() if getattr(v, "is_leaf", False) and hasattr(v, "grad")}
     assert {k: float(v.grad) for k, v in leaves.items() if v.grad is not None} == {
         k + "_" if k in ("torch", "int", "float") else k: v for k, v in data["gradients"].items()}

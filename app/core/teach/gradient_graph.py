@@ -3,10 +3,10 @@
 second_order records the graph of dy/dx, whose nodes PyTorch made while it ran
 y's backward formulas with ``create_graph=True`` (a backward of a backward).
 None of them stands for a part of the student's text, so the recorder can name
-neither them nor their operands. Here :class:`Capture` watches the ops that the
+neither them nor their operands. :class:`Capture` watches the ops that the
 gradient computation runs (a TorchDispatchMode: the backward formulas are C++
 and reach Python only through the dispatcher), so that each node is known with
-its arguments and its result, and :func:`explained` then
+its arguments and its result (capture.py), and :func:`explained` then
 
 - names each node: by the first-order graph's name where it computes one of y's
   values (``x**2``, a program's ``h``), else by its value as a formula in the
@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import sympy
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..language.tree import ATOM, PRECEDENCE, BinOp, Call, Parsed, Unary, post_order
 from ..result import Node, Step
@@ -38,9 +37,8 @@ from ..trace.model import Trace
 from ..trace.numeric import close
 from ..trace.printing import Operand, precedence, show_number
 from ..trace.symbolic import evaluate, number, symbol, to_sympy
+from .capture import Made
 
-# Ops remembered per gradient computation: past this the graph is far over the node limit.
-MAX_CAPTURED = 4096
 # A name longer than this, or a first-order tree larger than NAMES_MAX_NODES, is not
 # worked out: a step shortens long names anyway, and sympy's work grows with size.
 MAX_NAME = 64
@@ -62,39 +60,6 @@ _SYMBOLS = {s.name: s for s in (*P, K, K1)}
 # sympy's names of functions, as the language spells them.
 _FUNCTIONS = (("Sigmoid(", "sigmoid("), ("Relu(", "relu("), ("Clamp(", "clamp("),
               ("Abs(", "abs("), ("Max(", "maximum("), ("Min(", "minimum("))
-
-
-@dataclass(frozen=True)
-class Made:
-    """One op of the gradient computation, as the dispatcher saw it."""
-
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    result: torch.Tensor
-
-
-class Capture(TorchDispatchMode):
-    """Remembers each op run inside it, with its arguments and result (see the module)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops: list[tuple[tuple[Any, ...], dict[str, Any], Any]] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        if len(self.ops) < MAX_CAPTURED:
-            self.ops.append((tuple(args), dict(kwargs), out))
-        return out
-
-    def made(self) -> dict[Any, Made]:
-        """Each node the captured ops made (their results' grad_fn, set once autograd
-        recorded them), with its op. Keeps the node objects alive, and so their ids."""
-        out: dict[Any, Made] = {}
-        for args, kwargs, result in self.ops:
-            if isinstance(result, torch.Tensor) and result.grad_fn is not None:
-                out.setdefault(result.grad_fn, Made(args, kwargs, result))
-        return out
 
 
 @dataclass(frozen=True)

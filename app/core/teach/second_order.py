@@ -21,7 +21,8 @@ from ..result import Value
 from ..trace.graph import evaluate, make_inputs
 from ..trace.model import Trace, to_value
 from ..trace.recorder import record
-from .gradient_graph import Capture, explained
+from .capture import Capture
+from .gradient_graph import explained
 
 # Second order: at most this many numbers per variable get their d²y/dx².
 DIAGONAL_MAX_NUMBERS = 100

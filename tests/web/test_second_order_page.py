@@ -116,3 +116,12 @@ def test_each_chain_line_of_the_gradients_graph_is_float32_arithmetic(client, ex
     assert lines
     for line in lines:
         assert float32_product_holds(line), line
+
+
+def test_a_value_past_float32_keeps_its_name_in_the_gradients_graph(client):
+    """exp(100) is inf in float32: the node still computes exp(x), and reads so, not as
+    PyTorch's class name (the step's own mark and note say that float32 overflowed)."""
+    section = panel(client, expr="exp(x)*x", x="100")
+    lines = [words(d) for d in section.select("[data-testid=second-chain]")]
+    assert lines and not [line for line in lines if "Backward" in line], lines
+    assert any("exp(x)" in line for line in lines)

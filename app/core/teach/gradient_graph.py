@@ -70,6 +70,10 @@ class _Op:
     inputs: dict[str, int]  # placeholder -> index among the node's inputs
     constants: dict[str, Any]  # placeholder -> number or array
     order: tuple[str, ...] = ("p0", "p1", "k", "k1")  # the op's arguments, by placeholder
+    # False where the form gives PyTorch's number only once rounded to float32 (exp(100)
+    # is inf): the node is named by its form, but its rule stays PyTorch's own numbers,
+    # since operands that overflowed would make a false formula agree.
+    exact: bool = True
 
 
 def explained(trace: Trace, parsed: Parsed, made: dict[Any, Made]) -> Trace:
@@ -101,7 +105,7 @@ def explained(trace: Trace, parsed: Parsed, made: dict[Any, Made]) -> Trace:
     )
     steps = tuple(
         _ruled(step, nodes[step.node], ops[step.node], labels, by_id[step.node], fns[step.node])
-        if step.node in ops and ops[step.node].form in FORMS else step
+        if step.node in ops and ops[step.node].exact and ops[step.node].form in FORMS else step
         for step in trace.steps
     )
     return dataclasses.replace(trace, nodes=named, steps=steps)
@@ -157,7 +161,8 @@ def _op_of(node: Node, made: Made | None) -> _Op | None:
         else:
             return None
     op = _Op(form, inputs, constants, order)
-    return op if _gives(op, made) else None
+    agrees = _gives(op, made)
+    return op if agrees else dataclasses.replace(op, exact=False) if agrees is None else None
 
 
 def _input_value(made: Made, placeholder: str, order: tuple[str, ...] | None = None) -> np.ndarray:
@@ -188,15 +193,32 @@ def _form(name: str) -> sympy.Expr:
     return FORMS[name]() if name in FORMS else NAMED_ONLY[name]()
 
 
-def _gives(op: _Op, made: Made) -> bool:
-    """Whether the form at the op's own arguments gives the number PyTorch computed."""
+def _gives(op: _Op, made: Made) -> bool | None:
+    """Whether the form at the op's own arguments gives the number PyTorch computed; None
+    where it does only past float32's range (an argument or the result not finite, or equal
+    only once rounded to float32): the arguments are float32 results, so there a formula
+    would agree with PyTorch on an overflowed number, which the first order marks ✗."""
     values = {_SYMBOLS[p]: _input_value(made, p, op.order) for p in op.inputs}
     values.update({_SYMBOLS[p]: v for p, v in op.constants.items()})
     try:
         ours = evaluate(_form(op.form), values)
     except (KeyError, TypeError, ValueError):
         return False
-    return close(ours, made.result.detach().double().numpy())
+    theirs = made.result.detach().double().numpy()
+    finite = np.isfinite(theirs).all() and all(np.isfinite(v).all() for v in values.values())
+    if close(ours, theirs):
+        return True if finite else None
+    return None if _same_in_float32(ours, theirs) else False
+
+
+def _same_in_float32(ours: Any, theirs: np.ndarray) -> bool:
+    """Whether the form's value, rounded to float32, is PyTorch's where that is not finite:
+    exp(100) is inf in float32, and is still exp's result (the mark says so elsewhere)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = np.asarray(ours, dtype=np.float64).astype(np.float32).astype(np.float64)
+    if rounded.shape != np.shape(theirs) or np.isfinite(theirs).all():
+        return False
+    return bool(np.array_equal(rounded, theirs, equal_nan=True))
 
 
 def _exact(value: Any) -> sympy.Expr | None:

@@ -208,17 +208,9 @@ def _gives(op: _Op, made: Made) -> bool | None:
     finite = np.isfinite(theirs).all() and all(np.isfinite(v).all() for v in values.values())
     if close(ours, theirs):
         return True if finite else None
-    return None if _same_in_float32(ours, theirs) else False
-
-
-def _same_in_float32(ours: Any, theirs: np.ndarray) -> bool:
-    """Whether the form's value, rounded to float32, is PyTorch's where that is not finite:
-    exp(100) is inf in float32, and is still exp's result (the mark says so elsewhere)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        rounded = np.asarray(ours, dtype=np.float64).astype(np.float32).astype(np.float64)
-    if rounded.shape != np.shape(theirs) or np.isfinite(theirs).all():
-        return False
-    return bool(np.array_equal(rounded, theirs, equal_nan=True))
+    with np.errstate(over="ignore", invalid="ignore"):  # exp(100) is inf in float32
+        rounded = np.asarray(ours, dtype=np.float64).astype(np.float32)
+    return None if close(rounded, theirs) else False
 
 
 def _exact(value: Any) -> sympy.Expr | None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+from functools import cached_property
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..core.language.rules import Limits
-from .ratelimit import parse_trusted_proxies
+from .ratelimit import TrustedProxies, parse_trusted_proxies
 
 # Where the limits' defaults are written: the core's own.
 _LIMITS = Limits()
@@ -212,6 +213,11 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9._-]*$",
         description="If set, every response names this replica in an X-Served-By header.",
     )
+
+    @cached_property
+    def proxies(self) -> TrustedProxies:
+        """trusted_proxies, parsed once: what the guard and the link builder ask."""
+        return parse_trusted_proxies(self.trusted_proxies)
 
     @field_validator("trusted_proxies")
     @classmethod

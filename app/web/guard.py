@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core.language.rules import N_
-from ..serve.ratelimit import client_address, parse_trusted_proxies
+from ..serve.ratelimit import client_address
 from ..serve.settings import Settings
 from .body_limit import BODY_TOO_LARGE
 from .headers import LIMITED_ROUTES, PAGE_ROUTES, ROUTE_COST, query_value, route_label
@@ -42,7 +42,7 @@ class Guard:
         self.settings = settings
         self.limiter = limiter
         self.templates = templates
-        self.trusted = parse_trusted_proxies(settings.trusted_proxies)
+        self.trusted = settings.proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from ..serve.ratelimit import parse_trusted_proxies
 from ..serve.settings import Settings
 
 HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
@@ -26,7 +25,7 @@ def public_base_url(request: Request, settings: Settings) -> str:
         return settings.public_url
     base = urlsplit(str(request.base_url))
     scheme, host = base.scheme, base.netloc
-    if request.client and request.client.host in parse_trusted_proxies(settings.trusted_proxies):
+    if request.client and request.client.host in settings.proxies:
         proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
         forwarded_host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
         if proto in ("http", "https"):

@@ -226,6 +226,19 @@ def test_a_frame_sized_by_the_host_script_keeps_the_layout(
     assert_no_problems(problems)
 
 
+def test_a_german_frame_the_host_script_made_taller_keeps_its_buttons_on_one_row(
+    open_frame: Callable[..., tuple[Page, Frame]], problems: Problems
+):
+    """The snippet as copied, in German: the script makes the frame taller than 480 px of
+    step pane, so the buttons' names no longer hide by the pane's height; its width
+    (about 330 px) must hide them too, or "Abspielen ⇤ Zurück Weiter ⇥" takes two rows."""
+    page, frame = open_frame(700, 450, host=True, lang="de", step="2")
+    expect(page.frame_locator("iframe").get_by_test_id("step-counter")).to_have_text(
+        "Schritt 2 von 9")
+    check_frame(frame, 700)
+    assert_no_problems(problems)
+
+
 @pytest.mark.parametrize("width", (480, 560))
 def test_a_narrow_frame_side_by_side_asks_for_the_side_by_side_height(
     open_frame: Callable[..., tuple[Page, Frame]], width: int, problems: Problems

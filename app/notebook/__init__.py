@@ -1,0 +1,1 @@
+"""show(y) in a notebook: the walk-through of any tensor's backward pass, as self-contained HTML."""

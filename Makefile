@@ -4,7 +4,9 @@
 #   make run     serve on $(HOST):$(PORT)          e.g. PORT=8123 make run
 #   make test    setup + chromium, then the whole pytest suite (PYTEST_ARGS=...)
 #   make bench   a real server against the torchviz baseline: ratios, a burst of
-#                200 new computations, the fresh-work class (about 2 minutes)
+#                200 new computations, the fresh-work class (about 2 minutes);
+#                then show(y) of a notebook against the same baseline
+#   make wheel   the installable package (autograd_playground) as a wheel in dist/
 #   make docker-check  build the Docker image with podman (no daemon) and test it
 #   make fresh-test    make test on a fresh Debian container with a clean clone
 #   make clean   remove everything setup made
@@ -52,11 +54,11 @@ BROWSER_DEBS := /usr/bin/chromium=chromium lib:libatomic.so.1=libatomic1 \
 	/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf=fonts-liberation \
 	/usr/bin/redis-server=redis-server /usr/sbin/nginx=nginx-light
 
-.PHONY: setup sysdeps browser-deps run test bench clean help
+.PHONY: setup sysdeps browser-deps run test bench wheel clean help
 .PHONY: docker-deps docker-check hadolint fresh-test
 
 help:
-	@sed -n '3,12p' Makefile
+	@sed -n '3,14p' Makefile
 
 ## ---- setup -------------------------------------------------------------------
 
@@ -70,7 +72,8 @@ $(PY):
 	scripts/ensure-debs python:ensurepip=python3-venv
 	$(PYTHON) -m venv --clear $(VENV)
 
-# Re-installs whenever pyproject.toml changes.
+# Re-installs whenever pyproject.toml changes. The base is what a notebook needs (the
+# core and show()); the server's packages are the extra "server".
 $(VENV_STAMP): pyproject.toml | $(PY)
 	tag=$$($(PY) -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
 	if compgen -G "$(WHEEL_DIR)/torch-$(TORCH_VERSION)+cpu-$$tag-*.whl" >/dev/null; then \
@@ -80,7 +83,7 @@ $(VENV_STAMP): pyproject.toml | $(PY)
 		echo "torch: CPU build from $(TORCH_INDEX_URL)"; \
 		$(PIP) install --index-url $(TORCH_INDEX_URL) torch==$(TORCH_VERSION); \
 	fi
-	$(PIP) install -e '.[test]'
+	$(PIP) install -e '.[server,test]'
 	if $(PIP) list --format=freeze | grep -i '^nvidia-'; then \
 		echo "error: CUDA packages got into $(VENV) (above); torch must be the CPU build" >&2; \
 		exit 1; \
@@ -140,6 +143,14 @@ test: browser-deps setup $(CHECKOV_STAMP)
 
 bench: setup
 	$(PY) bench/api_vs_torchviz.py
+	$(PY) bench/notebook.py
+
+# The wheel a notebook installs (`pip install dist/autograd_playground-*.whl`): the
+# package autograd_playground with its package data, the server as the extra "server".
+# Built from the installed setuptools, so it needs no network.
+wheel: setup
+	rm -rf build
+	$(PIP) wheel --no-deps --no-build-isolation --wheel-dir dist .
 
 ## ---- docker image -----------------------------------------------------------
 
@@ -173,5 +184,5 @@ fresh-test: docker-deps
 ## ---- clean -------------------------------------------------------------------
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules $(VENDOR) .pytest_cache .hypothesis test-artifacts build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules $(VENDOR) .pytest_cache .hypothesis test-artifacts build dist *.egg-info
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +

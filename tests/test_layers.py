@@ -41,7 +41,7 @@ def test_the_tree_keeps_every_contract():
 
 def test_the_folders_are_the_layers():
     packages = sorted(p.name for p in (ROOT / "app").iterdir() if (p / "__init__.py").exists())
-    assert packages == ["core", "serve", "web"]
+    assert packages == ["core", "notebook", "serve", "web"]
     # No module left beside the packages, where a reader could not tell its layer.
     assert sorted(p.name for p in (ROOT / "app").glob("*.py")) == ["__init__.py"]
     stages = sorted(p.name for p in (ROOT / "app" / "core").iterdir() if (p / "__init__.py").exists())

@@ -120,6 +120,12 @@ def literal(text: str) -> Any | None:
         if decimal_comma(text) is not None:
             return None
         body = ast.List(elts=body.elts)
+    return literal_node(body)
+
+
+def literal_node(body: ast.expr) -> Any | None:
+    """The value of an expression of Python's ``ast`` that is only a number or a list of
+    numbers (signs allowed), as :func:`literal` reads it; else None."""
     built: dict[int, Any] = {}
     stack: list[tuple[ast.expr, bool]] = [(body, False)]
     while stack:

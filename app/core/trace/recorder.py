@@ -11,7 +11,6 @@ torchviz. Every walk uses an explicit stack: a graph may be deep.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import torch
@@ -20,57 +19,10 @@ from ..language.rules import ExprError
 from ..language.tree import Expr, ListConst, Parsed, Var
 from ..language.values import Value
 from ..result import ForwardOp, Intermediate, Node, Output, Variable
-from .model import Trace, op_name, shape_of, signed, tensor_text, to_value
-from .steps import Operands, backward_steps
-
-# --- the graph --------------------------------------------------------------
-
-
-@functools.cache
-def _saved_names(kind: type) -> tuple[str, ...]:
-    return tuple(a for a in sorted(dir(kind)) if a.startswith("_saved_"))
-
-
-def _saved(fn: Any) -> dict[str, Value]:
-    """The attributes a node saved for backward, readable before they are freed."""
-    out: dict[str, Value] = {}
-    kind: type = type(fn)  # as type[Any], a class would not pass as Hashable (python/mypy#11470)
-    for attr in _saved_names(kind):
-        try:
-            val = getattr(fn, attr)
-        except (RuntimeError, AttributeError):
-            continue
-        name = attr[len("_saved_") :]
-        if isinstance(val, torch.Tensor):
-            out[name] = to_value(val)
-        elif isinstance(val, bool):
-            out[name] = str(val)
-        elif isinstance(val, int):
-            out[name] = to_value(signed(val))
-        elif isinstance(val, float):
-            out[name] = to_value(val)
-        elif isinstance(val, (tuple, list)) and all(isinstance(v, (int, float)) for v in val):
-            out[name] = [to_value(signed(v) if isinstance(v, int) else v) for v in val]
-        elif val is not None:
-            out[name] = str(val)[:80]
-    return out
-
-
-def _walk(root: Any) -> list[Any]:
-    """Every node reachable from ``root``, depth first, inputs in order."""
-    order: list[Any] = []
-    seen: set[Any] = set()
-    stack = [root]
-    while stack:
-        fn = stack.pop()
-        if fn in seen:
-            continue
-        seen.add(fn)
-        order.append(fn)
-        nexts = [nf for nf, _ in fn.next_functions if nf is not None]
-        stack.extend(reversed(nexts))
-    return order
-
+from .model import Trace, op_name, shape_of, tensor_text, to_value
+from .steps import backward_steps
+from .tree_operands import TreeOperands
+from .walk import run_hooked, saved, walk
 
 
 def record(
@@ -88,7 +40,7 @@ def record(
     _check_output(parsed, y)
     output = Output(value=to_value(y), repr=tensor_text(y), shape=shape_of(y))
 
-    fns = _walk(y.grad_fn)
+    fns = walk(y.grad_fn)
     ids = {fn: f"n{i}" for i, fn in enumerate(fns)}
     made_by = _made_by(ops, ids)
     owners = _owners(fns, made_by)
@@ -101,7 +53,7 @@ def record(
             if isinstance(value, torch.Tensor) and value.requires_grad:
                 value.retain_grad()
     raw_steps = _run_backward(y, fns)
-    operands = Operands(parsed, tensors, ops, made_by, owners, {n.id: n for n in nodes}, ids)
+    operands = TreeOperands(parsed, tensors, ops, made_by, owners, {n.id: n for n in nodes}, ids)
     steps = backward_steps(raw_steps, ids, nodes, operands)
 
     # After backward(): the variables and the named values carry their .grad now.
@@ -194,7 +146,7 @@ def _nodes(
                 inputs,
                 to_value(result) if result is not None else None,
                 shape_of(result),
-                saved=_saved(fn),
+                saved=saved(fn),
                 source=parsed.text[expr_node.start : expr_node.end] if expr_node else None,
                 start=expr_node.start if expr_node else None,
                 end=expr_node.end if expr_node else None,
@@ -288,33 +240,8 @@ def _named_values(
 
 def _run_backward(y: torch.Tensor, fns: list[Any]) -> list[list[Any]]:
     """Hook every node, run ``y.backward()``, return [fn, grad_outputs, grad_inputs] in order."""
-    ran: list[list[Any]] = []
-    open_steps: dict[Any, list[Any]] = {}
-    handles = []
-
-    def prehook(fn):
-        def hook(grad_outputs):
-            record = [fn, tuple(grad_outputs), None]
-            open_steps[fn] = record
-            ran.append(record)
-
-        return hook
-
-    def posthook(fn):
-        def hook(grad_inputs, grad_outputs):
-            open_steps.pop(fn)[2] = tuple(grad_inputs)
-
-        return hook
-
-    for fn in fns:
-        handles.append(fn.register_prehook(prehook(fn)))
-        handles.append(fn.register_hook(posthook(fn)))
-    try:
-        # Kept for local_derivatives(): the nodes are called once more on ones.
-        y.backward(retain_graph=True)
-    finally:
-        for handle in handles:
-            handle.remove()
+    # Kept for local_derivatives(): the nodes are called once more on ones.
+    ran, _ = run_hooked(fns, lambda: y.backward(retain_graph=True))
     return ran
 
 

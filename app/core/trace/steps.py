@@ -12,18 +12,16 @@ derivatives (the node called on ones), to compare the derived rule against.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
-from ..language.tree import ATOM, Expr, ListConst, Num, Var, children, post_order
 from ..language.values import finite
 from ..result import Contribution, Node, Step
 from . import local
 from .forms import FORMS
 from .model import op_name, signed, to_value
-from .printing import Operand, constant_operand, precedence
 
 _SAVED_FOR_RULES = (
     "self", "mat2", "vec", "tensor", "dim0", "dim1", "result", "dim", "keepdim", "target",
@@ -31,101 +29,34 @@ _SAVED_FOR_RULES = (
 )
 
 
-class Operands:
-    """Everything local.rules needs about a node's operands: texts, values, constants."""
-
-    def __init__(self, parsed, tensors, ops, made_by, owners, nodes, ids):
-        self.text = parsed.text
-        self.owners = owners
-        self.nodes = nodes
-        self.ids = ids
-        self.values: dict[int, Any] = {}  # id(tree node) -> its value
-        self.in_graph: set[int] = set()  # id(tree node) of operands with a node
-        # id(tree node) of the subtrees that name a variable somewhere, found in the
-        # same pass (asking each constant operand's subtree again cost a tenth of a trace).
-        self.with_variable: set[int] = set()
-        grads = {name for name, t in tensors.items() if t.requires_grad}
-        for expr_node in post_order(parsed.tree):
-            if isinstance(expr_node, Var) or any(
-                id(k) in self.with_variable for k in children(expr_node)
-            ):
-                self.with_variable.add(id(expr_node))
-            if isinstance(expr_node, Num):
-                self.values[id(expr_node)] = expr_node.value
-            elif isinstance(expr_node, Var):
-                self.values[id(expr_node)] = tensors[expr_node.name]
-                if expr_node.name in grads:
-                    self.in_graph.add(id(expr_node))
-            elif isinstance(expr_node, ListConst):
-                self.values[id(expr_node)] = expr_node.value
-        for expr_node, result in ops:
-            self.values[id(expr_node)] = result
-            if isinstance(result, torch.Tensor) and result.requires_grad:
-                self.in_graph.add(id(expr_node))
-        self.value_of_fn: dict[Any, Any] = {fn: r for fn, (_, r) in made_by.items()}
-        # id(tree node) -> the name a program's line gives its value: W2 @ h, not W2 @ (tanh(…)).
-        self.names = {id(e): nodes[ids[fn]].name_of for fn, (e, _) in made_by.items()
-                      if fn in ids and nodes[ids[fn]].name_of}
+class Operands(Protocol):
+    """Where a source of the trace finds what local.rules needs about one node: the
+    parsed tree (tree_operands.TreeOperands) or the node's saved tensors."""
 
     def facts(self, fn: Any, arrived: Any, sent: tuple, torch_local: tuple) -> local.NodeFacts:
-        owner = self.owners.get(fn)
-        inputs = tuple(self.operand(nf, owner) if nf is not None else None for nf, _ in fn.next_functions)
-        constants: tuple[Operand, ...] = ()
-        texts = ("A", "B")
-        if owner is not None:
-            kids = children(owner)
-            constants = tuple(
-                constant_operand(
-                    k, self.text[k.start : k.end], _numbers(self.values[id(k)]),
-                    id(k) in self.with_variable,
-                )
-                for k in kids
-                if id(k) not in self.in_graph
-            )
-            if kids:  # the operands as typed: A and B of the rules (softmax(A), A − B)
-                typed = tuple(self.names.get(id(k)) or self.text[k.start : k.end] for k in kids[:2])
-                texts = typed + texts[len(typed) :]
-        saved: dict[str, Any] = {}
-        for name in () if op_name(fn) in FORMS else _SAVED_FOR_RULES:
-            try:
-                value = getattr(fn, f"_saved_{name}")
-            except (AttributeError, RuntimeError):
-                continue
-            if isinstance(value, int):
-                saved[name] = signed(value)
-            elif isinstance(value, tuple):  # dimensions: logsumexp's dim
-                saved[name] = tuple(signed(int(v)) for v in value)
-            else:
-                saved[name] = _numbers(value)
-        if "dim0" in saved:
-            saved["dims"] = (saved["dim0"], saved.get("dim1", 1))
-        return local.NodeFacts(
-            name=op_name(fn),
-            owner=owner,
-            inputs=inputs,
-            constants=constants,
-            arrived=_numbers(arrived),
-            sent=tuple(_numbers(g) for g in sent),
-            torch_local=torch_local,
-            saved=saved,
-            texts=texts,
-        )
-
-    def operand(self, nf: Any, owner: Expr | None) -> Operand:
-        node = self.nodes[self.ids[nf]]
-        if hasattr(nf, "variable"):
-            return Operand(node.variable or "?", ATOM, _numbers(nf.variable))
-        tree_node = self.owners.get(nf)
-        value = self.value_of_fn.get(nf)
-        if node.name_of:  # a program's named value reads as its name: 1 − tanh(z)², not tanh(w*x + b)
-            return Operand(node.name_of, ATOM, _numbers(value))
-        if tree_node is None or tree_node is owner:
-            return Operand(f"({node.source or node.name})", ATOM, _numbers(value))
-        return Operand(node.source or node.name, precedence(tree_node), _numbers(value))
+        ...
 
 
+def saved_for_rules(fn: Any) -> dict[str, Any]:
+    """What a tensor op's node saved for its rule, as numpy arrays and signed ints."""
+    saved: dict[str, Any] = {}
+    for name in () if op_name(fn) in FORMS else _SAVED_FOR_RULES:
+        try:
+            value = getattr(fn, f"_saved_{name}")
+        except (AttributeError, RuntimeError):
+            continue
+        if isinstance(value, int):
+            saved[name] = signed(value)
+        elif isinstance(value, tuple):  # dimensions: logsumexp's dim
+            saved[name] = tuple(signed(int(v)) for v in value)
+        else:
+            saved[name] = numbers(value)
+    if "dim0" in saved:
+        saved["dims"] = (saved["dim0"], saved.get("dim1", 1))
+    return saved
 
-def _numbers(x: Any) -> Any:
+
+def numbers(x: Any) -> Any:
     """A tensor or Python number as numpy float64, for local.rules; None stays None."""
     if x is None:
         return None
@@ -148,7 +79,7 @@ def _torch_local(fn: Any, arrived: Any) -> tuple:
         return ()
     with torch.no_grad():
         out = fn(torch.ones_like(arrived))
-    return tuple(_numbers(o) for o in (out if isinstance(out, tuple) else (out,)))
+    return tuple(numbers(o) for o in (out if isinstance(out, tuple) else (out,)))
 
 
 def backward_steps(

@@ -207,6 +207,12 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(
         86_400, ge=1, description="How long a result stays in the Redis cache."
     )
+    lti_config: str = Field(
+        "",
+        description="Path of the LTI 1.3 tool configuration (pylti1p3's JSON format: the "
+        "platforms' registrations and the tool's key files, read relative to it; "
+        "docs/lti.md); empty: LTI is off and every /lti route answers 404.",
+    )
     replica_name: str = Field(
         "",
         max_length=64,

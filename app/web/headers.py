@@ -28,13 +28,17 @@ SECURITY_HEADERS = {
 LIMITED_ROUTES = {
     "/", "/embed", "/fields", "/share", "/calculus", "/oembed", "/api/graph", "/api/train",
     "/lesson",
+    # A launch may fetch a platform's keys (an unknown kid): limited like the rest.
+    "/lti/login", "/lti/launch",
 }
 PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/calculus", "/lesson"}
 # What a request to each limited route costs in rate-limit tokens, by the work it
 # may ask of the server: a page renders the graph, a computation may run sympy or
 # train, /calculus does both; the small blocks cost one.
 ROUTE_COST = {"/": 2, "/embed": 2, "/api/graph": 2, "/calculus": 4, "/api/train": 4}
-ROUTE_LABELS = LIMITED_ROUTES | {"/healthz", "/livez", "/metrics", "/docs", "/openapi.json"}
+ROUTE_LABELS = LIMITED_ROUTES | {
+    "/healthz", "/livez", "/metrics", "/docs", "/openapi.json", "/lti/jwks",
+}
 
 
 def content_security_policy(frame_ancestors: str, also: str = "") -> str:

@@ -1,7 +1,8 @@
 """The web app, wired: ``create_app(settings)`` puts the parts together and defines nothing.
 
 ``uvicorn autograd_playground.web.main:create_app --factory`` builds it with settings from the
-environment. The routes are in api.py, pages.py and ops.py, the middleware in
+environment. The routes are in api.py, pages.py and ops.py (and lti/ when the
+``lti_config`` setting names a file), the middleware in
 observe.py, cors.py, guard.py, compress.py, known_requests.py and body_limit.py, the error
 answers in errors.py.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -23,7 +25,12 @@ from .body_limit import BodyLimit
 from .compress import Compress
 from .cors import ApiCors
 from .guard import Guard
+from .headers import content_security_policy
 from .known_requests import KnownRequests
+from .lti import config as lti_config
+from .lti import routes as lti_routes
+from .lti.framing import LtiFraming
+from .lti.stores import build_store
 from .observe import Observe
 from .templating import STATIC, environments
 
@@ -40,7 +47,13 @@ async def lifespan(app: FastAPI):
         listener = state.metrics.listen(settings.metrics_port)
     if state.settings.warm_cache:
         await pages.warm_cache(state.engine, state.settings)
+    if state.lti_tool is not None:
+        # The platforms' keys, AGS and token calls; redirects are not followed.
+        http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        state.lti = lti_routes.Lti(state.lti_tool, build_store(settings), http, settings)
     yield
+    if state.lti_tool is not None:
+        await state.lti.close()
     if listener is not None:
         listener.shutdown()
         listener.server_close()
@@ -69,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     version = static_version(STATIC)
     state.templates = environments(version)
     state.page_cache = MemoryCache(int(settings.page_cache_mb * 2**20))
+    # LTI is on when its configuration names a file; a broken file stops the start.
+    state.lti_tool = lti_config.load(settings.lti_config) if settings.lti_config else None
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Outside BodyLimit, which raises past the limit only as a route reads the body.
@@ -94,11 +109,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Inside Observe: a preflight is logged and given the security headers. It is
     # answered before Guard, so it is not rate limited (it computes nothing).
     app.add_middleware(ApiCors, sources=frame_sources(settings.allowed_frame_ancestors))
+    if state.lti_tool is not None:
+        # Inside Observe, whose default policy it rewrites for /lti/ (and only there).
+        app.add_middleware(
+            LtiFraming,
+            origins=state.lti_tool.origins(),
+            default_policy=content_security_policy(settings.playground_frame_ancestors),
+        )
     app.add_middleware(Observe, settings=settings, metrics=state.metrics)
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(ops.health)
+    if state.lti_tool is not None:
+        app.include_router(lti_routes.router)
     if settings.docs_enabled:
         app.include_router(ops.docs)
     if settings.metrics_enabled and not settings.metrics_port:

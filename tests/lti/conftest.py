@@ -22,8 +22,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 
 from autograd_playground.serve.settings import Settings
+from autograd_playground.web.lti import deeplink, grading
+from autograd_playground.web.lti.model import Launch
 from autograd_playground.web.main import create_app
 from tests.lti.platform import Platform, Served, new_key
 
@@ -149,3 +152,17 @@ def launch(authorize: Callable[..., Authorized]) -> Callable[..., httpx.Response
         return authorize(**prepared).post()
 
     return make
+
+
+@pytest.fixture
+def handled(monkeypatch: pytest.MonkeyPatch) -> list[Launch]:
+    """The launches that reached deeplink.handle or grading.handle, which only record them."""
+    seen: list[Launch] = []
+
+    async def record(request: Any, launch: Launch) -> PlainTextResponse:
+        seen.append(launch)
+        return PlainTextResponse(f"handled {launch.message_type}")
+
+    monkeypatch.setattr(grading, "handle", record)
+    monkeypatch.setattr(deeplink, "handle", record)
+    return seen

@@ -1,49 +1,32 @@
 """LTI 1.3 launches that pass: login -> the platform's auth -> launch -> the activity or picker.
 
 The tool answers a verified launch with deeplink.handle or grading.handle; here
-both are replaced by a recorder, so that these tests see the Launch that the
-checks built, whatever the activity and the picker do with it.
+both are replaced by a recorder (conftest's ``handled``), so that these tests
+see the Launch that the checks built, whatever the activity and the picker do
+with it.
 """
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
-from fastapi.responses import PlainTextResponse
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from autograd_playground.serve.settings import Settings
-from autograd_playground.web.lti import deeplink, grading, keys
+from autograd_playground.web.lti import keys
 from autograd_playground.web.lti.model import (
     AGS_CLAIM,
     CUSTOM_STATE,
     DEEP_LINKING,
     RESOURCE_LINK,
-    Launch,
 )
 from autograd_playground.web.main import create_app
 from tests.conftest import TestClient
 from tests.lti.conftest import TOOL_SETTINGS
 
 PRIVATE_PARTS = {"d", "p", "q", "dp", "dq", "qi", "oth"}
-
-
-@pytest.fixture
-def handled(monkeypatch: pytest.MonkeyPatch) -> list[Launch]:
-    """The launches that reached deeplink.handle or grading.handle, in order."""
-    seen: list[Launch] = []
-
-    async def record(request: Any, launch: Launch) -> PlainTextResponse:
-        seen.append(launch)
-        return PlainTextResponse(f"handled {launch.message_type}")
-
-    monkeypatch.setattr(grading, "handle", record)
-    monkeypatch.setattr(deeplink, "handle", record)
-    return seen
 
 
 def test_a_resource_link_launch_reaches_the_activity(launch, handled, platform, tool):

@@ -8,8 +8,11 @@ encoded as JSON without surprises.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any
+
+import torch
 
 from .draw.dot import box_of
 from .draw.render import VIEWS, Picture, render
@@ -19,6 +22,8 @@ from .language.tree import Parsed
 from .language.values import summarize
 from .teach.code import torch_code
 from .trace.graph import Trace, trace
+from .trace.modules import Captured
+from .trace.tensor import trace_tensor
 
 
 def compute(
@@ -53,6 +58,40 @@ def compute(
     if extras.wanted:
         data.update(calculus_json(parsed, result, inputs, requires_grad, extras, limits, dot_timeout))
     data["line_values"] = {v.name: v.value for v in parsed.values}
+    return summarized(data, limits.max_shown_elements)
+
+
+def compute_tensor(
+    y: torch.Tensor,
+    params: Mapping[str, torch.Tensor] | None = None,
+    grad_outputs: torch.Tensor | None = None,
+    limits: Limits = Limits(),
+    captured: Captured | None = None,
+    view: str = "torchviz",
+    dot_timeout: float = 5.0,
+    collapse: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """What :func:`compute` answers, for any tensor ``y`` a notebook computed
+    (trace.tensor.trace_tensor). Raises ExprError or RenderError.
+
+    ``expression`` and ``code`` are None and ``line_values`` empty: there is no typed
+    function. ``lines`` are the modules that made nodes when ``captured`` recorded
+    them (name: the module's path, text: the module), else empty. Past
+    ``limits.max_graph_nodes`` nothing is drawn: ``svg`` and ``dot`` are None and
+    ``too_big`` says ``{"count": n, "limit": limit}``; the steps and gradients are there.
+    """
+    if view not in VIEWS:
+        raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
+    result = trace_tensor(y, params, grad_outputs, limits, captured)
+    count = len(result.nodes)
+    too_big = count > limits.max_graph_nodes
+    picture = None if too_big else render(result, view, dot_timeout, collapse)
+    data = to_json(result, picture, None)
+    data["expression"] = None
+    data["view"] = view
+    data["line_values"] = {}
+    if too_big:
+        data["too_big"] = {"count": count, "limit": limits.max_graph_nodes}
     return summarized(data, limits.max_shown_elements)
 
 
@@ -153,7 +192,9 @@ def check_result_size(size: int, limits: Limits) -> None:
         )
 
 
-def to_json(result: Trace, picture: Picture, code: str) -> dict[str, Any]:
+def to_json(result: Trace, picture: Picture | None, code: str | None) -> dict[str, Any]:
+    """The answer's fields from a trace, its picture (None: not drawn) and its code."""
+    collapsed = picture.collapsed if picture is not None else ()
     return {
         "expression": result.expression,
         "output": plain(result.output),
@@ -162,14 +203,14 @@ def to_json(result: Trace, picture: Picture, code: str) -> dict[str, Any]:
         "nodes": [plain(n) for n in result.nodes],
         "steps": [plain(s) for s in result.steps],
         "forward": [plain(f) for f in result.forward],
-        "view": picture.view,
-        "svg": picture.svg,
-        "dot": picture.dot,
+        "view": picture.view if picture is not None else None,
+        "svg": picture.svg if picture is not None else None,
+        "dot": picture.dot if picture is not None else None,
         "code": code,
         "intermediates": [plain(i) for i in result.intermediates],
         "lines": [
             {"name": name, "text": text.strip(), "nodes": list(ids),
-             "box": box_of(name) if name in picture.collapsed else None}
+             "box": box_of(name) if name in collapsed else None}
             for name, text, ids in result.groups
         ],
     }

@@ -10,6 +10,7 @@ from cachetools import LRUCache, cached
 
 from ..language.values import format_value
 from ..result import Value
+from ..trace.names import var_id
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
     from ..trace.graph import Trace
@@ -207,12 +208,12 @@ def annotated_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
         if n.kind == "leaf":
             var = variables.get(n.variable or "")
             node(
-                f"var-{n.variable}",
+                var_id(n.variable or ""),
                 f"{n.variable} = {format_value(n.value)}\n"
                 f"grad {format_value(var.grad) if var else '?'}",
                 fillcolor="lightblue",
             )
-            edge(f"var-{n.variable}", n.id)
+            edge(var_id(n.variable or ""), n.id)
             node(n.id, f"{n.name}\ngrad in {grad}")
         else:
             head = f"{n.source} = " if n.source else "value "

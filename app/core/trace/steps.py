@@ -33,6 +33,11 @@ class Operands(Protocol):
     """Where a source of the trace finds what local.rules needs about one node: the
     parsed tree (tree_operands.TreeOperands) or the node's saved tensors."""
 
+    def knows(self, fn: Any) -> bool:
+        """Whether a rule can be written for the node at all; a step of a node it does
+        not know has ``rules == ()``: PyTorch's numbers, no formula."""
+        ...
+
     def facts(self, fn: Any, arrived: Any, sent: tuple, torch_local: tuple) -> local.NodeFacts:
         ...
 
@@ -100,7 +105,8 @@ def backward_steps(
                 received.setdefault(target, []).append(Contribution(node.id, value))
         leaf = node.kind == "leaf"
         ones = () if leaf else _torch_local(fn, arrived)
-        rules = () if leaf else local.rules(operands.facts(fn, arrived, grad_inputs, ones))
+        rules = () if leaf or not operands.knows(fn) else local.rules(
+            operands.facts(fn, arrived, grad_inputs, ones))
         locals_ = tuple(
             finite(t.tolist()) if t is not None and g is not None and np.shape(t) == tuple(g.shape)
             else None

@@ -56,6 +56,10 @@ class TreeOperands:
         self.names = {id(e): nodes[ids[fn]].name_of for fn, (e, _) in made_by.items()
                       if fn in ids and nodes[ids[fn]].name_of}
 
+    def knows(self, fn: Any) -> bool:
+        """Every node of a typed function has a rule, its own or PyTorch's numbers."""
+        return True
+
     def facts(self, fn: Any, arrived: Any, sent: tuple, torch_local: tuple) -> local.NodeFacts:
         owner = self.owners.get(fn)
         inputs = tuple(self.operand(nf, owner) if nf is not None else None for nf, _ in fn.next_functions)

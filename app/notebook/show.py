@@ -23,10 +23,8 @@ from .view import Pictures, render_html
 if TYPE_CHECKING:
     import torch
 
-try:  # the context manager that records which module made each node (the core's)
-    from ..core.trace.modules import capture
-except ImportError:  # pragma: no cover - until the core has it
-    capture = None  # type: ignore[assignment]
+# The context manager that records which module made each node: the core's, re-exported.
+from ..core.trace.modules import capture
 
 
 @dataclass(frozen=True)
@@ -83,3 +81,6 @@ def shown(data: dict[str, Any], annotated: str | None, lang: str = "en", name: s
                        too_big=data.get("too_big"), output=name)
     return Shown(result=result, html=html, data=data)
 
+
+
+__all__ = ["Shown", "capture", "show", "shown"]

@@ -1,0 +1,148 @@
+"""The executed notebook exported as `jupyter nbconvert --to html` does, opened in Chromium
+with the network off: the outputs step on their own, without a kernel.
+
+nbconvert's lab page itself loads require.js and MathJax from a CDN; the export
+here leaves those two script tags out (a template that extends nbconvert's), so
+that any request at all would be the output's, and none may be attempted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nbconvert import HTMLExporter
+from playwright.sync_api import Browser, Page, sync_playwright
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
+SHOTS = Path("/tmp/shots/n2")
+OFFLINE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+"""
+
+
+def export(nb, folder: Path, theme: str) -> Path:
+    """The notebook as `jupyter nbconvert --to html --HTMLExporter.theme=<theme>` writes it."""
+    (folder / "offline.html.j2").write_text(OFFLINE)
+    exporter = HTMLExporter(template_name="lab", template_file=str(folder / "offline.html.j2"), theme=theme)
+    body, _ = exporter.from_notebook_node(nb)
+    page = folder / f"lesson-{theme}.html"
+    page.write_text(body)
+    return page
+
+
+@pytest.fixture(scope="module")
+def exported(executed, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export(executed, tmp_path_factory.mktemp("export"), "light")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Opened:
+    def __init__(self, page: Page, attempted: list[str], problems: list[str]) -> None:
+        self.page, self.attempted, self.problems = page, attempted, problems
+
+
+def open_offline(browser: Browser, path: Path, *, scheme: str = "light", scripts: bool = True) -> Opened:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme,
+                                  java_script_enabled=scripts)
+    attempted: list[str] = []
+    problems: list[str] = []
+
+    def route(r) -> None:
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            attempted.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    page.goto(path.as_uri())
+    return Opened(page, attempted, problems)
+
+
+def output(page: Page, k: int):
+    return page.locator('[data-testid="notebook-output"]').nth(k)
+
+
+def lit_node(out) -> str:
+    """The id of the node lit in the output's shown picture, without the output's prefix."""
+    prefix = out.get_attribute("data-prefix")
+    ids = out.locator('.graph-canvas:not([hidden]) g.node.current').evaluate_all("gs => gs.map(g => g.id)")
+    assert len(ids) <= 1, ids
+    return ids[0].removeprefix(prefix)[2:] if ids else ""
+
+
+def test_stepping_follows_the_engine_and_two_outputs_step_apart(browser: Browser, exported: Path) -> None:
+    opened = open_offline(browser, exported)
+    page = opened.page
+    lesson, second = output(page, 0), output(page, 1)
+    rows = lesson.locator('[data-testid="step-table"] tr.step').evaluate_all("rs => rs.map(r => r.dataset.node)")
+    assert len(rows) == 9
+    assert lesson.locator('[data-testid="step-table"]').is_hidden()  # the script made it a stepper
+    for k in range(1, 4):
+        lesson.locator('[data-testid="step-next"]').click()
+        assert lesson.locator('[data-testid="step-counter"]').inner_text() == f"Step {k} of 9"
+        assert lit_node(lesson) == rows[k - 1]
+        shown = lesson.locator('[data-testid="step-explanation"]')
+        assert shown.count() == 1 and shown.get_attribute("data-node") == rows[k - 1]
+    lesson.locator('[data-testid="step-prev"]').click()
+    assert lit_node(lesson) == rows[1]
+    # The other output has not moved, and steps on its own.
+    assert re.fullmatch(r"Step 0 of \d+", second.locator('[data-testid="step-counter"]').inner_text())
+    assert lit_node(second) == ""
+    second.locator('[data-testid="step-last"]').click()
+    assert lesson.locator('[data-testid="step-counter"]').inner_text() == "Step 2 of 9"
+    # With values: the other picture, lit at the same node.
+    lesson.locator('[data-testid="view-annotated"]').click()
+    assert lesson.locator('.graph-canvas[data-view="annotated"]').is_visible()
+    assert lit_node(lesson) == rows[1]
+    # A click on a node opens its details.
+    lesson.locator(f'.graph-canvas[data-view="annotated"] g.node[id$="-{rows[0]}"]').click()
+    assert lesson.locator(f'.node-details[data-node="{rows[0]}"]').is_visible()
+    assert opened.attempted == [] and opened.problems == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots(browser: Browser, executed, tmp_path: Path, scheme: str) -> None:
+    # JupyterLab's theme of the exported page decides, over the system's setting.
+    opened = open_offline(browser, export(executed, tmp_path, scheme), scheme=scheme)
+    lesson = output(opened.page, 0)
+    for _ in range(3):
+        lesson.locator('[data-testid="step-next"]').click()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    lesson.screenshot(path=str(SHOTS / f"lesson-{scheme}.png"))
+    mlp = opened.page.locator('[data-testid="notebook-output"]').nth(2)
+    mlp.locator('[data-testid="step-next"]').click()
+    mlp.screenshot(path=str(SHOTS / f"mlp-{scheme}.png"))
+    background = lesson.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert (background == "rgb(255, 255, 255)") == (scheme == "light")
+    assert opened.attempted == [] and opened.problems == []
+
+
+def test_without_scripts_the_picture_and_the_step_table_show(browser: Browser, exported: Path) -> None:
+    opened = open_offline(browser, exported, scripts=False)
+    lesson = output(opened.page, 0)
+    assert lesson.locator('[data-testid="graph"] svg g.node').first.is_visible()
+    table = lesson.locator('[data-testid="step-table"]')
+    assert table.is_visible()
+    assert table.locator("tr.step").count() == 9
+    assert "60 + 8 + 4 = 72" in table.inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    lesson.screenshot(path=str(SHOTS / "lesson-no-script.png"))
+    assert opened.attempted == []

@@ -11,7 +11,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -239,6 +239,21 @@ def test_wrong_twice_and_revealed_steps_earn_nothing(launch, tool, platform):
     assert "2 of 4" in page.text
 
 
+def test_htmx_gets_the_activity_block_alone(launch, tool):
+    page = graded(launch, user())
+    steps = expected(tool)
+    block = httpx.post(f"{tool.url}/lti/answer", headers={"HX-Request": "true"},
+                       data={**form_of(page.text), "answer": ["0"] * len(steps[0])})
+    assert block.status_code == 200 and "Hint:" in block.text
+    block = httpx.post(f"{tool.url}/lti/answer", headers={"HX-Request": "true"},
+                       data={**form_of(page.text), "answer": [repr(n) for n in steps[0]]})
+    assert block.status_code == 200
+    soup = BeautifulSoup(block.text, "html.parser")
+    assert soup.select_one("html") is None
+    assert soup.select_one("section#activity [data-testid=graded-step-0]")["data-outcome"] == "right"
+    assert soup.select_one("section#activity form.graded-question") is not None
+
+
 def test_an_unreadable_answer_is_no_try(launch, tool, platform):
     page = graded(launch, user())
     steps = expected(tool)
@@ -321,3 +336,71 @@ def test_each_attempt_scores_its_own_user(launch, tool, platform):
     play(tool, page_a, lambda k, ns: [repr(n) for n in ns])
     assert [s["scoreGiven"] for s in scores_of(platform, alice)] == [QUESTIONS]
     assert [s["scoreGiven"] for s in scores_of(platform, bob)] == [0]
+
+
+# --- in Chromium: the course page, its frame, a student answering ------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def in_course(chromium: Any, platform: Any, who: str, attempts: int = 1, **options: Any) -> Any:
+    """The platform's course page, the graded activity launched in its frame."""
+    custom = {CUSTOM_STATE: STATE, CUSTOM_ATTEMPTS: str(attempts)}
+    hint = platform.prepare(custom=custom, ags=True, user=who, **options)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The tool's errors; the platform's page has no favicon, which is not the tool's business.
+    page.on("console", lambda m: errors.append(f"{m.text} {m.location}")
+            if m.type == "error" and not m.location.get("url", "").startswith(platform.url)
+            else None)
+    page.goto(f"{platform.url}/course/{hint}")
+    frame = page.frame_locator("#tool")
+    frame.locator("[data-testid=activity]").wait_for()
+    return page, frame, errors
+
+
+def answer_in_frame(frame: Any, numbers: list[list[float]], wrong: bool) -> None:
+    """Type every question's answers and press Check (twice, when wrong), as a student does."""
+    for k, values in enumerate(numbers):
+        question = frame.locator("form.graded-question")
+        prompt = question.locator("h3").inner_text()
+        for i, value in enumerate(values):
+            question.locator(f"input[name=answer] >> nth={i}").fill("0" if wrong else repr(value))
+        question.locator("button[value=check]").click()
+        if wrong:
+            frame.locator("[data-testid=feedback].wrong").wait_for()
+            question.locator("input[name=answer] >> nth=0").press("Enter")
+        frame.locator(f"[data-testid=graded-step-{k}][data-outcome]").wait_for()
+        assert prompt in frame.locator(f"[data-testid=graded-step-{k}] h3").inner_text()
+
+
+@pytest.mark.e2e
+def test_an_exercise_done_in_chromium_posts_its_score(chromium, platform, tool):
+    who = user()
+    numbers = expected(tool)
+    page, frame, errors = in_course(chromium, platform, who, attempts=2)
+    answer_in_frame(frame, numbers, wrong=False)
+    sent = frame.locator("[data-testid=score-sent]")
+    assert f"{QUESTIONS} of {QUESTIONS}" in sent.inner_text()
+    assert [s["scoreGiven"] for s in scores_of(platform, who)] == [QUESTIONS]
+    page.context.close()
+    # The second attempt, every answer wrong twice: the lower score, which the platform keeps.
+    page, frame, errors_again = in_course(chromium, platform, who, attempts=2)
+    answer_in_frame(frame, numbers, wrong=True)
+    assert "0 of" in frame.locator("[data-testid=score-sent]").inner_text()
+    assert [s["scoreGiven"] for s in scores_of(platform, who)] == [QUESTIONS, 0]
+    assert errors == errors_again == []
+    page.context.close()

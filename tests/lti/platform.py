@@ -146,6 +146,10 @@ class Platform:
             "exp": now + 300,
             "iat": now,
             "nonce": nonce,
+            # What platforms send about a person, which the tool must not keep or log.
+            "name": "Ada Lovelace",
+            "given_name": "Ada",
+            "email": "ada@school.example",
             CLAIM + "message_type": prepared.message_type,
             CLAIM + "version": "1.3.0",
             CLAIM + "deployment_id": self.deployment_id,

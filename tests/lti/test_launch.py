@@ -8,6 +8,8 @@ with it.
 
 from __future__ import annotations
 
+import logging
+
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -129,3 +131,32 @@ def test_without_a_configuration_every_lti_route_is_missing(client):
     for method, path in (("GET", "/lti/login"), ("POST", "/lti/login"),
                          ("POST", "/lti/launch"), ("GET", "/lti/jwks")):
         assert client.request(method, path).status_code == 404, path
+
+
+def test_no_log_line_carries_the_token_a_name_or_an_address(authorize, handled):
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    keep = Keep()
+    loggers = [logging.getLogger(name) for name in ("playground.access", "autograd_playground")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(keep)
+        logger.setLevel(logging.INFO)
+    try:
+        authorized = authorize(user="user-7f3a")
+        assert authorized.post().status_code == 200
+        assert authorized.post().status_code == 403  # a refusal's line too
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(keep)
+            logger.setLevel(level)
+    assert any('"route": "/lti/launch"' in line for line in lines)
+    assert any("LTI launch refused" in line for line in lines)
+    text = "\n".join(lines)
+    for secret in (authorized.fields["id_token"], authorized.fields["state"], "Ada",
+                   "ada@school.example", "user-7f3a"):
+        assert secret not in text

@@ -146,6 +146,7 @@ async def launch(request: Request, lti: LtiDep) -> Response:
         kept = await lti.store.take("state", state)
         if kept is None:
             replayed = await seen_nonce(lti, token)
+            log.info("LTI launch refused: %s", "replayed" if replayed else "no such state")
             return refuse(FORBIDDEN, REPLAYED if replayed else NO_LOGIN)
     except StoreDown:
         return refuse(UNAVAILABLE, STORE_DOWN)

@@ -207,6 +207,9 @@ def test_a_function_that_does_not_compute_shows_the_picker_again(client):
     assert page.select_one("[data-testid=error]").get_text(strip=True)
     assert page.select_one("textarea#expr").get_text() == "5*x**"
     assert key_of(page) == key  # the same dialog: corrected, it can still be sent
+    # The value fields are the function's; the picker's own fields are none of them.
+    assert [i["name"] for i in page.select("#fields input[type=text]")] == ["x"]
+    assert str(page).count(key) == 1
     assert choose(client, key).status_code == 200
 
 

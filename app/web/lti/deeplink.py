@@ -133,8 +133,11 @@ def read_choice(form: Any, limit: int) -> Choice:
     """The picker's form as a choice: the playground's fields read as a page reads them."""
     typed = from_query(form, limit)
     mode, lang = _first(form, NAMES["mode"]), _first(form, NAMES["lang"])
+    own = set(NAMES.values())  # the picker's fields are no variable's values
     state = PageState(
-        expr=typed.expr, values=typed.values, grads=typed.grads,
+        expr=typed.expr,
+        values={name: text for name, text in typed.values.items() if name not in own},
+        grads={name: on for name, on in typed.grads.items() if name not in own},
         lang=lang if lang in i18n.LANGUAGES else None,
         exercise=mode == "exercise", order=2 if mode == "order" else 1,
     )

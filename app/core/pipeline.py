@@ -45,6 +45,7 @@ def compute(
         raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
     parsed = checked(expression, limits)
     inputs = parsed.with_values(inputs)  # a program's value line (x = 2) wins
+    requires_grad = parsed.with_grads(requires_grad)  # and a cell's requires_grad=
     result = trace(parsed, inputs, requires_grad, limits, retain=extras.retain_grad)
     if len(result.nodes) > limits.max_graph_nodes:
         raise ExprError(

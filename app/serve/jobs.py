@@ -77,6 +77,7 @@ def make_job(
             {"count": len(parsed.variables), "limit": limits.max_variables},
         )
     inputs = parsed.with_values(inputs)  # a program's value line (x = 2) wins
+    requires_grad = parsed.with_grads(requires_grad)  # and a cell's requires_grad=
     used = {name: inputs[name] for name in parsed.variables if name in inputs}
     for name, value in used.items():
         check_value(name, value, limits)

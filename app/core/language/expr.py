@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import ast
 import functools
+from collections.abc import Mapping
 
 from .check import Checker
+from .forms import torch_forms
 from .program import Program, is_program, line_breaks, moved
 from .rules import ExprError, Limits, TooLong
 from .text import caret_to_power, check_characters, decimal_comma, syntax_error
@@ -61,8 +63,14 @@ def parse(text: str, limits: Limits = Limits()) -> Parsed:
     return parse_expression(text, limits)
 
 
-def parse_expression(text: str, limits: Limits = Limits()) -> Parsed:
-    """Parse and check one expression on one line, already within the length limit."""
+def parse_expression(
+    text: str, limits: Limits = Limits(), modules: Mapping[str, str] | None = None
+) -> Parsed:
+    """Parse and check one expression on one line, already within the length limit.
+
+    Torch's spellings of the language's functions (``torch.sin(x)``, ``x.sum()``) are read
+    as the language's own calls (forms.py); ``modules`` are the names a cell imported a
+    module as (``F``)."""
     if not text.strip():
         raise ExprError("Type a function, for example 5*x**3 + 2*x**2 + 4*x + 8.")
     check_characters(text)
@@ -78,7 +86,7 @@ def parse_expression(text: str, limits: Limits = Limits()) -> Parsed:
         ) from None
     checker = Checker(text, origin, limits)
     try:
-        tree = checker.check(module.body)
+        tree = checker.check(torch_forms(module.body, checker.refuse, modules))
     except ExprError as refused:
         # "2,5*x" is a tuple to Python, and almost always a decimal comma.
         hint = decimal_comma(text) if refused.params.get("what") == "a tuple" else None
@@ -94,12 +102,14 @@ def _parse_program(text: str, limits: Limits) -> Parsed:
     """
     program = Program(text, limits)
     for row in program.rows:
+        if program.cell_line(row):  # import torch, print(x.grad), y.backward(): not run
+            continue
         line = program.statement(row)
         if line.value is not None:  # x = 2: the variable's value, not a step
             program.set_value(line, line.value)
             continue
         try:
-            parsed = parse_expression(line.text, limits)
+            parsed = parse_expression(line.text, limits, program.modules)
         except ExprError as error:
             raise moved(error, line.text_start).locate(text) from None
         program.add(line, parsed)

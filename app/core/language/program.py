@@ -21,15 +21,12 @@ for the program.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
+from .cell import ASSIGNMENT, CellLine, line_value, read_line
 from .rules import CONSTANTS, FUNCTIONS, ExprError, Limits
 from .tree import Call, Expr, Line, LineValue, Parsed, Unary, Var, children, post_order
-from .values import check_value, literal, value_text
-
-# A line that assigns: a name, then "=" that is not "==".
-ASSIGNMENT = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(?!=)")
+from .values import check_value, value_text
 
 
 def line_breaks(text: str) -> str:
@@ -52,7 +49,7 @@ def line_names(text: str) -> tuple[str, ...]:
         return ()
     return tuple(
         m.group(1) for line in text.split("\n")
-        if (m := ASSIGNMENT.match(line)) and literal(line[m.end():]) is None
+        if (m := ASSIGNMENT.match(line)) and line_value(line[m.end():]) is None
     )
 
 
@@ -67,11 +64,11 @@ def value_lines(text: str) -> tuple[LineValue, ...]:
     found: dict[str, LineValue] = {}
     for row in split_lines(text):
         match = ASSIGNMENT.match(row.raw)
-        value = None if match is None else literal(row.raw[match.end():])
-        if match is not None and value is not None and match.group(1) not in found:
+        read = None if match is None else line_value(row.raw[match.end():])
+        if match is not None and read is not None and match.group(1) not in found:
             end = row.start + len(row.raw.rstrip())
             found[match.group(1)] = LineValue(
-                match.group(1), value, value_text(value), row.number, row.start, end
+                match.group(1), read[0], value_text(read[0]), row.number, row.start, end, read[1]
             )
     return tuple(found.values())
 
@@ -135,6 +132,7 @@ class Statement:
     text_start: int
     text: str
     value: Any = None  # what a value line (x = 2) writes, else None: a step
+    requires_grad: bool | None = None  # what a cell's torch.tensor(...) line says
 
 
 def split_lines(text: str) -> list[Row]:
@@ -171,6 +169,47 @@ class Program:
         self.values: dict[str, LineValue] = {}  # name -> the value line that sets it
         self.inputs: dict[str, int] = {}  # variable -> the first line that uses it
         self.operations = 0
+        self.modules: dict[str, str] = {}  # a cell's import torch.nn.functional as F: F -> it
+        self.backward: CellLine | None = None  # a cell's y.backward()
+        self.backward_line = 0
+
+    def cell_line(self, row: Row) -> bool:
+        """Whether ``row`` is a notebook cell's line that is read, not computed (cell.py):
+        ``import torch``, ``print(...)``, or ``y.backward()`` on the output, after which
+        only print lines may follow."""
+        lead = len(row.raw) - len(row.raw.lstrip())
+        found = None
+        if not ASSIGNMENT.match(row.raw):
+            try:
+                found = read_line(row.raw[lead:].rstrip())
+            except ExprError as error:
+                raise moved(error, row.start + lead) from None
+        where = (row.start + lead, row.start + len(row.raw.rstrip()))
+        if self.backward is not None and (found is None or found.kind != "print"):
+            raise ExprError(
+                "Only print lines may follow {name}.backward() on line {first} (column {column}).",
+                {"name": self.backward.name, "first": self.backward_line},
+                *where,
+            )
+        if found is None:
+            return False
+        if found.kind == "import" and found.name:
+            self.modules[found.name] = found.module
+        if found.kind == "backward":
+            if not self.lines:
+                raise ExprError(
+                    "'{token}' at column {column} comes before any line that computes a value.",
+                    {"token": found.text}, *where,
+                )
+            if found.name != self.lines[-1].name:
+                raise ExprError(
+                    "{name}.backward() must be called on the output of the lines above it, "
+                    "{output} (column {column}).",
+                    {"name": found.name, "output": self.lines[-1].name},
+                    *where,
+                )
+            self.backward, self.backward_line = found, row.number
+        return True
 
     def statement(self, row: Row) -> Statement:
         """The name ``row`` assigns, checked against the lines before it, and its expression."""
@@ -185,7 +224,8 @@ class Program:
             )
         name = match.group(1)
         where = (start + match.start(1), start + match.end(1))
-        value = literal(raw[match.end():])
+        read = line_value(raw[match.end():])
+        value, requires_grad = read if read is not None else (None, None)
         if value is not None and name in self.inputs:
             raise ExprError(
                 "'{name}' is used on line {first} before line {line} sets its value; move "
@@ -206,6 +246,7 @@ class Program:
             text_start,
             self.text[text_start : start + len(raw)],
             value,
+            requires_grad,
         )
 
     def set_value(self, line: Statement, value: Any) -> None:
@@ -217,7 +258,8 @@ class Program:
             error.end = line.end
             raise
         self.values[line.name] = LineValue(
-            line.name, value, value_text(value), line.number, line.start, line.end
+            line.name, value, value_text(value), line.number, line.start, line.end,
+            line.requires_grad,
         )
 
     def add(self, line: Statement, parsed: Parsed) -> None:

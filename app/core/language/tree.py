@@ -96,6 +96,8 @@ class LineValue:
     line: int  # from 1
     start: int
     end: int
+    # A cell's torch.tensor(2.0, requires_grad=True) says it; a plain value (x = 2) does not.
+    requires_grad: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ class Parsed:
     object, so the tree is a graph in which a named value is computed once, as
     in Python. ``lines`` lists the named values in order; the last is the output.
     ``values`` are the program's value lines (``x = 2``): their names are variables,
-    and the value a line gives wins over the one an input gives (:meth:`with_values`).
+    and the value a line gives wins over the one an input gives (:meth:`with_values`),
+    as does a notebook cell's requires_grad (:meth:`with_grads`).
     """
 
     tree: Expr
@@ -121,6 +124,12 @@ class Parsed:
         if not self.values:
             return inputs
         return {**inputs, **{v.name: v.value for v in self.values}}
+
+    def with_grads(self, requires_grad: dict[str, bool] | None) -> dict[str, bool] | None:
+        """``requires_grad`` with each value line's own (a cell's ``torch.tensor(...,
+        requires_grad=False)``) in place of the one given for its name."""
+        said = {v.name: v.requires_grad for v in self.values if v.requires_grad is not None}
+        return {**(requires_grad or {}), **said} if said else requires_grad
 
     @functools.cached_property
     def output_name(self) -> str:

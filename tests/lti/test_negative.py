@@ -19,6 +19,7 @@ from bs4 import BeautifulSoup
 from autograd_playground.web.lti import errors
 from autograd_playground.web.lti.model import CLAIM, DEEP_LINKING
 from autograd_playground.web.lti.stores import StoreDown
+from tests.lti.conftest import serve_tool
 from tests.lti.platform import new_key
 
 
@@ -215,3 +216,31 @@ def test_a_store_that_is_down_fails_closed(authorize, tool, platform, nothing_ke
     assert login.status_code == 503
     assert sentence(login) == errors.STORE_DOWN
     assert "set-cookie" not in login.headers
+
+
+def test_a_launch_body_past_the_limit_is_refused_unread(tool):
+    limit = tool.app.state.settings.max_body_bytes
+    writes = tool.writes()
+    declared = httpx.post(f"{tool.url}/lti/launch",
+                          data={"id_token": "x" * limit, "state": "s"})
+    assert declared.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: BodyLimit stops the reading
+        yield b"state=s&id_token="
+        for _ in range(limit // 8192 + 2):
+            yield b"x" * 8192
+
+    chunked = httpx.post(f"{tool.url}/lti/launch", content=chunks(),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert chunked.status_code == 413
+    assert tool.writes() == writes
+
+
+def test_the_login_and_launch_are_rate_limited(platform, tmp_path):
+    with serve_tool(platform, tmp_path, rate_limit_burst=3, rate_limit_per_minute=1) as tool:
+        params = platform.login_params(platform.prepare())
+        statuses = [httpx.get(f"{tool.url}/lti/login", params=params).status_code
+                    for _ in range(3)]
+        assert statuses == [302, 302, 302]
+        assert httpx.post(f"{tool.url}/lti/launch", data={"state": "s"}).status_code == 429
+        assert httpx.get(f"{tool.url}/lti/jwks").status_code == 200  # not limited

@@ -67,18 +67,32 @@ def show(
     limits = limits or Limits()
     data = compute_tensor(y, params, grad_outputs, limits=limits, captured=captured,
                           view="torchviz", dot_timeout=dot_timeout)
-    annotated = None
-    if data.get("svg") is not None:
-        annotated = compute_tensor(y, params, grad_outputs, limits=limits, captured=captured,
-                                   view="annotated", dot_timeout=dot_timeout)["svg"]
-    return shown(data, annotated, lang, name)
+    if data.get("svg") is None:  # past the node limit: nothing is drawn
+        return shown(data, Pictures(None), lang, name)
+
+    def drawn(**picture: Any) -> dict[str, Any]:
+        return compute_tensor(y, params, grad_outputs, limits=limits, captured=captured,
+                              dot_timeout=dot_timeout, **picture)
+
+    # Groups by module are pre-drawn: the picture as it is (each module a labelled
+    # cluster) and with every module collapsed to one box, so that the output needs
+    # no kernel to switch. Tracing again costs less than a second way to draw.
+    groups = tuple(line["name"] for line in data["lines"] if line["nodes"])
+    collapsed = drawn(view="torchviz", collapse=groups) if len(groups) > 1 else None
+    pictures = Pictures(
+        torchviz=data["svg"],
+        annotated=drawn(view="annotated")["svg"],
+        collapsed=None if collapsed is None else collapsed["svg"],
+        boxes={} if collapsed is None else {
+            node: line["box"] for line in collapsed["lines"] if line["box"] for node in line["nodes"]},
+    )
+    return shown(data, pictures, lang, name)
 
 
-def shown(data: dict[str, Any], annotated: str | None, lang: str = "en", name: str = "y") -> Shown:
-    """The Shown of a result's JSON (``data``) and its annotated picture."""
+def shown(data: dict[str, Any], pictures: Pictures, lang: str = "en", name: str = "y") -> Shown:
+    """The Shown of a result's JSON (``data``) and its pictures."""
     result = from_json(data)
-    html = render_html(result, Pictures(data.get("svg"), annotated), lang,
-                       too_big=data.get("too_big"), output=name)
+    html = render_html(result, pictures, lang, too_big=data.get("too_big"), output=name)
     return Shown(result=result, html=html, data=data)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from ..core.draw.sanitize import svg_for_page
-from ..core.language.values import format_value
 from ..core.result import GraphResult
 from ..core.teach import explain
 from .i18n import translations
@@ -38,6 +37,8 @@ class Pictures:
 
     torchviz: str | None
     annotated: str | None = None
+    collapsed: str | None = None  # the torchviz view with every module group one box
+    boxes: Mapping[str, str] = field(default_factory=dict)  # node id -> its box there
 
 
 @dataclass(frozen=True)
@@ -132,11 +133,14 @@ def render_html(
                        if view.kind != "leaf" and record.rules == ()},
         "nodes": [] if too_big else explain.node_views(result, steps),
         "params": param_rows(result),
-        "gradients": [(k, "None" if v is None else format_value(v)) for k, v in result.gradients.items()],
+        # Long ones by their first entries and shape, as the steps show them; .result has all.
+        "gradients": [(k, "None" if v is None else explain.brief(v)) for k, v in result.gradients.items()],
         "too_big": too_big,
         "groups": [line for line in result.lines if line.nodes],
         "torchviz": _svg(pictures.torchviz, f"{prefix}t-"),
         "annotated": _svg(pictures.annotated, f"{prefix}a-"),
+        "collapsed": _svg(pictures.collapsed, f"{prefix}c-"),
+        "boxes": dict(pictures.boxes),
         # The style's scope is this output's root: .agp in the sheet becomes #<root>.
         "css": Markup(_asset("output.css").replace(".agp", f"#{root}")),
         "js": Markup(_asset("output.js")),

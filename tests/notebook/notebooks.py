@@ -39,6 +39,10 @@ torch.nn.functional.mse_loss(twin(inputs), target).backward()
 errors = {name: (torch.tensor(mlp.result.gradients[name]) - p.grad).abs().max().item()
           for name, p in twin.named_parameters()}
 print(json.dumps({"errors": errors, "untouched": all(p.grad is None for p in model.parameters())}))""",
+    "modules": """\
+with capture() as captured:
+    again = torch.nn.functional.mse_loss(model(inputs), target)
+show(again, params=dict(model.named_parameters()), captured=captured)""",
     "function": """\
 class Cube(torch.autograd.Function):
     @staticmethod

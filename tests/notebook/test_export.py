@@ -8,6 +8,7 @@ that any request at all would be the output's, and none may be attempted.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +116,25 @@ def test_stepping_follows_the_engine_and_two_outputs_step_apart(browser: Browser
     # A click on a node opens its details.
     lesson.locator(f'.graph-canvas[data-view="annotated"] g.node[id$="-{rows[0]}"]').click()
     assert lesson.locator(f'.node-details[data-node="{rows[0]}"]').is_visible()
+    assert opened.attempted == [] and opened.problems == []
+
+
+def test_collapsed_modules_light_their_box(browser: Browser, exported: Path) -> None:
+    opened = open_offline(browser, exported)
+    modules = output(opened.page, 3)
+    rows = modules.locator("tr.step").evaluate_all("rs => rs.map(r => r.dataset.node)")
+    boxes = json.loads(modules.locator('.graph-canvas[data-view="collapsed"]').get_attribute("data-boxes"))
+    modules.locator('[data-testid="lines-collapse-all"]').click()
+    assert modules.locator('.graph-canvas[data-view="collapsed"]').is_visible()
+    assert modules.locator('.graph-canvas[data-view="torchviz"]').is_hidden()
+    k = next(i for i, node in enumerate(rows) if node in boxes) + 1
+    for _ in range(k):
+        modules.locator('[data-testid="step-next"]').click()
+    assert lit_node(modules) == boxes[rows[k - 1]]
+    modules.locator('[data-testid="lines-expand-all"]').click()
+    assert lit_node(modules) == rows[k - 1]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    modules.screenshot(path=str(SHOTS / "modules-expanded.png"))
     assert opened.attempted == [] and opened.problems == []
 
 

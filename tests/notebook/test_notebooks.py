@@ -6,6 +6,8 @@ numbers from an independent backward, or worked by hand.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from bs4 import BeautifulSoup
 
@@ -67,5 +69,18 @@ def test_past_the_node_limit_no_picture_and_the_gradients_listed(executed) -> No
 
 def test_two_outputs_have_their_own_ids(executed) -> None:
     prefixes = {soup(executed, case).select_one('[data-testid="notebook-output"]')["data-prefix"]
-                for case in ("lesson", "second", "mlp", "function", "vector", "big")}
-    assert len(prefixes) == 6
+                for case in ("lesson", "second", "mlp", "modules", "function", "vector", "big")}
+    assert len(prefixes) == 7
+
+
+def test_captured_modules_are_groups_drawn_both_ways(executed) -> None:
+    page = soup(executed, "modules")
+    groups = [code.get_text() for code in page.select('[data-testid="module-groups"] code')]
+    assert groups == ["0", "1", "2"]
+    expanded = page.select_one('.graph-canvas[data-view="torchviz"] svg')
+    assert sorted(g["id"].split("-t-")[1] for g in expanded.select("g.cluster")) == ["line-0", "line-1", "line-2"]
+    collapsed = page.select_one('.graph-canvas[data-view="collapsed"]')
+    boxes = json.loads(collapsed["data-boxes"])
+    assert set(boxes.values()) == {"box-0", "box-1", "box-2"}
+    drawn = {g["id"].split("-c-")[1] for g in collapsed.select("svg g.node")}
+    assert set(boxes.values()) <= drawn and not set(boxes) & drawn

@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 
 from autograd_playground.core.pipeline import compute
 from autograd_playground.notebook.show import Shown, shown
-from autograd_playground.notebook.view import new_prefix
+from autograd_playground.notebook.view import Pictures, new_prefix
 
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
 
@@ -24,12 +24,16 @@ def lesson() -> tuple[dict, str]:
     return data, compute(LESSON, {"x": 2}, view="annotated")["svg"]
 
 
+def pictured(lesson: tuple[dict, str]) -> tuple[dict, Pictures]:
+    return lesson[0], Pictures(lesson[0]["svg"], lesson[1])
+
+
 def soup_of(out: Shown) -> BeautifulSoup:
     return BeautifulSoup(out._repr_html_(), "html.parser")
 
 
 def test_the_lesson_reads_72_and_steps_in_the_engines_order(lesson: tuple[dict, str]) -> None:
-    out = shown(*lesson)
+    out = shown(*pictured(lesson))
     soup = soup_of(out)
     assert soup.select_one('[data-testid="gradients"]').get_text(" ", strip=True) == "x.grad = 72"
     rows = soup.select('[data-testid="step-table"] tbody tr.step')
@@ -43,7 +47,7 @@ def test_the_lesson_reads_72_and_steps_in_the_engines_order(lesson: tuple[dict, 
 
 
 def test_every_id_is_prefixed_and_two_outputs_share_none(lesson: tuple[dict, str]) -> None:
-    first, second = soup_of(shown(*lesson)), soup_of(shown(*lesson))
+    first, second = soup_of(shown(*pictured(lesson))), soup_of(shown(*pictured(lesson)))
     ids = [{tag["id"] for tag in s.select("[id]")} for s in (first, second)]
     assert ids[0] and ids[1] and not ids[0] & ids[1]
     for soup, found in zip((first, second), ids, strict=True):
@@ -58,14 +62,14 @@ def test_every_id_is_prefixed_and_two_outputs_share_none(lesson: tuple[dict, str
 
 
 def test_nothing_is_fetched(lesson: tuple[dict, str]) -> None:
-    html = shown(*lesson).html
+    html = shown(*pictured(lesson)).html
     soup = BeautifulSoup(html, "html.parser")
     assert not soup.select("[src], link, [href], iframe, img")
     assert "url(" not in html and "@import" not in html and "fetch(" not in html
 
 
 def test_the_picture_and_the_table_are_there_without_the_script(lesson: tuple[dict, str]) -> None:
-    soup = soup_of(shown(*lesson))
+    soup = soup_of(shown(*pictured(lesson)))
     for script in soup.select("script"):
         script.decompose()
     assert soup.select_one('[data-testid="graph"] svg g.node')
@@ -75,7 +79,7 @@ def test_the_picture_and_the_table_are_there_without_the_script(lesson: tuple[di
 
 
 def test_german_reuses_the_pages_words_and_has_its_own(lesson: tuple[dict, str]) -> None:
-    soup = soup_of(shown(*lesson, lang="de"))
+    soup = soup_of(shown(*pictured(lesson), lang="de"))
     text = soup.get_text(" ")
     assert "Rückwärtsdurchlauf, Schritt für Schritt" in text  # the page's catalogue
     assert "würde diese Summe in x.grad speichern" in text  # the notebook's own
@@ -85,7 +89,7 @@ def test_german_reuses_the_pages_words_and_has_its_own(lesson: tuple[dict, str])
 def test_a_step_without_a_formula_says_pytorchs_numbers(lesson: tuple[dict, str]) -> None:
     data = dict(lesson[0])
     data["steps"] = [dict(s, rules=[]) if s["name"] == "MulBackward0" else s for s in data["steps"]]
-    soup = soup_of(shown(data, lesson[1]))
+    soup = soup_of(shown(data, Pictures(data["svg"], lesson[1])))
     marked = soup.select('tr.step:has([data-testid="pytorch-numbers"])')
     assert [r["data-node"] for r in marked] == [s["node"] for s in data["steps"] if s["name"] == "MulBackward0"]
     assert all("PyTorch's numbers, no formula shown" in r.get_text() for r in marked)
@@ -94,7 +98,7 @@ def test_a_step_without_a_formula_says_pytorchs_numbers(lesson: tuple[dict, str]
 
 def test_past_the_node_limit_no_picture_and_the_gradients_listed(lesson: tuple[dict, str]) -> None:
     data = dict(lesson[0], svg=None, dot=None, too_big={"count": 250, "limit": 200})
-    soup = soup_of(shown(data, None))
+    soup = soup_of(shown(data, Pictures(None)))
     assert not soup.select("svg")
     assert "250 nodes, more than the 200" in soup.select_one('[data-testid="too-big"]').get_text()
     assert soup.select_one('[data-testid="gradients"]').get_text(strip=True) == "x.grad = 72"

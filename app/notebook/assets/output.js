@@ -25,28 +25,38 @@ function init(root) {
   if (table) makeStepper();
 
   function makeViewSwitch() {
-    const values = root.querySelector("details.values");
     const graph = root.querySelector(".graph");
-    if (!values || !graph) return;
-    const annotated = values.querySelector(".graph-canvas");
-    annotated.hidden = true;
-    graph.appendChild(annotated);
-    values.hidden = true;
+    if (!graph) return;
+    // The pictures drawn beside the first (with values; every module collapsed) join it.
+    root.querySelectorAll("details.values, details.collapsed").forEach((holder) => {
+      graph.appendChild(holder.querySelector(".graph-canvas"));
+      holder.hidden = true;
+    });
+    const has = (view) => canvases.some((c) => c.dataset.view === view);
     const group = document.createElement("div");
     group.className = "view-switch";
     group.setAttribute("role", "group");
     const plain = button("view-torchviz", labels.torchviz);
     const withValues = button("view-annotated", labels.annotated);
-    const choose = (view) => {
-      canvases.forEach((c) => { c.hidden = c.dataset.view !== view; });
+    const fold = button("lines-collapse-all", labels.collapse);
+    let view = "torchviz";
+    let folded = false;
+    const choose = () => {
+      const shown = view === "torchviz" && folded ? "collapsed" : view;
+      canvases.forEach((c) => { c.hidden = c.dataset.view !== shown; });
       plain.setAttribute("aria-pressed", String(view === "torchviz"));
       withValues.setAttribute("aria-pressed", String(view === "annotated"));
+      fold.dataset.testid = folded ? "lines-expand-all" : "lines-collapse-all";
+      fold.textContent = folded ? labels.expand : labels.collapse;
+      fold.hidden = view !== "torchviz";
     };
-    plain.addEventListener("click", () => choose("torchviz"));
-    withValues.addEventListener("click", () => choose("annotated"));
-    group.append(plain, withValues);
+    plain.addEventListener("click", () => { view = "torchviz"; choose(); });
+    withValues.addEventListener("click", () => { view = "annotated"; choose(); });
+    fold.addEventListener("click", () => { folded = !folded; choose(); });
+    if (has("annotated")) group.append(plain, withValues);
+    if (has("collapsed")) group.append(fold);
     graph.before(group);
-    choose("torchviz");
+    choose();
   }
 
   function makeStepper() {
@@ -128,19 +138,26 @@ function init(root) {
 
   function paint(item) {
     const current = item.dataset.node || "";
-    const done = new Set((item.dataset.done || "").split(/\s+/).filter(Boolean));
-    nodes().forEach((g) => {
-      const id = nodeId(g);
-      g.classList.toggle("current", id === current);
-      g.classList.toggle("done", done.has(id));
-      if (id === current) g.setAttribute("aria-current", "step");
-      else g.removeAttribute("aria-current");
+    const done = (item.dataset.done || "").split(/\s+/).filter(Boolean);
+    canvases.forEach((canvas) => {
+      // In the collapsed picture a node inside a module is drawn as the module's box.
+      const boxes = canvas.dataset.boxes ? JSON.parse(canvas.dataset.boxes) : {};
+      const drawn = (id) => boxes[id] || id;
+      const lit = current && drawn(current);
+      const finished = new Set(done.map(drawn));
+      canvas.querySelectorAll("g.node").forEach((g) => {
+        const id = nodeId(g);
+        g.classList.toggle("current", id === lit);
+        g.classList.toggle("done", id !== lit && finished.has(id));
+        if (id === lit) g.setAttribute("aria-current", "step");
+        else g.removeAttribute("aria-current");
+      });
+      canvas.querySelectorAll("g.edge").forEach((edge) => {
+        const title = edge.querySelector("title");
+        const ends = title ? title.textContent.split("->") : [];
+        edge.classList.toggle("current", !!lit && ends.length === 2 && ends[1].trim() === lit);
+      });
     });
-    canvases.forEach((c) => c.querySelectorAll("g.edge").forEach((edge) => {
-      const title = edge.querySelector("title");
-      const ends = title ? title.textContent.split("->") : [];
-      edge.classList.toggle("current", !!current && ends.length === 2 && ends[1].trim() === current);
-    }));
   }
 
   function makeDetails() {

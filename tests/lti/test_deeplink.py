@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
@@ -363,3 +363,27 @@ def test_a_teacher_picks_an_exercise_in_the_platforms_dialog(platform, tool):
                                 "resourceId": item["lineItem"]["resourceId"], "tag": "exercise"}
     assert item["custom"][CUSTOM_ATTEMPTS] == "2"
     assert parse_qs(item["custom"][CUSTOM_STATE])["expr"] == [CUBIC_SINE]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("width, height, locale", [(800, 600, "en"), (375, 740, "de")])
+def test_the_picker_fits_a_dialog_without_sideways_scroll(platform, tool, width, height, locale):
+    hint = platform.prepare(message_type=DEEP_LINKING, locale=locale,
+                            user="teacher-" + secrets.token_hex(4))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(15_000)
+            page.goto(f"{tool.url}/lti/login?" + urlencode(platform.login_params(hint)))
+            page.locator("[data-testid=mode-exercise]").check()
+            page.locator("[data-testid=picker-attempts]").wait_for()
+            sizes = page.evaluate("""() => ({
+              scroll: document.documentElement.scrollWidth,
+              right: Math.max(...[...document.querySelectorAll('.picker *')]
+                                .map(e => e.getBoundingClientRect().right)),
+            })""")
+        finally:
+            browser.close()
+    assert sizes["scroll"] <= width
+    assert sizes["right"] <= width - 4  # every part of the picker inside the frame

@@ -21,7 +21,13 @@ lesson""",
     "lesson-after": """\
 after_show = None if x.grad is None else x.grad.item()
 y.backward()
-print(json.dumps({"gradients": lesson.result.gradients, "after_show": after_show, "after_backward": x.grad.item()}))""",
+try:
+    show(y, params={"x": x})
+    freed = None
+except Exception as error:
+    freed = str(error)
+print(json.dumps({"gradients": lesson.result.gradients, "after_show": after_show,
+                  "after_backward": x.grad.item(), "freed": freed}))""",
     "second": """\
 w = torch.tensor(3.0, requires_grad=True)
 show(w * w + torch.sin(w), params={"w": w})""",

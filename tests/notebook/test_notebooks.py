@@ -27,6 +27,8 @@ def test_the_lesson_shows_72_and_leaves_grad_alone(executed) -> None:
     assert checked["gradients"] == {"x": 72.0}
     assert checked["after_show"] is None  # show() ran autograd.grad: no .grad written
     assert checked["after_backward"] == 72.0  # not 144: nothing accumulated before
+    # After the user's own backward() the saved tensors are gone: a sentence says what to do.
+    assert "Call show(y) before y.backward()" in checked["freed"]
 
 
 def test_an_mlp_has_its_named_parameter_table(executed) -> None:

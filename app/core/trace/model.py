@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from ..language.values import Value, finite
-from ..result import ForwardOp, Intermediate, Node, Output, Step, Variable
+from ..language.values import SUMMARY_FIRST, Value, finite
+from ..result import ForwardOp, Intermediate, Node, Output, Step, Summary, Variable
 
 # --- the data model ---------------------------------------------------------
 
@@ -54,13 +54,37 @@ class Trace:
 # --- values -----------------------------------------------------------------
 
 
-def to_value(x: torch.Tensor | float) -> Value:
-    """A tensor or number as JSON-ready data; non-finite numbers become strings."""
+def to_value(x: torch.Tensor | float, max_shown: int | None = None) -> Value:
+    """A tensor or number as JSON-ready data; non-finite numbers become strings.
+
+    A tensor of more than ``max_shown`` numbers becomes its summary at once, as
+    values.summarize would make it of the whole list (a notebook's weights: a
+    million numbers are not turned into a list to be summarized)."""
     if not isinstance(x, torch.Tensor):
         return finite(x)
     if x._is_zerotensor():  # a gradient PyTorch knows is zero has no storage to read
         x = torch.zeros(x.shape, dtype=x.dtype)
+    if max_shown is not None and 0 < max_shown < x.numel():
+        return summary_of(x)
     return finite(x.detach().tolist())
+
+
+def summary_of(x: torch.Tensor) -> Summary:
+    """values.summarize's summary of a tensor, computed by torch in float64."""
+    data = x.detach().reshape(-1).double()
+    real = data[~torch.isnan(data)]
+    return {
+        "shape": list(x.shape),
+        "first": [_one_number(v) for v in data[:SUMMARY_FIRST].tolist()],
+        "min": _one_number(real.min().item()) if real.numel() else "nan",
+        "max": _one_number(real.max().item()) if real.numel() else "nan",
+        "mean": _one_number(data.mean().item()),
+    }
+
+
+def _one_number(v: float) -> float | str:
+    value = finite(v)
+    return value if isinstance(value, (float, str)) else float("nan")
 
 
 def tensor_text(y: torch.Tensor) -> str:

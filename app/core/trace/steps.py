@@ -88,9 +88,11 @@ def _torch_local(fn: Any, arrived: Any) -> tuple:
 
 
 def backward_steps(
-    raw: list[list[Any]], ids: dict[Any, str], nodes: list[Node], operands: Operands
+    raw: list[list[Any]], ids: dict[Any, str], nodes: list[Node], operands: Operands,
+    max_shown: int | None = None,
 ) -> tuple[Step, ...]:
-    """One Step per node the engine ran, from the hooks' records ``raw``, in that order."""
+    """One Step per node the engine ran, from the hooks' records ``raw``, in that order;
+    a gradient of more than ``max_shown`` numbers as its summary (model.to_value)."""
     by_id = {n.id: n for n in nodes}
     received: dict[str, list[Contribution]] = {}
     steps: list[Step] = []
@@ -98,8 +100,8 @@ def backward_steps(
         node = by_id[ids[fn]]
         grad_inputs = grad_inputs or ()
         arrived = grad_outputs[0] if len(grad_outputs) == 1 else None
-        sent = tuple(to_value(g) if g is not None else None for g in grad_inputs)
-        got = tuple(to_value(g) if g is not None else None for g in grad_outputs)
+        sent = tuple(to_value(g, max_shown) if g is not None else None for g in grad_inputs)
+        got = tuple(to_value(g, max_shown) if g is not None else None for g in grad_outputs)
         for target, value in zip(node.inputs, sent, strict=False):
             if target is not None and value is not None:
                 received.setdefault(target, []).append(Contribution(node.id, value))

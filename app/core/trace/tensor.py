@@ -78,7 +78,8 @@ def trace_tensor(
 
     ``grad_outputs`` is what ``y.backward(gradient=...)`` takes, needed when ``y`` has
     more than one number. ``limits`` is taken for the shape of the call; the node limit
-    concerns the picture (pipeline.compute_tensor)."""
+    concerns the picture (pipeline.compute_tensor); a value of more than
+    ``limits.max_shown_elements`` numbers is kept as its summary (values.summarize)."""
     _check(y, grad_outputs, output_name)
     fns = walk(y.grad_fn)
     _check_kept(fns, output_name)
@@ -91,9 +92,10 @@ def trace_tensor(
     made = captured.made() if captured is not None else {}
     values = recovered_values(fns, {fn: result for fn, (result, _) in made.items()})
     values[y.grad_fn] = y
-    nodes = _nodes(fns, ids, names, values, y.grad_fn)
+    shown = limits.max_shown_elements
+    nodes = _nodes(fns, ids, names, values, y.grad_fn, shown)
     operands = SavedOperands(names, values, given)
-    steps = backward_steps(raw, ids, nodes, operands)
+    steps = backward_steps(raw, ids, nodes, operands, shown)
     order = list(params or {})
     ranked = sorted(leaves, key=lambda fn: order.index(names[fn]) if names[fn] in order else len(order))
     torch_ids = {id(fn): ids[fn] for fn in fns}
@@ -102,11 +104,11 @@ def trace_tensor(
     return Trace(
         expression="",
         variables=tuple(
-            Variable(names[fn], to_value(fn.variable), shape_of(fn.variable), True,
-                     to_value(grads[fn]) if grads.get(fn) is not None else None)
+            Variable(names[fn], to_value(fn.variable, shown), shape_of(fn.variable), True,
+                     to_value(grads[fn], shown) if grads.get(fn) is not None else None)
             for fn in ranked
         ),
-        output=Output(value=to_value(y), repr=tensor_text(y), shape=shape_of(y)),
+        output=Output(value=to_value(y, shown), repr=tensor_text(y), shape=shape_of(y)),
         nodes=tuple(nodes),
         steps=steps,
         forward=(),
@@ -199,22 +201,23 @@ def with_leaf_steps(raw: list[list[Any]], grads: dict[Any, Any]) -> list[list[An
 
 
 def _nodes(fns: list[Any], ids: dict[Any, str], names: dict[Any, str],
-           values: dict[Any, Any], root: Any) -> list[Node]:
+           values: dict[Any, Any], root: Any, shown: int) -> list[Node]:
     """One Node per graph node, in walk order; an op's value where known (see the module)."""
     nodes = []
     for fn in fns:
         inputs = tuple(ids[nf] if nf is not None else None for nf, _ in fn.next_functions)
         if fn in names:
             var = fn.variable
-            nodes.append(Node(ids[fn], op_name(fn), "leaf", inputs, to_value(var), shape_of(var),
+            nodes.append(Node(ids[fn], op_name(fn), "leaf", inputs, to_value(var, shown),
+                              shape_of(var),
                               variable=names[fn]))
             continue
         value = values.get(fn)
         nodes.append(Node(
             ids[fn], op_name(fn), "output" if fn is root else "op", inputs,
-            to_value(value) if value is not None else None,
+            to_value(value, shown) if value is not None else None,
             shape_of(value) if value is not None else _output_shape(fn),
-            saved=saved(fn),
+            saved=saved(fn, shown),
         ))
     return nodes
 

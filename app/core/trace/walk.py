@@ -26,8 +26,9 @@ def saved_names(kind: type) -> tuple[str, ...]:
     return tuple(a for a in sorted(dir(kind)) if a.startswith("_saved_"))
 
 
-def saved(fn: Any) -> dict[str, Value]:
-    """The attributes a node saved for backward, readable before they are freed."""
+def saved(fn: Any, max_shown: int | None = None) -> dict[str, Value]:
+    """The attributes a node saved for backward, readable before they are freed; a
+    tensor of more than ``max_shown`` numbers as its summary (model.to_value)."""
     out: dict[str, Value] = {}
     kind: type = type(fn)  # as type[Any], a class would not pass as Hashable (python/mypy#11470)
     for attr in saved_names(kind):
@@ -37,7 +38,7 @@ def saved(fn: Any) -> dict[str, Value]:
             continue
         name = attr[len("_saved_") :]
         if isinstance(val, torch.Tensor):
-            out[name] = to_value(val)
+            out[name] = to_value(val, max_shown)
         elif isinstance(val, bool):
             out[name] = str(val)
         elif isinstance(val, int):

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from autograd_playground.core.language.rules import ExprError, Limits
+from autograd_playground.core.language.values import summarize
 from autograd_playground.core.pipeline import compute, compute_tensor
 from autograd_playground.core.result import from_json
 from autograd_playground.core.teach import explain
@@ -248,3 +249,17 @@ def test_the_explanations_read_a_tensor_trace_by_names_and_node_classes():
     assert leaf.parts and leaf.accumulated is not None
     details = explain.node_views(result, views)
     assert len(details) == len(result.nodes)
+
+
+def test_a_big_tensor_is_summarized_as_values_summarize_summarizes_its_list():
+    torch.manual_seed(3)
+    layer = torch.nn.Linear(300, 10)
+    with torch.no_grad():
+        layer.weight[0, :3] = torch.tensor([float("nan"), float("inf"), -float("inf")])
+    loss = layer(torch.randn(2, 300)).sum()
+    limits = Limits(max_shown_elements=1000)
+    data = compute_tensor(loss, dict(layer.named_parameters()), limits=limits)
+    weight = next(v for v in data["variables"] if v["name"] == "weight")
+    assert weight["value"] == summarize(layer.weight.tolist(), 1000)
+    assert weight["value"]["first"][:3] == ["nan", "inf", "-inf"]
+    assert data["variables"][1]["value"] == pytest.approx(layer.bias.tolist())  # 10 numbers

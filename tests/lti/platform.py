@@ -15,7 +15,7 @@ a thread. It plays the parts of a course platform that the tool talks to:
 - ``/deep_link_return``: checks the tool's LtiDeepLinkingResponse JWT and
   records its content items in ``deep_links``;
 - ``/course/{hint}``: a course page that frames the tool's login, as a
-  platform shows an activity.
+  platform shows an activity; ``/frame?src=`` a page that frames any address.
 
 A launch is prepared first (``prepare``): its message type, custom parameters,
 AGS claim and any claim or header changed; the returned hint travels as
@@ -321,6 +321,11 @@ class Platform:
             "</iframe>"
         )
 
+    async def frame(self, request: Request) -> Response:
+        """A page that frames ``src``: opened as http://localhost:port it is another site's."""
+        src = request.query_params.get("src", "")
+        return HTMLResponse(f'<!doctype html><iframe id="tool" src="{escape(src)}"></iframe>')
+
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route("/jwks", self.jwks),
@@ -330,6 +335,7 @@ class Platform:
             Route("/lineitems/{item}/scores", self.scores_of, methods=["POST"]),
             Route("/deep_link_return", self.deep_link_return, methods=["POST"]),
             Route("/course/{hint}", self.course),
+            Route("/frame", self.frame),
         ])
 
 

@@ -9,23 +9,27 @@ with it.
 from __future__ import annotations
 
 import logging
-
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Iterator
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
+import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from autograd_playground.serve.settings import Settings
 from autograd_playground.web.lti import keys
 from autograd_playground.web.lti.model import (
     AGS_CLAIM,
+    CLAIM,
     CUSTOM_STATE,
     DEEP_LINKING,
     RESOURCE_LINK,
 )
 from autograd_playground.web.main import create_app
 from tests.conftest import TestClient
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.lti.conftest import TOOL_SETTINGS
 
 PRIVATE_PARTS = {"d", "p", "q", "dp", "dq", "qi", "oth"}
@@ -160,3 +164,57 @@ def test_no_log_line_carries_the_token_a_name_or_an_address(authorize, handled):
     for secret in (authorized.fields["id_token"], authorized.fields["state"], "Ada",
                    "ada@school.example", "user-7f3a"):
         assert secret not in text
+
+
+# --- in a browser: the course page frames the launch ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.e2e
+def test_a_course_page_frames_the_launch(page, platform, tool, handled):
+    page.goto(f"{platform.url}/course/{platform.prepare(user='u-frame')}")
+    expect(page.frame_locator("#tool").locator("body")).to_have_text(
+        f"handled {RESOURCE_LINK}")
+    assert [launch.user for launch in handled] == ["u-frame"]
+
+
+@pytest.mark.e2e
+def test_a_refusal_says_its_sentence_in_the_course_frame(page, platform, tool, handled):
+    hint = platform.prepare(locale="de-DE", claims={CLAIM + "deployment_id": "deployment-2"})
+    page.goto(f"{platform.url}/course/{hint}")
+    expect(page.frame_locator("#tool").locator('[data-testid="error"]')).to_have_text(
+        "Diese Bereitstellung des Werkzeugs ist beim Playground nicht registriert.")
+    assert handled == []
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("path", ["/lti/jwks", "/healthz"])
+def test_another_site_may_not_frame_the_lti_routes(page, platform, tool, path):
+    """The registered platform may frame /lti/jwks, and a page of another site may not
+    (http://localhost:port is another site than http://127.0.0.1:port); /healthz, like
+    the rest of the app, keeps its own policy and is framed by neither."""
+    src = quote(f"{tool.url}{path}", safe="")
+    shown = {}
+    for origin in (platform.url, platform.url.replace("127.0.0.1", "localhost")):
+        page.goto(f"{origin}/frame?src={src}")  # waits for the frame's load, refused or not
+        framed = page.frames[1]
+        shown[origin] = framed.evaluate("() => document.body ? document.body.innerText : ''")
+    platform_text, stranger_text = shown.values()
+    body = httpx.get(f"{tool.url}{path}").text[:12]
+    assert (body in platform_text) == (path == "/lti/jwks")
+    assert body not in stranger_text

@@ -230,6 +230,11 @@ def test_wrong_twice_and_revealed_steps_earn_nothing(launch, tool, platform):
     # The second wrong twice, the third revealed: none.
     page = answer(tool, form_of(page.text), ["0"] * len(steps[1]))
     page = answer(tool, form_of(page.text), ["0"] * len(steps[1]))
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.select_one("[data-testid=graded-step-1]")["data-outcome"] == "wrong"
+    # The next question starts afresh: no "try once more" carried over to it.
+    assert soup.select_one("form.graded-question [data-testid=feedback]").text.strip() == ""
+    assert not soup.select("form.graded-question input[aria-invalid]")
     page = answer(tool, form_of(page.text), [], action="reveal")
     assert page.status_code == 200
     # The fourth right at once: a point.

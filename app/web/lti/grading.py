@@ -322,7 +322,7 @@ async def judge(
     if outcome is None:
         return await activity(request, sid, session, computed, lang, "wrong", kept)
     await attempts.decide(store, sid, question.step, outcome)
-    return await activity(request, sid, session, computed, lang, outcome)
+    return await activity(request, sid, session, computed, lang)  # the outcome is on its step
 
 
 @router.post("/lti/finish", summary="A graded exercise: finish now, and send the score")

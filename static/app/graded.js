@@ -3,7 +3,7 @@
  * The server judges every answer: each question is a form that htmx posts to
  * /lti/answer, and the activity block it answers with replaces this one. This
  * module only moves the focus to what the new block asks for (the open
- * question's first box, or the summary at the end), and shows the sentence of
+ * question's first box, or at the end what became of the score), and shows the sentence of
  * a refused answer (a 4xx or 503 page, which htmx would not swap) in the
  * question's status line. Without it, each form reloads the page. */
 
@@ -19,8 +19,8 @@ function focusActivity() {
     if (invalid) box.select();
     return;
   }
-  const summary = $(".exercise-summary", activity);
-  if (summary) summary.focus({ preventScroll: true });
+  const outcome = $(".graded-sent, .graded-failed, .exercise-summary", activity);
+  if (outcome) outcome.focus({ preventScroll: true });
 }
 
 /** A refused answer's sentence, from the one-sentence page the server sent. */

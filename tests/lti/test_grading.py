@@ -255,7 +255,8 @@ def test_htmx_gets_the_activity_block_alone(launch, tool):
     assert block.status_code == 200
     soup = BeautifulSoup(block.text, "html.parser")
     assert soup.select_one("html") is None
-    assert soup.select_one("section#activity [data-testid=graded-step-0]")["data-outcome"] == "right"
+    assert soup.select_one("#stage #activity [data-testid=graded-step-0]")["data-outcome"] == "right"
+    assert soup.select_one("#stage svg g.node.current") is not None  # painted at the next question
     assert soup.select_one("section#activity form.graded-question") is not None
 
 

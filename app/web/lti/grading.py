@@ -208,7 +208,7 @@ async def activity(
     )
     htmx = request.headers.get("hx-request") == "true"
     html = render(
-        request.app.state.templates[lang], "lti/activity.html", "activity" if htmx else None,
+        request.app.state.templates[lang], "lti/activity.html", "stage" if htmx else None,
         **context,
     )
     headers = {"Cache-Control": "no-store", "Content-Language": lang, "Vary": "HX-Request"}

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ..core.draw.render import VIEWS
+from ..core.language.cell import Cell, read_cell
 from ..core.language.expr import checked
 from ..core.language.program import is_program, line_breaks, line_names, value_lines
 from ..core.language.rules import N_, ExprError, Extras, Limits, output_name
@@ -94,6 +95,7 @@ class PageState:
     # A program's value lines (x = 2) as (line, name, value): each sets its variable's value
     # and field, over the address's (with_variables); read from expr, not in the query.
     set_by_lines: tuple[tuple[int, str, str], ...] = ()
+    cell: Cell | None = None  # how a pasted notebook cell was read; from expr, not in the query
 
     @property
     def extras(self) -> Extras:
@@ -311,16 +313,19 @@ FIELDS = (
 def with_variables(state: PageState, names: Iterable[str]) -> PageState:
     """The state of a function that could be read, with exactly one value per variable:
     a program's value line (x = 2) where it has one, which wins over the address, then
-    the address's, then a default for a new one."""
+    the address's, then a default for a new one; a cell's requires_grad= wins too."""
     names = list(names)
-    set_by_lines = tuple((v.line, v.name, v.text) for v in value_lines(state.expr))
+    lines = value_lines(state.expr)
+    set_by_lines = tuple((v.line, v.name, v.text) for v in lines)
     given = {**state.values, **{name: text for _, name, text in set_by_lines}}
+    grads = {**state.grads, **{v.name: v.requires_grad for v in lines if v.requires_grad is not None}}
     return replace(
         state,
         values={name: given.get(name, DEFAULT_VALUE) for name in names},
-        grads={name: on for name, on in state.grads.items() if name in names},
+        grads={name: on for name, on in grads.items() if name in names},
         new_values=tuple(name for name in names if name not in given),
         set_by_lines=set_by_lines,
+        cell=read_cell(state.expr),
     )
 
 

@@ -104,6 +104,11 @@ def test_stepping_follows_the_engine_and_two_outputs_step_apart(browser: Browser
         assert shown.count() == 1 and shown.get_attribute("data-node") == rows[k - 1]
     lesson.locator('[data-testid="step-prev"]').click()
     assert lit_node(lesson) == rows[1]
+    # JupyterLab floats every dt of an output at a fifth of its width; ours stay in their grid.
+    term = shown.locator("dt").first
+    assert term.evaluate("e => getComputedStyle(e).float") == "none"
+    assert term.evaluate("e => e.getBoundingClientRect().height") < 2 * term.evaluate(
+        "e => parseFloat(getComputedStyle(e).lineHeight)")
     # The other output has not moved, and steps on its own.
     assert re.fullmatch(r"Step 0 of \d+", second.locator('[data-testid="step-counter"]').inner_text())
     assert lit_node(second) == ""

@@ -10,7 +10,7 @@ from cachetools import LRUCache, cached
 
 from ..language.values import format_value
 from ..result import Value
-from ..trace.names import var_id
+from ..trace.names import element_id, var_id
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
     from ..trace.graph import Trace
@@ -109,7 +109,8 @@ def _clusters(trace: Trace, collapsed: tuple[str, ...] = ()) -> str:
         if not ids or name in collapsed:
             continue
         out.append(
-            f'\tsubgraph "cluster_{name}" {{\n\t\tid="line-{name}" label={_quote(text)} '
+            f'\tsubgraph {_quote("cluster_" + name)} {{\n\t\tid="{element_id("line", name)}" '
+            f"label={_quote(text)} "
             'style="rounded,dashed" color=gray50 fontname=monospace fontsize=10\n'
             + "".join(f'\t\t"{i}"\n' for i in ids)
             + "\t}\n"
@@ -122,8 +123,9 @@ def _quote(text: str) -> str:
 
 
 def box_of(name: str) -> str:
-    """The id of the box a collapsed program line is drawn as: ``box-h`` for ``h = ...``."""
-    return f"box-{name}"
+    """The id of the box a collapsed program line is drawn as: ``box-h`` for ``h = ...``
+    (``box-layer1-2e-conv`` for a module, names.element_id)."""
+    return element_id("box", name)
 
 
 def collapsed_lines(trace: Trace, collapse: tuple[str, ...]) -> tuple[str, ...]:

@@ -13,17 +13,23 @@ from collections.abc import Iterable
 _PLAIN = re.compile(r"^[A-Za-z0-9_]+$")
 
 
-def var_id(name: str) -> str:
-    """The id of a leaf's box in the picture: ``var-x`` for ``x``.
+def element_id(prefix: str, name: str) -> str:
+    """The id of a named element of the picture: ``var-x`` for the leaf ``x``.
 
     A name that is not letters, digits and ``_`` (``0.weight``, a parameter of an
-    ``nn.Sequential``) has every other character written as ``-<hex>-``:
-    ``var-0-2e-weight``. Two names never share an id, since ``-`` appears only there.
+    ``nn.Sequential``; ``layer1.conv``, a module) has every other character written
+    as ``-<hex>-``: ``var-0-2e-weight``. Two names never share an id, since ``-``
+    appears only there.
     """
     if _PLAIN.match(name):
-        return f"var-{name}"
-    return "var-" + "".join(c if c.isalnum() and c.isascii() or c == "_" else f"-{ord(c):x}-"
-                            for c in name)
+        return f"{prefix}-{name}"
+    return f"{prefix}-" + "".join(
+        c if c.isalnum() and c.isascii() or c == "_" else f"-{ord(c):x}-" for c in name)
+
+
+def var_id(name: str) -> str:
+    """The id of a leaf's box in the picture: ``var-x``, ``var-0-2e-weight``."""
+    return element_id("var", name)
 
 
 def leaf_names(given: Iterable[str | None]) -> list[str]:

@@ -263,3 +263,20 @@ def test_a_big_tensor_is_summarized_as_values_summarize_summarizes_its_list():
     assert weight["value"] == summarize(layer.weight.tolist(), 1000)
     assert weight["value"]["first"][:3] == ["nan", "inf", "-inf"]
     assert data["variables"][1]["value"] == pytest.approx(layer.bias.tolist())  # 10 numbers
+
+
+def test_nested_modules_keep_their_cluster_and_box_ids_in_the_svg():
+    torch.manual_seed(4)
+    model = torch.nn.Sequential()
+    model.add_module("layer1", torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh()))
+    model.add_module("out", torch.nn.Linear(2, 1))
+    with capture() as captured:
+        loss = model(torch.randn(3, 2)).sum()
+    params = dict(model.named_parameters())
+    data = compute_tensor(loss, params, captured=captured, collapse=("layer1.0",))
+    assert {"layer1.0", "layer1.1", "out"} <= {line["name"] for line in data["lines"]}
+    box = next(line["box"] for line in data["lines"] if line["name"] == "layer1.0")
+    assert box == "box-layer1-2e-0"
+    assert f'id="{box}"' in data["svg"] and 'id="line-layer1-2e-1"' in data["svg"]
+    assert 'id="var-layer1-2e-0-2e-weight"' in data["svg"]  # leaves stay outside, as a line's
+    assert 'id="var-out-2e-weight"' in data["svg"]

@@ -7,11 +7,13 @@ platform's recorded scores of one test are told apart from another's.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,6 +28,7 @@ from autograd_playground.core.teach.explain import brief
 from autograd_playground.web.lti import ags, answers
 from autograd_playground.web.lti.config import Registration, ToolConfig
 from autograd_playground.web.lti.model import CUSTOM_ATTEMPTS, CUSTOM_STATE
+from autograd_playground.web.lti.stores import StoreDown
 from tests.lti.platform import new_key
 
 # No step of it sends a 1 on, and no answer is a number the page shows for another
@@ -410,3 +413,81 @@ def test_an_exercise_done_in_chromium_posts_its_score(chromium, platform, tool):
     assert [s["scoreGiven"] for s in scores_of(platform, who)] == [QUESTIONS, 0]
     assert errors == errors_again == []
     page.context.close()
+
+
+# --- when the store or the platform fails ------------------------------------------------
+
+
+class GradingStoreDown:
+    """The tool's store, down for the kinds grading keeps (lti_*): the launch's own checks pass."""
+
+    def __init__(self, store: Any):
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.store, name)
+
+        async def call(kind: str, *args: Any) -> Any:
+            if kind.startswith("lti_"):
+                raise StoreDown("down for the test")
+            return await method(kind, *args)
+
+        return call if name in ("put", "take", "get", "incr") else method
+
+
+@contextmanager
+def swapped(lti: Any, **parts: Any) -> Iterator[None]:
+    kept = {name: getattr(lti, name) for name in parts}
+    for name, part in parts.items():
+        setattr(lti, name, part)
+    try:
+        yield
+    finally:
+        for name, part in kept.items():
+            setattr(lti, name, part)
+
+
+def test_a_graded_launch_fails_closed_when_the_store_is_down(launch, tool, platform):
+    who = user()
+    with swapped(tool.lti, store=GradingStoreDown(tool.lti.store)):
+        page = graded(launch, who)
+    assert page.status_code == 503
+    assert "cannot keep graded answers" in page.text
+    assert 'name="answer"' not in page.text
+
+
+def test_an_answer_fails_closed_when_the_store_is_down(launch, tool, platform):
+    who = user()
+    page = graded(launch, who)
+    with swapped(tool.lti, store=GradingStoreDown(tool.lti.store)):
+        refused = answer(tool, form_of(page.text), [repr(n) for n in expected(tool)[0]])
+    assert refused.status_code == 503
+    assert "cannot keep graded answers" in refused.text
+    assert scores_of(platform, who) == []
+
+
+def test_a_score_the_platform_refuses_is_said_and_can_be_sent_again(launch, tool, platform, caplog):
+    who = user()
+    page = graded(launch, who)
+    session = form_of(page.text)["session"]
+    down = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(500)))
+    with swapped(tool.lti, http=down), caplog.at_level(logging.WARNING):
+        page = play(tool, page, lambda k, ns: [repr(n) for n in ns])
+    assert 'data-testid="score-failed"' in page.text
+    assert scores_of(platform, who) == []
+    said = [r.getMessage() for r in caplog.records if "score not posted" in r.getMessage()]
+    assert said and not [line for line in said if who in line]
+    # Sent again, once the platform answers: exactly one score, and the attempt is over.
+    again = httpx.post(f"{tool.url}/lti/finish", data={"session": session})
+    assert again.status_code == 200 and 'data-testid="score-sent"' in again.text
+    assert [s["scoreGiven"] for s in scores_of(platform, who)] == [QUESTIONS]
+    assert httpx.post(f"{tool.url}/lti/finish", data={"session": session}).status_code == 409
+
+
+def test_the_access_token_is_kept_for_the_next_score(launch, tool, platform):
+    play(tool, graded(launch, user()), lambda k, ns: [repr(n) for n in ns])
+    tokens = len(platform.tokens)
+    who = user()
+    play(tool, graded(launch, who), lambda k, ns: [repr(n) for n in ns])
+    assert len(scores_of(platform, who)) == 1
+    assert len(platform.tokens) == tokens

@@ -491,3 +491,33 @@ def test_the_access_token_is_kept_for_the_next_score(launch, tool, platform):
     play(tool, graded(launch, who), lambda k, ns: [repr(n) for n in ns])
     assert len(scores_of(platform, who)) == 1
     assert len(platform.tokens) == tokens
+
+
+TYPED = ["12", "-0,5", " 1 / 2 ", "−3/4", "2.5e3", ",5", "1e-3", "", "abc", "1/0", "2*3",
+         "1,2,3", "٣", "0x10", "1e5e5", "+.5e-1", "7.", "1e400", "-0", "3/-4"]
+EXPECTED = [72.0, 0.0, -2.5, 1e-7, 4.885244]
+
+
+@pytest.mark.e2e
+def test_the_server_reads_and_judges_as_the_browser_exercise_does(chromium, tool):
+    """answers.py mirrors static/app/exercise.js: the same text, the same number, the same verdict."""
+    page = chromium.new_page()
+    page.goto(f"{tool.url}/static/app/exercise.js")  # the tool's origin, for the import
+    found = page.evaluate(
+        """async ([typed, expected]) => {
+          const m = await import("/static/app/exercise.js");
+          const read = typed.map((t) => { const n = m.parseNumber(t); return Number.isNaN(n) ? "nan" : n; });
+          const judged = [];
+          for (const e of expected) for (const t of typed) judged.push(m.isRight(m.parseNumber(t), e));
+          for (const e of expected) for (const f of [1, 1.0009, 1.0011, 0.9991, -1]) judged.push(m.isRight(e * f, e));
+          return { read, judged, tolerance: m.TOLERANCE };
+        }""",
+        [TYPED, EXPECTED],
+    )
+    page.close()
+    read = ["nan" if math.isnan(n := answers.parse_number(t)) else n for t in TYPED]
+    judged = [answers.is_right(answers.parse_number(t), e) for e in EXPECTED for t in TYPED]
+    judged += [answers.is_right(e * f, e) for e in EXPECTED for f in (1, 1.0009, 1.0011, 0.9991, -1)]
+    assert found["tolerance"] == answers.TOLERANCE
+    assert found["read"] == read
+    assert found["judged"] == judged

@@ -107,8 +107,6 @@ def test_right_within_the_browsers_relative_tolerance():
     assert not answers.is_right(72.08, 72.0)
     assert answers.is_right(1e-10, 0.0) and not answers.is_right(1e-8, 0.0)
     assert not answers.is_right(math.inf, math.inf)
-    assert answers.all_right([1.0, 2.0], [1.0, 2.0])
-    assert not answers.all_right([1.0], [1.0, 2.0])
 
 
 @pytest.mark.parametrize(("lineitem", "scores"), [
@@ -261,6 +259,15 @@ def test_htmx_gets_the_activity_block_alone(launch, tool):
     assert soup.select_one("#stage #activity [data-testid=graded-step-0]")["data-outcome"] == "right"
     assert soup.select_one("#stage svg g.node.current") is not None  # painted at the next question
     assert soup.select_one("section#activity form.graded-question") is not None
+
+
+def test_a_wrong_try_marks_the_boxes_that_are_wrong(launch, tool):
+    page = graded(launch, user())
+    first = expected(tool)[0]
+    page = answer(tool, form_of(page.text), [repr(first[0]), "0"])
+    boxes = BeautifulSoup(page.text, "html.parser").select("form.graded-question input[name=answer]")
+    assert [box.get("aria-invalid") for box in boxes] == [None, "true"]
+    assert [box["value"] for box in boxes] == [repr(first[0]), "0"]
 
 
 def test_an_unreadable_answer_is_no_try(launch, tool, platform):

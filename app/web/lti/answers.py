@@ -77,12 +77,6 @@ def is_right(predicted: float, expected: float) -> bool:
     return abs(predicted - expected) <= TOLERANCE * abs(expected)
 
 
-def all_right(numbers: Sequence[float], expected: Sequence[float]) -> bool:
-    return len(numbers) == len(expected) and all(
-        is_right(n, e) for n, e in zip(numbers, expected, strict=True)
-    )
-
-
 def judged(right: bool, tries: int) -> str | None:
     """A step's outcome after its ``tries``-th try: right, wrong (shown after the last
     try), or None to try once more."""

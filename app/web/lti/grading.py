@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -32,8 +33,8 @@ from ...core.language.rules import N_
 from ...core.result import from_json
 from ...core.teach import explain
 from .. import highlight, i18n
-from ..markup import inline_svg
 from ..errors import BUSY_MESSAGE
+from ..markup import inline_svg
 from ..pages import Pages
 from ..state import PageState, from_query, output_of, read_step
 from ..templating import render
@@ -183,7 +184,7 @@ async def progress(lti: Lti, sid: str, computed: Computed) -> Progress:
 
 async def activity(
     request: Request, sid: str, session: attempts.Session, computed: Computed, lang: str,
-    feedback: str = "", kept: tuple[str, ...] = (), status: int = 200,
+    feedback: str = "", kept: tuple[str, ...] = (), invalid: tuple[int, ...] = (),
 ) -> Response:
     """The graded page (or, for htmx, its activity block): the steps decided so far, the
     question open now, and at the end the score and whether the course has it."""
@@ -202,7 +203,7 @@ async def activity(
         svg=inline_svg(computed.result.svg, paint[min(upto + 1, len(steps))].classes()),
         session=sid, shown=shown, current=steps[upto] if upto < len(steps) else None, at=upto,
         expected=len(now.current.expected) if now.current else 0, tries=now.tries,
-        feedback=feedback, kept=kept, done=now.done, sent=now.sent,
+        feedback=feedback, kept=kept, invalid=invalid, done=now.done, sent=now.sent,
         asked=len(computed.questions), decided=len(now.outcomes),
         points=answers.score(now.outcomes.values()),
     )
@@ -212,7 +213,7 @@ async def activity(
         **context,
     )
     headers = {"Cache-Control": "no-store", "Content-Language": lang, "Vary": "HX-Request"}
-    return HTMLResponse(html, status_code=status, headers=headers)
+    return HTMLResponse(html, headers=headers)
 
 
 async def send_score(
@@ -313,14 +314,17 @@ async def judge(
         return refuse(BAD_REQUEST, NOT_A_QUESTION, session.lang)
     numbers = [answers.parse_number(text) for text in typed]
     kept = tuple(text[: answers.MAX_ANSWER_CHARS] for text in typed)
-    if not all(n == n for n in numbers):  # NaN: not a number; not a try
-        return await activity(request, sid, session, computed, lang, "unreadable", kept)
+    unreadable = tuple(i for i, n in enumerate(numbers) if math.isnan(n))
+    if unreadable:  # not a number: not a try
+        return await activity(request, sid, session, computed, lang, "unreadable", kept, unreadable)
     tries = await attempts.count_try(store, sid, question.step)
     if tries > answers.TRIES:
         return refuse(409, DECIDED, session.lang)
-    outcome = answers.judged(answers.all_right(numbers, question.expected), tries)
-    if outcome is None:
-        return await activity(request, sid, session, computed, lang, "wrong", kept)
+    rights = [answers.is_right(n, e) for n, e in zip(numbers, question.expected, strict=True)]
+    outcome = answers.judged(all(rights), tries)
+    if outcome is None:  # as the browser exercise marks them: each box that is wrong
+        wrong = tuple(i for i, right in enumerate(rights) if not right)
+        return await activity(request, sid, session, computed, lang, "wrong", kept, wrong)
     await attempts.decide(store, sid, question.step, outcome)
     return await activity(request, sid, session, computed, lang)  # the outcome is on its step
 

@@ -528,3 +528,27 @@ def test_the_server_reads_and_judges_as_the_browser_exercise_does(chromium, tool
     assert found["tolerance"] == answers.TOLERANCE
     assert found["read"] == read
     assert found["judged"] == judged
+
+
+def test_a_german_launch_is_graded_in_german(launch, tool):
+    page = graded(launch, user(), locale="de-DE")
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.html["lang"] == "de" and page.headers["content-language"] == "de"
+    assert soup.select_one("h1").text == "Bewertete Übung"
+    assert soup.select_one("button[value=check]").text == "Prüfen"
+
+
+@pytest.mark.e2e
+def test_a_refused_answer_is_said_in_the_question(chromium, platform, tool):
+    page, frame, errors = in_course(chromium, platform, user())
+    question = frame.locator("form.graded-question")
+    question.locator("input[name=session]").evaluate("(el) => { el.value = 'x'.repeat(32); }")
+    for i, value in enumerate(expected(tool)[0]):
+        question.locator(f"input[name=answer] >> nth={i}").fill(repr(value))
+    question.locator("button[value=check]").click()
+    feedback = frame.locator("[data-testid=feedback].wrong")
+    feedback.wait_for()
+    assert "not open any more" in feedback.inner_text()
+    # htmx reports the 404 itself; nothing else went wrong.
+    assert [e for e in errors if "404" not in e] == []
+    page.context.close()

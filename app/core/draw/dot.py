@@ -221,7 +221,10 @@ def annotated_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
             head = f"{n.source} = " if n.source else "value "
             if n.name_of:
                 head = f"{n.name_of} = {head}"
-            node(n.id, f"{n.name}\n{head}{format_value(n.value)}\ngrad in {grad}")
+            shown = f"{head}{format_value(n.value)}\n"
+            if n.value is None and not n.source and not n.name_of:
+                shown = ""  # a notebook's node whose value nothing kept (trace.tensor)
+            node(n.id, f"{n.name}\n{shown}grad in {grad}")
         for target in n.inputs:
             if target is not None:
                 edge(target, n.id)

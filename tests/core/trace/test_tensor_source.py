@@ -280,3 +280,11 @@ def test_nested_modules_keep_their_cluster_and_box_ids_in_the_svg():
     assert f'id="{box}"' in data["svg"] and 'id="line-layer1-2e-1"' in data["svg"]
     assert 'id="var-layer1-2e-0-2e-weight"' in data["svg"]  # leaves stay outside, as a line's
     assert 'id="var-out-2e-weight"' in data["svg"]
+
+
+def test_the_annotated_picture_leaves_out_a_value_nothing_kept():
+    x, y = lesson()
+    dot = compute_tensor(y, {"x": x}, view="annotated")["dot"]
+    assert "None" not in dot
+    assert "AddBackward0\nvalue 64\ngrad in 1" in dot  # the output's value is known
+    assert "PowBackward0\ngrad in 5" in dot

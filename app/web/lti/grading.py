@@ -198,7 +198,8 @@ async def activity(
     paint = highlight.paints([], steps, getattr(computed.result, "drawn_as", None))
     boxed = {node: line for line in computed.result.lines if line.box for node in line.nodes}
     context = dict(
-        state=computed.state, lang=lang, result=computed.result, base_url="",
+        # No base_url: base.html would link the state's oEmbed, the open playground's.
+        state=computed.state, lang=lang, result=computed.result,
         output=output_of(computed.state.expr), boxed=boxed,
         svg=inline_svg(computed.result.svg, paint[min(upto + 1, len(steps))].classes()),
         session=sid, shown=shown, current=steps[upto] if upto < len(steps) else None, at=upto,

@@ -71,6 +71,7 @@ def compute_tensor(
     view: str = "torchviz",
     dot_timeout: float = 5.0,
     collapse: tuple[str, ...] = (),
+    output_name: str = "y",
 ) -> dict[str, Any]:
     """What :func:`compute` answers, for any tensor ``y`` a notebook computed
     (trace.tensor.trace_tensor). Raises ExprError or RenderError.
@@ -80,10 +81,11 @@ def compute_tensor(
     them (name: the module's path, text: the module), else empty. Past
     ``limits.max_graph_nodes`` nothing is drawn: ``svg`` and ``dot`` are None and
     ``too_big`` says ``{"count": n, "limit": limit}``; the steps and gradients are there.
+    ``output_name`` is what the picture and the refusals call ``y``.
     """
     if view not in VIEWS:
         raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
-    result = trace_tensor(y, params, grad_outputs, limits, captured)
+    result = trace_tensor(y, params, grad_outputs, limits, captured, output_name)
     count = len(result.nodes)
     too_big = count > limits.max_graph_nodes
     picture = None if too_big else render(result, view, dot_timeout, collapse)

@@ -288,3 +288,15 @@ def test_the_annotated_picture_leaves_out_a_value_nothing_kept():
     assert "None" not in dot
     assert "AddBackward0\nvalue 64\ngrad in 1" in dot  # the output's value is known
     assert "PowBackward0\ngrad in 5" in dot
+
+
+def test_the_output_takes_the_name_it_is_given_in_the_picture_and_the_refusals():
+    x, y = lesson()
+    svg = compute_tensor(y, {"x": x}, output_name="loss")["svg"]
+    assert "loss" in re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    with pytest.raises(ExprError) as refused:
+        compute_tensor(x * 0 + torch.ones(2), output_name="loss")
+    assert refused.value.template == NOT_SCALAR
+    with pytest.raises(ExprError) as refused:
+        compute_tensor(torch.ones(2).sum(), output_name="loss")
+    assert refused.value.params == {"y": "loss"}

@@ -38,13 +38,13 @@ class Form:
     last_dim: bool = False  # the parameter dim must be -1: the language's last dimension
 
 
-_ELEMENTWISE = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu")
-_LAST_DIM = ("softmax", "log_softmax", "logsumexp")
+ELEMENTWISE = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu")
+LAST_DIM = ("softmax", "log_softmax", "logsumexp")
 
 # torch.NAME(t, ...) and the method t.NAME(...): torch has one function for both.
 TORCH: dict[str, Form] = {
-    **{name: Form(name) for name in _ELEMENTWISE},
-    **{name: Form(name, ("dim",), last_dim=True) for name in _LAST_DIM},
+    **{name: Form(name) for name in ELEMENTWISE},
+    **{name: Form(name, ("dim",), last_dim=True) for name in LAST_DIM},
     "pow": Form("pow", ("exponent",)),
     "sum": Form("sum"),  # of the whole tensor, as torch.sum(t) without dim
     "mean": Form("mean"),

@@ -57,8 +57,8 @@ def test_compute_on_the_lesson_cell_gives_72() -> None:
 V = [0.3, -1.2, 2.0]
 M = [[1.0, 2.0], [3.0, -4.0]]
 FORMS = [
-    *[(f"torch.{f}(x)", f"{f}(x)", getattr(torch, f), {"x": 0.7}) for f in forms._ELEMENTWISE],
-    *[(f"x.{f}()", f"{f}(x)", getattr(torch, f), {"x": 0.7}) for f in forms._ELEMENTWISE],
+    *[(f"torch.{f}(x)", f"{f}(x)", getattr(torch, f), {"x": 0.7}) for f in forms.ELEMENTWISE],
+    *[(f"x.{f}()", f"{f}(x)", getattr(torch, f), {"x": 0.7}) for f in forms.ELEMENTWISE],
     ("torch.pow(x, 3)", "pow(x, 3)", lambda x: torch.pow(x, 3), {"x": 1.5}),
     ("x.pow(3)", "pow(x, 3)", lambda x: x.pow(3), {"x": 1.5}),
     ("torch.sum(x)", "sum(x)", torch.sum, {"x": V}),
@@ -70,8 +70,8 @@ FORMS = [
     ("torch.min(x)", "min(x)", torch.min, {"x": V}),
     ("x.min()", "min(x)", lambda x: x.min(), {"x": V}),
     *[(f"torch.{f}(x, dim=-1)", f"{f}(x)", lambda x, f=f: getattr(torch, f)(x, dim=-1), {"x": M})
-      for f in forms._LAST_DIM],
-    *[(f"x.{f}(-1)", f"{f}(x)", lambda x, f=f: getattr(x, f)(-1), {"x": M}) for f in forms._LAST_DIM],
+      for f in forms.LAST_DIM],
+    *[(f"x.{f}(-1)", f"{f}(x)", lambda x, f=f: getattr(x, f)(-1), {"x": M}) for f in forms.LAST_DIM],
     ("torch.maximum(x, w)", "maximum(x, w)", torch.maximum, {"x": V, "w": [1.0, -2.0, 0.5]}),
     ("x.minimum(w)", "minimum(x, w)", lambda x, w: x.minimum(w), {"x": V, "w": [1.0, -2.0, 0.5]}),
     ("torch.minimum(x, w)", "minimum(x, w)", torch.minimum, {"x": V, "w": [1.0, -2.0, 0.5]}),

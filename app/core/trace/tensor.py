@@ -59,6 +59,7 @@ from .walk import run_hooked, saved, saved_names, walk
 
 # torch's own sentence for backward() of a tensor with more than one number.
 NOT_SCALAR = "grad can be implicitly created only for scalar outputs"
+BACKWARD_FAILED = "PyTorch could not run the backward pass of {y}: {reason}"
 FREED = (
     "The graph of {y} was freed by a backward() without retain_graph=True, so its saved "
     "tensors are gone. Call show({y}) before {y}.backward(), or pass retain_graph=True to "
@@ -172,7 +173,8 @@ def _run(y: torch.Tensor, fns: list[Any], leaves: list[Any], grad_outputs: Any,
     except RuntimeError as e:
         if "second time" in str(e) or "freed" in str(e):
             raise ExprError(FREED, {"y": name}) from None
-        raise
+        # PyTorch's own refusal (a saved tensor changed in place, ...), as it words it.
+        raise ExprError(BACKWARD_FAILED, {"y": name, "reason": str(e).split("\n")[0]}) from e
     finally:
         for tensor, grad in retained:
             tensor.grad = grad

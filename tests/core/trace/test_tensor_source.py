@@ -14,7 +14,7 @@ from autograd_playground.core.pipeline import compute, compute_tensor
 from autograd_playground.core.result import from_json
 from autograd_playground.core.teach import explain
 from autograd_playground.core.trace.modules import capture
-from autograd_playground.core.trace.tensor import FREED, NOT_SCALAR, trace_tensor
+from autograd_playground.core.trace.tensor import BACKWARD_FAILED, FREED, NOT_SCALAR, trace_tensor
 
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
 
@@ -179,6 +179,9 @@ def test_the_mlp_gives_pytorchs_own_grads_and_no_formula_for_addmm():
     mse = data["steps"][0]
     assert mse["name"] == "MseLossBackward0" and mse["rules"][0]["agrees"] is True
     assert [v["name"] for v in data["variables"]] == list(params)
+    loss.backward()  # the user's own backward afterwards: once, as the twin's
+    for (name, p), twin_p in zip(model.named_parameters(), twin.parameters(), strict=True):
+        assert torch.equal(p.grad, twin_p.grad), name
 
 
 def test_the_mlp_names_its_leaves_in_the_picture_as_torchviz_does():
@@ -300,3 +303,17 @@ def test_the_output_takes_the_name_it_is_given_in_the_picture_and_the_refusals()
     with pytest.raises(ExprError) as refused:
         compute_tensor(torch.ones(2).sum(), output_name="loss")
     assert refused.value.params == {"y": "loss"}
+
+
+def test_a_backward_pytorch_refuses_is_refused_with_its_reason():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 2
+    y = torch.sin(a).sum()  # sin saves a
+    a.mul_(3)
+    with pytest.raises(RuntimeError) as torch_says:
+        torch.autograd.grad(y, [x], retain_graph=True)
+    with pytest.raises(ExprError) as refused:
+        trace_tensor(y, {"x": x})
+    assert refused.value.template == BACKWARD_FAILED
+    assert refused.value.params["reason"] == str(torch_says.value).split("\n")[0]
+    assert "inplace" in refused.value.params["reason"]

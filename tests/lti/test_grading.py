@@ -553,3 +553,14 @@ def test_a_refused_answer_is_said_in_the_question(chromium, platform, tool):
     # htmx reports the 404 itself; nothing else went wrong.
     assert [e for e in errors if "404" not in e] == []
     page.context.close()
+
+
+def test_a_graded_program_shows_the_values_its_address_sets(launch, tool):
+    program = "x = 2\nz = w*x + b\ny = tanh(z) * z"
+    state = urlencode({"expr": program, "w": "0.5", "b": "0.1", "exercise": "1"}, quote_via=quote)
+    page = launch(custom={CUSTOM_STATE: state}, ags=True, user=user())
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.select_one("[data-testid=graded-program] pre").text == program
+    # x is set by its line, in the program; w and b by the address, above it.
+    assert soup.select_one("[data-testid=graded-function]").text == "w = 0.5, b = 0.1"
+    assert soup.select_one("form.graded-question") is not None

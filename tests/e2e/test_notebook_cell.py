@@ -83,3 +83,25 @@ def test_a_hostile_cell_is_refused_with_its_line(page: Page, base_url: str, prob
     expect(page.get_by_test_id("error")).to_contain_text("Line 1")
     expect(page.get_by_test_id("error")).to_contain_text("Only import torch")
     assert_no_problems(problems)
+
+
+def test_a_cell_pasted_into_the_one_line_field_says_where_to_paste_it(
+    new_page, base_url: str, problems: Problems
+):
+    page: Page = new_page(locale="en-US", permissions=["clipboard-read", "clipboard-write"])
+    page.goto(f"{base_url}/?lang=en")
+    page.evaluate("(text) => navigator.clipboard.writeText(text)", CELL)
+    field = page.get_by_test_id("expr")
+    field.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Control+V")
+    assert "\n" not in field.input_value()  # the one-line field took the breaks out
+    page.get_by_test_id("compute").click()
+    expect(page.get_by_test_id("error")).to_contain_text(
+        'Choose "Write it as a program of several lines" and paste the cell there.')
+    page.get_by_test_id("as-program").click()
+    area = page.locator("textarea[data-testid=expr]")
+    area.fill(CELL)
+    page.get_by_test_id("compute").click()
+    expect_the_lesson(page, "Read as a notebook cell:")
+    assert_no_problems(problems)

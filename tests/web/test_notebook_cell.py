@@ -132,3 +132,14 @@ def test_a_program_of_value_lines_keeps_its_own_note(client) -> None:
     page = soup(client.get("/", params={"expr": "x = 2\ny = x**3"}))
     assert page.select("[data-testid=cell-note]") == []
     assert text_of(page, "value-line-x").startswith("Line 1 sets x = 2")
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", 'Choose "Write it as a program of several lines" and paste the cell there.'),
+    ("de", "Wähle „Als Programm mit mehreren Zeilen schreiben“ und füge die Zelle dort ein."),
+])
+def test_a_cell_pasted_into_the_one_line_field_is_told_where_to_go(client, lang, words) -> None:
+    # A one-line field turns the pasted cell's line breaks into spaces.
+    page = soup(client.get("/", params={"expr": LESSON.replace("\n", " "), "lang": lang}))
+    assert words in page.select_one("[data-testid=error] .error-message").get_text()
+    assert page.select_one("[data-testid=as-program]") is not None

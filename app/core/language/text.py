@@ -19,6 +19,8 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 _BARE_CALL = re.compile(r"(?<![\w.])(" + "|".join(FUNCTIONS) + r")\s+([\w.]+)")
 # A decimal comma: 2,5 (a space after the comma reads as a list or arguments).
 _DECIMAL_COMMA = re.compile(r"(?<![\w.])(\d+),(\d+)")
+# A notebook cell pasted into the one-line field, which turned its line breaks into spaces.
+_FLAT_CELL = re.compile(r"^import torch\b|\w\.backward\(\)")
 
 # Characters that a keyboard or a word processor types for an operator, and its ASCII
 # spelling: x² is AltGr+2 on a German keyboard, · and × are the textbook's product.
@@ -161,8 +163,25 @@ def decimal_comma(text: str) -> ExprError | None:
     )
 
 
+def flat_cell(text: str) -> ExprError | None:
+    """A hint for a notebook cell pasted into the one-line field: a browser's one-line
+    field turns the cell's line breaks into spaces, so it cannot be read as lines."""
+    found = _FLAT_CELL.search(text.strip())
+    if found is None or "=" not in text:
+        return None
+    start = len(text) - len(text.lstrip()) + found.start()
+    return ExprError(
+        "This is a notebook cell on one line: the one-line field turns line breaks into "
+        "spaces ('{token}' at column {column}). Choose \"Write it as a program of several "
+        "lines\" and paste the cell there.",
+        {"token": found.group()},
+        start,
+        start + len(found.group()),
+    )
+
+
 def syntax_error(exc: SyntaxError, text: str, origin: list[int]) -> ExprError:
-    hint = slip(text)
+    hint = flat_cell(text) or slip(text)
     if hint is not None:
         return hint
     stripped = text.rstrip()

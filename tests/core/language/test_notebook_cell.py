@@ -206,6 +206,17 @@ def test_a_hostile_cell_is_refused_with_a_sentence_naming_the_line(text, line, p
     assert error.column is not None and error.column >= 1
 
 
+@pytest.mark.parametrize(("flat", "token"), [
+    (LESSON.replace("\n", " "), "import torch"),  # a one-line field's paste: breaks as spaces
+    (LESSON.replace("\n", " ").replace("import torch ", ""), "y.backward()"),
+])
+def test_a_cell_pasted_on_one_line_is_told_where_to_paste_it(flat: str, token: str) -> None:
+    error = refusal(flat)
+    assert error.message.startswith("This is a notebook cell on one line")
+    assert 'Choose "Write it as a program of several lines"' in error.message
+    assert flat[error.start:error.end] == token
+
+
 def test_the_cell_as_the_page_tells_it() -> None:
     assert read_cell(LESSON) == read_cell(LESSON.replace("\n", "\n  ")) is not None
     told = read_cell(LESSON)

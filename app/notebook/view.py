@@ -7,12 +7,14 @@ from any other in the notebook, the picture sanitized and inlined, the script an
 the style inlined (nothing is fetched), and the parameter table.
 
 Without a script (an untrusted notebook, GitHub's viewer, an exported page with
-scripts off) the fragment reads on its own: the picture, the gradients and a table
-of the steps. The script (assets/output.js) turns the table into the stepper.
+scripts off) the fragment reads on its own: the picture (an <img> of the SVG),
+the gradients and a table of the steps. The script (assets/output.js) inlines the
+SVG and turns the table into the stepper.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import uuid
 from collections.abc import Mapping
@@ -103,9 +105,14 @@ def paints(steps: list[explain.StepView]) -> list[dict[str, str]]:
     return out
 
 
-def _svg(svg: str | None, prefix: str) -> Markup | None:
-    # svg_for_page keeps only the SVG we know and prefixes every id (node ids too).
-    return None if svg is None else Markup(svg_for_page(svg, None, prefix))
+def _picture(svg: str | None, prefix: str) -> str | None:
+    """The picture as a data: URI of its SVG, which svg_for_page sanitized and whose every
+    id (node ids too) it prefixed. An <img> of it survives where a notebook sanitizes
+    untrusted output (JupyterLab drops inline <svg> and keeps its text); the script
+    inlines the same SVG, so that its nodes can be lit and clicked."""
+    if svg is None:
+        return None
+    return "data:image/svg+xml;base64," + base64.b64encode(svg_for_page(svg, None, prefix).encode()).decode()
 
 
 def render_html(
@@ -137,9 +144,9 @@ def render_html(
         "gradients": [(k, "None" if v is None else explain.brief(v)) for k, v in result.gradients.items()],
         "too_big": too_big,
         "groups": [line for line in result.lines if line.nodes],
-        "torchviz": _svg(pictures.torchviz, f"{prefix}t-"),
-        "annotated": _svg(pictures.annotated, f"{prefix}a-"),
-        "collapsed": _svg(pictures.collapsed, f"{prefix}c-"),
+        "torchviz": _picture(pictures.torchviz, f"{prefix}t-"),
+        "annotated": _picture(pictures.annotated, f"{prefix}a-"),
+        "collapsed": _picture(pictures.collapsed, f"{prefix}c-"),
         "boxes": dict(pictures.boxes),
         # The style's scope is this output's root: .agp in the sheet becomes #<root>.
         "css": Markup(_asset("output.css").replace(".agp", f"#{root}")),

@@ -36,3 +36,16 @@ def printed(nb: nbformat.NotebookNode, case: str) -> Any:
     text = "".join(o["text"] for o in cell(nb, case).outputs if o.get("output_type") == "stream"
                    and o.get("name") == "stdout")
     return json.loads(text.strip().splitlines()[-1])
+
+
+def svg_in(canvas: Any) -> Any:
+    """The SVG of a picture, which the output carries as an <img> of a data: URI."""
+    import base64
+
+    from bs4 import BeautifulSoup
+
+    img = canvas.select_one('img[src^="data:image/svg+xml;base64,"]')
+    if img is None:
+        return None
+    text = base64.b64decode(img["src"].split(",", 1)[1]).decode()
+    return BeautifulSoup(text, "html.parser").select_one("svg")

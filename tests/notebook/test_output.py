@@ -15,6 +15,8 @@ from autograd_playground.core.pipeline import compute
 from autograd_playground.notebook.show import Shown, shown
 from autograd_playground.notebook.view import Pictures, new_prefix
 
+from .conftest import svg_in
+
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
 
 
@@ -54,7 +56,9 @@ def test_every_id_is_prefixed_and_two_outputs_share_none(lesson: tuple[dict, str
         prefix = soup.select_one('[data-testid="notebook-output"]')["data-prefix"]
         assert all(i.startswith(prefix) for i in found), found
         # The picture's node ids too: n0 of the graph is <prefix>t-n0 and <prefix>a-n0.
-        assert f"{prefix}t-n0" in found and f"{prefix}a-n0" in found
+        drawn = {tag["id"] for canvas in soup.select(".graph-canvas") for tag in svg_in(canvas).select("[id]")}
+        assert drawn and all(i.startswith(prefix) for i in drawn)
+        assert f"{prefix}t-n0" in drawn and f"{prefix}a-n0" in drawn
         style = soup.select_one("style").string
         selectors = [rule.split("{")[0] for rule in style.split("}") if "{" in rule]
         scoped = [s for s in selectors if not s.strip().startswith("@")]
@@ -64,7 +68,9 @@ def test_every_id_is_prefixed_and_two_outputs_share_none(lesson: tuple[dict, str
 def test_nothing_is_fetched(lesson: tuple[dict, str]) -> None:
     html = shown(*pictured(lesson)).html
     soup = BeautifulSoup(html, "html.parser")
-    assert not soup.select("[src], link, [href], iframe, img")
+    assert not soup.select("link, [href], iframe, object, embed")
+    assert all(tag.name == "img" and tag["src"].startswith("data:image/svg+xml;base64,")
+               for tag in soup.select("[src]"))
     assert "url(" not in html and "@import" not in html and "fetch(" not in html
 
 
@@ -72,7 +78,8 @@ def test_the_picture_and_the_table_are_there_without_the_script(lesson: tuple[di
     soup = soup_of(shown(*pictured(lesson)))
     for script in soup.select("script"):
         script.decompose()
-    assert soup.select_one('[data-testid="graph"] svg g.node')
+    # The picture is an <img> of the SVG: a notebook that sanitizes output keeps it.
+    assert svg_in(soup.select_one('[data-testid="graph"]')).select_one("g.node")
     table = soup.select_one('[data-testid="step-table"]')
     assert table.name == "table" and not table.has_attr("hidden")
     assert "72" in table.get_text()
@@ -99,7 +106,7 @@ def test_a_step_without_a_formula_says_pytorchs_numbers(lesson: tuple[dict, str]
 def test_past_the_node_limit_no_picture_and_the_gradients_listed(lesson: tuple[dict, str]) -> None:
     data = dict(lesson[0], svg=None, dot=None, too_big={"count": 250, "limit": 200})
     soup = soup_of(shown(data, Pictures(None)))
-    assert not soup.select("svg")
+    assert not soup.select("svg, img")
     assert "250 nodes, more than the 200" in soup.select_one('[data-testid="too-big"]').get_text()
     assert soup.select_one('[data-testid="gradients"]').get_text(strip=True) == "x.grad = 72"
 

@@ -7,6 +7,7 @@ function init(root) {
   if (!root || root.dataset.ready) return;
   root.dataset.ready = "1";
   const prefix = root.dataset.prefix;
+  inlinePictures();
   const table = root.querySelector(".step-table");
   const labels = table ? JSON.parse(table.dataset.labels) : {};
   const canvases = Array.from(root.querySelectorAll(".graph-canvas"));
@@ -23,6 +24,20 @@ function init(root) {
   makeViewSwitch();
   makeDetails();
   if (table) makeStepper();
+
+  // Each picture arrives as an <img> of its SVG (readable where no script runs);
+  // inlined, its nodes can be lit and clicked.
+  function inlinePictures() {
+    root.querySelectorAll('.graph-canvas > img[src^="data:image/svg+xml;base64,"]').forEach((img) => {
+      const bytes = Uint8Array.from(atob(img.getAttribute("src").split(",")[1]), (c) => c.charCodeAt(0));
+      const parsed = new DOMParser().parseFromString(new TextDecoder().decode(bytes), "image/svg+xml");
+      const svg = parsed.documentElement;
+      if (svg.nodeName !== "svg") return; // keep the picture as it is
+      svg.setAttribute("role", "img");
+      svg.setAttribute("aria-label", img.alt);
+      img.replaceWith(document.importNode(svg, true));
+    });
+  }
 
   function makeViewSwitch() {
     const graph = root.querySelector(".graph");

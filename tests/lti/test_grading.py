@@ -564,3 +564,25 @@ def test_a_graded_program_shows_the_values_its_address_sets(launch, tool):
     # x is set by its line, in the program; w and b by the address, above it.
     assert soup.select_one("[data-testid=graded-function]").text == "w = 0.5, b = 0.1"
     assert soup.select_one("form.graded-question") is not None
+
+
+def test_the_graph_is_lit_at_the_open_question_and_all_done_at_the_end(launch, tool):
+    program = "z = w*x + b\ny = tanh(z) * z"
+    state = urlencode({"expr": program, "w": "0.5", "x": "2", "b": "0.1", "exercise": "1",
+                       "collapse": "z"}, quote_via=quote)
+    page = launch(custom={CUSTOM_STATE: state}, ags=True, user=user())
+    soup = BeautifulSoup(page.text, "html.parser")
+    lit = soup.select("#graph g.node.current")
+    assert len(lit) == 1 and not soup.select("#graph g.node.done")
+    for _ in range(20):
+        if soup.select_one("form.graded-question") is None:
+            break
+        fields = {i["name"]: i["value"] for i in soup.select("form.graded-question input[type=hidden]")}
+        boxes = len(soup.select("form.graded-question input[name=answer]"))
+        soup = BeautifulSoup(answer(tool, fields, [], action="reveal").text, "html.parser")
+        assert boxes and len(soup.select("#graph g.node.current")) <= 1
+        # A step inside the collapsed line z lights its box, which the graph draws.
+        current = soup.select("#graph g.node.current")
+        assert current or soup.select_one("form.graded-question") is None
+    assert not soup.select("#graph g.node.current")
+    assert len(soup.select("#graph g.node.done")) >= 4

@@ -195,13 +195,16 @@ async def activity(
     steps = computed.steps
     upto = now.current.step if now.current and not now.done else len(steps)
     shown = [(view, now.outcomes.get(i)) for i, view in enumerate(steps[:upto])]
-    paint = highlight.paints([], steps, getattr(computed.result, "drawn_as", None))
-    boxed = {node: line for line in computed.result.lines if line.box for node in line.nodes}
+    # The graph lit at the open question (a collapsed line's nodes as its box); at the end,
+    # every step done.
+    boxes = {node: line.box for line in computed.result.lines if line.box for node in line.nodes}
+    paint = highlight.paints([], steps, boxes)
+    lit = paint[upto + 1] if upto < len(steps) else highlight.Paint(
+        done=(*paint[-1].done, paint[-1].current))
     context = dict(
         # No base_url: base.html would link the state's oEmbed, the open playground's.
         state=computed.state, lang=lang, result=computed.result,
-        output=output_of(computed.state.expr), boxed=boxed,
-        svg=inline_svg(computed.result.svg, paint[min(upto + 1, len(steps))].classes()),
+        output=output_of(computed.state.expr), svg=inline_svg(computed.result.svg, lit.classes()),
         session=sid, shown=shown, current=steps[upto] if upto < len(steps) else None, at=upto,
         expected=len(now.current.expected) if now.current else 0, tries=now.tries,
         feedback=feedback, kept=kept, invalid=invalid, done=now.done, sent=now.sent,

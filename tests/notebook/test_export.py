@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from nbconvert import HTMLExporter
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.e2e
 
@@ -122,6 +122,18 @@ def test_stepping_follows_the_engine_and_two_outputs_step_apart(browser: Browser
     lesson.locator(f'.graph-canvas[data-view="annotated"] g.node[id$="-{rows[0]}"]').click()
     assert lesson.locator(f'.node-details[data-node="{rows[0]}"]').is_visible()
     assert opened.attempted == [] and opened.problems == []
+
+
+def test_play_walks_on_by_itself(browser: Browser, exported: Path) -> None:
+    opened = open_offline(browser, exported)
+    second = output(opened.page, 1)
+    second.locator('[data-testid="step-play"]').click()
+    assert "Pause" in second.locator('[data-testid="step-play"]').inner_text()
+    expect(second.locator('[data-testid="step-counter"]')).to_have_text(re.compile(r"Step 2 of \d+"), timeout=15_000)
+    assert output(opened.page, 0).locator('[data-testid="step-counter"]').inner_text() == "Step 0 of 9"
+    second.locator('[data-testid="step-play"]').click()
+    assert "Play" in second.locator('[data-testid="step-play"]').inner_text()
+    assert opened.problems == []
 
 
 def test_collapsed_modules_light_their_box(browser: Browser, exported: Path) -> None:

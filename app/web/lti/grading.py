@@ -22,6 +22,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+NOT_FOUND, CONFLICT = HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT
 
 # Parts a graded page never shows: each holds or links to an answer.
 GRADED_HIDE = ("output", "details", "code", "derivative", "training", "examples", "lines")
@@ -267,9 +269,9 @@ async def opened(request: Request, fields: QueryParams) -> tuple[str, attempts.S
     session = await attempts.load(lti.store, sid)
     if session is None:
         log.info("LTI answer refused: no such session")
-        return refuse(404, NOT_OPEN)
+        return refuse(NOT_FOUND, NOT_OPEN)
     if await lti.store.get(attempts.SENT, sid) == "sent":
-        return refuse(409, FINISHED, session.lang)
+        return refuse(CONFLICT, FINISHED, session.lang)
     return sid, session
 
 
@@ -295,9 +297,9 @@ async def answer(request: Request) -> Response:
         if question is None:
             return refuse(BAD_REQUEST, NOT_A_QUESTION, session.lang)
         if step in now.outcomes:
-            return refuse(409, DECIDED, session.lang)
+            return refuse(CONFLICT, DECIDED, session.lang)
         if now.current is None or step != now.current.step:
-            return refuse(409, NOT_YET, session.lang)
+            return refuse(CONFLICT, NOT_YET, session.lang)
         return await judge(request, sid, session, computed, question, fields, lang)
     except StoreDown:
         return refuse(UNAVAILABLE, STORE_DOWN)
@@ -323,7 +325,7 @@ async def judge(
         return await activity(request, sid, session, computed, lang, "unreadable", kept, unreadable)
     tries = await attempts.count_try(store, sid, question.step)
     if tries > answers.TRIES:
-        return refuse(409, DECIDED, session.lang)
+        return refuse(CONFLICT, DECIDED, session.lang)
     rights = [answers.is_right(n, e) for n, e in zip(numbers, question.expected, strict=True)]
     outcome = answers.judged(all(rights), tries)
     if outcome is None:  # as the browser exercise marks them: each box that is wrong

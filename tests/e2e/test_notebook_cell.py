@@ -85,23 +85,27 @@ def test_a_hostile_cell_is_refused_with_its_line(page: Page, base_url: str, prob
     assert_no_problems(problems)
 
 
-def test_a_cell_pasted_into_the_one_line_field_says_where_to_paste_it(
+def test_a_cell_pasted_into_the_one_line_field_gives_the_lesson(
     new_page, base_url: str, problems: Problems
 ):
+    """The path a student takes: copy the notebook's cell, paste it over the function."""
     page: Page = new_page(locale="en-US", permissions=["clipboard-read", "clipboard-write"])
     page.goto(f"{base_url}/?lang=en")
     page.evaluate("(text) => navigator.clipboard.writeText(text)", CELL)
-    field = page.get_by_test_id("expr")
+    field = page.locator("input[data-testid=expr]")
     field.click()
     page.keyboard.press("Control+A")
-    page.keyboard.press("Control+V")
-    assert "\n" not in field.input_value()  # the one-line field took the breaks out
-    page.get_by_test_id("compute").click()
-    expect(page.get_by_test_id("error")).to_contain_text(
-        'Choose "Write it as a program of several lines" and paste the cell there.')
-    page.get_by_test_id("as-program").click()
-    area = page.locator("textarea[data-testid=expr]")
-    area.fill(CELL)
-    page.get_by_test_id("compute").click()
+    with page.expect_navigation():
+        page.keyboard.press("Control+V")
     expect_the_lesson(page, "Read as a notebook cell:")
+    area = page.locator("textarea[data-testid=expr]")
+    expect(area).to_have_value(CELL.replace("\r\n", "\n"))
+    assert "lang=en" in page.url
+    # One line pasted stays a paste into the field.
+    page.goto(f"{base_url}/?lang=en")
+    page.evaluate("(text) => navigator.clipboard.writeText(text)", "x**3")
+    page.locator("input[data-testid=expr]").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Control+V")
+    expect(page.locator("input[data-testid=expr]")).to_have_value("x**3")
     assert_no_problems(problems)

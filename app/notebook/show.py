@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..core.language.rules import Limits
+from ..core.language.rules import ExprError, Limits
 from ..core.result import GraphResult, from_json
-from .i18n import LANGUAGES
+from .i18n import LANGUAGES, translations
 from .view import Pictures, render_html
 
 if TYPE_CHECKING:
@@ -65,14 +65,17 @@ def show(
     from ..core.pipeline import compute_tensor  # loads torch
 
     limits = limits or Limits()
-    data = compute_tensor(y, params, grad_outputs, limits=limits, captured=captured,
-                          view="torchviz", dot_timeout=dot_timeout)
+    try:
+        data = compute_tensor(y, params, grad_outputs, limits=limits, captured=captured,
+                              view="torchviz", dot_timeout=dot_timeout, output_name=name)
+    except ExprError as refusal:
+        raise said_in(refusal, lang) from None
     if data.get("svg") is None:  # past the node limit: nothing is drawn
         return shown(data, Pictures(None), lang, name)
 
     def drawn(**picture: Any) -> dict[str, Any]:
         return compute_tensor(y, params, grad_outputs, limits=limits, captured=captured,
-                              dot_timeout=dot_timeout, **picture)
+                              dot_timeout=dot_timeout, output_name=name, **picture)
 
     # Groups by module are pre-drawn: the picture as it is (each module a labelled
     # cluster) and with every module collapsed to one box, so that the output needs
@@ -87,6 +90,13 @@ def show(
             node: line["box"] for line in collapsed["lines"] if line["box"] for node in line["nodes"]},
     )
     return shown(data, pictures, lang, name)
+
+
+def said_in(refusal: ExprError, lang: str) -> ExprError:
+    """The core's refusal with its sentence in ``lang``, from the page's catalogue."""
+    if lang == "en":
+        return refusal
+    return ExprError(translations(lang).gettext(refusal.template), refusal.params)
 
 
 def shown(data: dict[str, Any], pictures: Pictures, lang: str = "en", name: str = "y") -> Shown:

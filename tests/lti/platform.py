@@ -76,6 +76,7 @@ class Prepared:
     claims: dict[str, Any] = field(default_factory=dict)  # changes to the claims
     header: dict[str, Any] = field(default_factory=dict)  # changes to the JWS header
     key: RSAKey | None = None  # sign with this key instead of the platform's
+    storage: bool = False  # offer the platform's storage (lti_storage_target=_parent)
 
 
 class Platform:
@@ -123,7 +124,7 @@ class Platform:
 
     def login_params(self, hint: str, target: str | None = None) -> dict[str, str]:
         """What the platform sends to the tool's login URL for a prepared launch."""
-        return {
+        params = {
             "iss": self.issuer,
             "login_hint": self.prepared[hint].user,
             "target_link_uri": target or f"{self.tool_url}/lti/launch",
@@ -131,6 +132,9 @@ class Platform:
             "client_id": self.client_id,
             "lti_deployment_id": self.deployment_id,
         }
+        if self.prepared[hint].storage:
+            params["lti_storage_target"] = "_parent"
+        return params
 
     def rotate(self) -> RSAKey:
         """A new signing key, published beside the old ones."""
@@ -315,10 +319,12 @@ class Platform:
         if hint not in self.prepared:
             return HTMLResponse("no such launch", status_code=404)
         src = f"{self.tool_url}/lti/login?" + urlencode(self.login_params(hint))
+        # ?storage=off: a platform that offers its storage but never answers.
+        script = "" if request.query_params.get("storage") == "off" else STORAGE_SCRIPT
         return HTMLResponse(
             "<!doctype html><title>Course</title><h1>Course page</h1>"
             f'<iframe id="tool" title="Activity" src="{escape(src)}" width="1000" height="700">'
-            "</iframe>"
+            f"</iframe><script>{script}</script>"
         )
 
     async def frame(self, request: Request) -> Response:
@@ -337,6 +343,25 @@ class Platform:
             Route("/course/{hint}", self.course),
             Route("/frame", self.frame),
         ])
+
+
+# The platform's storage (LTI Client Side postMessages): values kept per origin of the
+# tool's frame; window.storageLog records each request for the tests.
+STORAGE_SCRIPT = """
+const kept = new Map();
+window.storageLog = [];
+window.addEventListener("message", (event) => {
+  const m = event.data || {};
+  if (event.source !== document.getElementById("tool").contentWindow) return;
+  window.storageLog.push([m.subject, m.key]);
+  const reply = (data) => event.source.postMessage(
+    {...data, subject: m.subject + ".response", message_id: m.message_id}, event.origin);
+  const key = event.origin + " " + m.key;
+  if (m.subject === "lti.put_data") { kept.set(key, m.value); reply({key: m.key, value: m.value}); }
+  else if (m.subject === "lti.get_data" && kept.has(key)) reply({key: m.key, value: kept.get(key)});
+  else reply({key: m.key, error: {code: "bad_request", message: "no such key"}});
+});
+"""
 
 
 def auto_post(url: str, fields: dict[str, str]) -> str:

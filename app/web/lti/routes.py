@@ -37,7 +37,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from ...serve.settings import Settings
 from ..links import public_base_url
-from . import deeplink, grading
+from . import deeplink, grading, storage
 from .checks import LEEWAY, Failed, launch_of
 from .config import ToolConfig
 from .errors import (
@@ -113,6 +113,9 @@ async def login(request: Request, lti: LtiDep) -> Response:
         return refuse(BAD_REQUEST, BAD_LOGIN)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     record = {"iss": issuer, "client_id": registration.client_id, "nonce": nonce, "target": target}
+    target_window = storage.usable_target(params.get("lti_storage_target"))
+    if target_window:
+        record["storage"] = target_window
     try:
         await lti.store.put("state", state, json.dumps(record), LOGIN_TTL)
     except StoreDown:
@@ -131,7 +134,10 @@ async def login(request: Request, lti: LtiDep) -> Response:
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     url = registration.auth_login_url
-    response = RedirectResponse(f"{url}{'&' if '?' in url else '?'}{urlencode(query)}", 302)
+    redirect = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
+    response: Response = RedirectResponse(redirect, 302)
+    if target_window:  # the platform's storage too, for a browser that drops the cookie
+        response = storage.put_page(request, target_window, url, state, redirect)
     set_state_cookie(response, state, base.startswith("https:"))
     return response
 
@@ -142,7 +148,15 @@ async def launch(request: Request, lti: LtiDep) -> Response:
     token, state = form.get("id_token", ""), form.get("state", "")
     if not token or not state or len(state) > 128:
         return refuse(BAD_REQUEST, NO_LOGIN)
+    by_cookie = request.cookies.get(COOKIE_PREFIX + state) == state
+    from_storage = request.headers.get(storage.HEADER)
     try:
+        if not by_cookie and from_storage is None:
+            # Without the cookie, a login that used the platform's storage reads it back.
+            peek = await lti.store.get("state", state)
+            target_window = json.loads(peek).get("storage") if peek else None
+            if target_window:
+                return await storage_check(request, lti, json.loads(peek), state, token)
         kept = await lti.store.take("state", state)
         if kept is None:
             replayed = await seen_nonce(lti, token)
@@ -150,10 +164,11 @@ async def launch(request: Request, lti: LtiDep) -> Response:
             return refuse(FORBIDDEN, REPLAYED if replayed else NO_LOGIN)
     except StoreDown:
         return refuse(UNAVAILABLE, STORE_DOWN)
-    if request.cookies.get(COOKIE_PREFIX + state) != state:
-        log.info("LTI launch refused: the state's cookie is missing")
-        return refuse(FORBIDDEN, NO_COOKIE)
     login = json.loads(kept)
+    bound = by_cookie or (bool(login.get("storage")) and from_storage == state and same_origin(request))
+    if not bound:
+        log.info("LTI launch refused: the state is not bound to this browser")
+        return refuse(FORBIDDEN, NO_COOKIE)
     registration = lti.tool.find(login["iss"], login["client_id"])
     if registration is None:  # removed from the configuration since the login
         return refuse(FORBIDDEN, NOT_REGISTERED)
@@ -176,6 +191,21 @@ async def launch(request: Request, lti: LtiDep) -> Response:
     response = await handle(request, verified)
     forget_state_cookie(response, state, public_base_url(request, lti.settings))
     return response
+
+
+async def storage_check(request: Request, lti: Lti, login: dict[str, Any], state: str,
+                        token: str) -> Response:
+    """The page that reads the state back from the platform's storage (storage.py)."""
+    registration = lti.tool.find(login["iss"], login["client_id"])
+    if registration is None:
+        return refuse(FORBIDDEN, NOT_REGISTERED)
+    return storage.get_page(request, login["storage"], registration.auth_login_url, state, token,
+                            LAUNCH_PATH, None)
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a fetch came from our own page, as far as the browser says (Sec-Fetch-Site)."""
+    return request.headers.get("sec-fetch-site", "same-origin") == "same-origin"
 
 
 @router.get(JWKS_PATH, summary="The tool's public keys (JWKS)")

@@ -1,0 +1,75 @@
+"""The state bound to the browser through the platform's storage, where a cookie cannot be.
+
+LTI Client Side postMessages (1EdTech): when the login carries
+``lti_storage_target``, the platform offers to keep values for the tool in its
+own window. Then the login answers with a page (templates/lti/storage.html,
+static/app/lti-storage.js) that puts the state there (``lti.put_data``) before
+it goes on to the platform's auth URL; the cookie is set too.
+
+At the launch, when the cookie did not come back, the launch answers with the
+same page in its "get" mode: the script asks the platform's storage for the
+state (``lti.get_data``) and, only when the platform gives it, sends the launch
+again with ``fetch`` and the state in the ``X-Lti-Storage`` header. A page of
+another site cannot send that header here (it would need a CORS preflight,
+which /lti/launch does not answer), and the platform's storage of a browser
+holds only the states that this browser's logins put there. So a launch that
+came with the header was read from this browser's platform storage by our own
+script, as a cookie would be read from this browser. The script writes the
+answer (the activity, the picker, or a refusal) into its document.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from .. import i18n
+from ..state import PageState
+from ..templating import render
+from .errors import language
+
+HEADER = "x-lti-storage"
+# The key the state is kept under in the platform's storage.
+KEY_PREFIX = "lti_state_"
+# A target the spec allows: the platform's window, or one of its frames by name.
+MAX_TARGET_CHARS = 100
+
+
+def usable_target(target: str | None) -> str | None:
+    """``lti_storage_target`` when it names a window the script can reach, else None."""
+    if not target or len(target) > MAX_TARGET_CHARS or not target.isprintable():
+        return None
+    return target
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def storage_page(request: Request, lang: str | None, **data: str) -> HTMLResponse:
+    """The page whose script talks to the platform's storage (``data`` are its data-*)."""
+    envs = request.app.state.templates
+    chosen = language(lang) or i18n.negotiate(None, request.headers.get("accept-language"))
+    html = render(envs[chosen], "lti/storage.html", state=PageState(lang=chosen), lang=chosen,
+                  data=data)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Language": chosen})
+
+
+def put_page(request: Request, target: str, auth_url: str, state: str, redirect: str) -> HTMLResponse:
+    """The login's answer: put the state in the platform's storage, then go to ``redirect``."""
+    return storage_page(
+        request, None, mode="put", target=target, origin=origin_of(auth_url),
+        key=KEY_PREFIX + state, value=state, redirect=redirect,
+    )
+
+
+def get_page(request: Request, target: str, auth_url: str, state: str, token: str,
+             action: str, lang: str | None) -> HTMLResponse:
+    """The launch's answer without the cookie: read the state back, then launch again."""
+    return storage_page(
+        request, lang, mode="get", target=target, origin=origin_of(auth_url),
+        key=KEY_PREFIX + state, state=state, token=token, action=action,
+    )

@@ -586,3 +586,26 @@ def test_the_graph_is_lit_at_the_open_question_and_all_done_at_the_end(launch, t
         assert current or soup.select_one("form.graded-question") is None
     assert not soup.select("#graph g.node.current")
     assert len(soup.select("#graph g.node.done")) >= 4
+
+
+@pytest.mark.e2e
+def test_finishing_early_in_chromium_asks_first(chromium, platform, tool):
+    who = user()
+    page, frame, errors = in_course(chromium, platform, who)
+    asked: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    frame.locator("[data-testid=finish]").click()
+    frame.locator("form.graded-question").wait_for()
+    assert asked and "no point" in asked[0]
+    assert scores_of(platform, who) == []
+    page.once("dialog", lambda dialog: dialog.accept())
+    frame.locator("[data-testid=finish]").click()
+    frame.locator("[data-testid=score-sent]").wait_for()
+    assert [s["scoreGiven"] for s in scores_of(platform, who)] == [0]
+    assert errors == []
+    page.context.close()

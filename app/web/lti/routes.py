@@ -154,9 +154,9 @@ async def launch(request: Request, lti: LtiDep) -> Response:
         if not by_cookie and from_storage is None:
             # Without the cookie, a login that used the platform's storage reads it back.
             peek = await lti.store.get("state", state)
-            target_window = json.loads(peek).get("storage") if peek else None
-            if target_window:
-                return await storage_check(request, lti, json.loads(peek), state, token)
+            pending = json.loads(peek) if peek else {}
+            if pending.get("storage"):
+                return storage_check(request, lti, pending, state, token)
         kept = await lti.store.take("state", state)
         if kept is None:
             replayed = await seen_nonce(lti, token)
@@ -165,8 +165,8 @@ async def launch(request: Request, lti: LtiDep) -> Response:
     except StoreDown:
         return refuse(UNAVAILABLE, STORE_DOWN)
     login = json.loads(kept)
-    bound = by_cookie or (bool(login.get("storage")) and from_storage == state and same_origin(request))
-    if not bound:
+    by_storage = bool(login.get("storage")) and from_storage == state and same_origin(request)
+    if not (by_cookie or by_storage):
         log.info("LTI launch refused: the state is not bound to this browser")
         return refuse(FORBIDDEN, NO_COOKIE)
     registration = lti.tool.find(login["iss"], login["client_id"])
@@ -193,8 +193,8 @@ async def launch(request: Request, lti: LtiDep) -> Response:
     return response
 
 
-async def storage_check(request: Request, lti: Lti, login: dict[str, Any], state: str,
-                        token: str) -> Response:
+def storage_check(request: Request, lti: Lti, login: dict[str, Any], state: str,
+                  token: str) -> Response:
     """The page that reads the state back from the platform's storage (storage.py)."""
     registration = lti.tool.find(login["iss"], login["client_id"])
     if registration is None:

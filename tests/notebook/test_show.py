@@ -39,3 +39,17 @@ def test_an_unknown_language_is_refused() -> None:
     x = torch.tensor(2.0, requires_grad=True)
     with pytest.raises(ValueError, match="lang must be one of en, de"):
         show(x * x, lang="fr")
+
+
+def test_unnamed_leaves_get_stable_names_in_the_leaf_table() -> None:
+    from bs4 import BeautifulSoup
+
+    x = torch.tensor(2.0, requires_grad=True)
+    w = torch.tensor(3.0, requires_grad=True)
+    out = show(x * w + x)
+    assert out.result.gradients == {"t0": 4.0, "t1": 2.0}  # d/dx = w + 1, d/dw = x
+    table = BeautifulSoup(out.html, "html.parser").select_one('[data-testid="param-table"]')
+    rows = {tr.th.get_text(strip=True): [td.get_text(strip=True) for td in tr.select("td")]
+            for tr in table.select("tbody tr")}
+    assert rows == {"t0": ["()", "2", "4"], "t1": ["()", "3", "2"]}
+    assert x.grad is None and w.grad is None

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+import yaml
 
 from autograd_playground.web.lti import errors
 from autograd_playground.web.lti.stores import MemoryStore, RedisStore, StoreDown
@@ -236,3 +237,48 @@ def test_the_replicas_publish_the_same_keys(replicas):
     served = [httpx.get(f"{replicas}/lti/jwks") for _ in range(2)]
     assert {s.headers["x-served-by"] for s in served} == {"a", "b"}
     assert served[0].json() == served[1].json()
+
+
+def test_a_redis_full_of_results_still_takes_a_launch(tmp_path):
+    """Redis as docker-compose.yml runs it (its command, with a smaller maxmemory): once
+    results fill it, a launch's state is still kept. Redis's default policy,
+    noeviction, would refuse the write, and LTI every launch."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["redis"]["command"]
+    assert command[:3] == ["redis-server", "--maxmemory", "192mb"]
+    port = free_port()
+    process = subprocess.Popen(
+        [*command[:1], "--maxmemory", "2mb", *command[3:], "--port", str(port),
+         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        for i in range(3000):  # results, as RedisCache keeps them: a day's TTL
+            try:
+                client.set(f"playground:result:{i}", b"x" * 1000, ex=86_400)
+            except redis.ResponseError:
+                break  # full, and refusing: the store below will be refused too
+
+        async def keep() -> str | None:
+            store = RedisStore(url)
+            try:
+                await store.put("state", "after-the-results", "v", ttl=600)
+                return await store.take("state", "after-the-results")
+            finally:
+                await store.close()
+
+        assert run_on_own_loop(keep()) == "v"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)

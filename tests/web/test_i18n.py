@@ -32,16 +32,22 @@ def template_messages() -> set[str]:
 
 
 def refusal_templates() -> set[str]:
-    """Every first argument of ExprError(...) and .refuse(...) in app/, read with ast."""
+    """Every text given to ExprError(...), .refuse(...) and N_(...) in app/, read with ast.
+
+    A refusal's sentence is its first text argument (LTI's refuse takes a status
+    first); a sentence kept in a constant is marked with N_ where it is written.
+    """
     found = set()
     for path in (ROOT / "app").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            first = node.args[0]
-            if name in ("ExprError", "refuse") and isinstance(first, ast.Constant):
-                found.add(first.value)
+            if name not in ("ExprError", "refuse", "N_"):
+                continue
+            texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if texts:
+                found.add(texts[0])
     return found
 
 

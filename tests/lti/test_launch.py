@@ -8,8 +8,11 @@ with it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
@@ -19,7 +22,7 @@ from joserfc.jwk import KeySet
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from autograd_playground.serve.settings import Settings
-from autograd_playground.web.lti import keys
+from autograd_playground.web.lti import config, keys
 from autograd_playground.web.lti.model import (
     AGS_CLAIM,
     CLAIM,
@@ -28,9 +31,10 @@ from autograd_playground.web.lti.model import (
     RESOURCE_LINK,
 )
 from autograd_playground.web.main import create_app
-from tests.conftest import TestClient
+from tests.conftest import TestClient, run_on_own_loop
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.lti.conftest import TOOL_SETTINGS
+from tests.lti.platform import new_key
 
 PRIVATE_PARTS = {"d", "p", "q", "dp", "dq", "qi", "oth"}
 
@@ -218,3 +222,76 @@ def test_another_site_may_not_frame_the_lti_routes(page, platform, tool, path):
     body = httpx.get(f"{tool.url}{path}").text[:12]
     assert (body in platform_text) == (path == "/lti/jwks")
     assert body not in stranger_text
+
+
+# --- the configuration and the platforms' keys, on their own ----------------------------
+
+
+def registration_entry(**changes: Any) -> dict[str, Any]:
+    return {
+        "client_id": "c1", "auth_login_url": "https://lms.example.org/auth",
+        "auth_token_url": "https://lms.example.org/token",
+        "key_set_url": "https://keys.example.org/jwks", "private_key_file": "tool.pem",
+        "deployment_ids": ["d1"], **changes,
+    }
+
+
+def write_tool_config(folder: Path, data: dict[str, Any]) -> Path:
+    (folder / "tool.pem").write_bytes(new_key().as_pem(private=True))
+    path = folder / "lti.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_the_config_reads_pylti1p3s_format(tmp_path):
+    path = write_tool_config(tmp_path, {
+        "https://lms.example.org": [registration_entry(), registration_entry(
+            client_id="c2", default=True, deployment_ids=["d2", "d3"])],
+        "https://other.example.org": registration_entry(key_set_url=None, key_set={"keys": []},
+                                                        client_id="c3"),
+    })
+    tool = config.load(path)
+    assert tool.find("https://lms.example.org", "c1").deployment_ids == ("d1",)
+    assert tool.find("https://lms.example.org").client_id == "c2"  # the default
+    assert tool.find("https://lms.example.org", "c9") is None
+    assert tool.find("https://other.example.org").key_set == {"keys": []}
+    assert tool.find("https://unknown.example.org") is None
+    assert tool.origins() == ["https://keys.example.org", "https://lms.example.org",
+                              "https://other.example.org"]
+    assert tool.private_key.kid == tool.private_key.thumbprint()
+
+
+@pytest.mark.parametrize("entry, problem", [
+    (registration_entry(client_id=""), "missing client_id"),
+    (registration_entry(key_set_url=None), "missing key_set_url or key_set"),
+    (registration_entry(deployment_ids="d1"), "deployment_ids must be a list"),
+], ids=["client_id", "keys", "deployments"])
+def test_a_config_with_a_fault_says_which(tmp_path, entry, problem):
+    path = write_tool_config(tmp_path, {"https://lms.example.org": entry})
+    with pytest.raises(ValueError, match=problem):
+        config.load(path)
+
+
+def test_every_registration_names_the_same_key(tmp_path):
+    path = write_tool_config(tmp_path, {
+        "https://a.example.org": registration_entry(),
+        "https://b.example.org": registration_entry(private_key_file="other.pem"),
+    })
+    (tmp_path / "other.pem").write_bytes(new_key().as_pem(private=True))
+    with pytest.raises(ValueError, match="same private_key_file"):
+        config.load(path)
+
+
+def test_a_platforms_key_set_past_its_bound_is_refused():
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"keys": [' + b" " * keys.MAX_JWKS_BYTES + b"]}")
+
+    async def fetch() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            registration = config.Registration(
+                "https://lms.example.org", "c1", "https://lms.example.org/auth",
+                "https://lms.example.org/token", "https://lms.example.org/jwks", None, ("d1",))
+            with pytest.raises(keys.KeyProblem, match="larger than"):
+                await keys.PlatformKeys(http).key_set(registration, refetch=False)
+
+    run_on_own_loop(fetch())

@@ -8,6 +8,7 @@ with it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from autograd_playground.web.lti.model import (
     RESOURCE_LINK,
 )
 from autograd_playground.web.main import create_app
-from tests.conftest import TestClient, run_on_own_loop
+from tests.conftest import TestClient, run_on_own_loop, until
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.lti.conftest import TOOL_SETTINGS
 from tests.lti.platform import new_key
@@ -293,5 +294,36 @@ def test_a_platforms_key_set_past_its_bound_is_refused():
                 "https://lms.example.org/token", "https://lms.example.org/jwks", None, ("d1",))
             with pytest.raises(keys.KeyProblem, match="larger than"):
                 await keys.PlatformKeys(http).key_set(registration, refetch=False)
+
+    run_on_own_loop(fetch())
+
+
+def test_a_slow_platform_holds_up_no_other_platforms_keys():
+    release = asyncio.Event()
+    served: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "slow.example.org":
+            await release.wait()
+        served.append(request.url.host)
+        return httpx.Response(200, json={"keys": [new_key().as_dict(private=False)]})
+
+    def registration(host: str) -> config.Registration:
+        return config.Registration(f"https://{host}", "c1", f"https://{host}/auth",
+                                   f"https://{host}/token", f"https://{host}/jwks", None, ("d1",))
+
+    async def fetch() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            platform_keys = keys.PlatformKeys(http)
+            slow = asyncio.create_task(platform_keys.key_set(registration("slow.example.org"),
+                                                             refetch=False))
+            await until(lambda: platform_keys.fetches == 1)  # the slow one is waiting
+            fast = asyncio.create_task(platform_keys.key_set(registration("fast.example.org"),
+                                                             refetch=False))
+            await until(fast.done)
+            assert served == ["fast.example.org"]
+            release.set()
+            await slow
+            assert served == ["fast.example.org", "slow.example.org"]
 
     run_on_own_loop(fetch())

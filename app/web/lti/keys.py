@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import defaultdict
 from typing import Any
 
 import httpx
@@ -51,7 +52,9 @@ class PlatformKeys:
     def __init__(self, http: httpx.AsyncClient, size: int = 64, ttl: float = 600.0):
         self.http = http
         self.kept: TTLCache[str, KeySet] = TTLCache(maxsize=size, ttl=ttl)
-        self.lock = asyncio.Lock()
+        # One fetch at a time per platform, and a slow platform holds up no other:
+        # the URLs come from the configuration, so there are few.
+        self.locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.fetches = 0  # how many times a JWKS was fetched (tests, metrics)
 
     async def verify(self, token: str, registration: Registration) -> dict[str, Any]:
@@ -77,7 +80,7 @@ class PlatformKeys:
         if registration.key_set is not None:
             return import_key_set(registration.key_set)
         url = registration.key_set_url or ""
-        async with self.lock:
+        async with self.locks[url]:
             if not refetch and url in self.kept:
                 return self.kept[url]
             keys = import_key_set(await self.fetch(url))

@@ -244,3 +244,16 @@ def test_the_login_and_launch_are_rate_limited(platform, tmp_path):
         assert statuses == [302, 302, 302]
         assert httpx.post(f"{tool.url}/lti/launch", data={"state": "s"}).status_code == 429
         assert httpx.get(f"{tool.url}/lti/jwks").status_code == 200  # not limited
+
+
+@pytest.mark.parametrize("field, size", [
+    ("target_link_uri", 20_000), ("login_hint", 5_000), ("lti_message_hint", 5_000),
+])
+def test_a_login_with_an_overlong_field(tool, platform, field, size):
+    params = platform.login_params(platform.prepare())
+    params[field] = (params[field] + "x" * size) if field == "target_link_uri" else "h" * size
+    writes = tool.writes()
+    answer = httpx.post(f"{tool.url}/lti/login", data=params)
+    assert answer.status_code == 400
+    assert sentence(answer) == errors.BAD_LOGIN
+    assert tool.writes() == writes

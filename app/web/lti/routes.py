@@ -67,6 +67,10 @@ LOGIN_TTL = 600
 COOKIE_PREFIX = "lti_state_"
 # At most this many form fields are read from a login or launch POST.
 MAX_FIELDS = 64
+# The longest login fields taken (a platform's hints are opaque ids or short JWTs);
+# what is kept with the state, and the redirect to the platform, stay bounded.
+FIELD_CHARS = {"iss": 1024, "client_id": 1024, "target_link_uri": 2048, "login_hint": 4096,
+               "lti_message_hint": 4096}
 
 
 @dataclass
@@ -102,7 +106,8 @@ router.include_router(grading.router)
 async def login(request: Request, lti: LtiDep) -> Response:
     params = {**request.query_params, **(await form_of(request))}
     issuer, hint, target = (params.get(n, "") for n in ("iss", "login_hint", "target_link_uri"))
-    if not (issuer and hint and target):
+    too_long = any(len(params.get(name, "")) > most for name, most in FIELD_CHARS.items())
+    if not (issuer and hint and target) or too_long:
         return refuse(BAD_REQUEST, BAD_LOGIN)
     registration = lti.tool.find(issuer, params.get("client_id") or None)
     if registration is None:

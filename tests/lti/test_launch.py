@@ -327,3 +327,12 @@ def test_a_slow_platform_holds_up_no_other_platforms_keys():
             assert served == ["fast.example.org", "slow.example.org"]
 
     run_on_own_loop(fetch())
+
+
+def test_the_lifespan_makes_the_lti_parts_and_closes_its_client(tool):
+    app = create_app(Settings(**TOOL_SETTINGS, lti_config=str(tool.config)))
+    with TestClient(app) as client:
+        assert client.get("/lti/jwks").status_code == 200
+        http = app.state.lti.http
+        assert not http.is_closed
+    assert http.is_closed

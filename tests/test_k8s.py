@@ -250,3 +250,12 @@ def test_only_the_ingress_reaches_the_app_and_only_the_app_reaches_redis(objects
     backends = [p["backend"]["service"]["port"] for r in ingress["spec"]["rules"]
                 for p in r["http"]["paths"]]
     assert backends == [{"name": "http"}]  # never the metrics port
+
+
+def test_redis_evicts_as_the_compose_file_does(objects) -> None:
+    """Full of results, Redis must evict rather than refuse: LTI fails closed on a refused write
+    (tests/lti/test_scaleout.py runs the compose file's policy)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["redis"]["command"]
+    redis = find(objects, "Deployment", "playground-redis")["spec"]["template"]["spec"]["containers"][0]
+    policy = compose[compose.index("--maxmemory-policy") + 1]
+    assert redis["args"][redis["args"].index("--maxmemory-policy") + 1] == policy == "volatile-lru"

@@ -28,14 +28,16 @@ SECURITY_HEADERS = {
 LIMITED_ROUTES = {
     "/", "/embed", "/fields", "/share", "/calculus", "/oembed", "/api/graph", "/api/train",
     "/lesson",
-    # A launch may fetch a platform's keys (an unknown kid): limited like the rest.
-    "/lti/login", "/lti/launch",
+    # A launch may fetch a platform's keys (an unknown kid); the picker's choice and a
+    # graded answer compute the function: limited like the rest.
+    "/lti/login", "/lti/launch", "/lti/deeplink", "/lti/answer", "/lti/finish",
 }
 PAGE_ROUTES = {"/", "/embed", "/fields", "/share", "/calculus", "/lesson"}
 # What a request to each limited route costs in rate-limit tokens, by the work it
 # may ask of the server: a page renders the graph, a computation may run sympy or
 # train, /calculus does both; the small blocks cost one.
-ROUTE_COST = {"/": 2, "/embed": 2, "/api/graph": 2, "/calculus": 4, "/api/train": 4}
+ROUTE_COST = {"/": 2, "/embed": 2, "/api/graph": 2, "/calculus": 4, "/api/train": 4, "/lti/deeplink": 2,
+              "/lti/answer": 2}
 ROUTE_LABELS = LIMITED_ROUTES | {
     "/healthz", "/livez", "/metrics", "/docs", "/openapi.json", "/lti/jwks",
 }

@@ -244,6 +244,9 @@ def test_the_login_and_launch_are_rate_limited(platform, tmp_path):
         assert statuses == [302, 302, 302]
         assert httpx.post(f"{tool.url}/lti/launch", data={"state": "s"}).status_code == 429
         assert httpx.get(f"{tool.url}/lti/jwks").status_code == 200  # not limited
+        # The picker's choice and a graded answer compute: limited as well, before any work.
+        for path in ("/lti/deeplink", "/lti/answer", "/lti/finish"):
+            assert httpx.post(f"{tool.url}{path}", data={"x": "1"}).status_code == 429, path
 
 
 @pytest.mark.parametrize("field, size", [

@@ -34,8 +34,9 @@ from ..embedding import title_of
 from ..headers import content_security_policy
 from ..links import public_base_url
 from ..pages import Pages
-from ..state import PageState, exercise_answers, from_query, variables_of, with_variables
+from ..state import PageState, from_query, variables_of, with_variables
 from ..templating import render
+from .answers import questions
 from .errors import language, refuse
 from .keys import sign
 from .model import CLAIM, CUSTOM_ATTEMPTS, CUSTOM_STATE, DL_CLAIM, Launch
@@ -152,11 +153,6 @@ def _first(form: Any, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def questions(steps: Any) -> int:
-    """How many questions the exercise asks: the steps exercise_answers gives numbers for."""
-    return sum(1 for step in steps if exercise_answers(step))
-
-
 def resource_id(state: PageState) -> str:
     """The line item's resourceId: the same state gives the same id."""
     return "playground-" + hashlib.sha256(state.query().encode()).hexdigest()[:16]
@@ -271,7 +267,7 @@ async def computed(request: Request, choice: Choice, lang: str) -> Choice | tupl
     if outcome is None or "result" not in outcome:
         error = (outcome or {}).get("error") or {}
         return (status if status != 200 else 422), str(error.get("message", ""))
-    asked = questions(from_json(outcome["result"]).steps)
+    asked = len(questions(from_json(outcome["result"]).steps))  # as the graded activity asks them
     if state.exercise and not asked:
         return 422, i18n.message(lang, NO_QUESTIONS)
     return replace(choice, state=state, asked=asked)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import ipaddress
 import json
 import math
@@ -72,8 +73,13 @@ KINDS = ("page", "fields", "result", "calculus", "api", "healthz burst", "embed 
 # The project's goals on one 2-core machine with isolation on: the browsing lesson,
 # and the class computing its own values.
 GOAL_MS = {"lesson": 250.0, "fresh": 50.0, "fresh-page": 100.0}
-# The kinds of request whose p95 each mode's goal is about.
-GOAL_KINDS = {"lesson": ("api",), "fresh": ("api",), "fresh-page": ("result", "calculus")}
+# The kinds of request whose p95 each mode's goal is about, and its bound in ms.
+GOAL_KINDS = {
+    "lesson": {"api": 250.0},
+    "fresh": {"api": 50.0},
+    # Issue 28: the page class with the teacher's new functions.
+    "fresh-page": {"result": 100.0, "calculus": 300.0},
+}
 FRESH_THINK_SECONDS = (0.5, 2.0)
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
@@ -142,6 +148,35 @@ FUNCTIONS = (
     Function("mean((w*x - t)**2)", {"w": "1.5", "x": "[1, 2, 3]", "t": "[2, 4, 6]"}, ("x", "t")),
     Function("sigmoid(w*x + b)", {"w": "0.5", "x": "2", "b": "-1"}, ("x",)),
 )
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def renamed(fn: Function, suffix: str) -> Function:
+    """The same function with every variable renamed (``x`` -> ``x<suffix>``): a text and
+    names the server has never seen, of the lesson's shapes."""
+    names = {name: f"{name}{suffix}" for name in fn.values}
+    expr = _IDENTIFIER.sub(lambda m: names.get(m.group(), m.group()), fn.expr)
+    return Function(expr, {names[n]: v for n, v in fn.values.items()},
+                    tuple(names[n] for n in fn.nograd))
+
+
+def new_tag() -> str:
+    """Letters no request before this one used: the clock in base 36, and a random part."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    n, out = time.time_ns() // 1000, ""
+    while n:
+        n, d = divmod(n, 36)
+        out = digits[d] + out
+    return "q" + out[-6:] + "".join(random.choice(digits) for _ in range(3))
+
+
+def teachers_functions(tag: str) -> tuple[Function, ...]:
+    """The four functions a teacher gives that no request sent before: the lesson's,
+    with names made new by ``tag`` (a run's own; two servers given one tag get the same
+    functions, both new to each)."""
+    return tuple(renamed(fn, f"{tag}{k}") for k, fn in enumerate(FUNCTIONS))
 
 
 # --- measurements -------------------------------------------------------------
@@ -299,10 +334,11 @@ def fresh_values(fn: Function, rng: random.Random) -> dict[str, Any]:
 async def _computing_student(
     mode: str, number: int, base: str, run: Run, seed: int, rounds: int, tls: ssl.SSLContext,
     compute: Callable[[httpx.AsyncClient, Function, random.Random], Awaitable[None]],
+    functions: tuple[Function, ...] = FUNCTIONS,
 ) -> bool:
     """One student computing each function with values of their own, thinking between."""
     rng = random.Random(f"{mode}:{seed}:{number}")
-    order = rng.sample(FUNCTIONS, len(FUNCTIONS))
+    order = rng.sample(functions, len(functions))
     async with new_client(base, tls) as client:
         try:
             await asyncio.sleep(rng.uniform(0, FRESH_THINK_SECONDS[1]))  # students arrive
@@ -315,10 +351,12 @@ async def _computing_student(
 
 
 async def fresh_page_student(
-    number: int, base: str, run: Run, seed: int, rounds: int, tls: ssl.SSLContext
+    number: int, base: str, run: Run, seed: int, rounds: int, tls: ssl.SSLContext,
+    functions: tuple[Function, ...] = FUNCTIONS,
 ) -> bool:
     """On the page: the result partial, then the derivative panel if the result asks the
-    browser to load it (a function whose panel was quick comes with it)."""
+    browser to load it (a function whose panel was quick comes with it). ``functions``:
+    the teacher's, new to the server (teachers_functions)."""
 
     async def compute(client: httpx.AsyncClient, fn: Function, rng: random.Random) -> None:
         values = {name: json.dumps(v) for name, v in fresh_values(fn, rng).items()}
@@ -329,7 +367,8 @@ async def fresh_page_student(
             await timed(run, "calculus", client, "GET", "/calculus?" + query,
                         headers={**HX, "HX-Target": "calculus"})
 
-    return await _computing_student("fresh-page", number, base, run, seed, rounds, tls, compute)
+    return await _computing_student("fresh-page", number, base, run, seed, rounds, tls, compute,
+                                    functions)
 
 
 async def fresh_student(
@@ -589,8 +628,8 @@ async def lesson(args: argparse.Namespace, base: str, started: float, pid: int |
         load_start = os.getloadavg()
         cpu_start, t0 = time.process_time(), time.monotonic()
 
-        play = {"fresh": fresh_student, "fresh-page": fresh_page_student}.get(
-            args.mode, student)
+        play = {"fresh": fresh_student, "fresh-page": functools.partial(
+            fresh_page_student, functions=teachers_functions(args.tag))}.get(args.mode, student)
         finished = await asyncio.gather(
             *(play(i, base, run, args.seed, args.rounds, tls) for i in range(args.students))
         )
@@ -619,6 +658,7 @@ def report(args, run, finished, students_seconds, before, after, sampler, queue_
     goal_ms = GOAL_MS[args.mode]
     result: dict[str, Any] = {
         "mode": args.mode,
+        "tag": args.tag,
         "goal_ms": goal_ms,
         "students": args.students,
         "rounds": args.rounds,
@@ -670,10 +710,11 @@ def report(args, run, finished, students_seconds, before, after, sampler, queue_
     bad = sum(k["errors"] + k["rate_limited"] for k in kinds.values())
     if bad:
         failures.append(f"{bad} answers were not 2xx")
-    for kind in GOAL_KINDS[args.mode]:
+    for kind, bound in GOAL_KINDS[args.mode].items():
         p95 = kinds[kind]["p95_ms"]
-        if p95 is None or p95 >= goal_ms:
-            failures.append(f"{kind} p95 {p95} ms is not under {goal_ms:g} ms")
+        # A panel the results always carried was never loaded apart: nothing to miss.
+        if kinds[kind]["count"] and (p95 is None or p95 > bound):
+            failures.append(f"{kind} p95 {p95} ms is over {bound:g} ms")
     if beyond is None or beyond >= goal_ms:
         failures.append(
             f"embed burst p95 beyond healthz burst {beyond} ms is not under {goal_ms:g} ms"
@@ -724,7 +765,8 @@ def print_table(r: dict) -> None:
           + f"; client loop lag p95 {ms(r['client_loop_lag_ms']['p95'])} ms, "
           f"max {ms(r['client_loop_lag_ms']['max'])} ms")
     verdict = "met" if r["goal_met"] else "NOT met: " + "; ".join(r["goal_failures"])
-    print(f"goal (no errors, api p95 and burst beyond healthz under {r['goal_ms']:g} ms): "
+    bounds = ", ".join(f"{k} p95 ≤ {b:g} ms" for k, b in GOAL_KINDS[r["mode"]].items())
+    print(f"goal (no errors, {bounds}, embed burst beyond healthz under {r['goal_ms']:g} ms): "
           f"{verdict}")
 
 
@@ -743,6 +785,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=None,
                         help="functions each student works through (3 in a lesson, 4 fresh)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tag", default=None,
+                        help="fresh-page: makes the teacher's functions' names new (x -> "
+                        "x<tag>0); default: one of this run's own, never sent before")
     parser.add_argument("--workers", type=int, default=None,
                         help="PLAYGROUND_WORKERS for the server; default: the app's (one per CPU)")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="cap on the whole run")
@@ -760,6 +805,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.rounds is None:
         args.rounds = 3 if args.mode == "lesson" else 4
+    if args.tag is None:
+        args.tag = new_tag()
+    if not re.fullmatch(r"[a-z0-9]{1,12}", args.tag):
+        parser.error("--tag: 1 to 12 lowercase letters or digits")
     if not 1 <= args.students <= MAX_STUDENTS:
         parser.error(f"--students must be between 1 and {MAX_STUDENTS}")
     if not 1 <= args.rounds <= 20:

@@ -222,8 +222,8 @@ def annotated_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
             if n.name_of:
                 head = f"{n.name_of} = {head}"
             shown = f"{head}{format_value(n.value)}\n"
-            if n.value is None and not n.source and not n.name_of:
-                shown = ""  # a notebook's node whose value nothing kept (trace.tensor)
+            if n.value is None:  # a notebook's node whose value nothing kept (trace.tensor)
+                shown = f"{head.removesuffix(' = ')}\n" if n.source or n.name_of else ""
             node(n.id, f"{n.name}\n{shown}grad in {grad}")
         for target in n.inputs:
             if target is not None:

@@ -44,6 +44,8 @@ class Captured:
 
     results: list[tuple[torch.Tensor, str | None]] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # module path -> its description
+    # Each module's output tensors, innermost module first: what labels.graph_labels names.
+    outputs: list[tuple[torch.Tensor, str]] = field(default_factory=list)
     full: bool = False  # past MAX_CAPTURED: later ops were not remembered
 
     def made(self) -> dict[Any, tuple[torch.Tensor, str | None]]:
@@ -54,6 +56,17 @@ class Captured:
             fn = result.grad_fn
             if fn is not None:
                 out[fn] = (result, path)
+        return out
+
+    def module_labels(self) -> dict[Any, str]:
+        """The node that made each module's output, with the module as a label reads it:
+        ``Linear 0`` (its class and path), ``MSELoss`` (the outermost, path its class);
+        the innermost module where several end with one node."""
+        out: dict[Any, str] = {}
+        for result, path in self.outputs:
+            kind = self.texts.get(path, path).split("(", 1)[0]
+            if result.grad_fn is not None:
+                out.setdefault(result.grad_fn, path if path == kind else f"{kind} {path}")
         return out
 
     def tensors(self) -> list[torch.Tensor]:
@@ -104,7 +117,10 @@ def capture() -> Iterator[Captured]:
 
     def leave(module: torch.nn.Module, args: Any, output: Any) -> None:
         if stack:
-            stack.pop()
+            path = stack.pop()
+            if len(captured.outputs) < MAX_CAPTURED:
+                captured.outputs.extend((t, path) for t in tree_leaves(output)
+                                        if isinstance(t, torch.Tensor) and t.grad_fn is not None)
 
     pre = register_module_forward_pre_hook(enter)
     post = register_module_forward_hook(leave, always_call=True)

@@ -6,15 +6,16 @@ are fed from what the node saved for backward instead: ``_saved_self`` and
 ``_saved_other`` are the values of its inputs, ``_saved_exponent`` the exponent
 of ``x**3``, ``_saved_min`` and ``_saved_max`` clamp's bounds, ``_saved_result``
 its own output. An input that does not require grad (``5`` in ``5*x``) is a
-constant, read from the same slot. An operand reads as its leaf's name, or as
-the class name of the node that made it (``tanh(AddmmBackward0)``): there is no
-text to quote. A constant with no saved value (``8`` in ``x + 8``: AddBackward0
+constant, read from the same slot. An operand reads as its node's label
+(autograd_playground.core.trace.labels: ``x``, ``4*x``, ``Linear 0``), binding
+as the label's op does: there is no text to quote. A constant with no saved value (``8`` in ``x + 8``: AddBackward0
 keeps none) is left out, which the forms allow where the derivative does not
 depend on it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -111,23 +112,28 @@ class SavedOperands:
     (autograd_playground.core.trace.steps.Operands)."""
 
     def __init__(self, leaf_names: dict[Any, str], values: dict[Any, Any],
-                 tensor_names: dict[int, str]):
+                 tensor_names: dict[int, str], labels: Mapping[Any, Any] | None = None):
         self.leaf_names = leaf_names  # AccumulateGrad node -> the leaf's name
         self.values = values  # op node -> its forward value, where known
         self.tensor_names = tensor_names  # id(tensor) -> its name in params
+        self.labels = labels or {}  # node -> labels.Label: its text and precedence
 
     def knows(self, fn: Any) -> bool:
         """Only the classes the language's ops make have rules (forms.KNOWN)."""
         return op_name(fn) in KNOWN
 
     def label(self, fn: Any) -> str:
-        """How an input reads in a formula: a leaf's name, else its node's class name."""
-        return self.leaf_names.get(fn) or op_name(fn)
+        """How an input reads in a formula: its label (labels.graph_labels), else a leaf's
+        name or its node's class name."""
+        label = self.labels.get(fn)
+        return label.text if label is not None else self.leaf_names.get(fn) or op_name(fn)
 
     def operand(self, nf: Any) -> Operand:
+        label = self.labels.get(nf)
+        precedence = label.precedence if label is not None else ATOM
         if hasattr(nf, "variable"):
-            return Operand(self.label(nf), ATOM, numbers(nf.variable))
-        return Operand(self.label(nf), ATOM, numbers(self.values.get(nf)))
+            return Operand(self.label(nf), precedence, numbers(nf.variable))
+        return Operand(self.label(nf), precedence, numbers(self.values.get(nf)))
 
     def slot_constants(self, fn: Any) -> dict[int, Operand]:
         """The inputs without a node (``5`` in ``5*x``), by their slot."""

@@ -34,6 +34,12 @@ Function's ``BackwardCFunction``) keeps PyTorch's own numbers, what arrived and
 what it sent, and has ``rules == ()``: for a step of kind op, an empty rules
 tuple means "no formula known". No formula is guessed.
 
+The labels. Each node reads as a label built from the graph itself, in the
+language's notation (``4*x``, ``tanh(Linear 0)``; autograd_playground.core.trace.labels),
+as a typed function's node reads as its text: the label is the node's source,
+and a node named for a label too long to write into others (``h1``) has that
+name as its ``name_of``.
+
 The values. Leaves and the output always have their value. Another node has
 the value its op computed where a :class:`~.modules.Captured` recorded it, or
 where a node saved it (its own ``_saved_result``, or a consumer's
@@ -50,6 +56,7 @@ import torch
 from ..language.rules import ExprError, Limits
 from ..result import Node, Output, Variable
 from .forms import KNOWN
+from .labels import Label, graph_labels
 from .model import Trace, op_name, shape_of, tensor_text, to_value
 from .modules import Captured
 from .names import leaf_names, var_id
@@ -94,8 +101,10 @@ def trace_tensor(
     values = recovered_values(fns, {fn: result for fn, (result, _) in made.items()})
     values[y.grad_fn] = y
     shown = limits.max_shown_elements
-    nodes = _nodes(fns, ids, names, values, y.grad_fn, shown)
-    operands = SavedOperands(names, values, given)
+    modules = captured.module_labels() if captured is not None else {}
+    labels = graph_labels(fns, names, given, modules, output_name)
+    nodes = _nodes(fns, ids, labels, values, y.grad_fn, shown)
+    operands = SavedOperands(names, values, given, labels)
     steps = backward_steps(raw, ids, nodes, operands, shown)
     order = list(params or {})
     ranked = sorted(leaves, key=lambda fn: order.index(names[fn]) if names[fn] in order else len(order))
@@ -202,17 +211,19 @@ def with_leaf_steps(raw: list[list[Any]], grads: dict[Any, Any]) -> list[list[An
     return out
 
 
-def _nodes(fns: list[Any], ids: dict[Any, str], names: dict[Any, str],
+def _nodes(fns: list[Any], ids: dict[Any, str], labels: dict[Any, Label],
            values: dict[Any, Any], root: Any, shown: int) -> list[Node]:
-    """One Node per graph node, in walk order; an op's value where known (see the module)."""
+    """One Node per graph node, in walk order; an op's value where known (see the module),
+    its label as its source (labels.graph_labels), a named one's name as name_of."""
     nodes = []
     for fn in fns:
         inputs = tuple(ids[nf] if nf is not None else None for nf, _ in fn.next_functions)
-        if fn in names:
+        label = labels[fn]
+        if hasattr(fn, "variable"):
             var = fn.variable
             nodes.append(Node(ids[fn], op_name(fn), "leaf", inputs, to_value(var, shown),
                               shape_of(var),
-                              variable=names[fn]))
+                              variable=label.text))
             continue
         value = values.get(fn)
         nodes.append(Node(
@@ -220,6 +231,8 @@ def _nodes(fns: list[Any], ids: dict[Any, str], names: dict[Any, str],
             to_value(value, shown) if value is not None else None,
             shape_of(value) if value is not None else _output_shape(fn),
             saved=saved(fn, shown),
+            source=label.source or label.text,
+            name_of=label.name,
         ))
     return nodes
 

@@ -3,16 +3,21 @@ with the network off: the outputs step on their own, without a kernel.
 
 nbconvert's lab page itself loads require.js and MathJax from a CDN; the export
 here leaves those two script tags out (a template that extends nbconvert's), so
-that any request at all would be the output's, and none may be attempted.
+that any request at all would be the output's, and none may be attempted. The
+plain `jupyter nbconvert --to html` export is opened too: there the only failed
+requests and console errors are nbconvert's own two CDN scripts.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbconvert import HTMLExporter
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -52,8 +57,10 @@ def browser() -> Iterator[Browser]:
 
 
 class Opened:
-    def __init__(self, page: Page, attempted: list[str], problems: list[str]) -> None:
+    def __init__(self, page: Page, attempted: list[str], problems: list[str],
+                 errors: list[tuple[str, str]]) -> None:
         self.page, self.attempted, self.problems = page, attempted, problems
+        self.errors = errors  # each console error, with the URL it names as its source
 
 
 def open_offline(browser: Browser, path: Path, *, scheme: str = "light", scripts: bool = True) -> Opened:
@@ -61,6 +68,7 @@ def open_offline(browser: Browser, path: Path, *, scheme: str = "light", scripts
                                   java_script_enabled=scripts)
     attempted: list[str] = []
     problems: list[str] = []
+    errors: list[tuple[str, str]] = []
 
     def route(r) -> None:
         if r.request.url.startswith("file://"):
@@ -72,9 +80,10 @@ def open_offline(browser: Browser, path: Path, *, scheme: str = "light", scripts
     context.route("**/*", route)
     page = context.new_page()
     page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("console", lambda m: errors.append((m.text, m.location.get("url", ""))) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
     page.goto(path.as_uri())
-    return Opened(page, attempted, problems)
+    return Opened(page, attempted, problems, errors)
 
 
 def output(page: Page, k: int):
@@ -185,3 +194,41 @@ def test_without_scripts_the_picture_and_the_step_table_show(browser: Browser, e
     SHOTS.mkdir(parents=True, exist_ok=True)
     lesson.screenshot(path=str(SHOTS / "lesson-no-script.png"))
     assert opened.attempted == []
+
+
+# What nbconvert's own lab page fetches (nbconvert 7's base template): its scripts, not ours.
+NBCONVERT_CDN = [
+    "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe",
+]
+
+
+@pytest.fixture(scope="module")
+def exported_plainly(executed, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The notebook exported by the command a user runs: `jupyter nbconvert --to html`."""
+    folder = tmp_path_factory.mktemp("plain")
+    notebook = folder / "lesson.ipynb"
+    nbformat.write(executed, notebook)
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", str(notebook)],
+                   check=True, capture_output=True, timeout=120)
+    return folder / "lesson.html"
+
+
+def test_the_plain_export_steps_and_only_nbconverts_cdn_fails(browser: Browser, exported_plainly: Path) -> None:
+    opened = open_offline(browser, exported_plainly)
+    lesson, second = output(opened.page, 0), output(opened.page, 1)
+    rows = lesson.locator('[data-testid="step-table"] tr.step').evaluate_all("rs => rs.map(r => r.dataset.node)")
+    for k in range(1, 3):
+        lesson.locator('[data-testid="step-next"]').click()
+        assert lesson.locator('[data-testid="step-counter"]').inner_text() == f"Step {k} of 9"
+        assert lit_node(lesson) == rows[k - 1]
+    second.locator('[data-testid="step-next"]').click()
+    assert re.fullmatch(r"Step 1 of \d+", second.locator('[data-testid="step-counter"]').inner_text())
+    assert lesson.locator('[data-testid="step-counter"]').inner_text() == "Step 2 of 9"
+    assert lit_node(lesson) == rows[1] and lit_node(second) != ""
+    # Every request but the page's own file was aborted: only nbconvert's two scripts were
+    # asked for, and the console's only errors are their failed loads.
+    assert sorted(opened.attempted) == sorted(NBCONVERT_CDN)
+    assert sorted(opened.errors) == [("Failed to load resource: net::ERR_FAILED", url)
+                                     for url in sorted(NBCONVERT_CDN)]
+    assert opened.problems == ["error: Failed to load resource: net::ERR_FAILED"] * 2

@@ -57,11 +57,20 @@ def js_functions(path: Path) -> list[tuple[str, int]]:
     return found
 
 
+def measured(root: Path) -> list[Path]:
+    """The files the size rule covers: app's Python and the assets shipped inside app
+    (the notebook output's script and style), the page's scripts and its style sheets."""
+    app = root / "app"
+    return [
+        *sorted(app.rglob("*.py")), *sorted(app.rglob("*.js")), *sorted(app.rglob("*.css")),
+        *sorted((root / "static" / "app").rglob("*.js")), *sorted((root / "static" / "css").glob("*.css")),
+    ]
+
+
 def oversized(root: Path) -> list[str]:
     """Every module past MAX_MODULE_LINES and function past MAX_FUNCTION_LINES."""
     problems = []
-    sheets = sorted((root / "static" / "css").glob("*.css"))
-    for path in [*sorted((root / "app").rglob("*.py")), *sorted((root / "static" / "app").rglob("*.js")), *sheets]:
+    for path in measured(root):
         lines = len(path.read_text().splitlines())
         if lines > MAX_MODULE_LINES:
             problems.append(f"{path.relative_to(root)}: {lines} lines")
@@ -88,9 +97,15 @@ def test_the_size_check_finds_a_long_module_and_long_functions(tmp_path: Path) -
     )
     (tmp_path / "static" / "css").mkdir()
     (tmp_path / "static" / "css" / "long.css").write_text("a { color: red; }\n" * (MAX_MODULE_LINES + 1))
+    assets = tmp_path / "app" / "notebook" / "assets"
+    assets.mkdir(parents=True)
+    (assets / "output.js").write_text(f"function f() {{\n{js_body}}}\n")
+    (assets / "output.css").write_text("a { color: red; }\n" * (MAX_MODULE_LINES + 1))
     problems = oversized(tmp_path)
 
-    assert len(problems) == 4, problems
+    assert len(problems) == 6, problems
+    assert "app/notebook/assets/output.css: 401 lines" in problems
+    assert any("assets/output.js:1: a function of 82 lines" in p for p in problems)
     assert "static/css/long.css: 401 lines" in problems
     assert "app/long.py: 401 lines" in problems
     assert any("short.py:1 f: a function of 81 lines" in p for p in problems)

@@ -22,6 +22,7 @@ from cachetools import LRUCache, cached
 from .dot import annotated_dot, collapsed_lines, remembered_torchviz_dot
 from .layout import layout
 from .sanitize import sanitize_svg
+from .shape import Renaming
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
     from ..trace.graph import Trace
@@ -55,7 +56,20 @@ def render(
     else:
         source = annotated_dot(trace, collapsed)
     quick = len(trace.nodes) > QUICK_LAYOUT_NODES
-    return Picture(view=view, dot=source, svg=drawn(source, timeout, quick), collapsed=collapsed)
+    return Picture(view=view, dot=source, svg=drawn_by_shape(source, timeout, quick),
+                   collapsed=collapsed)
+
+
+def drawn_by_shape(dot_source: str, timeout: float = 5.0, quick: bool = False) -> str:
+    """:func:`drawn`, laid out once for every drawing of the same shape (shape.Renaming):
+    a new name, a new function with the same graph, or (in the annotated view) new values
+    written with as many digits cost no layout and no sanitizing."""
+    renaming = Renaming.of(dot_source)
+    if renaming is not None:
+        svg = renaming.back(drawn(renaming.source, timeout, quick))
+        if svg is not None:
+            return svg
+    return drawn(dot_source, timeout, quick)
 
 
 # The pictures one process remembers, bounded by their bytes of SVG (10-40 KB each).

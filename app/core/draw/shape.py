@@ -1,0 +1,141 @@
+"""One layout for every drawing of the same shape: its names swapped for placeholders.
+
+A class given a new function, or a student renaming ``x`` to ``v``, draws a graph
+whose DOT differs from one laid out before only in the letters and digits of its
+names and labels. Graphviz places a label by its width alone, and in the
+pictures' monospace font every letter and digit is as wide as every other
+(:func:`uniform_advance` checks this once per process, and nothing is reused
+where it does not hold). So the DOT is laid out once per *shape*:
+:meth:`Renaming.of` writes each run of letters and digits inside a label, an
+id or a node's name as a placeholder of the same length, and
+:meth:`Renaming.back` writes the names back into the SVG laid out from that.
+The SVG is then byte for byte the one laying out the named DOT would give
+(tests compare both for several shapes and names, of other lengths too).
+
+Graphviz orders a graph's subgraphs by the address of their interned names, so
+that two clusters may be placed in another order when only their names change:
+a DOT with more than one cluster (a program of several lines) is laid out as it
+is.
+
+Placeholders are runs of capital letters that an SVG path never holds alone
+(:data:`ALPHABET`: no path command), so a run of them in the picture is a
+placeholder and nothing else. Anything outside the scheme (a DOT that does not
+come back exactly from its placeholders, more names of one length than there
+are placeholders, a run the renaming did not write) gives ``None``, and the
+drawing is laid out as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from dataclasses import dataclass
+
+# Capital letters that are no SVG path command (M, C, L, Z, H, V, Q, T, S, A): a
+# path's "M-3.5" holds a lone M, never a lone run of these.
+ALPHABET = "BDEFGIJKNOPRUWXY"
+_RUN_OF_ALPHABET = re.compile(rf"(?<![A-Za-z0-9])[{ALPHABET}]+(?![A-Za-z0-9])")
+# A quoted DOT string and the attribute it is the value of (none: a node's or subgraph's name).
+_QUOTED = re.compile(r'(?:\b([A-Za-z]+)=)?"((?:[^"\\]|\\.)*)"')
+# Inside it: an escape (kept as written) or a run of letters and digits (renamed).
+_PART = re.compile(r"\\.|[A-Za-z0-9]+")
+# The attributes whose strings are shown or name something; style="rounded,dashed" is not.
+_NAMING = frozenset({"label", "id"})
+_CLUSTER = "cluster"  # Graphviz draws a subgraph as a box when its name starts with this
+
+
+def placeholder(length: int, index: int) -> str | None:
+    """The ``index``-th placeholder of ``length`` letters, or None past the last one."""
+    base = len(ALPHABET)
+    if index >= base**length:
+        return None
+    letters = []
+    for _ in range(length):
+        index, digit = divmod(index, base)
+        letters.append(ALPHABET[digit])
+    return "".join(reversed(letters))
+
+
+@dataclass(frozen=True)
+class Renaming:
+    """A DOT source with its names as placeholders (``source``), and the way back."""
+
+    source: str
+    names: dict[str, str]  # placeholder -> the run it stands for
+
+    @classmethod
+    def of(cls, dot_source: str) -> Renaming | None:
+        """The placeholders' DOT for ``dot_source``; None where it cannot be had exactly."""
+        if dot_source.count('subgraph "cluster') > 1 or not uniform_advance():
+            return None  # clusters are ordered by their names' addresses in Graphviz
+        given: dict[str, str] = {}  # run -> placeholder, in the order met
+        counts: dict[int, int] = {}
+        failed = False
+
+        def rename(part: re.Match[str]) -> str:
+            nonlocal failed
+            run = part.group()
+            if run.startswith("\\"):
+                return run
+            found = given.get(run)
+            if found is None:
+                found = placeholder(len(run), counts.get(len(run), 0))
+                if found is None:
+                    failed = True
+                    return run
+                counts[len(run)] = counts.get(len(run), 0) + 1
+                given[run] = found
+            return found
+
+        def quoted(match: re.Match[str]) -> str:
+            attribute, text = match.group(1), match.group(2)
+            if attribute is not None and attribute not in _NAMING:
+                return match.group()
+            keep = _CLUSTER if attribute is None and text.startswith(_CLUSTER) else ""
+            head = f"{attribute}=" if attribute is not None else ""
+            return f'{head}"{keep}{_PART.sub(rename, text[len(keep):])}"'
+
+        source = _QUOTED.sub(quoted, dot_source)
+        renaming = cls(source, {p: run for run, p in given.items()})
+        if failed or renaming.back(source) != dot_source:
+            return None  # a placeholder was in the DOT already, or too many names
+        return renaming
+
+    def back(self, text: str) -> str | None:
+        """``text`` (the placeholders' DOT or SVG) with the names written back; None where
+        it holds a run of placeholder letters that is no placeholder of this renaming."""
+        names = self.names
+        unknown = False
+
+        def name(match: re.Match[str]) -> str:
+            nonlocal unknown
+            found = names.get(match.group())
+            if found is None:
+                unknown = True
+                return match.group()
+            return found
+
+        out = _RUN_OF_ALPHABET.sub(name, text)
+        return None if unknown else out
+
+
+@functools.cache
+def uniform_advance() -> bool:
+    """Whether every letter and digit is laid out as wide as every other in the pictures'
+    font here: a node per character, its label that character nine times, all as wide."""
+    from .layout import RenderError, layout
+
+    characters = string.ascii_letters + string.digits
+    source = (
+        "digraph {\n\tnode [fontname=monospace fontsize=10 height=0.2 shape=box]\n"
+        + "".join(f'\t"c{i}" [label="{c * 9}"]\n' for i, c in enumerate(characters))
+        + "}\n"
+    )
+    try:
+        svg = layout(source)
+    except RenderError:
+        return False
+    widths = re.findall(r'class="node">\s*<title>[^<]*</title>\s*<polygon[^>]*points="([-\d.]+),'
+                        r'[-\d.]+ ([-\d.]+),', svg)
+    return len(widths) == len(characters) and len({float(a) - float(b) for a, b in widths}) == 1

@@ -1,0 +1,147 @@
+"""core.draw.shape: one layout for drawings of the same shape, and exactly the SVG of a new one."""
+
+from __future__ import annotations
+
+import pytest
+
+import autograd_playground.core.draw.render
+from autograd_playground.core.draw import render
+from autograd_playground.core.draw.layout import layout
+from autograd_playground.core.draw.sanitize import sanitize_svg
+from autograd_playground.core.draw.shape import ALPHABET, Renaming, placeholder, uniform_advance
+from autograd_playground.core.pipeline import compute
+
+MLP = "h = tanh(W1 @ x + b1)\nout = W2 @ h + b2\nloss = mse(out, t)"
+MLP_VALUES = {
+    "W1": [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6], [0.7, 0.8, 0.9], [-1.0, 1.1, 1.2]],
+    "x": [1.0, 2.0, 3.0], "b1": [0.1, 0.2, 0.3, 0.4],
+    "W2": [[0.1, 0.2, 0.3, 0.4], [-0.5, 0.6, 0.7, 0.8]], "b2": [0.5, -0.5], "t": [1.0, 0.0],
+}
+
+LINE = "h = sum(tanh(W1 @ x + b1))"
+LINE_VALUES = {k: MLP_VALUES[k] for k in ("W1", "x", "b1")}
+
+
+def poly(name: str, terms: int = 20) -> str:
+    return " + ".join(f"{terms + 1 - k}*{name}**{k}" for k in range(terms, 0, -1))
+
+
+def renamed(text: str, values: dict, names: dict[str, str]) -> tuple[str, dict]:
+    """The program with its names replaced as whole words (the MLP's lines are plain)."""
+    import re
+
+    if not names:
+        return text, values
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    return pattern.sub(lambda m: names[m.group()], text), {names.get(k, k): v for k, v in values.items()}
+
+
+def laid_out_anew(result: dict) -> str:
+    quick = len(result["nodes"]) > render.QUICK_LAYOUT_NODES
+    return sanitize_svg(layout(result["dot"], quick=quick))
+
+
+# (text, values, view, collapse) pairs of one shape each: the first is drawn first, the
+# others must reuse its layout and still be byte for byte their own picture.
+SHAPES = {
+    "lesson": [
+        ("5*x**3 + 2*x**2 + 4*x + 8", {"x": 2.0}, "torchviz", ()),
+        ("5*Q**3 + 2*Q**2 + 4*Q + 8", {"Q": 2.0}, "torchviz", ()),  # a path command's letter
+        ("5*B**3 + 2*B**2 + 4*B + 8", {"B": 2.0}, "torchviz", ()),  # a placeholder's letter
+        ("9*q**7 + 3*q**4 + 1*q + 6", {"q": -1.0}, "torchviz", ()),
+    ],
+    "polynomial": [(poly(n), {n: 0.5}, "torchviz", ()) for n in ("v0", "v1", "ab", "BD", "x9")],
+    "one line of a program": [
+        (*renamed(LINE, LINE_VALUES, names), "torchviz", ())
+        for names in ({}, {"W1": "U1", "x": "z"}, {"h": "E", "W1": "BD", "b1": "id", "x": "Q"})
+    ],
+    "the two-layer MLP with its lines collapsed": [
+        (*renamed(MLP, MLP_VALUES, names), "torchviz", ("h", "out", "loss"))
+        for names in ({}, {"W1": "U1", "W2": "U2", "x": "z"},
+                      {"h": "E", "W1": "BD", "t": "Q", "b1": "id"})
+    ],
+    "annotated": [
+        ("x**2*z + sin(z)", {"x": 3.0, "z": 0.5}, "annotated", ()),
+        ("a**2*b + sin(b)", {"a": 3.0, "b": 0.5}, "annotated", ()),
+        ("w**2*B + sin(B)", {"w": 3.0, "B": 0.5}, "annotated", ()),
+    ],
+}
+# Other lengths, and names that are words of DOT: each its own shape, drawn exactly.
+OTHERS = [
+    ("5*v7**3 + 2*v7**2 + 4*v7 + 8", {"v7": 2.0}, "torchviz", ()),
+    (*renamed(MLP, MLP_VALUES, {"h": "hid", "out": "o", "loss": "cluster", "W1": "dashed",
+                                "t": "label", "x": "cluster_x"}), "torchviz", ("hid", "o")),
+    (*renamed(MLP, MLP_VALUES, {"b1": "box", "W2": "lightblue"}), "torchviz", ("h", "out")),
+    (*renamed(LINE, LINE_VALUES, {"h": "cluster", "x": "dashed"}), "torchviz", ()),
+    ("x**2*y + sin(y)", {"x": -3.25, "y": 0.125}, "annotated", ()),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_drawing_of_a_known_shape_is_the_svg_a_new_layout_gives(
+    shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    render.drawn.cache_clear()
+    calls: list[str] = []
+    real = autograd_playground.core.draw.render.layout
+    monkeypatch.setattr(autograd_playground.core.draw.render, "layout",
+                        lambda source, *a, **k: calls.append(source) or real(source, *a, **k))
+    results = [compute(text, values, view=view, collapse=collapse)
+               for text, values, view, collapse in SHAPES[shape]]
+    # One layout per shape: a name that happens to be a word of the DOT too (out, sum)
+    # makes another shape, a placeholder's letter does not.
+    shapes = {Renaming.of(r["dot"]).source for r in results}  # type: ignore[union-attr]
+    assert len(calls) == len(shapes) < len(results)
+    for result in results:
+        assert result["svg"] == laid_out_anew(result)
+    # The names are there, not the placeholders.
+    assert len({r["svg"] for r in results}) == len({r["dot"] for r in results}) > 1
+
+
+def test_other_lengths_and_words_of_dot_are_drawn_exactly() -> None:
+    render.drawn.cache_clear()
+    for text, values, view, collapse in OTHERS:
+        result = compute(text, values, view=view, collapse=collapse)
+        assert result["svg"] == laid_out_anew(result)
+
+
+def test_names_of_other_lengths_are_another_shape() -> None:
+    render.drawn.cache_clear()
+    first = compute("x*y + 2", {"x": 1.0, "y": 2.0})
+    second = compute("longname*y + 2", {"longname": 1.0, "y": 2.0})
+    assert len(render.drawn.cache) == 2  # text widths change the layout
+    assert second["svg"] == laid_out_anew(second)
+    assert first["svg"] == laid_out_anew(first)
+
+
+def test_a_program_of_several_lines_is_laid_out_as_it_is() -> None:
+    """Graphviz orders clusters by the addresses of their names: no reuse across names."""
+    assert Renaming.of(compute(MLP, MLP_VALUES)["dot"]) is None
+
+
+def test_the_placeholders_dot_comes_back_exactly() -> None:
+    source = compute(LINE, LINE_VALUES)["dot"]
+    renaming = Renaming.of(source)
+    assert renaming is not None
+    assert renaming.back(renaming.source) == source
+    assert 'style="rounded,dashed"' in renaming.source  # style values are left alone
+    assert '"cluster' in renaming.source  # a cluster stays a cluster
+    assert "W1" not in renaming.source and "tanh" not in renaming.source
+    assert Renaming.of(compute(MLP, MLP_VALUES, collapse=("h", "out", "loss"))["dot"]) is not None
+
+
+def test_a_placeholder_already_in_the_dot_is_laid_out_as_it_is() -> None:
+    """A run of placeholder letters outside the renamed strings would come back as a name."""
+    source = 'digraph {\n\tnode [shape=box]\n\t"a" [label="x1"]\n\tBB -> "a"\n}\n'
+    assert Renaming.of(source) is None
+
+
+def test_placeholders_are_distinct_and_bounded() -> None:
+    twos = {placeholder(2, i) for i in range(len(ALPHABET) ** 2)}
+    assert len(twos) == len(ALPHABET) ** 2 and all(p and set(p) <= set(ALPHABET) for p in twos)
+    assert placeholder(1, len(ALPHABET)) is None
+    assert not set(ALPHABET) & set("MCLZHVQTSA")  # no SVG path command
+
+
+def test_the_font_here_gives_every_letter_and_digit_one_width() -> None:
+    assert uniform_advance()

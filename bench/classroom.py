@@ -1,7 +1,9 @@
 """A class of students on one server: latency, errors, cache, memory, over HTTP.
 
 Starts the app as ``uvicorn`` on a free loopback port (or uses ``--url``), then
-plays N students behind one address, as in a class behind a school's NAT. Each
+plays N students, each from a loopback address of their own (``--nat``: all behind
+one address, as in a class behind a school's NAT, which the default settings count
+as one client). Each
 student has its own HTTP client and thinks 0.5-3 s between actions; per
 function they open the page, type (two ``/fields`` requests for prefixes of
 the function), compute it with their own values (the htmx ``result``
@@ -261,12 +263,27 @@ def _round(value: float | None) -> float | None:
 # --- the class ----------------------------------------------------------------
 
 
-def new_client(base: str, tls: ssl.SSLContext) -> httpx.AsyncClient:
+# Whether the whole class comes from one address (127.0.0.1), as behind a school's NAT.
+# By default each student has an address of their own: with the default settings one
+# address is one client, whose share of the workers (client_units) a class of 200 would
+# have to share (docs/deployment.md, "A class behind one address"). --nat sets it.
+NAT = False
+
+
+def student_address(number: int) -> str | None:
+    """Student ``number``'s own loopback address (127.1.x.y), or None behind the NAT."""
+    return None if NAT else f"127.1.{1 + number // 250}.{1 + number % 250}"
+
+
+def new_client(base: str, tls: ssl.SSLContext, address: str | None = None) -> httpx.AsyncClient:
     # One small pool per student, as one browser tab; headers as a browser's.
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
     return httpx.AsyncClient(
         base_url=base,
-        limits=httpx.Limits(max_connections=2, max_keepalive_connections=2),
+        limits=limits,
         verify=tls,  # plain http on loopback; a shared context saves loading certs 200 times
+        transport=None if address is None else httpx.AsyncHTTPTransport(
+            verify=tls, limits=limits, local_address=address),
         headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.8", "User-Agent": "classroom-bench"},
     )
 
@@ -286,7 +303,7 @@ async def student(
     async def think() -> None:
         await asyncio.sleep(rng.uniform(*THINK_SECONDS))
 
-    async with new_client(base, tls) as client:
+    async with new_client(base, tls, student_address(number)) as client:
         try:
             await asyncio.sleep(rng.uniform(0, THINK_SECONDS[1]))  # students arrive
             for round_ in range(rounds):
@@ -339,7 +356,7 @@ async def _computing_student(
     """One student computing each function with values of their own, thinking between."""
     rng = random.Random(f"{mode}:{seed}:{number}")
     order = rng.sample(functions, len(functions))
-    async with new_client(base, tls) as client:
+    async with new_client(base, tls, student_address(number)) as client:
         try:
             await asyncio.sleep(rng.uniform(0, FRESH_THINK_SECONDS[1]))  # students arrive
             for round_ in range(rounds):
@@ -389,7 +406,7 @@ async def fresh_student(
 
 async def burst(kind: str, url: str, base: str, run: Run, n: int, tls: ssl.SSLContext) -> None:
     """N students open ``url`` at the same moment, each from a new client (a new tab)."""
-    clients = [new_client(base, tls) for _ in range(n)]
+    clients = [new_client(base, tls, student_address(k)) for k in range(n)]
     go = asyncio.Event()
 
     async def one(client: httpx.AsyncClient) -> None:
@@ -427,7 +444,8 @@ def loopback_only(url: str) -> str:
 
 
 def start_server(
-    port: int, workers: int | None, extra_env: list[str], log: Path
+    port: int, workers: int | None, extra_env: list[str], log: Path,
+    app: str = "autograd_playground.web.main:create_app",
 ) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
     if workers is not None:
@@ -438,7 +456,7 @@ def start_server(
     uvicorn = ROOT / ".venv" / "bin" / "uvicorn"
     command = [
         str(uvicorn) if uvicorn.exists() else shutil.which("uvicorn") or "uvicorn",
-        "autograd_playground.web.main:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
+        app, "--factory", "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--no-proxy-headers",
     ]
     with open(log, "wb") as out:
@@ -785,6 +803,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=None,
                         help="functions each student works through (3 in a lesson, 4 fresh)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--nat", action="store_true",
+                        help="the whole class from one address (127.0.0.1); by default each "
+                        "student has their own (127.1.x.y)")
     parser.add_argument("--tag", default=None,
                         help="fresh-page: makes the teacher's functions' names new (x -> "
                         "x<tag>0); default: one of this run's own, never sent before")
@@ -805,6 +826,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.rounds is None:
         args.rounds = 3 if args.mode == "lesson" else 4
+    global NAT
+    NAT = args.nat
     if args.tag is None:
         args.tag = new_tag()
     if not re.fullmatch(r"[a-z0-9]{1,12}", args.tag):

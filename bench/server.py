@@ -5,10 +5,19 @@ PLAYGROUND_* settings given (none from the caller's shell), waits until
 ``/healthz`` answers 200, and stops the server when the block ends. Used by the
 fault drill (bench/fault_drill.py, tests/web/test_fault_drill.py) and the
 browser tests (tests/e2e/conftest.py).
+
+``traced_app`` is the same app for finding what grows in a long-running web
+process (bench/soak.py --trace): started as ``bench.server:traced_app`` with
+``BENCH_TRACEMALLOC=<frames>`` in its environment, it runs tracemalloc and
+adds ``GET /bench/heap?name=N``, which writes a snapshot to
+``$BENCH_TRACE_DIR/N.snapshot`` and answers the live objects by type and the
+size of every cache the web process keeps. Nothing of this is in the app's own
+code path: ``create_app`` never imports it.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import subprocess
@@ -19,9 +28,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,3 +101,85 @@ def serve(start_timeout: float = 60, *args: str, **env_overrides: str) -> Iterat
             proc.kill()
             proc.wait()
         log.close()
+
+
+# --- what grows: the traced app ----------------------------------------------
+
+
+def traced_app() -> FastAPI:
+    """create_app() with tracemalloc on and ``GET /bench/heap`` (see the module's doc)."""
+    import tracemalloc
+
+    from fastapi.responses import JSONResponse
+
+    from autograd_playground.web.main import create_app
+
+    tracemalloc.start(int(os.environ.get("BENCH_TRACEMALLOC", "1") or 1))
+    app = create_app()
+    folder = Path(os.environ.get("BENCH_TRACE_DIR") or tempfile.gettempdir())
+
+    async def heap(name: str) -> JSONResponse:
+        if not name.isalnum():
+            return JSONResponse({"detail": "name: letters and digits"}, status_code=422)
+        gc.collect()
+        tracemalloc.take_snapshot().dump(str(folder / f"{name}.snapshot"))
+        return JSONResponse({"objects": object_counts(), "caches": cache_sizes(app),
+                             "traced_mib": tracemalloc.get_traced_memory()[0] / 2**20})
+
+    app.add_api_route("/bench/heap", heap, methods=["GET"], include_in_schema=False)
+    return app
+
+
+def object_counts(top: int = 40) -> dict[str, int]:
+    """Live objects tracked by the garbage collector, by type, the most numerous first."""
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        name = type(obj).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:top])
+
+
+def cache_sizes(app: FastAPI) -> dict[str, Any]:
+    """Every store the web process keeps, with its entries and (where it counts them)
+    bytes against its bound."""
+    from autograd_playground.web import i18n, markup, templating
+
+    state = app.state
+    engine = state.engine
+    out: dict[str, Any] = {}
+
+    def lru(cache: Any) -> dict[str, Any]:
+        return {"entries": len(cache), "bytes": int(cache.currsize), "bound": int(cache.maxsize)}
+
+    cache = engine.cache
+    if hasattr(cache, "_items"):
+        out["results"] = lru(cache._items) | {"flights": len(cache.flights._inflight)}
+    out["pages"] = lru(state.page_cache._items) | {
+        "flights": len(state.page_cache.flights._inflight)}
+    out["mathml"] = lru(markup.checked_formula._kept)
+    limiter = state.limiter
+    if hasattr(limiter, "_buckets"):
+        out["rate_buckets"] = lru(limiter._buckets)
+    layer: Any = app.middleware_stack
+    while layer is not None:
+        if hasattr(layer, "known"):
+            out["known_requests"] = lru(layer.known)
+        layer = getattr(layer, "app", None)
+    for lang, env in state.templates.items() if hasattr(state.templates, "items") else []:
+        out[f"jinja_{lang}"] = {"templates": len(env.cache or {})}
+    out["translations"] = i18n.translations.cache_info()._asdict()
+    memo = type(i18n.translations)  # functools' lru_cache wrapper
+    plain = [o for o in gc.get_objects() if isinstance(o, memo)
+             and o.__module__ == templating.__name__ and o.__qualname__.endswith("plain")]
+    out["gettext_memos"] = [f.cache_info()._asdict() for f in plain]
+    metrics = state.metrics
+    out["metric_labels"] = {"routes": len(metrics._route._known),
+                            "loggers": len(metrics._logger._known),
+                            "series": sum(len(f.samples) for f in metrics.registry.collect())}
+    out["engine"] = {"pending": engine.pending, "shares_held": len(engine.shares._held),
+                     "shares_waiting": len(engine.shares._waiting)}
+    pool = getattr(engine, "pool", None) or getattr(engine, "_pool", None)
+    if pool is not None:
+        out["pool"] = {"tasks": len(getattr(pool, "_tasks", {})),
+                       "answered_pids": len(getattr(pool, "_answered", {}))}
+    return out

@@ -39,6 +39,7 @@ import math
 import os
 import pickle
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -124,6 +125,9 @@ class Engine:
             TTLCache(TIMEOUTS_KEPT, timeout_memory) if timeout_memory > 0 else None
         )
         self._flights = SingleFlight()  # identical jobs in flight share one computation
+        # The results this process's workers made, by identity, while anything holds them
+        # (the in-memory cache keeps them as they came): see made_here.
+        self._made: weakref.WeakValueDictionary[int, Encoded] = weakref.WeakValueDictionary()
         self._pool: WorkerPool | None = None
         self._swap = threading.Lock()  # the pool is replaced from the loop or from its watch
         self.stuck_grace = STUCK_GRACE
@@ -208,6 +212,12 @@ class Engine:
             cost=job.cost, heavy=True,
         )
 
+    def made_here(self, result: Encoded) -> bool:
+        """Whether ``result`` is the very object one of this engine's workers answered, which
+        sanitized its SVG: a page inlines that SVG as it is. A result read back from a
+        shared cache (Redis) is a new object, and its SVG is sanitized again (sanitize.py)."""
+        return self._made.get(id(result)) is result
+
     async def kept(self, key: str) -> Encoded | None:
         """The result kept under ``key`` (counted as a hit), or None."""
         found = await self.cache.get(key)
@@ -239,6 +249,7 @@ class Engine:
                 if overrun.reason == "timeout" and self.timeouts is not None:
                     self.timeouts[key] = True
                 raise
+            self._made[id(result)] = result
             await self.cache.put(key, result)
             return result
 

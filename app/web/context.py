@@ -71,7 +71,7 @@ def page_context(
         total=total,
         nodes=explain.node_views(result, steps),
         paints=shown,
-        svg=inline_svg(result.svg, shown[step].classes()),
+        svg=inline_svg(result.svg, shown[step].classes(), sanitized=outcome.get("sanitized") is True),
         boxed=boxed,
         train_defaults=training.default_params(
             [v.name for v in result.variables if v.requires_grad]),

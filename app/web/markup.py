@@ -19,9 +19,14 @@ from ..core.draw.sanitize import svg_for_page
 from ..core.teach.mathml import checked_mathml
 
 
-def inline_svg(svg: str, classes: dict[str, str] | None = None, id_prefix: str = "") -> Markup:
-    """The picture, sanitized, with extra classes on some nodes' groups (see svg_for_page)."""
-    return Markup(svg_for_page(svg, classes, id_prefix))
+def inline_svg(
+    svg: str, classes: dict[str, str] | None = None, id_prefix: str = "", sanitized: bool = False
+) -> Markup:
+    """The picture, sanitized, with extra classes on some nodes' groups (see svg_for_page).
+
+    ``sanitized``: the SVG is the one this server's worker sanitized (engine.made_here),
+    not one read back from a shared cache; it is not parsed again."""
+    return Markup(svg_for_page(svg, classes, id_prefix, sanitized))
 
 
 class CheckedMathML:

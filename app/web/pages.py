@@ -196,7 +196,8 @@ class Pages:
             view = "torchviz" if state.exercise else state.view
             job = make_job(state.expr, inputs, grads, view, limits, extras, state.collapse)
             result, request.state.cache = await self.engine.compute(job, client=self.client)
-            outcome = {"result": result.data()}
+            # Our own worker's SVG is inlined as it is; any other is sanitized again.
+            outcome = {"result": result.data(), "sanitized": self.engine.made_here(result)}
             if state.train and state.shows("training"):
                 outcome["training"] = await self.training(state, inputs, lang)
             return state, outcome, 200, {}

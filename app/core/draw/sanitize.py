@@ -15,13 +15,17 @@ from cachetools import LRUCache, cached
 from .layout import RenderError
 
 
-def svg_for_page(svg: str, classes: dict[str, str] | None = None, id_prefix: str = "") -> str:
+def svg_for_page(
+    svg: str, classes: dict[str, str] | None = None, id_prefix: str = "", sanitized: bool = False
+) -> str:
     """Sanitized SVG, ready to inline, with extra classes on some nodes' groups.
 
     ``classes`` maps node ids to classes such as "current" or "done"; ids and
-    classes are checked to be plain words.
+    classes are checked to be plain words. ``sanitized``: ``svg`` is render.drawn's
+    own output, made in this deployment's worker, so it is not sanitized again.
     """
-    svg = _sanitized(svg)
+    if not sanitized:
+        svg = _sanitized(svg)
     if id_prefix and _SAFE_ID.match(id_prefix):  # a second graph on the page: ids stay unique
         svg = re.sub(r' id="([A-Za-z][A-Za-z0-9_-]*)"', rf' id="{id_prefix}\1"', svg)
     for node_id, extra in sorted((classes or {}).items()):

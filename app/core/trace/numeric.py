@@ -41,6 +41,16 @@ def _agreeing(ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
     return both_nan | same_inf | (~infinite & near & fits)
 
 
+def _agreeing_one(ours: float, theirs: float) -> bool:
+    """:func:`_agreeing` for two numbers, in Python floats (a scalar function's steps)."""
+    if math.isnan(ours) and math.isnan(theirs):
+        return True
+    if math.isinf(ours) or math.isinf(theirs):
+        return ours == theirs
+    near = abs(ours - theirs) <= ATOL + RTOL * max(abs(ours), abs(theirs))
+    return near and abs(ours) <= FLOAT32_MAX
+
+
 def _pair(ours: Any, theirs: Any) -> tuple[np.ndarray, np.ndarray] | None:
     with np.errstate(all="ignore"):
         left = np.asarray(ours, dtype=np.float64)
@@ -55,6 +65,8 @@ def _pair(ours: Any, theirs: Any) -> tuple[np.ndarray, np.ndarray] | None:
 
 def close(ours: Any, theirs: Any) -> bool:
     """Whether ``ours`` (float64) equals PyTorch's ``theirs`` within float32 tolerance."""
+    if not (np.ndim(ours) or np.ndim(theirs)):  # one number each: _agreeing without arrays
+        return _agreeing_one(float(ours), float(theirs))
     pair = _pair(ours, theirs)
     if pair is None:
         return False

@@ -4,8 +4,9 @@
 #   make run     serve on $(HOST):$(PORT)          e.g. PORT=8123 make run
 #   make test    setup + chromium, then the whole pytest suite (PYTEST_ARGS=...)
 #   make bench   a real server against the torchviz baseline: ratios, a burst of
-#                200 new computations, the fresh-work class (about 2 minutes);
-#                then show(y) of a notebook against the same baseline
+#                200 new computations, the classes, a soak beside a fresh server,
+#                issue 28's goals in one table (about 8 minutes; BENCH_ARGS=--quick
+#                about 4); then show(y) of a notebook against the same baseline
 #   make wheel   the installable package (autograd_playground) as a wheel in dist/
 #   make docker-check  build the Docker image with podman (no daemon) and test it
 #   make fresh-test    make test on a fresh Debian container with a clean clone
@@ -141,8 +142,9 @@ browser-deps:
 test: browser-deps setup $(CHECKOV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+BENCH_ARGS ?=
 bench: setup
-	$(PY) bench/api_vs_torchviz.py
+	$(PY) bench/api_vs_torchviz.py $(BENCH_ARGS)
 	$(PY) bench/notebook.py
 
 # The wheel a notebook installs (`pip install dist/autograd_playground-*.whl`): the

@@ -39,11 +39,20 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import classroom
+import soak
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 POLY_TERMS = 20
 NEURON = "sigmoid(sum(w*x) + b)"
 NEURON_VALUES = {"w": [0.5, -1.0, 2.0], "x": [1.0, 2.0, 3.0], "b": 0.1}
+# Issue 28's two-layer MLP program, with values: W1 4x3, x 3, b1 4, W2 2x4, b2 2, t 2.
+MLP = "h = tanh(W1 @ x + b1)\nout = W2 @ h + b2\nloss = mse(out, t)"
+MLP_VALUES = {
+    "W1": [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6], [-0.7, 0.8, 0.9], [0.2, 0.1, -0.1]],
+    "x": [1.0, 2.0, -1.0], "b1": [0.1, 0.2, 0.3, 0.4],
+    "W2": [[0.5, -0.5, 0.25, 0.1], [-0.3, 0.2, 0.6, -0.4]], "b2": [0.05, -0.05],
+    "t": [1.0, 0.0],
+}
 
 
 def poly(name: str) -> str:
@@ -69,6 +78,20 @@ def neuron_by_hand() -> torch.Tensor:
     x = torch.tensor(NEURON_VALUES["x"], requires_grad=True)
     b = torch.tensor(NEURON_VALUES["b"], requires_grad=True)
     return torch.sigmoid(torch.sum(w * x) + b)
+
+
+def mlp_by_hand() -> torch.Tensor:
+    v = {n: torch.tensor(x, requires_grad=n != "t") for n, x in MLP_VALUES.items()}
+    h = torch.tanh(v["W1"] @ v["x"] + v["b1"])
+    out = v["W2"] @ h + v["b2"]
+    return torch.nn.functional.mse_loss(out, v["t"])
+
+
+def mlp_text(k: int) -> tuple[str, dict]:
+    """The MLP with every name made new by ``k``: a text never sent before."""
+    names = {n: f"{n}n{k}" for n in (*MLP_VALUES, "h", "out", "loss")}
+    text = classroom._IDENTIFIER.sub(lambda m: names.get(m.group(), m.group()), MLP)
+    return text, {names[n]: v for n, v in MLP_VALUES.items()}
 
 
 def ms(fn) -> float:
@@ -168,6 +191,11 @@ def single(base: str, runs: int) -> list[tuple[str, float, float, float]]:
         text = NEURON.replace("w", f"w{k}").replace("x", f"x{k}").replace("b", f"b{k}")
         return {"expression": text, "inputs": {f"{n}{k}": v for n, v in NEURON_VALUES.items()}}
 
+    def mlp_new() -> dict:
+        text, values = mlp_text(next(counter))
+        return {"expression": text, "inputs": values,
+                "requires_grad": {n: not n.startswith("tn") for n in values}}
+
     def seed_hit() -> dict:
         return {"expression": SEED, "inputs": {"x": 2}}
 
@@ -186,6 +214,7 @@ def single(base: str, runs: int) -> list[tuple[str, float, float, float]]:
         ("seed, new value", seed_value, seed_by_hand),
         (f"{POLY_TERMS}-term polynomial, never seen", poly_new, poly_by_hand),
         ("neuron on vectors, never seen", neuron_new, neuron_by_hand),
+        ("two-layer MLP program, never seen", mlp_new, mlp_by_hand),
         ("seed, cache hit", seed_hit, seed_by_hand),
         ('seed, never seen, "symbolic": true', seed_new_symbolic, seed_by_hand),
         ('seed, new value, "symbolic": true', seed_value_symbolic, seed_by_hand),
@@ -243,7 +272,7 @@ async def burst(base: str, n: int) -> dict:
     """N students press Compute at the same moment, each with their own new values."""
     rng = random.Random(11)
     tls = ssl.create_default_context()
-    clients = [classroom.new_client(base, tls) for _ in range(n)]
+    clients = [classroom.new_client(base, tls, classroom.student_address(k)) for k in range(n)]
     go = asyncio.Event()
     answers: list[tuple[int | str, float]] = []
 
@@ -296,70 +325,172 @@ def fresh_class(base: str, pid: int, students: int, mode: str = "fresh") -> dict
 # --- the run --------------------------------------------------------------------
 
 
+class Goals:
+    """Issue 28's goals, each with the figure of this run: printed as one table at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, bool | None]] = []
+
+    def add(self, goal: str, figure: str, bound: str, met: bool | None) -> None:
+        self.rows.append((goal, figure, bound, met))
+
+    def ratio(self, goal: str, rows: dict, case: str, bound: float) -> None:
+        if case not in rows:
+            self.add(goal, "not measured", f"≤ {bound:g}×", None)
+            return
+        b, a, _ = rows[case]
+        self.add(goal, f"{a / b:.2f}× ({a:.1f} of {b:.1f} ms)", f"≤ {bound:g}×", a / b <= bound)
+
+    def print(self) -> None:
+        print(f"\n{'goal (issue 28)':<46}{'figure':<52}{'goal':<26}met")
+        for goal, figure, bound, met in self.rows:
+            verdict = "-" if met is None else "yes" if met else "NO"
+            print(f"{goal:<46}{figure:<52}{bound:<26}{verdict}")
+
+
+def page_goals(goals: Goals, page: dict | None, students: int) -> None:
+    if page is None:
+        goals.add("page class with new functions", "did not run", "", False)
+        return
+    kinds = page["kinds"]
+    errors = sum(k["errors"] + k["rate_limited"] for k in kinds.values())
+    result, panel = kinds["result"], kinds["calculus"]
+    goals.add("page class, new functions: result p95", f"{result['p95_ms']} ms "
+              f"({result['ok']}/{result['count']} answered, {students} students)", "≤ 100 ms",
+              result["p95_ms"] is not None and result["p95_ms"] <= 100)
+    goals.add("page class, new functions: panel p95",
+              f"{panel['p95_ms']} ms (loaded apart {panel['count']} times)", "≤ 300 ms",
+              panel["count"] == 0 or (panel["p95_ms"] is not None and panel["p95_ms"] <= 300))
+    goals.add("page class, new functions: errors", str(errors), "0", errors == 0)
+
+
+def soak_goals(goals: Goals, cmp: dict) -> None:
+    s = soak.summary(cmp)
+    mem = cmp["memory"]
+    for key, name in (("burst_last_ms", "burst of 200, last answer"),
+                      ("result_p95_ms", "page class, result p95"),
+                      ("panel_p95_ms", "page class, panel p95")):
+        a, b, r = s["fresh"][key], s["soaked"][key], s["ratios"][key]
+        figure = "-" if r is None else f"{r:.2f}× ({b:.0f} soaked, {a:.0f} fresh ms)"
+        goals.add(f"all day: {name}", figure, "soaked ≤ 1.2× fresh", None if r is None else r <= 1.2)
+    errors = s["fresh"]["errors"] + s["soaked"]["errors"]
+    goals.add("all day: page class errors, both servers", str(errors), "0", errors == 0)
+    grown = max(mem["after_soak"][0], mem["after_all"][0])
+    goals.add("all day: web process RSS after soak",
+              f"{grown:.0f} MiB (warm {mem['warm'][0]:.0f}, PSS {mem['after_all'][1]:.0f})",
+              f"≤ {mem['bound_mib']:.0f} MiB (warm+{soak.CACHE_BOUNDS_MIB}+{soak.SLACK_MIB})",
+              grown <= mem["bound_mib"])
+    goals.add("all day: soak, server errors", f"{cmp['soak']['server_errors']} of "
+              f"{cmp['soak']['requests']} ({cmp['soak']['per_second']}/s)", "0",
+              cmp["soak"]["server_errors"] == 0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--students", type=int, default=200)
+    parser.add_argument("--soak", type=int, default=20_000, help="requests of the soak; 0: none")
+    parser.add_argument("--quick", action="store_true",
+                        help="a shorter run to try the bench: 10 runs, a soak of 3000")
     parser.add_argument("--no-class", action="store_true", help="skip the fresh-work class")
     parser.add_argument("--workers", type=int, default=None,
                         help="PLAYGROUND_WORKERS for the server; default: the app's")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.soak = 10, min(args.soak, 3000)
+    goals = Goals()
+    load = [os.getloadavg()[0]]
 
-    for by_hand in (seed_by_hand, poly_by_hand, neuron_by_hand):  # the first backward is slow
-        torchviz.make_dot(by_hand()).pipe(format="svg")
+    for by_hand in (seed_by_hand, poly_by_hand, neuron_by_hand, mlp_by_hand):
+        torchviz.make_dot(by_hand()).pipe(format="svg")  # the first backward is slow
     log = Path(tempfile.mkstemp(prefix="bench-server-", suffix=".log")[1])
     proc, base, healthy, first = start(log, args.workers)
     try:
-        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; server "
-              f"with default settings (workers {args.workers or 'one per CPU'}) at {base}")
-        print(f"start: /healthz after {healthy:.1f} s, first computed answer after {first:.1f} s "
-              "(includes the cache warm-up)")
-        print(f"\n{'request':<38}{'baseline ms':>12}{'api ms':>9}{'ratio':>7}"
-              f"{'back to back ms':>17}{'ratio':>7}")
-        rows = single(base, args.runs)
-        for name, b, a, busy in rows:
-            print(f"{name:<38}{b:>12.2f}{a:>9.2f}{a / b:>7.3f}{busy:>17.2f}{busy / b:>7.3f}")
-        seed_base = rows[0][1]
-        print(f"medians of {args.runs} interleaved runs; baseline = torchviz.make_dot(y)"
-              ".pipe(format='svg') in this process; api = POST /api/graph on the server, "
-              "each request after a baseline run (an idle server); back to back = the same "
-              "requests one after another (a busy server: no idle processes to wake)")
-
-        print()
-        for role, pid, rss, pss in memory(proc.pid):
-            print(f"memory: {role:<17} pid {pid:<8} RSS {rss:7.1f} MiB  PSS {pss:7.1f} MiB")
-
-        result = asyncio.run(burst(base, 200))
-        print(f"\nburst: {result['n']} different new computations at once: {result['ok']} x 200 OK "
-              f"{result['statuses']}; p50 {result['p50']:.0f} ms, last answer after "
-              f"{result['last']:.0f} ms (goal: all 200 OK, last within 1000 ms)")
-        if not args.no_class:
-            print()
-            fresh = fresh_class(base, proc.pid, args.students)
-            if fresh is not None:
-                api = fresh["kinds"]["api"]
-                print(f"fresh-work class: {api['ok']}/{api['count']} answered, {api['errors']} "
-                      f"errors, api p50 {api['p50_ms']} ms p95 {api['p95_ms']} ms "
-                      f"(p95 ratio {api['p95_ms'] / seed_base:.2f}x of the seed baseline); "
-                      f"embed burst beyond healthz {fresh['burst_beyond_healthz_p95_ms']} ms")
-            # The same class on the page: each result, then the derivative panel where
-            # the result asks the page to load it. The heaviest mix a class makes.
-            print()
-            page = fresh_class(base, proc.pid, args.students, "fresh-page")
-            if page is not None:
-                kinds = page["kinds"]
-                answered = sum(kinds[k]["ok"] for k in ("result", "calculus"))
-                sent = sum(kinds[k]["count"] for k in ("result", "calculus"))
-                panel = kinds["calculus"]
-                print(f"fresh-work class on the page: {answered}/{sent} answered; result p50 "
-                      f"{kinds['result']['p50_ms']} ms p95 {kinds['result']['p95_ms']} ms; "
-                      f"derivative panel loaded apart {panel['count']} times"
-                      + (f", p50 {panel['p50_ms']} ms p95 {panel['p95_ms']} ms"
-                         if panel["count"] else ""))
+        measure(args, goals, base, proc, healthy, first, load)
     finally:
         classroom.stop_server(proc)
         log.unlink(missing_ok=True)
+    if args.soak:
+        print(f"\nsoak: two servers started the same way; {args.soak} requests of mixed traffic "
+              "to one, then the burst and the page class on both (fresh, soaked, soaked, fresh)")
+        compared = soak.compare(args.soak, args.students)
+        soak.print_compare(compared)
+        soak_goals(goals, compared)
+    load.append(os.getloadavg()[0])
+    goals.print()
+    print(f"load average (1 min) at start {load[0]:.2f}, at the single requests' end "
+          f"{load[1]:.2f}, at the end {load[-1]:.2f}")
     return 0
+
+
+def measure(args, goals: Goals, base: str, proc, healthy: float, first: float,
+            load: list[float]) -> None:
+    """Single requests, memory, the burst and the classes on one server."""
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; server "
+          f"with default settings (workers {args.workers or 'one per CPU'}) at {base}")
+    print(f"start: /healthz after {healthy:.1f} s, first computed answer after {first:.1f} s "
+          "(includes the cache warm-up)")
+    print(f"\n{'request':<38}{'baseline ms':>12}{'api ms':>9}{'ratio':>7}"
+          f"{'back to back ms':>17}{'ratio':>7}")
+    rows = single(base, args.runs)
+    load.append(os.getloadavg()[0])
+    for name, b, a, busy in rows:
+        print(f"{name:<38}{b:>12.2f}{a:>9.2f}{a / b:>7.3f}{busy:>17.2f}{busy / b:>7.3f}")
+    seed_base = rows[0][1]
+    print(f"medians of {args.runs} interleaved runs; baseline = torchviz.make_dot(y)"
+          ".pipe(format='svg') in this process; api = POST /api/graph on the server, "
+          "each request after a baseline run (an idle server); back to back = the same "
+          "requests one after another (a busy server: no idle processes to wake)")
+    by_case = {name: (b, a, busy) for name, b, a, busy in rows}
+    goals.ratio(f"{POLY_TERMS}-term polynomial, never seen", by_case,
+                f"{POLY_TERMS}-term polynomial, never seen", 0.5)
+    goals.ratio("two-layer MLP program, never seen", by_case,
+                "two-layer MLP program, never seen", 0.5)
+    goals.ratio("lesson, never seen", by_case, "seed, never seen", 0.3)
+    goals.ratio("lesson, new value", by_case, "seed, new value", 0.2)
+    goals.ratio("lesson, cache hit", by_case, "seed, cache hit", 0.1)
+
+    print()
+    rows_memory = memory(proc.pid)
+    for role, pid, rss, pss in rows_memory:
+        print(f"memory: {role:<17} pid {pid:<8} RSS {rss:7.1f} MiB  PSS {pss:7.1f} MiB")
+    total = sum(pss for *_, pss in rows_memory)
+
+    result = asyncio.run(burst(base, 200))
+    print(f"\nburst: {result['n']} different new computations at once: {result['ok']} x 200 OK "
+          f"{result['statuses']}; p50 {result['p50']:.0f} ms, last answer after "
+          f"{result['last']:.0f} ms (goal: all 200 OK, last within 1000 ms)")
+    peak = total
+    if not args.no_class:
+        print()
+        fresh = fresh_class(base, proc.pid, args.students)
+        if fresh is not None:
+            api = fresh["kinds"]["api"]
+            peak = max(peak, fresh.get("peak_pss_mib", 0))
+            print(f"fresh-work class: {api['ok']}/{api['count']} answered, {api['errors']} "
+                  f"errors, api p50 {api['p50_ms']} ms p95 {api['p95_ms']} ms "
+                  f"(p95 ratio {api['p95_ms'] / seed_base:.2f}x of the seed baseline); "
+                  f"embed burst beyond healthz {fresh['burst_beyond_healthz_p95_ms']} ms")
+        # The same class on the page, with the teacher's new functions: each result,
+        # then the derivative panel where the result asks the page to load it.
+        print()
+        page = fresh_class(base, proc.pid, args.students, "fresh-page")
+        if page is not None:
+            kinds = page["kinds"]
+            peak = max(peak, page.get("peak_pss_mib", 0))
+            answered = sum(kinds[k]["ok"] for k in ("result", "calculus"))
+            sent = sum(kinds[k]["count"] for k in ("result", "calculus"))
+            panel = kinds["calculus"]
+            print(f"fresh-work class on the page, new functions: {answered}/{sent} answered; "
+                  f"result p50 {kinds['result']['p50_ms']} ms p95 {kinds['result']['p95_ms']} ms; "
+                  f"derivative panel loaded apart {panel['count']} times"
+                  + (f", p50 {panel['p50_ms']} ms p95 {panel['p95_ms']} ms"
+                     if panel["count"] else ""))
+        page_goals(goals, page, args.students)
+    per_process = ", ".join(f"{role} {pss:.0f}" for role, _, _, pss in rows_memory)
+    goals.add("PSS per process (MiB, after warm-up)", per_process[:50], "reported", None)
+    goals.add("PSS of the replica, all processes", f"{total:.0f} MiB idle, {peak:.0f} MiB peak",
+              "< 600 MiB", peak < 600)
 
 
 if __name__ == "__main__":

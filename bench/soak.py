@@ -295,8 +295,12 @@ def compare(requests: int, students: int, seed: int = 3) -> dict[str, Any]:
         plan = [("fresh", fresh, tags[0]), ("soaked", soaked, tags[0]),
                 ("soaked", soaked, tags[1]), ("fresh", fresh, tags[1])]
         for name, (base, pid), tag in plan:
-            got = asyncio.run(burst(base, 200))
-            bursts[name].append(got["last"] if got["ok"] == 200 else float("inf"))
+            # Three bursts a turn, their median: one burst swings by a factor of 3 here.
+            lasts = []
+            for _ in range(3):
+                got = asyncio.run(burst(base, 200))
+                lasts.append(got["last"] if got["ok"] == 200 else float("inf"))
+            bursts[name].append(statistics.median(lasts))
             page = page_class(base, pid, students, tag)
             if page is not None:
                 classes[name].append(page)
@@ -365,18 +369,37 @@ def trace(folder: Path, requests: int, parts: int, frames: int, seed: int = 5) -
             f"BENCH_TRACEMALLOC={frames}", f"BENCH_TRACE_DIR={folder}"])
         warm_up(base, seed)
         reports = [heap(base, "warm")]
-        print(f"trace: warm, web RSS {web_memory(pid)[0]:.0f} MiB, traced "
+        print(f"trace: warm, web RSS {web_memory(pid)[0]:.0f} MiB, traced "  # 0 untraced
               f"{reports[-1]['traced_mib']:.1f} MiB", flush=True)
+        memory = [web_memory(pid)]
         tag = classroom.new_tag()
         for part in range(1, parts + 1):
             result = asyncio.run(soak(base, requests // parts, seed + part, tag + str(part)))
             reports.append(heap(base, f"part{part}"))
+            memory.append(web_memory(pid))
             print(f"trace: part {part}: {describe(result)}; web RSS {web_memory(pid)[0]:.0f} "
                   f"MiB, traced {reports[-1]['traced_mib']:.1f} MiB", flush=True)
     except BaseException:
         servers.stop(failed=True)
         raise
     servers.stop()
+    if frames > 0:
+        growers(folder, parts, frames)
+    objects = [r["objects"] for r in reports]
+    names = set(objects[0]) | set(objects[-1])
+    grown = sorted(names, key=lambda n: objects[0].get(n, 0) - objects[-1].get(n, 0))[:15]
+    print("\nweb process RSS/PSS MiB (warm-up -> each part): "
+          + " -> ".join(f"{r:.0f}/{p:.0f}" for r, p in memory))
+    print("live objects by type (warm-up -> each part):")
+    for name in grown:
+        print(f"  {name:<32}" + " -> ".join(str(o.get(name, '?')) for o in objects))
+    print("caches (warm-up -> end):")
+    for key, value in reports[-1]["caches"].items():
+        print(f"  {key:<16} {json.dumps(reports[0]['caches'].get(key))} -> {json.dumps(value)}")
+
+
+def growers(folder: Path, parts: int, frames: int) -> None:
+    """The allocating lines that grew most between the first and the last snapshot."""
     first = tracemalloc.Snapshot.load(str(folder / "warm.snapshot"))
     last = tracemalloc.Snapshot.load(str(folder / f"part{parts}.snapshot"))
     print("\ntop growers, warm-up to the end (by traceback's allocating line):")
@@ -384,15 +407,6 @@ def trace(folder: Path, requests: int, parts: int, frames: int, seed: int = 5) -
         frame = stat.traceback.format(limit=frames)
         print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+8d} blocks  "
               + " <- ".join(line.strip() for line in frame if line.startswith("  File"))[:600])
-    objects = [r["objects"] for r in reports]
-    names = set(objects[0]) | set(objects[-1])
-    grown = sorted(names, key=lambda n: objects[0].get(n, 0) - objects[-1].get(n, 0))[:15]
-    print("\nlive objects by type (warm-up -> each part):")
-    for name in grown:
-        print(f"  {name:<32}" + " -> ".join(str(o.get(name, '?')) for o in objects))
-    print("\ncaches (warm-up -> end):")
-    for key, value in reports[-1]["caches"].items():
-        print(f"  {key:<16} {json.dumps(reports[0]['caches'].get(key))} -> {json.dumps(value)}")
 
 
 def heap(base: str, name: str) -> dict[str, Any]:
@@ -408,7 +422,8 @@ def main() -> int:
     parser.add_argument("--compare", action="store_true", help="fresh beside soaked")
     parser.add_argument("--trace", type=Path, metavar="DIR", help="tracemalloc snapshots here")
     parser.add_argument("--parts", type=int, default=3, help="with --trace: snapshots")
-    parser.add_argument("--frames", type=int, default=6, help="with --trace: traceback depth")
+    parser.add_argument("--frames", type=int, default=6,
+                        help="with --trace: traceback depth; 0: no tracemalloc, counts only")
     args = parser.parse_args()
     if args.trace:
         trace(args.trace, args.requests, args.parts, args.frames)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,15 +59,45 @@ def show_number(value: sympy.Expr) -> str:
     return text.replace("-", "−")
 
 
-@functools.lru_cache(maxsize=4096)
 def printed(expr: sympy.Expr, texts: tuple[tuple[str, str, int], ...]) -> str:
     """``expr`` in the lesson's notation, each placeholder as its operand's text.
 
     ``texts`` holds (placeholder, text, precedence). Products read ``a·b``,
     quotients ``a/b``, powers with superscript digits (``x²``) or ``^(…)``,
     ``ln``, ``√``, ``σ``, ``|x|``, and PyTorch's step ``[x > 0]``.
+
+    The walk over sympy's tree is done once per formula and operands' *traits*
+    (:func:`_template`), so that a new text of a known shape (other names, other
+    subexpressions) only puts its operands' texts in.
     """
-    names = {n: (t, p) for n, t, p in texts}
+    if any(_STAND_IN in t for _, t, _ in texts):  # pragma: no cover - the language refuses NUL
+        return _print_into(expr, {}, {n: (t, p) for n, t, p in texts})[0]
+    template = _template(expr, tuple((n, p, _traits(t)) for n, t, p in texts))
+    if _STAND_IN not in template:
+        return template
+    operands = [t for _, t, _ in texts]
+    return _STANDING.sub(lambda m: operands[int(m.group(1))], template)
+
+
+# An operand's text stands in the template as NUL, its index, the marks of its traits, NUL.
+_STAND_IN = "\x00"
+# Its lead, where the text starts with a minus, is ASCII "-": the printer writes only "−".
+_STANDING = re.compile("-?\x00(\\d+)[/@]*\x00")
+
+
+def _traits(text: str) -> str:
+    """All the printer reads of an operand's text besides its precedence (_factor): whether
+    it starts with a minus, holds a quotient or a matrix product."""
+    return ("−" if text.startswith(("−", "-")) else "") + "".join(c for c in "/@" if c in text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(expr: sympy.Expr, slots: tuple[tuple[str, int, str], ...]) -> str:
+    """``expr`` printed with each operand as a stand-in of the same traits (_STANDING)."""
+    names = {}
+    for index, (name, precedence, traits) in enumerate(slots):
+        lead, marks = ("-", traits[1:]) if traits.startswith("−") else ("", traits)
+        names[name] = (f"{lead}{_STAND_IN}{index}{marks}{_STAND_IN}", precedence)
     return _print_into(expr, {}, names)[0]
 
 

@@ -103,17 +103,23 @@ def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
 
 def _clusters(trace: Trace, collapsed: tuple[str, ...] = ()) -> str:
     """Each line of a program as one labelled group (a Graphviz cluster, id ``line-h``);
-    a collapsed line is a box instead, and has no cluster."""
+    a collapsed line is a box instead, and has no cluster.
+
+    Each cluster sits in an anonymous subgraph of its own. Graphviz keeps a graph's
+    subgraphs ordered by their ids, which for a named one is the address of its interned
+    name: two clusters side by side came out in any order, and the same program laid out
+    five times gave three pictures. Anonymous subgraphs are numbered as they are read,
+    so the clusters are taken in line order, every time."""
     out = []
     for name, text, ids in trace.groups:
         if not ids or name in collapsed:
             continue
         out.append(
-            f'\tsubgraph {_quote("cluster_" + name)} {{\n\t\tid="{element_id("line", name)}" '
-            f"label={_quote(text)} "
+            f'\tsubgraph {{\n\tsubgraph {_quote("cluster_" + name)} {{\n'
+            f'\t\tid="{element_id("line", name)}" label={_quote(text)} '
             'style="rounded,dashed" color=gray50 fontname=monospace fontsize=10\n'
             + "".join(f'\t\t"{i}"\n' for i in ids)
-            + "\t}\n"
+            + "\t}\n\t}\n"
         )
     return "".join(out)
 

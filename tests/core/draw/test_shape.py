@@ -145,3 +145,16 @@ def test_placeholders_are_distinct_and_bounded() -> None:
 
 def test_the_font_here_gives_every_letter_and_digit_one_width() -> None:
     assert uniform_advance()
+
+
+def test_a_program_is_laid_out_the_same_every_time() -> None:
+    """Graphviz ordered clusters by their names' addresses: the same DOT could give other
+    pictures from one layout to the next. Now they are taken in line order."""
+    import re
+
+    text, values = renamed(MLP, MLP_VALUES, {"h": "hid", "out": "o", "loss": "cluster"})
+    source = compute(text, values)["dot"]
+    pictures = {layout(source) for _ in range(8)}
+    assert len(pictures) == 1
+    clusters = re.findall(r"<title>(cluster_\w+)</title>", pictures.pop())
+    assert clusters == ["cluster_hid", "cluster_o", "cluster_cluster"]  # the lines' order

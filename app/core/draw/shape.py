@@ -13,9 +13,10 @@ The SVG is then byte for byte the one laying out the named DOT would give
 (tests compare both for several shapes and names, of other lengths too).
 
 Graphviz orders a graph's subgraphs by the address of their interned names, so
-that two clusters may be placed in another order when only their names change:
-a DOT with more than one cluster (a program of several lines) is laid out as it
-is.
+that two clusters may be placed in another order when only their names change.
+dot.py puts each cluster in an anonymous subgraph of its own, which keeps them in
+the order written; a DOT with two clusters or more that are not so wrapped is
+laid out as it is.
 
 Placeholders are runs of capital letters that an SVG path never holds alone
 (:data:`ALPHABET`: no path command), so a run of them in the picture is a
@@ -43,6 +44,7 @@ _PART = re.compile(r"\\.|[A-Za-z0-9]+")
 # The attributes whose strings are shown or name something; style="rounded,dashed" is not.
 _NAMING = frozenset({"label", "id"})
 _CLUSTER = "cluster"  # Graphviz draws a subgraph as a box when its name starts with this
+_WRAPPED = '\tsubgraph {\n\tsubgraph "cluster'  # a cluster in an anonymous subgraph (dot.py)
 
 
 def placeholder(length: int, index: int) -> str | None:
@@ -67,8 +69,9 @@ class Renaming:
     @classmethod
     def of(cls, dot_source: str) -> Renaming | None:
         """The placeholders' DOT for ``dot_source``; None where it cannot be had exactly."""
-        if dot_source.count('subgraph "cluster') > 1 or not uniform_advance():
-            return None  # clusters are ordered by their names' addresses in Graphviz
+        clusters = dot_source.count('subgraph "cluster')
+        if clusters > 1 and dot_source.count(_WRAPPED) != clusters or not uniform_advance():
+            return None  # ordered by their names' addresses in Graphviz, where not wrapped
         given: dict[str, str] = {}  # run -> placeholder, in the order met
         counts: dict[int, int] = {}
         failed = False

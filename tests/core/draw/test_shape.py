@@ -55,10 +55,19 @@ SHAPES = {
         (*renamed(LINE, LINE_VALUES, names), "torchviz", ())
         for names in ({}, {"W1": "U1", "x": "z"}, {"h": "E", "W1": "BD", "b1": "id", "x": "Q"})
     ],
+    "the two-layer MLP": [
+        (*renamed(MLP, MLP_VALUES, names), "torchviz", ())
+        for names in ({}, {"W1": "U1", "W2": "U2", "x": "z"},
+                      {"h": "E", "W1": "BD", "t": "Q", "b1": "id"})
+    ],
     "the two-layer MLP with its lines collapsed": [
         (*renamed(MLP, MLP_VALUES, names), "torchviz", ("h", "out", "loss"))
         for names in ({}, {"W1": "U1", "W2": "U2", "x": "z"},
                       {"h": "E", "W1": "BD", "t": "Q", "b1": "id"})
+    ],
+    "the MLP with one line collapsed": [
+        (*renamed(MLP, MLP_VALUES, names), "torchviz", (line,))
+        for names, line in (({}, "h"), ({"h": "g", "b1": "c1"}, "g"), ({"h": "E", "x": "y"}, "E"))
     ],
     "annotated": [
         ("x**2*z + sin(z)", {"x": 3.0, "z": 0.5}, "annotated", ()),
@@ -70,7 +79,9 @@ SHAPES = {
 OTHERS = [
     ("5*v7**3 + 2*v7**2 + 4*v7 + 8", {"v7": 2.0}, "torchviz", ()),
     (*renamed(MLP, MLP_VALUES, {"h": "hid", "out": "o", "loss": "cluster", "W1": "dashed",
-                                "t": "label", "x": "cluster_x"}), "torchviz", ("hid", "o")),
+                                "t": "label", "x": "cluster_x"}), "torchviz", ()),
+    (*renamed(MLP, MLP_VALUES, {"h": "hid", "out": "o", "loss": "cluster", "W1": "dashed",
+                                "t": "label", "x": "cluster_x"}), "annotated", ("hid", "o")),
     (*renamed(MLP, MLP_VALUES, {"b1": "box", "W2": "lightblue"}), "torchviz", ("h", "out")),
     (*renamed(LINE, LINE_VALUES, {"h": "cluster", "x": "dashed"}), "torchviz", ()),
     ("x**2*y + sin(y)", {"x": -3.25, "y": 0.125}, "annotated", ()),
@@ -114,9 +125,12 @@ def test_names_of_other_lengths_are_another_shape() -> None:
     assert first["svg"] == laid_out_anew(first)
 
 
-def test_a_program_of_several_lines_is_laid_out_as_it_is() -> None:
-    """Graphviz orders clusters by the addresses of their names: no reuse across names."""
-    assert Renaming.of(compute(MLP, MLP_VALUES)["dot"]) is None
+def test_clusters_not_in_line_order_are_laid_out_as_they_are() -> None:
+    """Graphviz orders clusters by the addresses of their names, unless each is wrapped."""
+    source = compute(MLP, MLP_VALUES)["dot"]
+    assert Renaming.of(source) is not None
+    bare = source.replace('\tsubgraph {\n\tsubgraph "cluster', '\tsubgraph "cluster')
+    assert bare.count('subgraph "cluster') == 3 and Renaming.of(bare) is None
 
 
 def test_the_placeholders_dot_comes_back_exactly() -> None:

@@ -9,8 +9,11 @@ to see exactly which bytes reach the route.
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
 import logging
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -18,7 +21,12 @@ from fastapi.testclient import TestClient
 
 from autograd_playground.serve.cache import Encoded
 from autograd_playground.web import api
-from autograd_playground.web.known_requests import DIGEST_BYTES, KnownRequests, entry_bytes
+from autograd_playground.web.known_requests import (
+    DIGEST_BYTES,
+    ENTRY_BYTES,
+    KnownRequests,
+    entry_bytes,
+)
 from tests.conftest import run_on_own_loop
 from tests.web.test_middleware import Lines
 
@@ -299,8 +307,10 @@ def test_only_answers_of_200_are_remembered():
 def test_the_least_recently_used_body_is_forgotten_past_the_bytes():
     kept = Kept()
     route = Route(kept)
-    # Room for two of these entries (each its digest and a key of 14 or 15 bytes), not three.
-    known = KnownRequests(route, kept, text_chars=100, max_bytes=2 * (DIGEST_BYTES + 15))
+    # Room for two of these entries (each its digest, a key of 14 or 15 bytes and the
+    # objects that hold them), not three.
+    known = KnownRequests(route, kept, text_chars=100,
+                          max_bytes=2 * (ENTRY_BYTES + DIGEST_BYTES + 15))
     for body in (b"first", b"second", b"third", b"first"):
         run(known, [body])
     assert route.bodies == [b"first", b"second", b"third", b"first"]
@@ -313,15 +323,36 @@ def test_a_long_function_takes_more_of_the_bound_than_a_short_one():
     kept = Kept()
     text = "x + " * 200 + "x"  # 801 characters, as the log line keeps them
     route = Route(kept, text=text)
-    known = KnownRequests(route, kept, text_chars=1000, max_bytes=2000)
+    known = KnownRequests(route, kept, text_chars=1000, max_bytes=3000)
     for body in (b"one", b"two", b"three"):
         run(known, [body])
-    # Two entries of about 820 bytes fit in 2000; a third pushes the oldest out.
+    # Two entries of about 1350 bytes fit in 3000; a third pushes the oldest out.
     assert len(known.known) == 2
     assert known.known.currsize == sum(entry_bytes(entry) for entry in known.known.values())
-    assert known.known.currsize <= 2000
+    assert known.known.currsize <= 3000
     run(known, [b"one"])
     assert len(route.bodies) == 4  # forgotten, so computed again
+
+
+def test_what_is_remembered_takes_no_more_memory_than_the_bound():
+    # A day's traffic fills the bound with short functions: the Python objects that hold
+    # each entry then weigh more than its bytes, and must be counted, or 4 MiB of
+    # remembered bodies take 16 MiB of the web process.
+    bound = 2**20
+    known = KnownRequests(Route(Kept()), Kept(), text_chars=100, max_bytes=bound)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(bound // 100):  # several times as many as fit
+            digest = hashlib.blake2b(b"body %d" % n, digest_size=DIGEST_BYTES).digest()
+            key = hashlib.sha256(b"key %d" % n).hexdigest()  # as the engine's keys
+            known.known[digest] = (key, f"5*x**3 + 2*x**2 + 4*x + {n}")
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert known.known.currsize <= bound
+    assert used <= 1.25 * bound, f"{used / bound:.2f} times the bound"
 
 
 def test_an_entry_larger_than_the_bound_is_not_remembered():

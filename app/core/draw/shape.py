@@ -31,7 +31,10 @@ from __future__ import annotations
 import functools
 import re
 import string
+import threading
 from dataclasses import dataclass
+
+from cachetools import LRUCache, cached
 
 # Capital letters that are no SVG path command (M, C, L, Z, H, V, Q, T, S, A): a
 # path's "M-3.5" holds a lone M, never a lone run of these.
@@ -40,7 +43,7 @@ _RUN_OF_ALPHABET = re.compile(rf"(?<![A-Za-z0-9])[{ALPHABET}]+(?![A-Za-z0-9])")
 # A quoted DOT string and the attribute it is the value of (none: a node's or subgraph's name).
 _QUOTED = re.compile(r'(?:\b([A-Za-z]+)=)?"((?:[^"\\]|\\.)*)"')
 # Inside it: an escape (kept as written) or a run of letters and digits (renamed).
-_PART = re.compile(r"\\.|[A-Za-z0-9]+")
+_PART = re.compile(r"(\\.|[A-Za-z0-9]+)")
 # The attributes whose strings are shown or name something; style="rounded,dashed" is not.
 _NAMING = frozenset({"label", "id"})
 _CLUSTER = "cluster"  # Graphviz draws a subgraph as a box when its name starts with this
@@ -74,53 +77,65 @@ class Renaming:
             return None  # ordered by their names' addresses in Graphviz, where not wrapped
         given: dict[str, str] = {}  # run -> placeholder, in the order met
         counts: dict[int, int] = {}
-        failed = False
-
-        def rename(part: re.Match[str]) -> str:
-            nonlocal failed
-            run = part.group()
-            if run.startswith("\\"):
-                return run
-            found = given.get(run)
-            if found is None:
-                found = placeholder(len(run), counts.get(len(run), 0))
-                if found is None:
-                    failed = True
-                    return run
-                counts[len(run)] = counts.get(len(run), 0) + 1
-                given[run] = found
-            return found
-
-        def quoted(match: re.Match[str]) -> str:
-            attribute, text = match.group(1), match.group(2)
+        renamed = 0
+        # split, not sub with a function: a match object per run cost most of the time.
+        pieces = _QUOTED.split(dot_source)  # outside, attribute, text, outside, ...
+        for i in range(1, len(pieces), 3):
+            attribute, text = pieces[i], pieces[i + 1]
             if attribute is not None and attribute not in _NAMING:
-                return match.group()
+                pieces[i + 1] = f'{attribute}="{text}"'
+                pieces[i] = ""
+                continue
             keep = _CLUSTER if attribute is None and text.startswith(_CLUSTER) else ""
-            head = f"{attribute}=" if attribute is not None else ""
-            return f'{head}"{keep}{_PART.sub(rename, text[len(keep):])}"'
-
-        source = _QUOTED.sub(quoted, dot_source)
-        renaming = cls(source, {p: run for run, p in given.items()})
-        if failed or renaming.back(source) != dot_source:
-            return None  # a placeholder was in the DOT already, or too many names
-        return renaming
+            parts = _PART.split(text[len(keep):])  # between, run or escape, between, ...
+            for k in range(1, len(parts), 2):
+                run = parts[k]
+                if run[0] == "\\":
+                    continue
+                found = given.get(run)
+                if found is None:
+                    found = placeholder(len(run), counts.get(len(run), 0))
+                    if found is None:
+                        return None  # more runs of this length than placeholders
+                    counts[len(run)] = counts.get(len(run), 0) + 1
+                    given[run] = found
+                parts[k] = found
+                renamed += 1
+            pieces[i] = f"{attribute}=" if attribute is not None else ""
+            pieces[i + 1] = f'"{keep}{"".join(parts)}"'
+        source = "".join(pieces)
+        # Every run of placeholder letters is one this wrote: then the names come back
+        # exactly (none was in the DOT already, none is glued to an escape's letter).
+        names = {p: run for run, p in given.items()}
+        runs = _RUN_OF_ALPHABET.findall(source)
+        if len(runs) != renamed or not all(run in names for run in runs):
+            return None
+        return cls(source, names)
 
     def back(self, text: str) -> str | None:
         """``text`` (the placeholders' DOT or SVG) with the names written back; None where
         it holds a run of placeholder letters that is no placeholder of this renaming."""
+        parts = list(_pieces(text))
         names = self.names
-        unknown = False
-
-        def name(match: re.Match[str]) -> str:
-            nonlocal unknown
-            found = names.get(match.group())
+        for i in range(1, len(parts), 2):  # odd places: the runs of placeholder letters
+            found = names.get(parts[i])
             if found is None:
-                unknown = True
-                return match.group()
-            return found
+                return None
+            parts[i] = found
+        return "".join(parts)
 
-        out = _RUN_OF_ALPHABET.sub(name, text)
-        return None if unknown else out
+
+# The laid-out SVGs split at their placeholders, in characters (a drawing's split is
+# asked for again by every drawing of its shape).
+PIECES_CHARS = 8 * 2**20
+_SPLIT = re.compile(rf"(?<![A-Za-z0-9])([{ALPHABET}]+)(?![A-Za-z0-9])")
+
+
+@cached(LRUCache(maxsize=PIECES_CHARS, getsizeof=lambda parts: sum(map(len, parts))),
+        lock=threading.Lock())
+def _pieces(text: str) -> tuple[str, ...]:
+    """``text`` split around its runs of placeholder letters, which are at odd places."""
+    return tuple(_SPLIT.split(text))
 
 
 @functools.cache

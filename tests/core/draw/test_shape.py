@@ -148,6 +148,9 @@ def test_a_placeholder_already_in_the_dot_is_laid_out_as_it_is() -> None:
     """A run of placeholder letters outside the renamed strings would come back as a name."""
     source = 'digraph {\n\tnode [shape=box]\n\t"a" [label="x1"]\n\tBB -> "a"\n}\n'
     assert Renaming.of(source) is None
+    # A run after an escape's letter (\\N: the node's name) would not come back either.
+    assert Renaming.of('digraph {\n\t"a" [label="\\Nxy"]\n}\n') is None
+    assert Renaming.of('digraph {\n\t"a" [label="xy\\l"]\n}\n') is not None
 
 
 def test_placeholders_are_distinct_and_bounded() -> None:

@@ -175,3 +175,13 @@ def test_a_program_is_laid_out_the_same_every_time() -> None:
     assert len(pictures) == 1
     clusters = re.findall(r"<title>(cluster_\w+)</title>", pictures.pop())
     assert clusters == ["cluster_hid", "cluster_o", "cluster_cluster"]  # the lines' order
+
+
+def test_a_renamed_picture_that_says_url_is_laid_out_anew(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sanitizer drops attributes that say url(; a renamed picture is never trusted to."""
+    render.drawn.cache_clear()
+    real = Renaming.back
+    monkeypatch.setattr(Renaming, "back", lambda self, text: real(self, text).replace(
+        'fill="none"', 'fill="url(#x)"'))
+    result = compute("a*x + 1", {"a": 1.0, "x": 2.0})
+    assert "url(" not in result["svg"] and result["svg"] == laid_out_anew(result)

@@ -5,8 +5,8 @@
 #   make test    setup + chromium, then the whole pytest suite (PYTEST_ARGS=...)
 #   make bench   a real server against the torchviz baseline: ratios, a burst of
 #                200 new computations, the classes, a soak beside a fresh server,
-#                issue 28's goals in one table (about 8 minutes; BENCH_ARGS=--quick
-#                about 4); then show(y) of a notebook against the same baseline
+#                issue 28's goals in one table (about 6 minutes; BENCH_ARGS=--quick
+#                about 2); then show(y) of a notebook against the same baseline
 #   make wheel   the installable package (autograd_playground) as a wheel in dist/
 #   make docker-check  build the Docker image with podman (no daemon) and test it
 #   make fresh-test    make test on a fresh Debian container with a clean clone

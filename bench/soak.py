@@ -12,8 +12,9 @@ German.
 ``--compare`` (what ``make bench`` runs, through api_vs_torchviz.py) starts two
 servers the same way, warms both alike, soaks one, and then measures both side
 by side: the burst of 200 and the page class with new functions
-(bench/classroom.py --mode fresh-page), in the order fresh, soaked, soaked,
-fresh, so that the machine's drift falls on both alike. Two servers rather than
+(bench/classroom.py --mode fresh-page), three turns each in the order fresh,
+soaked, soaked, fresh, fresh, soaked, so that the machine's drift falls on both
+alike; each figure is the median of a server's three. Two servers rather than
 one server's CPU per request before and after: the issue's symptom is latency
 under a class, which CPU per request would not show, and this machine's
 timings swing from minute to minute, which only measurements made side by side
@@ -26,8 +27,8 @@ bounds (cache_mb, page_cache_mb), plus 50 MB.
 the soak, then prints the top growers between them, the live objects by type,
 and every cache's size against its bound.
 
-    .venv/bin/python bench/soak.py --compare [--requests 20000]
-    .venv/bin/python bench/soak.py --trace /tmp/soak [--requests 20000]
+    .venv/bin/python bench/soak.py --compare [--requests 40000]
+    .venv/bin/python bench/soak.py --trace /tmp/soak [--requests 40000] [--frames 0]
 """
 
 from __future__ import annotations
@@ -207,6 +208,12 @@ async def soak(base: str, requests: int, seed: int, tag: str) -> dict[str, Any]:
                                  if s.startswith("5") or s.startswith("exc"))}
 
 
+def replica_pss(pid: int) -> float:
+    """The PSS of the server and all its processes (workers, fork server), MiB."""
+    got = [classroom.proc_sample(p) for p in classroom.descendants(pid)]
+    return sum(g[1] for g in got if g) / 1024
+
+
 def web_memory(pid: int) -> tuple[float, float]:
     """The web process's RSS and PSS, MiB."""
     got = classroom.proc_sample(pid)
@@ -289,11 +296,14 @@ def compare(requests: int, students: int, seed: int = 3) -> dict[str, Any]:
         result = asyncio.run(soak(soaked[0], requests, seed, classroom.new_tag()))
         print(f"soak: {describe(result)}", flush=True)
         after = web_memory(soaked[1])
+        replica = [replica_pss(soaked[1])]
         bursts: dict[str, list[float]] = {"fresh": [], "soaked": []}
         classes: dict[str, list[dict]] = {"fresh": [], "soaked": []}
         tags = [classroom.new_tag(), classroom.new_tag()]
+        tags.append(classroom.new_tag())
         plan = [("fresh", fresh, tags[0]), ("soaked", soaked, tags[0]),
-                ("soaked", soaked, tags[1]), ("fresh", fresh, tags[1])]
+                ("soaked", soaked, tags[1]), ("fresh", fresh, tags[1]),
+                ("fresh", fresh, tags[2]), ("soaked", soaked, tags[2])]
         for name, (base, pid), tag in plan:
             # Three bursts a turn, their median: one burst swings by a factor of 3 here.
             lasts = []
@@ -305,20 +315,22 @@ def compare(requests: int, students: int, seed: int = 3) -> dict[str, Any]:
             if page is not None:
                 classes[name].append(page)
         end = web_memory(soaked[1]), web_memory(fresh[1])
+        replica.append(replica_pss(soaked[1]))
     finally:
         servers.stop()
     return {"soak": result, "memory": {"warm": warm[0], "after_soak": after,
                                        "after_all": end[0], "fresh_after_all": end[1],
-                                       "bound_mib": warm[0][0] + CACHE_BOUNDS_MIB + SLACK_MIB},
+                                       "bound_mib": warm[0][0] + CACHE_BOUNDS_MIB + SLACK_MIB,
+                                       "replica_pss": replica},
             "bursts": bursts, "classes": classes}
 
 
 def summary(cmp: dict[str, Any]) -> dict[str, Any]:
-    """Means over the two runs of each server, and the soaked server's ratios to the fresh."""
+    """Medians over the turns of each server, and the soaked server's ratios to the fresh."""
     def p95(name: str, kind: str) -> float | None:
         values = [c["kinds"][kind]["p95_ms"] for c in cmp["classes"][name]]
         values = [v for v in values if v is not None]
-        return statistics.mean(values) if values else None
+        return statistics.median(values) if values else None
 
     def errors(name: str) -> int:
         return sum(k["errors"] + k["rate_limited"] for c in cmp["classes"][name]
@@ -326,7 +338,7 @@ def summary(cmp: dict[str, Any]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name in ("fresh", "soaked"):
-        out[name] = {"burst_last_ms": statistics.mean(cmp["bursts"][name]),
+        out[name] = {"burst_last_ms": statistics.median(cmp["bursts"][name]),
                      "result_p95_ms": p95(name, "result"), "panel_p95_ms": p95(name, "calculus"),
                      "errors": errors(name), "runs": len(cmp["classes"][name])}
     ratios = {}
@@ -339,13 +351,18 @@ def summary(cmp: dict[str, Any]) -> dict[str, Any]:
 
 def print_compare(cmp: dict[str, Any]) -> dict[str, Any]:
     s = summary(cmp)
+
+    def runs(name: str, kind: str) -> str:
+        return ", ".join(str(c["kinds"][kind]["p95_ms"]) for c in cmp["classes"][name])
+
     mem = cmp["memory"]
     for name in ("fresh", "soaked"):
         f = s[name]
         print(f"soak: {name:<6} burst of 200, last answer {f['burst_last_ms']:.0f} ms "
               f"(runs {', '.join(f'{v:.0f}' for v in cmp['bursts'][name])}); page class with new "
-              f"functions: result p95 {f['result_p95_ms']} ms, panel p95 {f['panel_p95_ms']} ms, "
-              f"{f['errors']} errors, {f['runs']} runs")
+              f"functions: result p95 {f['result_p95_ms']:.0f} ms (runs {runs(name, 'result')}), "
+              f"panel p95 {f['panel_p95_ms']:.0f} ms (runs {runs(name, 'calculus')}), "
+              f"{f['errors']} errors")
     print("soak: soaked / fresh: " + ", ".join(
         f"{k} {'-' if v is None else f'{v:.2f}'}x" for k, v in s["ratios"].items()))
     print(f"soak: web process RSS/PSS MiB: after warm-up {mem['warm'][0]:.0f}/{mem['warm'][1]:.0f}, "
@@ -353,7 +370,8 @@ def print_compare(cmp: dict[str, Any]) -> dict[str, Any]:
           f"classes {mem['after_all'][0]:.0f}/{mem['after_all'][1]:.0f} (the fresh server's "
           f"{mem['fresh_after_all'][0]:.0f}/{mem['fresh_after_all'][1]:.0f}); bound "
           f"{mem['bound_mib']:.0f} (after warm-up + {CACHE_BOUNDS_MIB} of cache bounds + "
-          f"{SLACK_MIB})")
+          f"{SLACK_MIB}); the soaked replica's PSS, all processes: after the soak "
+          f"{mem['replica_pss'][0]:.0f}, at the end {mem['replica_pss'][1]:.0f}")
     return s
 
 
@@ -417,7 +435,7 @@ def heap(base: str, name: str) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=40_000)
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--compare", action="store_true", help="fresh beside soaked")
     parser.add_argument("--trace", type=Path, metavar="DIR", help="tracemalloc snapshots here")

@@ -378,13 +378,18 @@ def print_compare(cmp: dict[str, Any]) -> dict[str, Any]:
 # --- what grows ---------------------------------------------------------------------
 
 
-def trace(folder: Path, requests: int, parts: int, frames: int, seed: int = 5) -> None:
-    """One traced server: snapshots after warm-up and after each part of the soak."""
+def trace(folder: Path, requests: int, parts: int, frames: int, env: list[str],
+          seed: int = 5) -> None:
+    """One traced server: snapshots after warm-up and after each part of the soak.
+
+    With small caches (``env``: PLAYGROUND_CACHE_MB=2 PLAYGROUND_PAGE_CACHE_MB=1) they are
+    full after the first part, and what grows between later parts is what is not theirs.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     servers = Servers()
     try:
         base, pid = servers.start("bench.server:traced_app", [
-            f"BENCH_TRACEMALLOC={frames}", f"BENCH_TRACE_DIR={folder}"])
+            f"BENCH_TRACEMALLOC={frames}", f"BENCH_TRACE_DIR={folder}", *env])
         warm_up(base, seed)
         reports = [heap(base, "warm")]
         print(f"trace: warm, web RSS {web_memory(pid)[0]:.0f} MiB, traced "  # 0 untraced
@@ -402,7 +407,9 @@ def trace(folder: Path, requests: int, parts: int, frames: int, seed: int = 5) -
         raise
     servers.stop()
     if frames > 0:
-        growers(folder, parts, frames)
+        growers(folder, "warm", f"part{parts}", frames)
+        if parts > 1:
+            growers(folder, "part1", f"part{parts}", frames)
     objects = [r["objects"] for r in reports]
     names = set(objects[0]) | set(objects[-1])
     grown = sorted(names, key=lambda n: objects[0].get(n, 0) - objects[-1].get(n, 0))[:15]
@@ -416,11 +423,11 @@ def trace(folder: Path, requests: int, parts: int, frames: int, seed: int = 5) -
         print(f"  {key:<16} {json.dumps(reports[0]['caches'].get(key))} -> {json.dumps(value)}")
 
 
-def growers(folder: Path, parts: int, frames: int) -> None:
-    """The allocating lines that grew most between the first and the last snapshot."""
-    first = tracemalloc.Snapshot.load(str(folder / "warm.snapshot"))
-    last = tracemalloc.Snapshot.load(str(folder / f"part{parts}.snapshot"))
-    print("\ntop growers, warm-up to the end (by traceback's allocating line):")
+def growers(folder: Path, start: str, end: str, frames: int) -> None:
+    """The allocating lines that grew most between two snapshots."""
+    first = tracemalloc.Snapshot.load(str(folder / f"{start}.snapshot"))
+    last = tracemalloc.Snapshot.load(str(folder / f"{end}.snapshot"))
+    print(f"\ntop growers, {start} to {end} (by traceback):")
     for stat in last.compare_to(first, "traceback")[:15]:
         frame = stat.traceback.format(limit=frames)
         print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+8d} blocks  "
@@ -440,11 +447,13 @@ def main() -> int:
     parser.add_argument("--compare", action="store_true", help="fresh beside soaked")
     parser.add_argument("--trace", type=Path, metavar="DIR", help="tracemalloc snapshots here")
     parser.add_argument("--parts", type=int, default=3, help="with --trace: snapshots")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="with --trace: environment of the traced server (repeatable)")
     parser.add_argument("--frames", type=int, default=6,
                         help="with --trace: traceback depth; 0: no tracemalloc, counts only")
     args = parser.parse_args()
     if args.trace:
-        trace(args.trace, args.requests, args.parts, args.frames)
+        trace(args.trace, args.requests, args.parts, args.frames, args.server_env)
     if args.compare or not args.trace:
         print_compare(compare(args.requests, args.students))
     return 0

@@ -151,7 +151,8 @@ class Mix:
             return "GET", "/?" + classroom.encode([("expr", HUGE[:30_000]), ("x", "2")]), {}
         if kind == "program":
             suffix = self.new_name() if rng.random() < 0.5 else ""
-            text = PROGRAM.replace("h", "h" + suffix)
+            text = classroom._IDENTIFIER.sub(
+                lambda m: m.group() + suffix if m.group() == "h" else m.group(), PROGRAM)
             values = {n: round(v + rng.uniform(-1, 1), 3) for n, v in PROGRAM_VALUES.items()}
             return "POST", "/api/graph", {"json": {"expression": text, "inputs": values}}
         if kind == "train api":
@@ -220,10 +221,10 @@ def web_memory(pid: int) -> tuple[float, float]:
     return (got[0] / 1024, got[1] / 1024) if got else (float("nan"), float("nan"))
 
 
-def warm_up(base: str, seed: int) -> None:
+def warm_up(base: str, seed: int) -> dict[str, Any]:
     """What every server gets before it is measured: a few of each kind, so that first-call
     costs (imports, compiled templates, the workers' first jobs) are paid."""
-    asyncio.run(soak(base, 600, seed, classroom.new_tag()))
+    return asyncio.run(soak(base, 600, seed, classroom.new_tag()))
 
 
 def describe(result: dict[str, Any]) -> str:
@@ -288,8 +289,8 @@ def compare(requests: int, students: int, seed: int = 3) -> dict[str, Any]:
     servers = Servers()
     try:
         fresh, soaked = servers.start(), servers.start()
-        for base, _ in (fresh, soaked):
-            warm_up(base, seed)
+        for name, (base, _) in (("fresh", fresh), ("soaked-to-be", soaked)):
+            print(f"soak: warm-up of the {name} server: {describe(warm_up(base, seed))}")
         warm = web_memory(soaked[1]), web_memory(fresh[1])
         print(f"soak: after warm-up, web process RSS/PSS MiB: soaked-to-be {warm[0][0]:.0f}/"
               f"{warm[0][1]:.0f}, fresh {warm[1][0]:.0f}/{warm[1][1]:.0f}", flush=True)

@@ -373,6 +373,10 @@ def soak_goals(goals: Goals, cmp: dict) -> None:
         a, b, r = s["fresh"][key], s["soaked"][key], s["ratios"][key]
         figure = "-" if r is None else f"{r:.2f}× ({b:.0f} soaked, {a:.0f} fresh ms)"
         goals.add(f"all day: {name}", figure, "soaked ≤ 1.2× fresh", None if r is None else r <= 1.2)
+    for key, name in (("web_cpu_ms", "web process"), ("workers_cpu_ms", "workers")):
+        a, b, r = s["fresh"][key], s["soaked"][key], s["ratios"][key]
+        figure = "-" if r is None else f"{r:.2f}× ({b:.2f} soaked, {a:.2f} fresh)"
+        goals.add(f"all day: CPU ms per request, {name}", figure, "reported", None)
     errors = s["fresh"]["errors"] + s["soaked"]["errors"]
     goals.add("all day: page class errors, both servers", str(errors), "0", errors == 0)
     grown = max(mem["after_soak"][0], mem["after_all"][0])

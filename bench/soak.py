@@ -337,13 +337,20 @@ def summary(cmp: dict[str, Any]) -> dict[str, Any]:
         return sum(k["errors"] + k["rate_limited"] for c in cmp["classes"][name]
                    for k in c["kinds"].values())
 
+    def cpu_ms(name: str, who: str) -> float | None:
+        """The web process's (or the workers') CPU per request of the page class, ms."""
+        values = [c["cpu_seconds"][who] * 1000 / c["requests"] for c in cmp["classes"][name]
+                  if who in c.get("cpu_seconds", {}) and c["requests"]]
+        return statistics.median(values) if values else None
+
     out: dict[str, Any] = {}
     for name in ("fresh", "soaked"):
-        out[name] = {"burst_last_ms": statistics.median(cmp["bursts"][name]),
+        out[name] = {"web_cpu_ms": cpu_ms(name, "server"), "workers_cpu_ms": cpu_ms(name, "workers"),
+                     "burst_last_ms": statistics.median(cmp["bursts"][name]),
                      "result_p95_ms": p95(name, "result"), "panel_p95_ms": p95(name, "calculus"),
                      "errors": errors(name), "runs": len(cmp["classes"][name])}
     ratios = {}
-    for key in ("burst_last_ms", "result_p95_ms", "panel_p95_ms"):
+    for key in ("burst_last_ms", "result_p95_ms", "panel_p95_ms", "web_cpu_ms", "workers_cpu_ms"):
         a, b = out["fresh"][key], out["soaked"][key]
         ratios[key] = None if not a or b is None else b / a
     out["ratios"] = ratios
@@ -363,7 +370,8 @@ def print_compare(cmp: dict[str, Any]) -> dict[str, Any]:
               f"(runs {', '.join(f'{v:.0f}' for v in cmp['bursts'][name])}); page class with new "
               f"functions: result p95 {f['result_p95_ms']:.0f} ms (runs {runs(name, 'result')}), "
               f"panel p95 {f['panel_p95_ms']:.0f} ms (runs {runs(name, 'calculus')}), "
-              f"{f['errors']} errors")
+              f"{f['errors']} errors; CPU per request of the class: web process "
+              f"{f['web_cpu_ms']:.2f} ms, workers {f['workers_cpu_ms']:.2f} ms")
     print("soak: soaked / fresh: " + ", ".join(
         f"{k} {'-' if v is None else f'{v:.2f}'}x" for k, v in s["ratios"].items()))
     print(f"soak: web process RSS/PSS MiB: after warm-up {mem['warm'][0]:.0f}/{mem['warm'][1]:.0f}, "

@@ -18,7 +18,7 @@ alike; each figure is the median of a server's three. Two servers rather than
 one server's CPU per request before and after: the issue's symptom is latency
 under a class, which CPU per request would not show, and this machine's
 timings swing from minute to minute, which only measurements made side by side
-cancel. The web process's RSS and PSS are taken after warm-up and after the
+cancel (the CPU per request of each class is printed beside its latency). The web process's RSS and PSS are taken after warm-up and after the
 soak, against the bound: its size after warm-up, plus the configured cache
 bounds (cache_mb, page_cache_mb), plus 50 MB.
 

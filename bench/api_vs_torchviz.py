@@ -463,6 +463,8 @@ def measure(args, goals: Goals, base: str, proc, healthy: float, first: float,
     total = sum(pss for *_, pss in rows_memory)
 
     result = asyncio.run(burst(base, 200))
+    result["last"] = result["last"] or float("nan")
+    result["p50"] = result["p50"] or float("nan")
     print(f"\nburst: {result['n']} different new computations at once: {result['ok']} x 200 OK "
           f"{result['statuses']}; p50 {result['p50']:.0f} ms, last answer after "
           f"{result['last']:.0f} ms (goal: all 200 OK, last within 1000 ms)")

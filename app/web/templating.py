@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gettext as gettext_module
+import re
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -35,9 +36,42 @@ STATIC = ROOT / "static"
 Environments = dict[str, Environment]
 
 
+class TranslatedLoader(FileSystemLoader):
+    """The templates, each ``{{ _("text") }}`` without placeholders already written out.
+
+    Such a call's output is the same on every render: the translated text as markup
+    (Jinja's new-style gettext, remembered_gettext). A result's block made about 260
+    calls through Jinja's context for these and a few others, a fifth of its render;
+    the text is now put in when the template is loaded, once per language. A
+    translation holding a brace stays a call, so that it is never read as a tag.
+    """
+
+    def __init__(self, searchpath: Path, translate: Callable[[str], str]):
+        super().__init__(searchpath)
+        self.translate = translate
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return _SIMPLE_CALL.sub(self._written, source), filename, uptodate
+
+    def _written(self, call: re.Match[str]) -> str:
+        text = call.group(1) if call.group(1) is not None else call.group(2)
+        try:
+            out = self.translate(text) % {}  # as gettext formats a text without placeholders
+        except (KeyError, ValueError, TypeError):  # a placeholder after all: Jinja says so
+            return call.group()
+        return call.group() if "{" in out or "}" in out else out
+
+
+# {{ _("text") }} or {{ _('text') }}, alone in its braces, with no escapes in the text;
+# not {{- _(...) -}}, which also strips the whitespace around it.
+_SIMPLE_CALL = re.compile(r"""\{\{\s*_\((?:"([^"\\]*)"|'([^'\\]*)')\)\s*\}\}""")
+
+
 def environment(lang: str, static_version: str = "") -> Environment:
+    translations = i18n.translations(lang)
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=TranslatedLoader(TEMPLATES, translations.gettext),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -46,7 +80,6 @@ def environment(lang: str, static_version: str = "") -> Environment:
         # render asks the file system whether the file changed. Restart to see edits.
         auto_reload=False,
     )
-    translations = i18n.translations(lang)
     env.install_gettext_translations(translations, newstyle=True)
     env.globals["gettext"] = env.globals["_"] = remembered_gettext(translations)
     # static_url("app/main.js") -> /static/<version>/app/main.js (see assets.py).

@@ -418,7 +418,8 @@ def main() -> int:
         log.unlink(missing_ok=True)
     if args.soak:
         print(f"\nsoak: two servers started the same way; {args.soak} requests of mixed traffic "
-              "to one, then the burst and the page class on both (fresh, soaked, soaked, fresh)")
+              "to one, then the burst and the page class on both, three turns each (fresh, soaked, soaked, "
+              "fresh, fresh, soaked)")
         compared = soak.compare(args.soak, args.students)
         soak.print_compare(compared)
         soak_goals(goals, compared)

@@ -30,6 +30,22 @@ from autograd_playground.serve.settings import Settings
 from autograd_playground.web.main import create_app
 
 
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """The session's one Playwright, for every folder's browser tests: its sync API runs an
+    event loop of its own, so a second one started in the same thread fails."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser-deps` installs Debian's chromium")
+    with sync_playwright() as p:
+        yield p
+
+
 @pytest.fixture(autouse=True)
 def fresh_pictures() -> None:
     """Each test lays out its own graphs: no picture remembered from another test."""

@@ -26,7 +26,6 @@ from playwright.sync_api import (
     Frame,
     Page,
     Playwright,
-    sync_playwright,
 )
 
 from bench import server
@@ -110,14 +109,6 @@ def link(base_url: str) -> Callable[..., str]:
         return f"{base_url}/?" + urlencode({"expr": expr, **params}, quote_via=quote)
 
     return make
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make browser-deps` installs Debian's chromium")
-    with sync_playwright() as p:
-        yield p
 
 
 def _launch(playwright: Playwright) -> Browser:

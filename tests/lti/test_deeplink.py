@@ -20,7 +20,6 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
-from playwright.sync_api import sync_playwright
 from starlette.requests import Request
 
 from autograd_playground.serve.settings import Settings
@@ -332,31 +331,30 @@ def test_the_picker_may_be_framed_by_the_platform_only(launch, tool, platform):
 
 
 @pytest.mark.e2e
-def test_a_teacher_picks_an_exercise_in_the_platforms_dialog(platform, tool):
+def test_a_teacher_picks_an_exercise_in_the_platforms_dialog(platform, tool, playwright):
     hint = platform.prepare(message_type=DEEP_LINKING, user="teacher-" + secrets.token_hex(4))
     before = len(platform.deep_links)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 800})
-            page.set_default_timeout(15_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{platform.url}/course/{hint}")
-            frame = page.frame_locator("#tool")
-            # Typed as a teacher types it: the value fields follow the function (htmx).
-            frame.locator("textarea#expr").fill(CUBIC_SINE)
-            frame.locator("[data-testid=value-x]").wait_for()
-            frame.locator("[data-testid=value-x]").fill("1.3")
-            frame.locator("[data-testid=mode-exercise]").check()
-            frame.locator("[data-testid=picker-attempts]").fill("2")
-            frame.locator("[data-testid=picker-title]").fill("Cubic times sine")
-            frame.locator("[data-testid=picker-add]").click()
-            # picker.js posts the signed answer back at once: the platform's page says so.
-            frame.locator("[data-testid=received]").wait_for()
-            assert errors == []
-        finally:
-            browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    try:
+        page = browser.new_page(viewport={"width": 1100, "height": 800})
+        page.set_default_timeout(15_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{platform.url}/course/{hint}")
+        frame = page.frame_locator("#tool")
+        # Typed as a teacher types it: the value fields follow the function (htmx).
+        frame.locator("textarea#expr").fill(CUBIC_SINE)
+        frame.locator("[data-testid=value-x]").wait_for()
+        frame.locator("[data-testid=value-x]").fill("1.3")
+        frame.locator("[data-testid=mode-exercise]").check()
+        frame.locator("[data-testid=picker-attempts]").fill("2")
+        frame.locator("[data-testid=picker-title]").fill("Cubic times sine")
+        frame.locator("[data-testid=picker-add]").click()
+        # picker.js posts the signed answer back at once: the platform's page says so.
+        frame.locator("[data-testid=received]").wait_for()
+        assert errors == []
+    finally:
+        browser.close()
     [item] = platform.deep_links[before][DL + "content_items"]
     assert item["title"] == "Cubic times sine"
     assert item["lineItem"] == {"scoreMaximum": 4, "label": "Cubic times sine",
@@ -367,23 +365,22 @@ def test_a_teacher_picks_an_exercise_in_the_platforms_dialog(platform, tool):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("width, height, locale", [(800, 600, "en"), (375, 740, "de")])
-def test_the_picker_fits_a_dialog_without_sideways_scroll(platform, tool, width, height, locale):
+def test_the_picker_fits_a_dialog_without_sideways_scroll(platform, tool, width, height, locale, playwright):
     hint = platform.prepare(message_type=DEEP_LINKING, locale=locale,
                             user="teacher-" + secrets.token_hex(4))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(15_000)
-            page.goto(f"{tool.url}/lti/login?" + urlencode(platform.login_params(hint)))
-            page.locator("[data-testid=mode-exercise]").check()
-            page.locator("[data-testid=picker-attempts]").wait_for()
-            sizes = page.evaluate("""() => ({
-              scroll: document.documentElement.scrollWidth,
-              right: Math.max(...[...document.querySelectorAll('.picker *')]
-                                .map(e => e.getBoundingClientRect().right)),
-            })""")
-        finally:
-            browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    try:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(15_000)
+        page.goto(f"{tool.url}/lti/login?" + urlencode(platform.login_params(hint)))
+        page.locator("[data-testid=mode-exercise]").check()
+        page.locator("[data-testid=picker-attempts]").wait_for()
+        sizes = page.evaluate("""() => ({
+          scroll: document.documentElement.scrollWidth,
+          right: Math.max(...[...document.querySelectorAll('.picker *')]
+                            .map(e => e.getBoundingClientRect().right)),
+        })""")
+    finally:
+        browser.close()
     assert sizes["scroll"] <= width
     assert sizes["right"] <= width - 4  # every part of the picker inside the frame

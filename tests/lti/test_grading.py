@@ -359,15 +359,12 @@ def test_each_attempt_scores_its_own_user(launch, tool, platform):
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
+def chromium(playwright: Any) -> Iterator[Any]:
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield browser
+    browser.close()
 
 
 def in_course(chromium: Any, platform: Any, who: str, attempts: int = 1, **options: Any) -> Any:

@@ -15,7 +15,7 @@ from html import unescape
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect
 
 from autograd_playground.web.lti import errors
 from autograd_playground.web.lti.model import RESOURCE_LINK
@@ -124,14 +124,13 @@ def other_site(tmp_path_factory) -> Iterator[tuple[Platform, Tool]]:
 
 
 @pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser: Browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        browser.close()
+def page(playwright: Playwright) -> Iterator[Page]:
+    browser: Browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                         headless=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    browser.close()
 
 
 @pytest.mark.e2e

@@ -379,6 +379,9 @@ class Served:
     def __init__(self, app: Any, port: int):
         self.server = uvicorn.Server(uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+            # In the test process: uvicorn's dictConfig would close every handler there,
+            # pytest's log capture among them, for every later test.
+            log_config=None,
         ))
         self.url = f"http://127.0.0.1:{port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -275,23 +275,31 @@ async def opened(request: Request, fields: QueryParams) -> tuple[str, attempts.S
     return sid, session
 
 
+async def worked_out(request: Request, fields: QueryParams) -> tuple[Any, ...] | Response:
+    """The open session an answer or a finish names, its state computed as kept at launch,
+    the page's language and the progress so far; or the refusal. Raises StoreDown."""
+    found = await opened(request, fields)
+    if isinstance(found, Response):
+        return found
+    sid, session = found
+    lang = i18n.negotiate(session.lang, request.headers.get("accept-language"))
+    computed = await compute(request, launch_state(session.state, session.lang), lang)
+    if isinstance(computed, int):
+        return refuse(UNAVAILABLE, BUSY_MESSAGE, session.lang)
+    return sid, session, computed, lang, await progress(lti_of(request), sid, computed)
+
+
 @router.post("/lti/answer", summary="A graded exercise: one answer (or a reveal) of one step")
 async def answer(request: Request) -> Response:
     fields = await form_fields(request)
     if fields is None:
         log.info("LTI answer refused: fields other than an answer's")
         return refuse(BAD_REQUEST, SCORE_REFUSED)
-    lti = lti_of(request)
     try:
-        found = await opened(request, fields)
+        found = await worked_out(request, fields)
         if isinstance(found, Response):
             return found
-        sid, session = found
-        lang = i18n.negotiate(session.lang, request.headers.get("accept-language"))
-        computed = await compute(request, launch_state(session.state, session.lang), lang)
-        if isinstance(computed, int):
-            return refuse(UNAVAILABLE, BUSY_MESSAGE, session.lang)
-        now = await progress(lti, sid, computed)
+        sid, session, computed, lang, now = found
         step = read_step(fields.get("step"))
         question = computed.question(step)
         if question is None:
@@ -340,19 +348,13 @@ async def finish(request: Request) -> Response:
     fields = await form_fields(request)
     if fields is None:
         return refuse(BAD_REQUEST, SCORE_REFUSED)
-    lti = lti_of(request)
     try:
-        found = await opened(request, fields)
+        found = await worked_out(request, fields)
         if isinstance(found, Response):
             return found
-        sid, session = found
-        lang = i18n.negotiate(session.lang, request.headers.get("accept-language"))
-        computed = await compute(request, launch_state(session.state, session.lang), lang)
-        if isinstance(computed, int):
-            return refuse(UNAVAILABLE, BUSY_MESSAGE, session.lang)
-        now = await progress(lti, sid, computed)
+        sid, session, computed, lang, now = found
         if now.sent != "sent":
-            await send_score(lti, sid, session, computed, now)
+            await send_score(lti_of(request), sid, session, computed, now)
         return await activity(request, sid, session, computed, lang)
     except StoreDown:
         return refuse(UNAVAILABLE, STORE_DOWN)

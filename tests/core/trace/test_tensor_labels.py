@@ -15,6 +15,8 @@ from autograd_playground.core.teach import explain
 from autograd_playground.core.trace.labels import MAX_LABEL, UNKEPT
 from autograd_playground.core.trace.modules import capture
 
+from .tensors import Cube, mlp
+
 
 def leaf(value) -> torch.Tensor:
     return torch.tensor(value, requires_grad=True)
@@ -76,11 +78,6 @@ def test_the_lessons_rules_are_the_pages_and_agree_with_pytorch():
     assert len(rules) == 10 and all(r["agrees"] is True for r in rules)
 
 
-def mlp() -> torch.nn.Sequential:
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
-
-
 def test_an_mlps_labels_name_its_parameters_and_its_ops():
     model, x, target = mlp(), torch.tensor([[1.0, 2.0]]), torch.tensor([[0.5]])
     loss = torch.nn.functional.mse_loss(model(x), target)
@@ -111,18 +108,6 @@ def test_a_captured_mlp_reads_its_modules_and_its_rules_still_agree():
     rules = {r["formula"]: r["agrees"] for s in data["steps"] for r in s["rules"] if r and r["kind"] != "own"}
     assert rules["2·((Linear 2) − target)/n·g"] is True
     assert rules["1 − tanh(Linear 0)²"] is True
-
-
-class Cube(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return a**3
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return 3 * a**2 * g
 
 
 def test_a_custom_function_reads_as_its_class_and_its_consumer_over_it():

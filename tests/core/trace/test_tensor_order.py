@@ -16,17 +16,7 @@ from autograd_playground.core.pipeline import compute, compute_tensor
 from autograd_playground.core.trace.modules import capture
 from autograd_playground.core.trace.tensor import trace_tensor
 
-
-class Cube(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return a**3
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return 3 * a**2 * g
+from .tensors import Cube
 
 
 def _leaves() -> dict[str, torch.Tensor]:

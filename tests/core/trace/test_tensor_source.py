@@ -16,31 +16,14 @@ from autograd_playground.core.teach import explain
 from autograd_playground.core.trace.modules import capture
 from autograd_playground.core.trace.tensor import BACKWARD_FAILED, FREED, NOT_SCALAR, trace_tensor
 
+from .tensors import Cube, mlp
+
 LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
 
 
 def lesson() -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.tensor(2.0, requires_grad=True)
     return x, 5 * x**3 + 2 * x**2 + 4 * x + 8
-
-
-def mlp() -> torch.nn.Sequential:
-    torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
-
-
-class Cube(torch.autograd.Function):
-    """a³, with its own backward: a node no formula here knows."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return a**3
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return 3 * a**2 * g
 
 
 def test_the_lesson_gives_the_typed_functions_nodes_steps_and_72():

@@ -20,7 +20,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -38,6 +38,7 @@ from ..state import PageState, from_query, variables_of, with_variables
 from ..templating import render
 from .answers import questions
 from .errors import language, refuse
+from .forms import form_pairs
 from .keys import sign
 from .model import CLAIM, CUSTOM_ATTEMPTS, CUSTOM_STATE, DL_CLAIM, Launch
 from .stores import StoreDown
@@ -246,12 +247,8 @@ async def choose(request: Request) -> Response:
 
 async def form_of(request: Request) -> ImmutableMultiDict[str, str]:
     """The picker's url-encoded fields, repeated ones (grad) kept; BodyLimit bounds the body."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        return ImmutableMultiDict()
-    body = (await request.body()).decode("utf-8", "replace")
     try:
-        return ImmutableMultiDict(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+        return ImmutableMultiDict(await form_pairs(request, MAX_FIELDS))
     except ValueError:  # more fields than a picker has
         return ImmutableMultiDict()
 

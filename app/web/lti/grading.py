@@ -24,7 +24,6 @@ import math
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -41,6 +40,7 @@ from ..state import PageState, from_query, output_of, read_step
 from ..templating import render
 from . import ags, answers, attempts
 from .errors import BAD_REQUEST, FORBIDDEN, UNAVAILABLE, language, refuse
+from .forms import form_pairs
 from .model import CUSTOM_STATE, Launch
 from .stores import StoreDown
 
@@ -249,12 +249,8 @@ async def send_score(
 async def form_fields(request: Request) -> QueryParams | None:
     """An answer's form fields, or None when it carries one an answer does not have (such
     as a score): the server counts the points itself."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = (await request.body()).decode("utf-8", "replace")  # bounded by BodyLimit
-    if kind != "application/x-www-form-urlencoded":
-        body = ""
     try:
-        fields = QueryParams(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+        fields = QueryParams(await form_pairs(request, MAX_FIELDS))
     except ValueError:  # more fields than an answer has
         return None
     if set(fields.keys()) - ANSWER_FIELDS:

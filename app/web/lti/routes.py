@@ -29,7 +29,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from fastapi import APIRouter, Depends, Request
@@ -53,6 +53,7 @@ from .errors import (
     UNAVAILABLE,
     refuse,
 )
+from .forms import form_pairs
 from .keys import KeyProblem, PlatformKeys, unverified_header
 from .model import DEEP_LINKING
 from .stores import MemoryStore, RedisStore, StoreDown
@@ -222,12 +223,8 @@ async def form_of(request: Request) -> dict[str, str]:
     """An url-encoded POST body's fields (BodyLimit bounds its size); else nothing."""
     if request.method != "POST":
         return {}
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        return {}
-    body = (await request.body()).decode("ascii", "replace")
     try:
-        return dict(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+        return dict(await form_pairs(request, MAX_FIELDS, "ascii"))
     except ValueError:  # more fields than MAX_FIELDS
         return {}
 

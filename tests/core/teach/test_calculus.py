@@ -11,6 +11,8 @@ from __future__ import annotations
 import gc
 import math
 import re
+import signal
+import sys
 import time
 
 import numpy as np
@@ -322,3 +324,29 @@ def test_a_deadline_that_falls_in_a_garbage_collection_is_not_lost():
                     pass
     finally:
         gc.callbacks.remove(slow_callback)
+
+
+def test_an_alarm_on_the_gc_callbacks_own_lines_waits_for_the_next():
+    # The first line of the callback that marks a collection runs before the mark: an
+    # alarm there would raise inside the callback, and be lost (seen once in CI).
+    with calculus._deadline(60):
+        late = signal.getsignal(signal.SIGALRM)
+        starts, ends = gc.callbacks[0], gc.callbacks[-1]
+        raised = []
+
+        def profile(frame, event, arg):
+            if event == "call" and frame.f_code in (starts.__code__, ends.__code__):
+                try:
+                    late(signal.SIGALRM, frame)  # as if the alarm fell on its first line
+                except calculus._Late:
+                    raised.append(frame.f_code.co_name)
+
+        sys.setprofile(profile)
+        try:
+            starts("start", {})
+            ends("stop", {})
+        finally:
+            sys.setprofile(None)
+        assert raised == []
+        with pytest.raises(calculus._Late):  # anywhere else, it raises
+            late(signal.SIGALRM, sys._getframe())

@@ -2,7 +2,7 @@
 // for a browser that blocks the launch's cookie in the platform's frame. The server
 // (app/web/lti/storage.py) says what to do in the data-* of #lti-storage:
 //   put: keep the state in the platform's window, then go on to the platform's auth URL;
-//   get: read the state back and send the launch again, the state in X-Lti-Storage.
+//   get: read the state back and submit the launch again, the state in lti_storage.
 const WAIT_MS = 3000;
 
 const box = document.getElementById("lti-storage");
@@ -47,18 +47,23 @@ function refused() {
   document.querySelector("[data-testid=error]").hidden = false;
 }
 
-async function launchAgain(data, value) {
-  const answer = await fetch(data.action, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Lti-Storage": value },
-    body: new URLSearchParams({ id_token: data.token, state: data.state }),
-  });
-  const html = await answer.text();
-  // The activity, the picker or a refusal, as the launch's own document.
-  document.open();
-  document.write(html);
-  document.close();
+// The launch again, as a form of this page (our origin), so that its answer is the
+// frame's own document: the activity, the picker or a refusal.
+function launchAgain(data, value) {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = data.action;
+  form.hidden = true;
+  const fields = { id_token: data.token, state: data.state, lti_storage: value };
+  for (const [name, field] of Object.entries(fields)) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = field;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
 }
 
 if (box) {
@@ -71,7 +76,7 @@ if (box) {
     ask(data.target, data.origin, { subject: "lti.get_data", key: data.key })
       .then((reply) => {
         if (reply.value !== data.state) throw new Error("another state");
-        return launchAgain(data, reply.value);
+        launchAgain(data, reply.value);
       })
       .catch(refused);
   }

@@ -155,7 +155,7 @@ async def launch(request: Request, lti: LtiDep) -> Response:
     if not token or not state or len(state) > 128:
         return refuse(BAD_REQUEST, NO_LOGIN)
     by_cookie = request.cookies.get(COOKIE_PREFIX + state) == state
-    from_storage = request.headers.get(storage.HEADER)
+    from_storage = form.get(storage.FIELD)
     try:
         if not by_cookie and from_storage is None:
             # Without the cookie, a login that used the platform's storage reads it back.
@@ -171,7 +171,8 @@ async def launch(request: Request, lti: LtiDep) -> Response:
     except StoreDown:
         return refuse(UNAVAILABLE, STORE_DOWN)
     login = json.loads(kept)
-    by_storage = bool(login.get("storage")) and from_storage == state and same_origin(request)
+    by_storage = (bool(login.get("storage")) and from_storage == state
+                  and storage.from_our_page(request, public_base_url(request, lti.settings)))
     if not (by_cookie or by_storage):
         log.info("LTI launch refused: the state is not bound to this browser")
         return refuse(FORBIDDEN, NO_COOKIE)
@@ -207,11 +208,6 @@ def storage_check(request: Request, lti: Lti, login: dict[str, Any], state: str,
         return refuse(FORBIDDEN, NOT_REGISTERED)
     return storage.get_page(request, login["storage"], registration.auth_login_url, state, token,
                             LAUNCH_PATH, None)
-
-
-def same_origin(request: Request) -> bool:
-    """Whether a fetch came from our own page, as far as the browser says (Sec-Fetch-Site)."""
-    return request.headers.get("sec-fetch-site", "same-origin") == "same-origin"
 
 
 @router.get(JWKS_PATH, summary="The tool's public keys (JWKS)")

@@ -8,14 +8,17 @@ it goes on to the platform's auth URL; the cookie is set too.
 
 At the launch, when the cookie did not come back, the launch answers with the
 same page in its "get" mode: the script asks the platform's storage for the
-state (``lti.get_data``) and, only when the platform gives it, sends the launch
-again with ``fetch`` and the state in the ``X-Lti-Storage`` header. A page of
-another site cannot send that header here (it would need a CORS preflight,
-which /lti/launch does not answer), and the platform's storage of a browser
-holds only the states that this browser's logins put there. So a launch that
-came with the header was read from this browser's platform storage by our own
-script, as a cookie would be read from this browser. The script writes the
-answer (the activity, the picker, or a refusal) into its document.
+state (``lti.get_data``) and, only when the platform gives it, submits the
+launch again from this page, the state in the ``lti_storage`` field. The launch
+takes that field only from a page of our own origin, as the browser says:
+``Sec-Fetch-Site: same-origin``, or where a browser sends no Sec-Fetch-* headers,
+an ``Origin`` equal to our own. A page of another site can post the field, but
+not as our origin; and the platform's storage of a browser holds only the
+states that this browser's logins put there. So a launch that came with the
+field was read from this browser's platform storage by our own script, as a
+cookie would be read from this browser. The second launch is a plain form
+navigation, so its answer (the activity, the picker, or a refusal) is the
+frame's own document.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from ..state import PageState
 from ..templating import render
 from .errors import language
 
-HEADER = "x-lti-storage"
+FIELD = "lti_storage"  # the state, as the script read it from the platform
 # The key the state is kept under in the platform's storage.
 KEY_PREFIX = "lti_state_"
 # A target the spec allows: the platform's window, or one of its frames by name.
@@ -56,6 +59,14 @@ def storage_page(request: Request, lang: str | None, **data: str) -> HTMLRespons
     html = render(envs[chosen], "lti/storage.html", state=PageState(lang=chosen), lang=chosen,
                   data=data)
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Language": chosen})
+
+
+def from_our_page(request: Request, own_base_url: str) -> bool:
+    """Whether a POST came from a page of our own origin, as far as the browser says."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    return request.headers.get("origin") == origin_of(own_base_url)
 
 
 def put_page(request: Request, target: str, auth_url: str, state: str, redirect: str) -> HTMLResponse:

@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from ..core.draw.sanitize import svg_for_page
 from ..core.result import GraphResult
-from ..core.teach import explain
+from ..core.teach import explain, sentences
 from .i18n import translations
 
 HERE = Path(__file__).parent
@@ -61,7 +61,7 @@ def new_prefix() -> str:
 @functools.cache
 def _environment(lang: str) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
+        loader=FileSystemLoader([HERE / "templates", sentences.TEMPLATES]),
         autoescape=select_autoescape(default=True, default_for_string=True),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,

@@ -20,6 +20,7 @@ from jinja2_fragments import render_block
 from markupsafe import Markup
 
 from ..core.language.values import format_value
+from ..core.teach import sentences
 from . import embedding, i18n
 from .state import HIDEABLE, PageState, exercise_answers, visible
 
@@ -46,7 +47,7 @@ class TranslatedLoader(FileSystemLoader):
     translation holding a brace stays a call, so that it is never read as a tag.
     """
 
-    def __init__(self, searchpath: Path, translate: Callable[[str], str]):
+    def __init__(self, searchpath: list[Path], translate: Callable[[str], str]):
         super().__init__(searchpath)
         self.translate = translate
 
@@ -71,7 +72,7 @@ _SIMPLE_CALL = re.compile(r"""\{\{\s*_\((?:"([^"\\]*)"|'([^'\\]*)')\)\s*\}\}""")
 def environment(lang: str, static_version: str = "") -> Environment:
     translations = i18n.translations(lang)
     env = Environment(
-        loader=TranslatedLoader(TEMPLATES, translations.gettext),
+        loader=TranslatedLoader([TEMPLATES, sentences.TEMPLATES], translations.gettext),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,

@@ -1,8 +1,7 @@
 """A step's sentences in a notebook's output are the page's: one template says them for both.
 
 The page's result block and the notebook's output import the same notes.html
-(app/notebook/templates/notes.html, where the wheel ships it; templates/notes.html
-links to it). A batched @ makes every tensor node the page explains around a
+(app/core/teach/templates/, on both loaders' search paths, shipped in the wheel). A batched @ makes every tensor node the page explains around a
 matrix product: the reshapes, the copies of a broadcast operand, and bmm itself.
 """
 
@@ -15,10 +14,12 @@ import pytest
 from bs4 import BeautifulSoup
 
 from autograd_playground.core.pipeline import compute
+from autograd_playground.core.teach import sentences
 from autograd_playground.core.trace.forms import TENSOR_RULES
 from autograd_playground.notebook.i18n import translations
 from autograd_playground.notebook.show import shown
 from autograd_playground.notebook.view import Pictures, _environment
+from autograd_playground.web.templating import environments
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,6 +77,8 @@ def test_every_tensor_rule_the_trace_names_has_a_sentence(kind: str) -> None:
 
 
 def test_the_page_and_the_notebook_read_one_file() -> None:
-    page = ROOT / "templates" / "notes.html"
-    notebook = ROOT / "app" / "notebook" / "templates" / "notes.html"
-    assert page.resolve() == notebook.resolve()
+    page = environments()["en"].get_template("notes.html").filename
+    notebook = _environment("en").get_template("notes.html").filename
+    assert page == notebook == str(sentences.TEMPLATES / "notes.html")
+    assert not (ROOT / "templates" / "notes.html").exists()
+    assert not (ROOT / "app" / "notebook" / "templates" / "notes.html").exists()

@@ -51,7 +51,7 @@ def test_it_carries_the_outputs_package_data(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
     data = {
         "autograd_playground/notebook/templates/output.html",
-        "autograd_playground/notebook/templates/notes.html",
+        "autograd_playground/core/teach/templates/notes.html",
         "autograd_playground/notebook/assets/output.js",
         "autograd_playground/notebook/assets/output.css",
         "autograd_playground/notebook/locale/de.po",

@@ -25,7 +25,7 @@ def catalogue():
 def template_messages() -> set[str]:
     """Every _("...") in the templates."""
     found = set()
-    for path in (ROOT / "templates").rglob("*.html"):
+    for path in [*(ROOT / "templates").rglob("*.html"), *(ROOT / "app" / "core").rglob("*.html")]:
         found |= set(re.findall(r'_\(\s*"((?:[^"\\]|\\.)*)"', path.read_text()))
         found |= set(re.findall(r"_\(\s*'((?:[^'\\]|\\.)*)'", path.read_text()))
     return found

@@ -7,9 +7,7 @@ encoded as JSON without surprises.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from dataclasses import fields, is_dataclass
 from typing import Any
 
 import torch
@@ -20,6 +18,7 @@ from .language.expr import checked
 from .language.rules import ExprError, Extras, Limits
 from .language.tree import Parsed
 from .language.values import summarize
+from .result import plain
 from .teach.code import torch_code
 from .trace.graph import Trace, trace
 from .trace.modules import Captured
@@ -217,27 +216,3 @@ def to_json(result: Trace, picture: Picture | None, code: str | None) -> dict[st
             for name, text, ids in result.groups
         ],
     }
-
-
-def plain(record: Any) -> Any:
-    """A record of the trace as dicts and lists.
-
-    Much cheaper than ``dataclasses.asdict``, which deep-copies every value:
-    the values here are already plain data, only nested records need turning
-    into dicts. Each record type's field names are looked up once.
-    """
-    # typeshed's functools.cache takes Hashable arguments, and mypy does not count a
-    # type[Any] as one (python/mypy#11470): the two ignores below are for that.
-    names = _field_names(type(record))  # type: ignore[arg-type]  # functools stub, mypy#11470
-    if names is not None:
-        return {name: plain(getattr(record, name)) for name in names}
-    if isinstance(record, tuple) and any(
-        _field_names(type(r)) is not None for r in record  # type: ignore[arg-type]  # functools stub, mypy#11470
-    ):
-        return [plain(r) for r in record]  # records, or optional records (Step.rules)
-    return record
-
-
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...] | None:
-    return tuple(f.name for f in fields(kind)) if is_dataclass(kind) else None

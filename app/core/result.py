@@ -8,8 +8,9 @@ loading torch. :func:`from_json` rebuilds them from the JSON the API sends.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 # typing.TypedDict before Python 3.12 cannot describe itself to the API schema.
@@ -256,6 +257,69 @@ def _converter(hint: Any) -> Callable[[Any], Any] | None:
     if isinstance(hint, type) and hint in _RECORD_TYPES:
         return lambda value: _build(hint, value)
     return None
+
+
+def plain(record: Any) -> Any:
+    """A record as dicts and lists, the inverse of :func:`from_json`; anything else as it is.
+
+    Each field's value is kept as it is (values are already plain data), except a
+    nested record, which becomes a dict, and a tuple of records (or of optional
+    records, Step.rules), which becomes a list of dicts. Which fields those are is
+    read once per record type from its type hints, as _build does.
+    """
+    kind = type(record)
+    convert = _PLAIN.get(kind)
+    if convert is None:
+        if not is_dataclass(kind):
+            return record
+        convert = _PLAIN[kind] = _plain_of(kind)
+    return convert(record)
+
+
+_PLAIN: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+
+def _plain_of(kind: type) -> Callable[[Any], dict[str, Any]]:
+    """How a record of ``kind`` becomes a dict: a copy of its fields, in order, with
+    only the record fields turned into dicts.
+
+    A dataclass's ``__init__`` sets every field, in order, so the instance's own
+    ``__dict__`` is its fields, unless something else was kept there (a cached
+    property): then the fields are read one by one.
+    """
+    hints = get_type_hints(kind)
+    names = tuple(f.name for f in fields(kind))
+    read = operator.attrgetter(*names) if len(names) > 1 else (lambda r: (getattr(r, names[0]),))
+    nested = tuple((name, c) for name in names if (c := _to_plain(hints[name])) is not None)
+    own = "__slots__" not in vars(kind)
+
+    def convert(record: Any) -> dict[str, Any]:
+        out = dict(record.__dict__) if own else {}
+        if len(out) != len(names):
+            out = dict(zip(names, read(record), strict=True))
+        for name, to_plain in nested:
+            out[name] = to_plain(out[name])
+        return out
+
+    return convert
+
+
+def _to_plain(hint: Any) -> Callable[[Any], Any] | None:
+    """How a field of this type becomes plain data; None: it already is."""
+    args = get_args(hint)
+    if get_origin(hint) is tuple and args:
+        if _records_in(args[0]):  # a tuple of records, or of optional records
+            return lambda value: [plain(v) for v in value]
+        return None
+    if _records_in(hint):
+        return plain
+    return None
+
+
+def _records_in(hint: Any) -> bool:
+    """Whether a value of this type may be a record (``Rule``, ``Rule | None``)."""
+    options = get_args(hint) if get_origin(hint) is not tuple and get_args(hint) else (hint,)
+    return any(isinstance(o, type) and is_dataclass(o) for o in options)
 
 
 _RECORD_TYPES = {

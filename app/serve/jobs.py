@@ -189,7 +189,8 @@ def make_train_job(
 
 def _run_training(job: TrainJob, limits: Limits) -> Encoded:
     """A worker's task for a training run: train, then encode once, bounded like a trace."""
-    from ..core.pipeline import check_result_size, plain
+    from ..core.pipeline import check_result_size
+    from ..core.result import plain
     from ..core.teach.train import train
 
     run = train(

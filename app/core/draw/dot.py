@@ -11,6 +11,7 @@ from cachetools import LRUCache, cached
 from ..language.values import format_value
 from ..result import Value
 from ..trace.names import element_id, var_id
+from .make_dot import make_dot
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
     from ..trace.graph import Trace
@@ -63,9 +64,7 @@ def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
     """torchviz's DOT for the traced output, with our stable ids on every node.
 
     Each line named in ``collapse`` is drawn as one box (see :func:`box_of`)."""
-    import torchviz
-
-    dot = torchviz.make_dot(trace.tensor, params=trace.params)
+    header, lines = make_dot(trace.tensor, params=trace.params)
     output = trace.output_label or trace.output_name
     ids = dict(trace.torch_ids)
     extra = iter(f"t{i}" for i in range(10**9))
@@ -79,7 +78,7 @@ def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
     named = {n.id: f"{n.name}\n{n.name_of}" for n in trace.nodes if n.name_of}
     boxes = _Boxes(trace, collapse, with_value=False)
     body = []
-    for line in dot.body:
+    for line in lines:
         if m := _EDGE.match(line):
             a, b = boxes.edge(stable(m.group(1)), stable(m.group(2)))
             if a is not None:
@@ -97,8 +96,7 @@ def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
             body.append(f'\t"{sid}" [id="{sid}" {attrs}')
         else:
             body.append(line)
-    dot.body = body + [_clusters(trace, boxes.names)]
-    return dot.source
+    return header + "".join(body) + _clusters(trace, boxes.names) + "}\n"
 
 
 def _clusters(trace: Trace, collapsed: tuple[str, ...] = ()) -> str:

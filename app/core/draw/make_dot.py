@@ -1,0 +1,103 @@
+"""torchviz's ``make_dot(y, params=...)``, written as DOT lines without graphviz's ``Digraph``.
+
+The lesson's picture is the one torchviz draws, so this walks the graph exactly as
+torchviz 0.0.3's ``make_dot`` does (show_attrs and show_saved off) and writes the same
+lines, byte for byte (tests/core/draw/test_make_dot.py compares both over the pictures
+the app draws). What it leaves out is the cost: ``Digraph.node`` and ``Digraph.edge``
+quote every name and attribute through the graphviz package's decorated helpers,
+which was most of the time make_dot took for a 20-term polynomial. Our names are
+numbers and our attributes are fixed, so only the labels are quoted, by graphviz's
+own ``quote``.
+
+Two things differ from torchviz on purpose and change no picture: the walk keeps its
+own stack instead of recursing (torchviz's recursion stops at Python's limit on deep
+graphs), and the lines are returned as a list for dot.py to rewrite with our ids.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from graphviz.quoting import quote  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:  # the web process inlines SVG without loading torch
+    import torch
+
+# torchviz's node attributes, in the order graphviz writes them (sorted by name).
+HEADER = (
+    "digraph {\n"
+    "\tgraph [size={size}]\n"
+    "\tnode [align=left fontname=monospace fontsize=10 height=0.2 ranksep=0.1 "
+    "shape=box style=filled]\n"
+)
+
+
+def make_dot(var: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> tuple[str, list[str]]:
+    """The header and the body lines torchviz's ``make_dot(var, params).source`` is made of
+    (the source is ``header + "".join(body) + "}\\n"``)."""
+    param_map = {id(v): k for k, v in (params or {}).items()}
+    body: list[str] = []
+    seen: set[Any] = set()
+
+    def var_node(tensor: Any, color: str) -> None:
+        name = param_map.get(id(tensor), "")
+        size = "(" + ", ".join(f"{v:d}" for v in tensor.size()) + ")"
+        label = quote(f"{name}\n {size}")
+        body.append(f"\t{id(tensor)} [label={label} fillcolor={color}]\n")
+
+    def enter(fn: Any) -> bool:
+        """torchviz's add_nodes up to its recursion; False where fn was seen already."""
+        if fn in seen:
+            return False
+        seen.add(fn)
+        if hasattr(fn, "variable"):  # a grad accumulator: the leaf it adds to
+            leaf = fn.variable
+            seen.add(leaf)
+            var_node(leaf, "lightblue")
+            body.append(f"\t{id(leaf)} -> {id(fn)}\n")
+        body.append(f"\t{id(fn)} [label={quote(str(type(fn).__name__))}]\n")
+        return True
+
+    def leave(fn: Any) -> None:
+        """torchviz's add_nodes after its recursion: a custom Function's saved tensors."""
+        if hasattr(fn, "saved_tensors"):
+            for t in fn.saved_tensors:
+                seen.add(t)
+                body.append(f"\t{id(t)} -> {id(fn)} [dir=none]\n")
+                var_node(t, "orange")
+
+    def add_nodes(root: Any) -> None:
+        if not enter(root):
+            return
+        stack = [(root, iter(getattr(root, "next_functions", ())))]
+        while stack:
+            fn, rest = stack[-1]
+            for u in rest:
+                if u[0] is not None:
+                    body.append(f"\t{id(u[0])} -> {id(fn)}\n")
+                    if enter(u[0]):
+                        stack.append((u[0], iter(getattr(u[0], "next_functions", ()))))
+                        break
+            else:
+                stack.pop()
+                leave(fn)
+
+    def add_base_tensor(tensor: Any, color: str = "darkolivegreen1") -> None:
+        if tensor in seen:
+            return
+        seen.add(tensor)
+        var_node(tensor, color)
+        if tensor.grad_fn:
+            add_nodes(tensor.grad_fn)
+            body.append(f"\t{id(tensor.grad_fn)} -> {id(tensor)}\n")
+        if tensor._is_view():  # a view's base is no view: this recurses once at most
+            add_base_tensor(tensor._base, "darkolivegreen3")
+            body.append(f"\t{id(tensor._base)} -> {id(tensor)} [style=dotted]\n")
+
+    if isinstance(var, tuple):
+        for v in var:
+            add_base_tensor(v)
+    else:
+        add_base_tensor(var)
+    size = max(12, len(body) * 0.15)  # torchviz's resize_graph
+    return HEADER.replace("{size}", quote(f"{size},{size}")), body

@@ -18,7 +18,7 @@ import functools
 from collections.abc import Mapping
 
 from .check import Checker
-from .forms import torch_forms
+from .forms import may_have_forms, torch_forms
 from .program import Program, is_program, line_breaks, moved
 from .rules import ExprError, Limits, TooLong
 from .text import caret_to_power, check_characters, decimal_comma, syntax_error
@@ -34,11 +34,10 @@ def checked(expression: str, limits: Limits) -> Parsed:
     Both the web process (checking a job before it is queued) and each worker
     (computing it) read the same text, so both keep it. The checked tree is
     frozen, so sharing it is safe; a refusal is not kept and is raised again
-    each time.
+    each time. Its normalized text is printed where it is first read (the worker's
+    trace), and kept with it; the web process, which only checks, never prints it.
     """
-    parsed = parse(expression, limits)
-    parsed.normalized  # noqa: B018 - printed once, here, and kept with the tree
-    return parsed
+    return parse(expression, limits)
 
 
 def parse(text: str, limits: Limits = Limits()) -> Parsed:
@@ -85,8 +84,11 @@ def parse_expression(
             {"limit": limits.max_depth},
         ) from None
     checker = Checker(text, origin, limits)
+    body = module.body
     try:
-        tree = checker.check(torch_forms(module.body, checker.refuse, modules))
+        if may_have_forms(source):  # most texts have none: the walk is saved
+            body = torch_forms(body, checker.refuse, modules)
+        tree = checker.check(body)
     except ExprError as refused:
         # "2,5*x" is a tuple to Python, and almost always a decimal comma.
         hint = decimal_comma(text) if refused.params.get("what") == "a tuple" else None

@@ -19,6 +19,7 @@ refuses attribute access.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,17 @@ MODULES: dict[str, dict[str, Form]] = {"torch": TORCH, FUNCTIONAL: NN_FUNCTIONAL
 
 # Attributes read as a function of the tensor: t.mT swaps its last two dimensions.
 PROPERTIES = {"mT": "transpose"}
+
+# A dot before a name: every attribute Python reads (``x.sum``, ``torch.sin``, ``x . mT``,
+# ``1 .real``) has one, once text.check_characters has refused line breaks, tabs and
+# letters beyond ASCII. A text without one has no torch form to rewrite.
+_ATTRIBUTE = re.compile(r"\.\s*[A-Za-z_]")
+
+
+def may_have_forms(source: str) -> bool:
+    """Whether ``source`` may hold a torch form; False: torch_forms would change nothing."""
+    return _ATTRIBUTE.search(source) is not None
+
 
 # Refuse(template, node, **params): check.Checker.refuse, which places the sentence.
 Refuse = Callable[..., ExprError]

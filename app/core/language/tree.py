@@ -8,9 +8,12 @@ shared by the normalized text and the generated program.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from cachetools import LRUCache, cached
 
 from .rules import output_name
 
@@ -198,16 +201,17 @@ def print_tree(
     names = names or {}
     out: dict[int, Printed] = {}  # id(node) -> printed
     for node in post_order(tree):
-        if id(node) in names:
-            out[id(node)] = Printed(names[id(node)])
-        elif isinstance(node, Call):
-            out[id(node)] = call(node, [out[id(a)] for a in node.args])
-        elif isinstance(node, Unary):
-            out[id(node)] = unary(node.op, out[id(node.operand)])
+        key = id(node)
+        if key in names:
+            out[key] = Printed(names[key])
         elif isinstance(node, BinOp):
-            out[id(node)] = binary(node.op, out[id(node.left)], out[id(node.right)])
+            out[key] = binary(node.op, out[id(node.left)], out[id(node.right)])
+        elif isinstance(node, Call):
+            out[key] = call(node, [out[id(a)] for a in node.args])
+        elif isinstance(node, Unary):
+            out[key] = unary(node.op, out[id(node.operand)])
         else:
-            out[id(node)] = leaf(node)
+            out[key] = leaf(node)
     return out[id(tree)].text
 
 
@@ -267,26 +271,36 @@ def children(node: Expr) -> tuple:
     return ()
 
 
-def post_order(tree: Expr) -> Iterator[Expr]:
+# Trees walked lately: the parser's, the printers', the tracer's and the teacher's walks
+# of one tree are one walk. Keyed by the tree's id, which is its own as long as the entry
+# lives: the walk ends with the tree itself, so the entry keeps it alive.
+WALKS_KEPT = 256
+
+
+@cached(LRUCache(maxsize=WALKS_KEPT), key=id, lock=threading.Lock())
+def post_order(tree: Expr) -> tuple[Expr, ...]:
     """Every node, each after its operands, left to right as Python evaluates them.
 
     An explicit stack rather than recursion, so a deep tree is no crash. A
     subtree that appears twice (a program's named value, used twice) comes once,
-    the first time.
+    the first time. The tree is frozen, so its walk is too, and is shared.
     """
+    order: list[Expr] = []
     seen: set[int] = set()
     stack: list[tuple[Expr, bool]] = [(tree, False)]
     while stack:
         node, operands_done = stack.pop()
         if id(node) in seen:
             continue
-        kids = children(node)
-        if kids and not operands_done:
-            stack.append((node, True))
-            stack.extend((k, False) for k in reversed(kids) if id(k) not in seen)
-            continue
+        if not operands_done:
+            kids = children(node)
+            if kids:
+                stack.append((node, True))
+                stack.extend([(k, False) for k in reversed(kids) if id(k) not in seen])
+                continue
         seen.add(id(node))
-        yield node
+        order.append(node)
+    return tuple(order)
 
 
 def _number(value: Number) -> str:

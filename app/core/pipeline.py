@@ -15,6 +15,7 @@ import torch
 from .draw.dot import box_of
 from .draw.render import VIEWS, Picture, render
 from .language.expr import checked
+from .language.program import line_breaks
 from .language.rules import ExprError, Extras, Limits
 from .language.tree import Parsed
 from .language.values import summarize
@@ -34,15 +35,19 @@ def compute(
     dot_timeout: float = 5.0,
     extras: Extras = Extras(),
     collapse: tuple[str, ...] = (),
+    parsed: Parsed | None = None,
 ) -> dict[str, Any]:
     """Everything the API answers for one function. Raises ExprError or RenderError.
 
     ``extras`` adds the parts asked for beyond the default answer (see calculus_json).
     ``collapse`` names program lines drawn as one box each; it changes only the picture.
+    ``parsed``: the text's checked tree, when the caller has it (a job checked in the
+    web process); used only if it is this very text's, else the text is parsed here.
     """
     if view not in VIEWS:
         raise ExprError("Unknown view '{view}'; use torchviz or annotated.", {"view": view})
-    parsed = checked(expression, limits)
+    if parsed is None or parsed.text != line_breaks(expression):
+        parsed = checked(expression, limits)
     inputs = parsed.with_values(inputs)  # a program's value line (x = 2) wins
     requires_grad = parsed.with_grads(requires_grad)  # and a cell's requires_grad=
     result = trace(parsed, inputs, requires_grad, limits, retain=extras.retain_grad)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.language.expr import checked
 from ..core.language.program import check_collapse
 from ..core.language.rules import ExprError, Extras, Limits
+from ..core.language.tree import Parsed, post_order
 from ..core.language.values import check_training, check_value
 from ..core.result import RESULT_VERSION
 from .cache import Encoded
@@ -47,6 +48,9 @@ class Job:
     extras: Extras = Extras()
     collapse: tuple[str, ...] = ()  # program lines drawn as one box each
     cost: int = 1  # its price against the client's share (job_cost)
+    # The checked tree, sent along so that the worker need not parse the text again
+    # (see SENT_NODES); None: the worker parses it.
+    parsed: Parsed | None = field(default=None, compare=False, repr=False)
 
     @property
     def heavy(self) -> bool:
@@ -94,7 +98,15 @@ def make_job(
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     key = hashlib.sha256(canonical.encode()).hexdigest()
     cost = job_cost(len(parsed.lines), used, extras)
-    return Job(expression, used, grads, view, key, extras, collapse, cost)
+    sent = parsed if len(post_order(parsed.tree)) <= SENT_NODES else None
+    return Job(expression, used, grads, view, key, extras, collapse, cost, sent)
+
+
+# The largest tree a job carries to the worker, in nodes. Pickling recurses about three
+# levels of the interpreter's stack per level of the tree, and a tree is at most as deep
+# as it has nodes: 200 stays well inside the stack the web process has left (a tree of
+# some 330 levels exhausts the default limit of 1000). A larger one is parsed again there.
+SENT_NODES = 200
 
 
 # What a job costs against its client's share, in plain computations. The
@@ -139,7 +151,7 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
 
     result = compute(
         job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout, job.extras,
-        job.collapse,
+        job.collapse, job.parsed,
     )
     encoded = Encoded.of(result)
     # Bound the answer before it crosses back to the web process.

@@ -134,6 +134,13 @@ class Parsed:
         said = {v.name: v.requires_grad for v in self.values if v.requires_grad is not None}
         return {**(requires_grad or {}), **said} if said else requires_grad
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (a job sent to a worker) without :attr:`names`, whose keys are ids of
+        this process's objects; the worker works them out again for its own."""
+        state = dict(self.__dict__)
+        state.pop("names", None)
+        return state
+
     @functools.cached_property
     def output_name(self) -> str:
         """What the output is called: a program's last name, else y (or out, if y is taken)."""

@@ -8,7 +8,7 @@ derivative panel, the training view, a refusal with the spot it points at).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..core.language.rules import ExprError
 from ..core.result import from_json
@@ -17,6 +17,14 @@ from . import highlight, i18n, training
 from .examples import EXAMPLES
 from .markup import inline_mathml, inline_svg
 from .state import PageState, output_of, visible
+
+
+class Painted(NamedTuple):
+    """A step's paint as its ``<li>`` writes it: the node lit, and the ids done and unbuilt."""
+
+    current: str
+    done: str
+    unbuilt: str
 
 
 def page_context(
@@ -70,7 +78,9 @@ def page_context(
         forward=forward,
         total=total,
         nodes=explain.node_views(result, steps),
-        paints=shown,
+        # Each step's data attributes, written as the stepper reads them (once, not by a
+        # filter per attribute per step).
+        painted=[Painted(p.current, " ".join(p.done), " ".join(p.unbuilt)) for p in shown],
         svg=inline_svg(result.svg, shown[step].classes(), sanitized=outcome.get("sanitized") is True),
         boxed=boxed,
         train_defaults=training.default_params(
@@ -82,6 +92,26 @@ def page_context(
         if "run" in trained:
             context["training"] = training.view(state, trained["run"], lang)
     return context
+
+
+# What node details show of the values a node saved for backward: the names the lesson
+# explains first, in this order; a default that changes nothing (alpha = 1 of add and sub,
+# ignore_index and keepdim as the language always sets them) and the strides of a matrix
+# product (its memory layout) are left out; a loss's reduction is written as its name.
+SAVED_ORDER = ("self", "other", "tensor", "vec", "mat2", "exponent", "min", "max", "target")
+LEFT_OUT = {"alpha": "1", "ignore_index": "-100", "keepdim": "False"}
+NEVER_SHOWN = frozenset({"self_sym_strides", "mat2_sym_strides"})
+REDUCTIONS = {"0": "'none'", "1": "'mean'", "2": "'sum'"}
+
+
+def shown_saved(saved: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """(name, value) of what node details show of a node's saved values, in order (a filter
+    of the templates: one call per node, where the template's own filters made eight)."""
+    if not saved:
+        return []
+    names = [k for k in SAVED_ORDER if k in saved] + [k for k in saved if k not in SAVED_ORDER]
+    return [(k, REDUCTIONS.get(saved[k], saved[k]) if k == "reduction" else saved[k])
+            for k in names if saved[k] != LEFT_OUT.get(k) and k not in NEVER_SHOWN]
 
 
 def calculus_view(result: Any, lang: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from ..core.language.values import format_value
 from ..core.teach import sentences
 from . import embedding, i18n
+from .context import shown_saved
 from .state import HIDEABLE, PageState, exercise_answers, visible
 
 # The installed app's version (pyproject.toml), shown in /healthz and the page footer.
@@ -89,6 +90,7 @@ def environment(lang: str, static_version: str = "") -> Environment:
     env.globals["fmt"] = format_value
     env.globals["app_version"] = VERSION
     env.filters["visible"] = visible  # bidi controls shown as U+FFFD
+    env.filters["shown_saved"] = shown_saved
     env.globals["snippet"] = embedding.snippet
     env.globals["hideable"] = HIDEABLE
     env.globals["exercise_answers"] = exercise_answers

@@ -40,8 +40,11 @@ from cachetools import LRUCache, cached
 # path's "M-3.5" holds a lone M, never a lone run of these.
 ALPHABET = "BDEFGIJKNOPRUWXY"
 _RUN_OF_ALPHABET = re.compile(rf"(?<![A-Za-z0-9])[{ALPHABET}]+(?![A-Za-z0-9])")
-# A quoted DOT string and the attribute it is the value of (none: a node's or subgraph's name).
-_QUOTED = re.compile(r'(?:\b([A-Za-z]+)=)?"((?:[^"\\]|\\.)*)"')
+# A quoted DOT string; and, at the end of the text before it, the attribute it is the value
+# of (none: a node's or subgraph's name). Two patterns, not one with the attribute optional
+# in front: that one tried a run of letters at every letter of the DOT, four times the work.
+_QUOTED = re.compile(r'"((?:[^"\\]++|\\.)*+)"')
+_ATTRIBUTE = re.compile(r"(?<!\w)([A-Za-z]+)=\Z")
 # Inside it: an escape (kept as written) or a run of letters and digits (renamed).
 _PART = re.compile(r"(\\.|[A-Za-z0-9]+)")
 # The attributes whose strings are shown or name something; style="rounded,dashed" is not.
@@ -78,16 +81,26 @@ class Renaming:
         given: dict[str, str] = {}  # run -> placeholder, in the order met
         counts: dict[int, int] = {}
         renamed = 0
+        # A string met again (a node's id is written three times or more) has its runs
+        # given already: its renamed text and count of runs are those of the first time.
+        seen: dict[str, tuple[str, int]] = {}
         # split, not sub with a function: a match object per run cost most of the time.
-        pieces = _QUOTED.split(dot_source)  # outside, attribute, text, outside, ...
-        for i in range(1, len(pieces), 3):
-            attribute, text = pieces[i], pieces[i + 1]
+        pieces = _QUOTED.split(dot_source)  # outside, text, outside, text, ...
+        for i in range(1, len(pieces), 2):
+            text, before = pieces[i], pieces[i - 1]
+            named = _ATTRIBUTE.search(before) if before.endswith("=") else None
+            attribute = named.group(1) if named else None
             if attribute is not None and attribute not in _NAMING:
-                pieces[i + 1] = f'{attribute}="{text}"'
-                pieces[i] = ""
+                pieces[i] = f'"{text}"'
                 continue
             keep = _CLUSTER if attribute is None and text.startswith(_CLUSTER) else ""
+            known = seen.get(keep + "\0" + text)
+            if known is not None:
+                pieces[i], runs = known
+                renamed += runs
+                continue
             parts = _PART.split(text[len(keep):])  # between, run or escape, between, ...
+            runs = 0
             for k in range(1, len(parts), 2):
                 run = parts[k]
                 if run[0] == "\\":
@@ -100,9 +113,10 @@ class Renaming:
                     counts[len(run)] = counts.get(len(run), 0) + 1
                     given[run] = found
                 parts[k] = found
-                renamed += 1
-            pieces[i] = f"{attribute}=" if attribute is not None else ""
-            pieces[i + 1] = f'"{keep}{"".join(parts)}"'
+                runs += 1
+            renamed += runs
+            pieces[i] = f'"{keep}{"".join(parts)}"'
+            seen[keep + "\0" + text] = (pieces[i], runs)
         source = "".join(pieces)
         # Every run of placeholder letters is one this wrote: then the names come back
         # exactly (none was in the DOT already, none is glued to an escape's letter).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd_playground.core.draw.render
 from autograd_playground.core.draw import render
@@ -185,3 +187,72 @@ def test_a_renamed_picture_that_says_url_is_laid_out_anew(monkeypatch: pytest.Mo
         'fill="none"', 'fill="url(#x)"'))
     result = compute("a*x + 1", {"a": 1.0, "x": 2.0})
     assert "url(" not in result["svg"] and result["svg"] == laid_out_anew(result)
+
+
+# Renaming.of as it was first written, one pattern with the attribute optional in front of
+# the string: slower, and plain enough to be the oracle for the faster one.
+_REFERENCE_QUOTED = __import__("re").compile(r'(?:\b([A-Za-z]+)=)?"((?:[^"\\]|\\.)*)"')
+
+
+def reference_renaming(dot_source: str) -> tuple[str, dict[str, str]] | None:
+    from autograd_playground.core.draw import shape
+
+    clusters = dot_source.count('subgraph "cluster')
+    if clusters > 1 and dot_source.count(shape._WRAPPED) != clusters:
+        return None
+    given: dict[str, str] = {}
+    counts: dict[int, int] = {}
+    renamed = 0
+    pieces = _REFERENCE_QUOTED.split(dot_source)
+    for i in range(1, len(pieces), 3):
+        attribute, text = pieces[i], pieces[i + 1]
+        if attribute is not None and attribute not in shape._NAMING:
+            pieces[i], pieces[i + 1] = "", f'{attribute}="{text}"'
+            continue
+        keep = shape._CLUSTER if attribute is None and text.startswith(shape._CLUSTER) else ""
+        parts = shape._PART.split(text[len(keep):])
+        for k in range(1, len(parts), 2):
+            if parts[k][0] == "\\":
+                continue
+            if parts[k] not in given:
+                found = placeholder(len(parts[k]), counts.get(len(parts[k]), 0))
+                if found is None:
+                    return None
+                counts[len(parts[k])] = counts.get(len(parts[k]), 0) + 1
+                given[parts[k]] = found
+            parts[k] = given[parts[k]]
+            renamed += 1
+        pieces[i] = f"{attribute}=" if attribute is not None else ""
+        pieces[i + 1] = f'"{keep}{"".join(parts)}"'
+    source = "".join(pieces)
+    names = {p: run for run, p in given.items()}
+    runs = shape._RUN_OF_ALPHABET.findall(source)
+    if len(runs) != renamed or not all(run in names for run in runs):
+        return None
+    return source, names
+
+
+def as_pair(renaming: Renaming | None) -> tuple[str, dict[str, str]] | None:
+    return None if renaming is None else (renaming.source, renaming.names)
+
+
+def test_the_renaming_of_every_drawing_is_the_reference_one() -> None:
+    sources = [compute(text, values, view=view, collapse=collapse)["dot"]
+               for cases in SHAPES.values() for text, values, view, collapse in cases]
+    sources += [compute(text, values, view=view, collapse=collapse)["dot"]
+                for text, values, view, collapse in OTHERS]
+    for source in sources:
+        assert as_pair(Renaming.of(source)) == reference_renaming(source)
+
+
+_PIECES = ['"', "=", "label", "id", "style", "xlabel", "_label", "1label", "élabel", " ",
+           "\n", "\\", '\\"', "\\N", "cluster", "_x", "ab", "B", "BD", "Q", "x9", "\t", "->",
+           "[", "]", "subgraph ", "é", "0", '"cluster_x"', 'label="cluster_x"', '_style="a"',
+           'xstyle="b"', 'style="c d"', '1id="e"', '"n1"', 'id="n1"']
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_the_renaming_of_any_text_is_the_reference_one(pieces: list[str]) -> None:
+    source = "".join(pieces)
+    assert as_pair(Renaming.of(source)) == reference_renaming(source)

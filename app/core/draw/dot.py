@@ -55,8 +55,6 @@ def drawing_key(trace: Trace) -> tuple:
         trace.groups,
     )
 
-_EDGE = re.compile(r"^\t(\d+) -> (\d+)(.*)$", re.DOTALL)
-_NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)
 _LABEL = re.compile(r'label="(?:[^"\\]|\\.)*"|label=[^\s\]]+')
 
 
@@ -69,8 +67,7 @@ def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
     ids = dict(trace.torch_ids)
     extra = iter(f"t{i}" for i in range(10**9))
 
-    def stable(raw: str) -> str:
-        key = int(raw)
+    def stable(key: int) -> str:
         if key not in ids:  # a tensor torchviz draws that we did not name
             ids[key] = next(extra)
         return ids[key]
@@ -78,24 +75,21 @@ def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
     named = {n.id: f"{n.name}\n{n.name_of}" for n in trace.nodes if n.name_of}
     boxes = _Boxes(trace, collapse, with_value=False)
     body = []
-    for line in lines:
-        if m := _EDGE.match(line):
-            a, b = boxes.edge(stable(m.group(1)), stable(m.group(2)))
+    for tail, head, rest in lines:
+        if head is not None:  # an edge
+            a, b = boxes.edge(stable(tail), stable(head))
             if a is not None:
-                body.append(f'\t"{a}" -> "{b}"{m.group(3)}')
-        elif m := _NODE.match(line):
-            sid = stable(m.group(1))
-            if sid in boxes.of:
-                body.extend(boxes.node(sid))
-                continue
-            attrs = m.group(2)
-            if sid == "out":  # torchviz labels the output by its shape, "()"
-                attrs = _LABEL.sub(f"label={_quote(output)}", attrs, count=1)
-            elif sid in named:  # a program's named value: its name under the op
-                attrs = _LABEL.sub(f"label={_quote(named[sid])}", attrs, count=1)
-            body.append(f'\t"{sid}" [id="{sid}" {attrs}')
-        else:
-            body.append(line)
+                body.append(f'\t"{a}" -> "{b}"{rest}')
+            continue
+        sid = stable(tail)
+        if sid in boxes.of:
+            body.extend(boxes.node(sid))
+            continue
+        if sid == "out":  # torchviz labels the output by its shape, "()"
+            rest = _LABEL.sub(f"label={_quote(output)}", rest, count=1)
+        elif sid in named:  # a program's named value: its name under the op
+            rest = _LABEL.sub(f"label={_quote(named[sid])}", rest, count=1)
+        body.append(f'\t"{sid}" [id="{sid}" {rest}')
     return header + "".join(body) + _clusters(trace, boxes.names) + "}\n"
 
 

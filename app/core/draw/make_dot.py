@@ -32,18 +32,30 @@ HEADER = (
 )
 
 
-def make_dot(var: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> tuple[str, list[str]]:
+# A line of torchviz's body as (tail, head, rest): an edge ``\t{tail} -> {head}{rest}``, or
+# where head is None a node ``\t{tail} [{rest}`` (rest: its attributes, "]" and the newline).
+Line = tuple[int, "int | None", str]
+
+
+def written(line: Line) -> str:
+    """The line as torchviz writes it."""
+    tail, head, rest = line
+    return f"\t{tail} [{rest}" if head is None else f"\t{tail} -> {head}{rest}"
+
+
+def make_dot(var: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> tuple[str, list[Line]]:
     """The header and the body lines torchviz's ``make_dot(var, params).source`` is made of
-    (the source is ``header + "".join(body) + "}\\n"``)."""
+    (the source is ``header + "".join(map(written, body)) + "}\\n"``), each line as its
+    parts, so that dot.py writes our ids in without reading them back from the text."""
     param_map = {id(v): k for k, v in (params or {}).items()}
-    body: list[str] = []
+    body: list[Line] = []
     seen: set[Any] = set()
 
     def var_node(tensor: Any, color: str) -> None:
         name = param_map.get(id(tensor), "")
         size = "(" + ", ".join(f"{v:d}" for v in tensor.size()) + ")"
         label = quote(f"{name}\n {size}")
-        body.append(f"\t{id(tensor)} [label={label} fillcolor={color}]\n")
+        body.append((id(tensor), None, f"label={label} fillcolor={color}]\n"))
 
     def enter(fn: Any) -> bool:
         """torchviz's add_nodes up to its recursion; False where fn was seen already."""
@@ -54,8 +66,8 @@ def make_dot(var: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -
             leaf = fn.variable
             seen.add(leaf)
             var_node(leaf, "lightblue")
-            body.append(f"\t{id(leaf)} -> {id(fn)}\n")
-        body.append(f"\t{id(fn)} [label={quote(str(type(fn).__name__))}]\n")
+            body.append((id(leaf), id(fn), "\n"))
+        body.append((id(fn), None, f"label={quote(str(type(fn).__name__))}]\n"))
         return True
 
     def leave(fn: Any) -> None:
@@ -63,7 +75,7 @@ def make_dot(var: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -
         if hasattr(fn, "saved_tensors"):
             for t in fn.saved_tensors:
                 seen.add(t)
-                body.append(f"\t{id(t)} -> {id(fn)} [dir=none]\n")
+                body.append((id(t), id(fn), " [dir=none]\n"))
                 var_node(t, "orange")
 
     def add_nodes(root: Any) -> None:
@@ -74,7 +86,7 @@ def make_dot(var: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -
             fn, rest = stack[-1]
             for u in rest:
                 if u[0] is not None:
-                    body.append(f"\t{id(u[0])} -> {id(fn)}\n")
+                    body.append((id(u[0]), id(fn), "\n"))
                     if enter(u[0]):
                         stack.append((u[0], iter(getattr(u[0], "next_functions", ()))))
                         break
@@ -89,10 +101,10 @@ def make_dot(var: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -
         var_node(tensor, color)
         if tensor.grad_fn:
             add_nodes(tensor.grad_fn)
-            body.append(f"\t{id(tensor.grad_fn)} -> {id(tensor)}\n")
+            body.append((id(tensor.grad_fn), id(tensor), "\n"))
         if tensor._is_view():  # a view's base is no view: this recurses once at most
             add_base_tensor(tensor._base, "darkolivegreen3")
-            body.append(f"\t{id(tensor._base)} -> {id(tensor)} [style=dotted]\n")
+            body.append((id(tensor._base), id(tensor), " [style=dotted]\n"))
 
     if isinstance(var, tuple):
         for v in var:

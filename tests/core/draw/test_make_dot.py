@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torchviz
 
 import autograd_playground.core.draw.dot
 from autograd_playground.core.draw import render
-from autograd_playground.core.draw.make_dot import make_dot
+from autograd_playground.core.draw.make_dot import Line, make_dot, written
 from autograd_playground.core.pipeline import compute, compute_tensor
 from tests.core.draw.corpus import CORPUS
 from tests.core.trace.tensors import Cube, mlp
@@ -20,7 +22,7 @@ def torchviz_source(y: object, params: dict | None = None) -> str:
 
 def ours(y: object, params: dict | None = None) -> str:
     header, body = make_dot(y, params)  # type: ignore[arg-type]
-    return header + "".join(body) + "}\n"
+    return header + "".join(map(written, body)) + "}\n"
 
 
 def tensors() -> dict[str, tuple[object, dict]]:
@@ -69,16 +71,29 @@ def test_a_graph_deeper_than_python_recursion_is_drawn() -> None:
     finally:
         sys.setrecursionlimit(old)
     # into each of the 400 products, from the leaf to its accumulator, into the output
-    assert sum(" -> " in line for line in body) == 402
+    assert sum(head is not None for _, head, _ in body) == 402
+
+
+_EDGE = re.compile(r"^\t(\d+) -> (\d+)(.*)$", re.DOTALL)
+_NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)
+
+
+def parts(line: str) -> Line:
+    """A line of torchviz's body read back as make_dot.py gives it."""
+    if m := _EDGE.match(line):
+        return int(m[1]), int(m[2]), m[3]
+    m = _NODE.match(line)
+    assert m is not None, line
+    return int(m[1]), None, m[2]
 
 
 @pytest.fixture
 def with_torchviz(monkeypatch: pytest.MonkeyPatch):
     """The pipeline with torchviz's own make_dot in place of ours."""
 
-    def theirs(y: object, params: dict | None = None) -> tuple[str, list[str]]:
+    def theirs(y: object, params: dict | None = None) -> tuple[str, list[Line]]:
         dot = torchviz.make_dot(y, params=params)
-        return "".join(dot.source.splitlines(keepends=True)[:3]), list(dot.body)
+        return "".join(dot.source.splitlines(keepends=True)[:3]), [parts(line) for line in dot.body]
 
     def swap() -> None:
         monkeypatch.setattr(autograd_playground.core.draw.dot, "make_dot", theirs)

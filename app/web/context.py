@@ -81,6 +81,8 @@ def page_context(
         # Each step's data attributes, written as the stepper reads them (once, not by a
         # filter per attribute per step).
         painted=[Painted(p.current, " ".join(p.done), " ".join(p.unbuilt)) for p in shown],
+        # What each backward step sends on, as its sentence lists it.
+        sent_values=[", ".join(out.value for out in s.sent) for s in steps],
         svg=inline_svg(result.svg, shown[step].classes(), sanitized=outcome.get("sanitized") is True),
         boxed=boxed,
         train_defaults=training.default_params(

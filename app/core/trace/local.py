@@ -81,32 +81,44 @@ def _constant_slots(facts: NodeFacts) -> dict[str, Operand]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _placeholders(expr: sympy.Expr) -> tuple[tuple[str, sympy.Symbol], ...]:
-    """The placeholders a derived formula uses, by name."""
-    return tuple(sorted((s.name, s) for s in expr.free_symbols))
+def _plan(
+    name: str, index: int, layout: tuple[tuple[str, sympy.Expr | None], ...], form: Callable,
+) -> tuple[sympy.Expr, tuple[tuple[str, sympy.Symbol], ...], frozenset[str]]:
+    """What a rule's formula is for one shape of the node: the derived form, the
+    placeholders it uses, and the constant slots that stay names in it.
+
+    ``layout`` holds each constant slot and its exact number (None where it has none);
+    the inputs in the graph are the other placeholders. The same op with the same
+    constants has one plan, whatever the names and values of a request: a new value
+    only evaluates it. ``form`` (FORMS[name]) is part of the key: a form replaced is
+    derived anew.
+    """
+    numeric = [(slot, exact) for slot, exact in layout if exact is not None and exact != 0]
+    zeros = [(slot, exact) for slot, exact in layout if exact is not None and exact == 0]
+    named = {slot for slot, exact in layout if exact is None}
+    expr = derived(name, index, (*numeric, *zeros))
+    if zeros and expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        # x/0, 0**x: the zero stays a name, so the rule reads 1/0, not sympy's zoo
+        expr = derived(name, index, tuple(numeric))
+        named.update(slot for slot, _ in zeros)
+    used = tuple(sorted((s.name, s) for s in expr.free_symbols))
+    return expr, used, frozenset(named)
+
+
+def forget() -> None:
+    """Empty the caches of rules (for tests that compare a first computation)."""
+    _plan.cache_clear()
+    _remembered.cache_clear()
+    derived.cache_clear()
 
 
 def _local_rule(facts: NodeFacts, index: int) -> Rule:
     slots = _constant_slots(facts)
-    numeric: list[tuple[str, Any]] = []
-    operands: dict[str, Operand] = {}
-    for i, operand in enumerate(facts.inputs[:2]):
-        if operand is not None:
-            operands[f"p{i}"] = operand
-    zeros: dict[str, Operand] = {}
-    for name, operand in slots.items():
-        if operand.exact is not None and operand.exact != 0:
-            numeric.append((name, operand.exact))
-        elif operand.exact is not None:
-            zeros[name] = operand
-        else:
-            operands[name] = operand
-    expr = derived(facts.name, index, (*numeric, *((n, o.exact) for n, o in zeros.items())))
-    if zeros and expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-        # x/0, 0**x: the zero stays a name, so the rule reads 1/0, not sympy's zoo
-        expr = derived(facts.name, index, tuple(numeric))
-        operands.update(zeros)
-    used = _placeholders(expr)
+    layout = tuple((slot, o.exact) for slot, o in slots.items())
+    expr, used, named = _plan(facts.name, index, layout, FORMS[facts.name])
+    operands: dict[str, Operand] = {
+        f"p{i}": operand for i, operand in enumerate(facts.inputs[:2]) if operand is not None}
+    operands.update((slot, o) for slot, o in slots.items() if slot in named)
     texts = tuple((n, operands[n].text, operands[n].precedence) for n, _ in used if n in operands)
     formula = printed(expr, texts)
     defined = (operands[n].defined for n, _ in used if n in operands)
@@ -122,18 +134,58 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
         return Rule("local", OWN_NUMBERS, own, own, None, {}, _chain_notes(facts, index, torch_local))
     if torch_local is None:
         return Rule("local", formula, None, None, None, where, _notes(facts, index))
+    key = _numbers_key(facts, index, expr, torch_local)
+    slot = [] if key is None else _remembered(key)
+    if not slot:  # two threads may both fill it: with the same numbers
+        slot.append(_checked(facts, index, expr, values, torch_local))
+    ours, theirs, agreed, notes = slot[0]
+    return Rule("local", formula, ours, theirs, agreed, where, notes)
+
+
+def _checked(
+    facts: NodeFacts, index: int, expr: sympy.Expr, values: dict, torch_local: Any,
+) -> tuple[Value | None, Value, bool | None, tuple[str, ...]]:
+    """A rule's numbers: the formula evaluated here, PyTorch's, whether they agree, the notes."""
     notes = _chain_notes(facts, index, torch_local)
     try:
         ours = evaluate(expr, values)
     except (TypeError, KeyError):  # pragma: no cover - every derived class has a numeric form
-        return Rule("local", formula, None, as_value(torch_local), None, where, notes)
+        return None, as_value(torch_local), None, notes
     shape = np.shape(torch_local)
     ours = np.broadcast_to(ours, shape) if np.shape(ours) != shape else ours
     agreed = close(ours, torch_local)
-    return Rule(
-        "local", formula, as_value(ours), as_value(torch_local), agreed, where,
-        notes if agreed else _with_reason(notes, ours, torch_local),
-    )
+    return (as_value(ours), as_value(torch_local), agreed,
+            notes if agreed else _with_reason(notes, ours, torch_local))
+
+
+@functools.lru_cache(maxsize=8192)
+def _remembered(key: tuple) -> list:
+    """Where a scalar rule's numbers are kept (_checked's answer, once filled), by what
+    they are computed from (_numbers_key): a function never seen, at the values of one
+    seen before (the teacher's values, a renamed function), only prints its formula."""
+    return []
+
+
+def _numbers_key(facts: NodeFacts, index: int, expr: sympy.Expr, torch_local: Any) -> tuple | None:
+    """What a scalar rule's numbers and notes are computed from, as plain floats: the
+    form, the op, the input, what arrived, what was sent, PyTorch's local derivative and
+    every operand's value. None where one is not a single nonzero number (an array, an
+    unknown value, 0 whose sign a float key would lose, nan that equals nothing)."""
+    arrived, sent = facts.arrived, facts.sent[index]
+    numbers = (arrived, sent, torch_local, *(o and o.value for o in facts.inputs),
+               *(o.value for o in facts.constants))
+    plain: list[float | None] = []
+    for number in numbers:
+        if number is None:
+            plain.append(None)
+            continue
+        if not (type(number) is np.float64 or (type(number) is np.ndarray and number.ndim == 0)):
+            return None
+        value = float(number)
+        if not value or value != value:
+            return None
+        plain.append(value)
+    return (expr, facts.name, index, len(facts.inputs), *plain)
 
 
 def _chain_notes(facts: NodeFacts, index: int, torch_local: Any) -> tuple[str, ...]:

@@ -11,7 +11,8 @@ own ``quote``.
 
 Two things differ from torchviz on purpose and change no picture: the walk keeps its
 own stack instead of recursing (torchviz's recursion stops at Python's limit on deep
-graphs), and the lines are returned as a list for dot.py to rewrite with our ids.
+graphs), and each line comes as its parts (:data:`Line`), for dot.py to write our ids
+in; :func:`written` gives torchviz's text of it.
 """
 
 from __future__ import annotations

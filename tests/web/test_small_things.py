@@ -131,7 +131,8 @@ def test_every_word_for_a_saved_name_has_german(client):
 
     from autograd_playground.web import i18n
 
-    details = (ROOT / "templates" / "parts" / "details.html").read_text()
+    details = "".join((ROOT / "templates" / "parts" / name).read_text()
+                      for name in ("details.html", "saved_words.html"))
     words = set(re.findall(r'_\("((?:[^"\\]|\\.)*)"\)', details))
     po = Path(i18n.__file__).parent / "locale" / "de" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as f:

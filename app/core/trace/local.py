@@ -25,10 +25,11 @@ import sympy
 
 from ..language.tree import Expr
 from ..result import Rule, Value
-from . import numeric
+from . import numeric, remembered
 from .forms import FORMS, RESHAPES, TENSOR_RULES, derived, held_constants
 from .numeric import as_value, close, parting
 from .printing import Operand, printed
+from .remembered import fresh
 from .symbolic import evaluate
 
 # The formula of a rule that has no symbolic form here (a node of the gradient's own
@@ -108,7 +109,7 @@ def _plan(
 def forget() -> None:
     """Empty the caches of rules (for tests that compare a first computation)."""
     _plan.cache_clear()
-    _remembered.cache_clear()
+    remembered.forget()
     derived.cache_clear()
 
 
@@ -134,12 +135,14 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
         return Rule("local", OWN_NUMBERS, own, own, None, {}, _chain_notes(facts, index, torch_local))
     if torch_local is None:
         return Rule("local", formula, None, None, None, where, _notes(facts, index))
-    key = _numbers_key(facts, index, expr, torch_local)
-    slot = [] if key is None else _remembered(key)
+    key = remembered.key_of(
+        facts.arrived, facts.sent[index], torch_local,
+        tuple(o and o.value for o in facts.inputs), tuple(o.value for o in facts.constants))
+    slot = [] if key is None else remembered.slot((expr, facts.name, index, key))
     if not slot:  # two threads may both fill it: with the same numbers
         slot.append(_checked(facts, index, expr, values, torch_local))
     ours, theirs, agreed, notes = slot[0]
-    return Rule("local", formula, ours, theirs, agreed, where, notes)
+    return Rule("local", formula, fresh(ours), fresh(theirs), agreed, where, notes)
 
 
 def _checked(
@@ -156,36 +159,6 @@ def _checked(
     agreed = close(ours, torch_local)
     return (as_value(ours), as_value(torch_local), agreed,
             notes if agreed else _with_reason(notes, ours, torch_local))
-
-
-@functools.lru_cache(maxsize=8192)
-def _remembered(key: tuple) -> list:
-    """Where a scalar rule's numbers are kept (_checked's answer, once filled), by what
-    they are computed from (_numbers_key): a function never seen, at the values of one
-    seen before (the teacher's values, a renamed function), only prints its formula."""
-    return []
-
-
-def _numbers_key(facts: NodeFacts, index: int, expr: sympy.Expr, torch_local: Any) -> tuple | None:
-    """What a scalar rule's numbers and notes are computed from, as plain floats: the
-    form, the op, the input, what arrived, what was sent, PyTorch's local derivative and
-    every operand's value. None where one is not a single nonzero number (an array, an
-    unknown value, 0 whose sign a float key would lose, nan that equals nothing)."""
-    arrived, sent = facts.arrived, facts.sent[index]
-    numbers = (arrived, sent, torch_local, *(o and o.value for o in facts.inputs),
-               *(o.value for o in facts.constants))
-    plain: list[float | None] = []
-    for number in numbers:
-        if number is None:
-            plain.append(None)
-            continue
-        if not (type(number) is np.float64 or (type(number) is np.ndarray and number.ndim == 0)):
-            return None
-        value = float(number)
-        if not value or value != value:
-            return None
-        plain.append(value)
-    return (expr, facts.name, index, len(facts.inputs), *plain)
 
 
 def _chain_notes(facts: NodeFacts, index: int, torch_local: Any) -> tuple[str, ...]:
@@ -290,15 +263,31 @@ def _slot_values(facts: NodeFacts) -> dict[str, Any]:
 
 def _tensor_rule(facts: NodeFacts, index: int, sent: np.ndarray) -> Rule:
     name = facts.name
-    g = facts.arrived
-    where: dict[str, Value] = {}
     if name in RESHAPES:
         kind, formula = "reshape", "G"
-        ours = None if g is None else np.reshape(g, np.shape(sent))
     else:
         kind, formulas = TENSOR_RULES.get(name, ("unknown", ()))
         a, b = (_operand_text(t) for t in facts.texts)
         formula = formulas[index].format(A=a, B=b) if index < len(formulas) else OWN_NUMBERS
+    key = remembered.key_of(facts.arrived, sent, facts.saved)
+    # numeric.apply is part of the key, as the form is of a plan: one replaced computes anew.
+    slot = [] if key is None else remembered.slot((name, index, numeric.apply, key))
+    if not slot:  # two threads may both fill it: with the same numbers
+        slot.append(_tensor_numbers(facts, index, sent, kind, formula == OWN_NUMBERS))
+    ours, theirs, agreed, where, notes = slot[0]
+    return Rule(kind, formula, fresh(ours), fresh(theirs), agreed, dict(where), notes)
+
+
+def _tensor_numbers(
+    facts: NodeFacts, index: int, sent: np.ndarray, kind: str, own_numbers: bool,
+) -> tuple[Value | None, Value, bool | None, dict[str, Value], tuple[str, ...]]:
+    """A tensor rule's numbers: its value here, PyTorch's, whether they agree, what its
+    formula's letters stand for, the notes."""
+    g = facts.arrived
+    where: dict[str, Value] = {}
+    if kind == "reshape":
+        ours = None if g is None else np.reshape(g, np.shape(sent))
+    else:
         ours = numeric.apply(kind, index, g, facts.saved, np.shape(sent))
         if kind in ("mean", "mse"):
             where["n"] = float(int(np.prod(np.shape(sent))))
@@ -306,11 +295,10 @@ def _tensor_rule(facts: NodeFacts, index: int, sent: np.ndarray) -> Rule:
             where["k"] = float(np.asarray(facts.saved["target"]).reshape(-1)[0])
     notes = _notes(facts, index)
     if ours is None:
-        own = as_value(sent) if formula == OWN_NUMBERS else None
-        return Rule(kind, formula, own, as_value(sent), None, where, notes)
+        return as_value(sent) if own_numbers else None, as_value(sent), None, where, notes
     agreed = close(ours, sent)
-    return Rule(kind, formula, as_value(ours), as_value(sent), agreed, where,
-                notes if agreed else _with_reason(notes, ours, sent))
+    return (as_value(ours), as_value(sent), agreed, where,
+            notes if agreed else _with_reason(notes, ours, sent))
 
 
 def _operand_text(text: str) -> str:

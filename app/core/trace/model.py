@@ -66,6 +66,9 @@ def to_value(x: torch.Tensor | float, max_shown: int | None = None) -> Value:
         x = torch.zeros(x.shape, dtype=x.dtype)
     if max_shown is not None and 0 < max_shown < x.numel():
         return summary_of(x)
+    if x.dim() == 0 and x.is_floating_point():  # one number: no list to walk
+        number = x.item()
+        return number if math.isfinite(number) else finite(number)
     return finite(x.detach().tolist())
 
 

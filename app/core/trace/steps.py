@@ -82,9 +82,22 @@ def _torch_local(fn: Any, arrived: Any) -> tuple:
     """
     if arrived is None or op_name(fn) not in FORMS:
         return ()
-    with torch.no_grad():
-        out = fn(torch.ones_like(arrived))
+    out = fn(torch.ones_like(arrived))  # under backward_steps' no_grad
     return tuple(numbers(o) for o in (out if isinstance(out, tuple) else (out,)))
+
+
+def _local_values(ones: tuple, grad_inputs: tuple) -> tuple:
+    """PyTorch's local derivative per input as the step shows it, None where it has not
+    the gradient's shape (broadcast) or nothing was sent."""
+    if not ones:
+        return tuple(None for _ in grad_inputs)
+    return tuple(
+        None if t is None or g is None
+        else finite(float(t)) if type(t) is np.float64 and g.dim() == 0  # one number
+        else finite(t.tolist()) if np.shape(t) == tuple(g.shape)
+        else None
+        for t, g in zip(ones, grad_inputs, strict=False)
+    )
 
 
 def backward_steps(
@@ -93,6 +106,14 @@ def backward_steps(
 ) -> tuple[Step, ...]:
     """One Step per node the engine ran, from the hooks' records ``raw``, in that order;
     a gradient of more than ``max_shown`` numbers as its summary (model.to_value)."""
+    with torch.no_grad():  # the nodes are called once more (_torch_local): no graph of that
+        return _steps(raw, ids, nodes, operands, max_shown)
+
+
+def _steps(
+    raw: list[list[Any]], ids: dict[Any, str], nodes: list[Node], operands: Operands,
+    max_shown: int | None,
+) -> tuple[Step, ...]:
     by_id = {n.id: n for n in nodes}
     received: dict[str, list[Contribution]] = {}
     steps: list[Step] = []
@@ -109,11 +130,7 @@ def backward_steps(
         ones = () if leaf else _torch_local(fn, arrived)
         rules = () if leaf or not operands.knows(fn) else local.rules(
             operands.facts(fn, arrived, grad_inputs, ones))
-        locals_ = tuple(
-            finite(t.tolist()) if t is not None and g is not None and np.shape(t) == tuple(g.shape)
-            else None
-            for t, g in zip(ones, grad_inputs, strict=False)
-        ) if ones else tuple(None for _ in grad_inputs)
+        locals_ = _local_values(ones, grad_inputs)
         steps.append(
             Step(
                 index=index,

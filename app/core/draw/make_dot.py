@@ -7,7 +7,7 @@ the app draws). What it leaves out is the cost: ``Digraph.node`` and ``Digraph.e
 quote every name and attribute through the graphviz package's decorated helpers,
 which was most of the time make_dot took for a 20-term polynomial. Our names are
 numbers and our attributes are fixed, so only the labels are quoted, by graphviz's
-own ``quote``.
+own ``quote``; a node is named by torchviz's own ``get_fn_name``.
 
 Two things differ from torchviz on purpose and change no picture: the walk keeps its
 own stack instead of recursing (torchviz's recursion stops at Python's limit on deep
@@ -18,8 +18,6 @@ in; :func:`written` gives torchviz's text of it.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-from graphviz.quoting import quote  # type: ignore[import-untyped]
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
     import torch
@@ -48,6 +46,11 @@ def make_dot(var: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -
     """The header and the body lines torchviz's ``make_dot(var, params).source`` is made of
     (the source is ``header + "".join(map(written, body)) + "}\\n"``), each line as its
     parts, so that dot.py writes our ids in without reading them back from the text."""
+    # Loaded where a picture is drawn, as torchviz was: the web process inlines SVG
+    # without loading torch. Each node is named by torchviz's own function.
+    from graphviz.quoting import quote  # type: ignore[import-untyped]
+    from torchviz.dot import get_fn_name
+
     param_map = {id(v): k for k, v in (params or {}).items()}
     body: list[Line] = []
     seen: set[Any] = set()
@@ -68,7 +71,7 @@ def make_dot(var: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -
             seen.add(leaf)
             var_node(leaf, "lightblue")
             body.append((id(leaf), id(fn), "\n"))
-        body.append((id(fn), None, f"label={quote(str(type(fn).__name__))}]\n"))
+        body.append((id(fn), None, f"label={quote(get_fn_name(fn, False, 50))}]\n"))
         return True
 
     def leave(fn: Any) -> None:

@@ -11,7 +11,6 @@ from cachetools import LRUCache, cached
 from ..language.values import format_value
 from ..result import Value
 from ..trace.names import element_id, var_id
-from .make_dot import make_dot
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
     from ..trace.graph import Trace
@@ -55,6 +54,8 @@ def drawing_key(trace: Trace) -> tuple:
         trace.groups,
     )
 
+_EDGE = re.compile(r"^\t(\d+) -> (\d+)(.*)$", re.DOTALL)
+_NODE = re.compile(r"^\t(\d+) \[(.*)$", re.DOTALL)
 _LABEL = re.compile(r'label="(?:[^"\\]|\\.)*"|label=[^\s\]]+')
 
 
@@ -62,12 +63,15 @@ def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
     """torchviz's DOT for the traced output, with our stable ids on every node.
 
     Each line named in ``collapse`` is drawn as one box (see :func:`box_of`)."""
-    header, lines = make_dot(trace.tensor, params=trace.params)
+    import torchviz
+
+    dot = torchviz.make_dot(trace.tensor, params=trace.params)
     output = trace.output_label or trace.output_name
     ids = dict(trace.torch_ids)
     extra = iter(f"t{i}" for i in range(10**9))
 
-    def stable(key: int) -> str:
+    def stable(raw: str) -> str:
+        key = int(raw)
         if key not in ids:  # a tensor torchviz draws that we did not name
             ids[key] = next(extra)
         return ids[key]
@@ -75,22 +79,26 @@ def torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
     named = {n.id: f"{n.name}\n{n.name_of}" for n in trace.nodes if n.name_of}
     boxes = _Boxes(trace, collapse, with_value=False)
     body = []
-    for tail, head, rest in lines:
-        if head is not None:  # an edge
-            a, b = boxes.edge(stable(tail), stable(head))
+    for line in dot.body:
+        if m := _EDGE.match(line):
+            a, b = boxes.edge(stable(m.group(1)), stable(m.group(2)))
             if a is not None:
-                body.append(f'\t"{a}" -> "{b}"{rest}')
-            continue
-        sid = stable(tail)
-        if sid in boxes.of:
-            body.extend(boxes.node(sid))
-            continue
-        if sid == "out":  # torchviz labels the output by its shape, "()"
-            rest = _LABEL.sub(f"label={_quote(output)}", rest, count=1)
-        elif sid in named:  # a program's named value: its name under the op
-            rest = _LABEL.sub(f"label={_quote(named[sid])}", rest, count=1)
-        body.append(f'\t"{sid}" [id="{sid}" {rest}')
-    return header + "".join(body) + _clusters(trace, boxes.names) + "}\n"
+                body.append(f'\t"{a}" -> "{b}"{m.group(3)}')
+        elif m := _NODE.match(line):
+            sid = stable(m.group(1))
+            if sid in boxes.of:
+                body.extend(boxes.node(sid))
+                continue
+            attrs = m.group(2)
+            if sid == "out":  # torchviz labels the output by its shape, "()"
+                attrs = _LABEL.sub(f"label={_quote(output)}", attrs, count=1)
+            elif sid in named:  # a program's named value: its name under the op
+                attrs = _LABEL.sub(f"label={_quote(named[sid])}", attrs, count=1)
+            body.append(f'\t"{sid}" [id="{sid}" {attrs}')
+        else:
+            body.append(line)
+    dot.body = body + [_clusters(trace, boxes.names)]
+    return dot.source
 
 
 def _clusters(trace: Trace, collapsed: tuple[str, ...] = ()) -> str:

@@ -33,6 +33,8 @@ except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare chec
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
+# Where the loader looks: the page's templates, then the step sentences the notebook shares.
+SEARCH_PATH = [TEMPLATES, sentences.TEMPLATES]
 STATIC = ROOT / "static"
 
 Environments = dict[str, Environment]
@@ -73,7 +75,7 @@ _SIMPLE_CALL = re.compile(r"""\{\{\s*_\((?:"([^"\\]*)"|'([^'\\]*)')\)\s*\}\}""")
 def environment(lang: str, static_version: str = "") -> Environment:
     translations = i18n.translations(lang)
     env = Environment(
-        loader=TranslatedLoader([TEMPLATES, sentences.TEMPLATES], translations.gettext),
+        loader=TranslatedLoader(SEARCH_PATH, translations.gettext),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,

@@ -25,7 +25,7 @@ PAGES = [
 def as_jinja_reads_them(client: TestClient) -> None:
     """The app's environments, loading the templates as they are written."""
     for lang, env in client.app.state.templates.items():
-        env.loader = FileSystemLoader(templating.TEMPLATES)
+        env.loader = FileSystemLoader(templating.SEARCH_PATH)
         env.cache.clear()
         for name in env.list_templates(extensions=["html"]):
             env.get_template(name)
@@ -48,7 +48,7 @@ def test_every_page_reads_the_same_with_its_texts_written_out(lang: str, block: 
 
 
 def test_only_a_plain_call_alone_in_its_braces_is_written_out() -> None:
-    loader = templating.TranslatedLoader(templating.TEMPLATES, {"a": "A&B", "b": "{x}"}.get)
+    loader = templating.TranslatedLoader(templating.SEARCH_PATH, {"a": "A&B", "b": "{x}"}.get)
     call = templating._SIMPLE_CALL
     assert call.sub(loader._written, '<p>{{ _("a") }}</p>') == "<p>A&B</p>"
     assert call.sub(loader._written, "<p>{{_('a')}}</p>") == "<p>A&B</p>"

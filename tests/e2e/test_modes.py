@@ -102,6 +102,21 @@ def test_the_form_keeps_the_mode_for_the_next_compute(page: Page, link, problems
     assert_no_problems(problems)
 
 
+def test_an_exercise_computes_again_with_the_students_own_value(page: Page, link,
+                                                                 problems: Problems):
+    # The Compute of an exercise asks for the result block alone; it was a 500.
+    page.goto(link(x=2))
+    click_mode(page, "exercise")
+    page.get_by_test_id("value-x").fill("3")
+    page.get_by_test_id("compute").click()
+    expect(page).to_have_url(re.compile(r"[?&]x=3(&|$)"))
+    expect(page.get_by_test_id("exercise-intro")).to_be_visible()
+    expect(page.locator("[data-exercise] li.step.backward").first).to_be_attached()
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    assert modes_in(page.url) == {"exercise": ["1"]}
+    assert_no_problems(problems)
+
+
 def test_a_mode_is_chosen_with_the_keyboard(page: Page, link, problems: Problems):
     page.goto(link(x=2))
     page.get_by_test_id("compute").focus()

@@ -8,6 +8,7 @@ computed for them, and the constants of the op, for each node a tree node made
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -68,7 +69,9 @@ class TreeOperands:
         if owner is not None:
             kids = children(owner)
             constants = tuple(
-                constant_operand(
+                _number(self.text[k.start : k.end], k.value, k.name)
+                if type(k) is Num and self.values[id(k)] is k.value
+                else constant_operand(
                     k, self.text[k.start : k.end], numbers(self.values[id(k)]),
                     id(k) in self.with_variable,
                 )
@@ -101,3 +104,13 @@ class TreeOperands:
         if tree_node is None or tree_node is owner:
             return Operand(f"({node.source or node.name})", ATOM, numbers(value))
         return Operand(node.source or node.name, precedence(tree_node), numbers(value))
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _number(text: str, value: int | float, name: str | None) -> Operand:
+    """A number the student typed, as an operand: the same text, value and name give the
+    same one (its exact sympy number and printed form are made once per worker). Its
+    value is read-only, as it is shared."""
+    data = numbers(value)
+    data.flags.writeable = False
+    return constant_operand(Num(value, 0, len(text), name), text, data, False)

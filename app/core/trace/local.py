@@ -120,24 +120,23 @@ def _local_rule(facts: NodeFacts, index: int) -> Rule:
     operands: dict[str, Operand] = {
         f"p{i}": operand for i, operand in enumerate(facts.inputs[:2]) if operand is not None}
     operands.update((slot, o) for slot, o in slots.items() if slot in named)
-    texts = tuple((n, operands[n].text, operands[n].precedence) for n, _ in used if n in operands)
-    formula = printed(expr, texts)
-    defined = (operands[n].defined for n, _ in used if n in operands)
-    where = {d[0]: d[1] for d in defined if d}
-    values = {symbol: operands[n].value for n, symbol in used if n in operands}
+    present = [(n, symbol, operands[n]) for n, symbol in used if n in operands]
     torch_local = facts.torch_local[index] if index < len(facts.torch_local) else None
-    if any(n not in operands for n, _ in used) or any(v is None for v in values.values()):
+    if len(present) < len(used) or any(o.value is None for _, _, o in present):
         # An operand with no name and no value (a node of the gradient's own graph): no
         # formula to write, only what PyTorch computed.
         if torch_local is None:
             return Rule("local", OWN_NUMBERS, None, None, None, {}, _notes(facts, index))
         own = as_value(torch_local)
         return Rule("local", OWN_NUMBERS, own, own, None, {}, _chain_notes(facts, index, torch_local))
+    formula = printed(expr, tuple((n, o.text, o.precedence) for n, _, o in present))
+    where = {o.defined[0]: o.defined[1] for _, _, o in present if o.defined}
     if torch_local is None:
         return Rule("local", formula, None, None, None, where, _notes(facts, index))
+    values = {symbol: o.value for _, symbol, o in present}
     key = remembered.key_of(
-        facts.arrived, facts.sent[index], torch_local,
-        tuple(o and o.value for o in facts.inputs), tuple(o.value for o in facts.constants))
+        facts.arrived, facts.sent[index], torch_local, len(facts.inputs),
+        *[o and o.value for o in facts.inputs], *[o.value for o in facts.constants])
     slot = [] if key is None else remembered.slot((expr, facts.name, index, key))
     if not slot:  # two threads may both fill it: with the same numbers
         slot.append(_checked(facts, index, expr, values, torch_local))

@@ -41,7 +41,7 @@ def key_of(*parts: Any) -> tuple | None:
     nothing), an array of float64 as its shape and bytes, ints, names and None as they
     are; tuples and dicts of those. None where a part is anything else."""
     try:
-        return tuple(_plain(part) for part in parts)
+        return tuple([_plain(part) for part in parts])
     except _Unkeyed:
         return None
 
@@ -58,7 +58,7 @@ def _plain(part: Any) -> Any:
     if kind is np.ndarray and part.dtype == np.float64 and part.size <= MAX_KEYED:
         return part.shape, part.tobytes()
     if kind is tuple:
-        return tuple(_plain(p) for p in part)
+        return tuple([_plain(p) for p in part])
     if kind is dict:
         return tuple(sorted((k, _plain(v)) for k, v in part.items()))
     raise _Unkeyed

@@ -16,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
-# An array is keyed by its bytes up to this many numbers; a bigger one (a notebook's
-# weights) is computed each time, as a key holds a copy of what it is made of.
-MAX_KEYED = 64
+# An array is keyed by its bytes up to this many numbers (the MLP's 4x3 weights); a
+# bigger one (a notebook's) is computed each time, as a key holds a copy of what it is
+# made of. An entry of the MLP's holds about 2.5 KB, of a scalar function's about 1 KB:
+# with ENTRIES, at most about 10 MB a worker.
+MAX_KEYED = 16
+ENTRIES = 4096
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=ENTRIES)
 def slot(key: tuple) -> list:
     """Where the numbers of one key are kept, once computed (empty until then)."""
     return []
@@ -38,7 +41,7 @@ class _Unkeyed(Exception):
 def key_of(*parts: Any) -> tuple | None:
     """``parts`` as a key that equals another only where every number is the same: a
     single number as a float (not 0, whose sign equality loses, nor nan, which equals
-    nothing), an array of float64 as its shape and bytes, ints, names and None as they
+    nothing), an array of float64 (up to MAX_KEYED numbers) as its shape and bytes, ints, names and None as they
     are; tuples and dicts of those. None where a part is anything else."""
     try:
         return tuple([_plain(part) for part in parts])

@@ -96,11 +96,11 @@ class Renaming:
             keep = _CLUSTER if attribute is None and text.startswith(_CLUSTER) else ""
             known = seen.get(keep + "\0" + text)
             if known is not None:
-                pieces[i], runs = known
-                renamed += runs
+                pieces[i], count = known
+                renamed += count
                 continue
             parts = _PART.split(text[len(keep):])  # between, run or escape, between, ...
-            runs = 0
+            count = 0
             for k in range(1, len(parts), 2):
                 run = parts[k]
                 if run[0] == "\\":
@@ -113,10 +113,10 @@ class Renaming:
                     counts[len(run)] = counts.get(len(run), 0) + 1
                     given[run] = found
                 parts[k] = found
-                runs += 1
-            renamed += runs
+                count += 1
+            renamed += count
             pieces[i] = f'"{keep}{"".join(parts)}"'
-            seen[keep + "\0" + text] = (pieces[i], runs)
+            seen[keep + "\0" + text] = (pieces[i], count)
         source = "".join(pieces)
         # Every run of placeholder letters is one this wrote: then the names come back
         # exactly (none was in the DOT already, none is glued to an escape's letter).

@@ -3,15 +3,17 @@
 Each entry is (label, expression, inputs, requires_grad). :func:`records` traces
 one and keeps what the trace stage makes: the steps with their rules, the nodes, the
 variables, the forward ops, a program's values and the output. (A program's collapsed
-lines change only the picture, drawn after the trace: no entry of their own.) ``steps_corpus.json`` holds these records as the code before the
-change made them; regenerate it only for a change meant to alter them:
+lines change only the picture, drawn after the trace: no entry of their own.)
+test_steps_same.py holds digests of these records as the code before the steps got
+cheaper made them; a change meant to alter the records prints the new digests with
 
-    .venv/bin/python -m tests.core.trace.steps_corpus > tests/core/trace/steps_corpus.json
+    .venv/bin/python -m tests.core.trace.steps_corpus
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 from typing import Any
@@ -19,17 +21,11 @@ from typing import Any
 from autograd_playground.core.language.expr import checked
 from autograd_playground.core.language.rules import Limits
 from autograd_playground.core.trace.graph import trace
+from tests.core.worker_corpus import MLP, MLP_VALUES
 
 TRACED = ("steps", "nodes", "variables", "forward", "intermediates", "output", "gradients")
 
 POLY = " + ".join(f"{21 - k}*v**{k}" for k in range(20, 0, -1))
-MLP = "h = tanh(W1 @ x + b1)\nout = W2 @ h + b2\nloss = mse(out, t)"
-MLP_VALUES = {
-    "W1": [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6], [-0.7, 0.8, 0.9], [0.2, 0.1, -0.1]],
-    "x": [1.0, 2.0, -1.0], "b1": [0.1, 0.2, 0.3, 0.4],
-    "W2": [[0.5, -0.5, 0.25, 0.1], [-0.3, 0.2, 0.6, -0.4]], "b2": [0.05, -0.05],
-    "t": [1.0, 0.0],
-}
 MLP_GRADS = {n: n != "t" for n in MLP_VALUES}
 
 CORPUS: list[tuple[str, str, dict[str, Any], dict[str, bool] | None]] = [
@@ -87,6 +83,11 @@ def renamed(expression: str, inputs: dict[str, Any], grads: dict[str, bool] | No
             None if grads is None else {new[n]: g for n, g in grads.items()}, new)
 
 
+def digest(data: dict) -> str:
+    """The records' digest as test_steps_same.py keeps it (JSON: -0.0 is not 0.0 there)."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
 if __name__ == "__main__":
-    out = {label: records(e, i, g) for label, e, i, g in CORPUS}
-    print(json.dumps(out, indent=0, sort_keys=True, ensure_ascii=False))
+    for label, e, i, g in CORPUS:
+        print(f'    "{label}": "{digest(records(e, i, g))}",')

@@ -113,6 +113,10 @@ class Engine:
         # (updated on every result); a heavy job starts at ten plain ones a unit.
         self.service_time = first_estimate
         self.heavy_time = first_estimate * HEAVY_FACTOR
+        # How many times each kind was measured (False: plain, True: heavy). Until
+        # 1/SMOOTHING measurements, the mean is their plain mean: the first estimate goes
+        # with the first measurement instead of weighing on the next twenty.
+        self.measured = {False: 0, True: 0}
         self.pending = 0
         self.pending_seconds = 0.0  # the estimates of the jobs pending, summed
         # At most this many units of work in flight per client: fewer than the workers
@@ -363,10 +367,12 @@ class Engine:
 
     def _observe(self, seconds: float, cost: int = 1, heavy: bool = False) -> None:
         per_unit = seconds / max(cost, 1)
+        self.measured[heavy] += 1
+        weight = max(self.SMOOTHING, 1 / self.measured[heavy])
         if heavy:
-            self.heavy_time += self.SMOOTHING * (per_unit - self.heavy_time)
+            self.heavy_time += weight * (per_unit - self.heavy_time)
         else:
-            self.service_time += self.SMOOTHING * (per_unit - self.service_time)
+            self.service_time += weight * (per_unit - self.service_time)
 
 
 def default_workers() -> int:

@@ -314,14 +314,19 @@ async def lesson(request: Request, settings: SettingsDep, templates: TemplatesDe
 
 
 async def warm_cache(engine: Engine, settings: Settings) -> None:
-    """Compute the examples and the lesson's frames before the first student asks."""
+    """Compute the examples and the lesson's frames before the first student asks, and the
+    first example's derivative panel: admission then prices the heavy jobs (sympy) by a
+    measurement, not by its first guess, which refused plain jobs queued behind a few
+    heavy ones at a class's first minute."""
     lesson = Example("", "x**2", {"x": "3"})
-    for example in (*EXAMPLES, lesson):
+    jobs = [(example, view, Extras()) for example in (*EXAMPLES, lesson) for view in VIEWS]
+    jobs.append((EXAMPLES[0], VIEWS[0], Extras(symbolic=True)))
+    for example, view, extras in jobs:
         inputs = {name: parse_value(name, text) for name, text in example.values.items()}
         grads = {name: name not in example.nograd for name in example.values}
-        for view in VIEWS:
-            try:
-                await engine.compute(make_job(example.expr, inputs, grads, view, settings.limits()))
-            except (ExprError, Overrun, Busy, RenderError):
-                # A start-up without the cache still serves.
-                logger.warning("could not warm the cache with %r", example.expr, exc_info=True)
+        try:
+            await engine.compute(
+                make_job(example.expr, inputs, grads, view, settings.limits(), extras))
+        except (ExprError, Overrun, Busy, RenderError):
+            # A start-up without the cache still serves.
+            logger.warning("could not warm the cache with %r", example.expr, exc_info=True)

@@ -133,6 +133,22 @@ def test_the_running_mean_learns_the_time_of_one_job() -> None:
     assert 0.01 <= engine.service_time < 0.5
 
 
+def test_the_first_measurements_replace_the_first_estimate() -> None:
+    # The first estimate is a guess (heavy jobs: ten plain ones a unit); an average that
+    # started from it kept a heavy guess of 0.5 s for twenty jobs, and refused plain jobs
+    # queued behind a few heavy ones at a class's first minute.
+    engine = in_process_engine(first_estimate=0.05)
+    engine._observe(0.2, cost=4, heavy=True)
+    assert engine.heavy_time == pytest.approx(0.05)  # 0.2 s over 4 units, not 0.455
+    engine._observe(0.01)
+    engine._observe(0.03)
+    assert engine.service_time == pytest.approx(0.02)  # the plain mean of the two
+    for _ in range(30):
+        engine._observe(0.01)
+    engine._observe(1.0)  # then a running mean: one slow job moves it a tenth of the way
+    assert engine.service_time == pytest.approx(0.01 + 0.1 * 0.99, rel=0.01)
+
+
 def test_a_burst_of_short_jobs_is_queued_not_refused() -> None:
     """200 jobs that the server finishes well within max_wait: none is refused."""
     engine = in_process_engine(max_wait=2.0, first_estimate=0.005)

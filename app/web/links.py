@@ -1,9 +1,10 @@
-"""This server's own address, as the browser reaches it, for links others will open."""
+"""This server's own address, as the browser reaches it, for links others will open; and
+how a link's query parameters are percent-encoded."""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 
@@ -33,3 +34,12 @@ def public_base_url(request: Request, settings: Settings) -> str:
         if HOST_HEADER.match(forwarded_host):
             host = forwarded_host
     return f"{scheme}://{host}"
+
+
+def quote_param(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
+    """Percent-encoding that leaves , [ ] readable; + and everything else is encoded.
+
+    ``*`` is written %2A: link finders (e.g. a course platform's oEmbed
+    auto-embed) end a bare link at the first ``*``, so ``?expr=5*x`` became
+    "y = 5". Reading a link decodes both forms."""
+    return quote(text, safe=",[]", encoding=encoding, errors=errors)

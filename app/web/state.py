@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from ..core.draw.render import VIEWS
 from ..core.language.cell import Cell, read_cell
@@ -25,6 +25,7 @@ from ..core.language.expr import checked
 from ..core.language.program import is_program, line_breaks, line_names, value_lines
 from ..core.language.rules import N_, ExprError, Extras, Limits, output_name
 from .i18n import LANGUAGES
+from .links import quote_param
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 
@@ -119,7 +120,7 @@ class PageState:
 
     def query(self, **changes: Any) -> str:
         """This state as a query string, with ``changes`` applied."""
-        return urlencode(self.pairs(**changes), quote_via=_quote)
+        return urlencode(self.pairs(**changes), quote_via=quote_param)
 
     def pairs(self, **changes: Any) -> list[tuple[str, str]]:
         """This state as query parameters, in order, with ``changes`` applied."""
@@ -156,15 +157,6 @@ class PageState:
         """``collapse`` with the line ``name`` collapsed if it is not, expanded if it is."""
         wanted = set(self.collapse) ^ {name}
         return tuple(n for n in self.lines if n in wanted)
-
-
-def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
-    """Percent-encoding that leaves , [ ] readable; + and everything else is encoded.
-
-    ``*`` is written %2A: link finders (e.g. a course platform's oEmbed
-    auto-embed) end a bare link at the first ``*``, so ``?expr=5*x`` became
-    "y = 5". Reading a link decodes both forms."""
-    return quote(text, safe=",[]", encoding=encoding, errors=errors)
 
 
 def first_value(params: Any, name: str) -> str | None:

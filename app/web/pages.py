@@ -7,6 +7,7 @@ rendering.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -35,8 +36,6 @@ from .state import (
     PageState,
     check_names,
     from_query,
-    parse_rate,
-    parse_value,
     variables_of,
     with_variables,
 )
@@ -330,3 +329,25 @@ async def warm_cache(engine: Engine, settings: Settings) -> None:
         except (ExprError, Overrun, Busy, RenderError):
             # A start-up without the cache still serves.
             logger.warning("could not warm the cache with %r", example.expr, exc_info=True)
+
+
+def parse_value(name: str, text: str) -> Any:
+    """A value field's text as a number or a nested list of numbers (JSON, never code)."""
+    text = text.strip()
+    try:
+        if text.startswith("["):
+            return json.loads(text)
+        # A decimal comma, as many German students write it.
+        return float(text.replace(",", "."))
+    except (ValueError, RecursionError):
+        raise ExprError(
+            "The value of '{name}' is not a number or a list like [1, 2, 3].", {"name": name}
+        ) from None
+
+
+def parse_rate(text: str) -> float:
+    """The learning rate's text as a number (a decimal comma too), or a sentence."""
+    try:
+        return float(text.strip().replace(",", "."))
+    except ValueError:
+        raise ExprError("The learning rate '{text}' is not a number.", {"text": text}) from None

@@ -12,7 +12,6 @@ shared: the URL reader, the link writer, the share panel and oEmbed all go by it
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -212,14 +211,6 @@ def read_lines(texts: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wanted))
 
 
-def parse_rate(text: str) -> float:
-    """The learning rate's text as a number (a decimal comma too), or a sentence."""
-    try:
-        return float(text.strip().replace(",", "."))
-    except ValueError:
-        raise ExprError("The learning rate '{text}' is not a number.", {"text": text}) from None
-
-
 def read_step(text: str | None) -> int:
     """A step number from the URL: up to five ASCII digits, else 0 (the overview).
 
@@ -336,20 +327,6 @@ def check_names(names: Iterable[str]) -> None:
                 "'{name}' is a reserved name on this page; call the variable something else.",
                 {"name": name},
             )
-
-
-def parse_value(name: str, text: str) -> Any:
-    """A value field's text as a number or a nested list of numbers (JSON, never code)."""
-    text = text.strip()
-    try:
-        if text.startswith("["):
-            return json.loads(text)
-        # A decimal comma, as many German students write it.
-        return float(text.replace(",", "."))
-    except (ValueError, RecursionError):
-        raise ExprError(
-            "The value of '{name}' is not a number or a list like [1, 2, 3].", {"name": name}
-        ) from None
 
 
 def exercise_answers(step: Any) -> list[float] | None:

@@ -93,7 +93,7 @@ def _nested(value: Any) -> str:
 
 
 def _as_fields(values: dict[str, Any]) -> dict[str, str]:
-    """Parameter values as the page's value fields hold them (what state.parse_value reads)."""
+    """Parameter values as the page's value fields hold them (what pages.parse_value reads)."""
     return {
         name: _nested(value)
         for name, value in values.items()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
 from cachetools import LRUCache, cached
+from cachetools.keys import hashkey
 
 from .dot import annotated_dot, collapsed_lines, remembered_torchviz_dot
 from .layout import layout
@@ -64,21 +65,52 @@ def drawn_by_shape(dot_source: str, timeout: float = 5.0, quick: bool = False) -
     """:func:`drawn`, laid out once for every drawing of the same shape (shape.Renaming):
     a new name, a new function with the same graph, or (in the annotated view) new values
     written with as many digits cost no layout and no sanitizing."""
+    known = _known_drawing(dot_source, timeout, quick)
+    if known is not None:
+        return known
     renaming = Renaming.of(dot_source)
     if renaming is not None:
         svg = renaming.back(drawn(renaming.source, timeout, quick))
         # Names are letters and digits, so they cannot make markup; but the sanitizer
         # also drops an attribute that says url(, which a name could spell: never reused.
         if svg is not None and "url(" not in svg.lower():
+            with _NAMED_LOCK:
+                _NAMED[(dot_source, quick)] = (renaming.source, svg)
             return svg
     return drawn(dot_source, timeout, quick)
+
+
+# The renamed pictures of the DOT sources drawn last (a class trying new values of one
+# function sends one source again and again), with their placeholders' source: bounded
+# by their characters, and used only while that source's layout is remembered in
+# :func:`drawn`, so that forgetting the layouts forgets them too.
+NAMED_CHARS = 4 * 2**20
+_NAMED: LRUCache[tuple[str, bool], tuple[str, str]] = LRUCache(
+    maxsize=NAMED_CHARS, getsizeof=lambda entry: len(entry[0]) + len(entry[1]))
+_NAMED_LOCK = threading.Lock()
+
+
+def _known_drawing(dot_source: str, timeout: float, quick: bool) -> str | None:
+    """The picture :func:`drawn_by_shape` gave ``dot_source`` before, if its layout is
+    still remembered: the same renaming of the same layout, without doing it again."""
+    with _NAMED_LOCK:
+        entry = _NAMED.get((dot_source, quick))
+    if entry is None:
+        return None
+    with _DRAWN_LOCK:  # the key drawn() stores its layout under
+        laid_out = _DRAWN.get(hashkey(entry[0], timeout, quick))
+    return entry[1] if laid_out is not None else None
 
 
 # The pictures one process remembers, bounded by their bytes of SVG (10-40 KB each).
 DRAWN_BYTES = 8 * 2**20
 
 
-@cached(LRUCache(maxsize=DRAWN_BYTES, getsizeof=len), lock=threading.Lock())
+_DRAWN: LRUCache[tuple, str] = LRUCache(maxsize=DRAWN_BYTES, getsizeof=len)
+_DRAWN_LOCK = threading.Lock()
+
+
+@cached(_DRAWN, key=hashkey, lock=_DRAWN_LOCK)
 def drawn(dot_source: str, timeout: float = 5.0, quick: bool = False) -> str:
     """Laid out and sanitized SVG for a DOT source, remembered for the next same graph.
 

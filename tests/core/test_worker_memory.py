@@ -1,0 +1,123 @@
+"""What a worker remembers between requests changes no answer, byte for byte.
+
+Each request of the worker corpus (tests/core/worker_corpus.py: the lesson, a 20-term
+polynomial, two variables, the vector MSE, the neuron, the two-layer MLP program,
+relu at 0, a program with collapsed lines, every extra) is computed in a process
+that has just answered it, the same function under other names and the same
+function at other values, and compared with the answer a worker with nothing
+remembered gives. The worker's answer has no language: German is the web's, over
+the same JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from autograd_playground.core.draw import dot, render, shape
+from autograd_playground.core.draw.shape import Renaming
+from autograd_playground.core.trace import local
+
+from .worker_corpus import CORPUS, Request, answer
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_WORDS = {"sin", "cos", "tan", "tanh", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "sum",
+          "mean", "mse", "max", "min", "torch", "pow", "e", "pi"}
+
+
+def forget_everything() -> None:
+    """A worker that has answered nothing yet."""
+    local.forget()
+    render.drawn.cache_clear()
+    render._NAMED.clear()
+    dot._DOT_MEMORY.clear()
+    shape._pieces.cache_clear()
+
+
+def fresh(request: Request) -> bytes:
+    forget_everything()
+    return answer(request)
+
+
+def renamed(request: Request, tag: str) -> Request:
+    """The same function with every variable and line name followed by ``tag``."""
+    names = set(request.inputs) | {m.group(1) for m in re.finditer(
+        r"^\s*([A-Za-z_]\w*)\s*=", request.expression, re.MULTILINE)}
+    names -= _WORDS
+
+    def new(name: str) -> str:
+        return name + tag if name in names else name
+
+    return request._replace(
+        expression=_NAME.sub(lambda m: new(m.group()), request.expression),
+        inputs={new(k): v for k, v in request.inputs.items()},
+        requires_grad=None if request.requires_grad is None
+        else {new(k): v for k, v in request.requires_grad.items()},
+        collapse=tuple(new(c) for c in request.collapse),
+    )
+
+
+def moved(value: Any, by: float) -> Any:
+    """``value`` with each number moved by ``by`` (lists keep their shape)."""
+    if isinstance(value, list):
+        return [moved(v, by) for v in value]
+    return value + by
+
+
+def other_values(request: Request, by: float) -> Request:
+    return request._replace(inputs={k: moved(v, by) for k, v in request.inputs.items()})
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_a_remembered_answer_is_a_first_computation(name: str) -> None:
+    request = CORPUS[name]
+    first = fresh(request)
+    assert answer(request) == first  # everything remembered
+    for tag in ("q7", "Zq"):  # the same shape under new names, after the first
+        again = renamed(request, tag)
+        assert answer(again) == fresh(again)
+        answer(request)  # the first one remembered again
+        assert answer(again) == fresh(again) != first
+
+
+@pytest.mark.parametrize("name", ["lesson", "polynomial", "mlp", "neuron", "relu at 0", "collapsed"])
+def test_new_values_after_remembered_ones_are_a_first_computation(name: str) -> None:
+    request = CORPUS[name]
+    fresh(request)
+    answer(renamed(request, "w3"))
+    for by in (0.25, -1.5, 0.25):
+        again = other_values(request, by)
+        expected = fresh(again)
+        answer(request)
+        answer(renamed(other_values(request, -by), "w3"))
+        assert answer(again) == expected
+
+
+def test_a_source_drawn_before_is_not_renamed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lesson at a new value has the DOT it had: its picture is the one given before,
+    without splitting the DOT into placeholders again."""
+    lesson = CORPUS["lesson"]
+    expected = fresh(other_values(lesson, 1.0))
+    forget_everything()
+    answer(lesson)
+    calls: list[str] = []
+    real = Renaming.of
+    monkeypatch.setattr(Renaming, "of", staticmethod(lambda s: calls.append(s) or real(s)))
+    assert answer(other_values(lesson, 1.0)) == expected
+    assert calls == []
+
+
+def test_forgetting_the_layouts_forgets_the_renamed_pictures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lesson = CORPUS["lesson"]
+    forget_everything()
+    first = answer(lesson)
+    render.drawn.cache_clear()
+    calls: list[str] = []
+    real = render.layout
+    monkeypatch.setattr(render, "layout", lambda s, *a, **k: calls.append(s) or real(s, *a, **k))
+    assert answer(lesson) == first
+    assert len(calls) == 1  # laid out again, not taken from what was forgotten

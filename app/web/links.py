@@ -4,6 +4,7 @@ how a link's query parameters are percent-encoded."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
@@ -43,3 +44,8 @@ def quote_param(text: str, safe: str = "", encoding: str | None = None, errors: 
     auto-embed) end a bare link at the first ``*``, so ``?expr=5*x`` became
     "y = 5". Reading a link decodes both forms."""
     return quote(text, safe=",[]", encoding=encoding, errors=errors)
+
+
+def query_string(pairs: Iterable[tuple[str, str]]) -> str:
+    """``pairs`` as a query string: urllib's urlencode with quote_param, for text pairs."""
+    return "&".join(f"{quote_param(key)}={quote_param(value)}" for key, value in pairs)

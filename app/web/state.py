@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from urllib.parse import urlencode
 
 from ..core.draw.render import VIEWS
 from ..core.language.cell import Cell, read_cell
@@ -24,7 +23,7 @@ from ..core.language.expr import checked
 from ..core.language.program import is_program, line_breaks, line_names, value_lines
 from ..core.language.rules import N_, ExprError, Extras, Limits, output_name
 from .i18n import LANGUAGES
-from .links import quote_param
+from .links import query_string
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 
@@ -118,24 +117,25 @@ class PageState:
         return self.grads.get(name, True)
 
     def query(self, **changes: Any) -> str:
-        """This state as a query string, with ``changes`` applied."""
-        return urlencode(self.pairs(**changes), quote_via=quote_param)
+        """This state as a query string, with ``changes`` applied.
+
+        A page writes about ten links of one state, each with a change or two in the
+        fields after the values: the function and its values are encoded once.
+        """
+        get = _getter(self, changes)
+        own_head = not changes.keys() & HEAD
+        head: str | None = self.__dict__.get("_head") if own_head else None
+        if head is None:
+            head = query_string(_head_pairs(get))
+            if own_head:  # not a field: eq, hash and repr ignore it
+                object.__setattr__(self, "_head", head)
+        fields = query_string(_field_pairs(get))
+        return f"{head}&{fields}" if fields else head
 
     def pairs(self, **changes: Any) -> list[tuple[str, str]]:
         """This state as query parameters, in order, with ``changes`` applied."""
-        state = replace(self, **changes) if changes else self
-        pairs: list[tuple[str, str]] = [("expr", state.expr)]
-        pairs += list(state.values.items())
-        if any(not on for on in state.grads.values()):
-            pairs.append(("rg", "1"))
-            pairs += [("grad", name) for name, on in state.grads.items() if on]
-        for f in FIELDS:
-            if f.after and not getattr(state, f.after):
-                continue
-            text = f.write(getattr(state, f.name))
-            if text is not None:
-                pairs.append((f.key, text))
-        return pairs
+        get = _getter(self, changes)
+        return _head_pairs(get) + _field_pairs(get)
 
     def url(self, path: str | None = None, **changes: Any) -> str:
         return f"{path or self.path}?{self.query(**changes)}"
@@ -156,6 +156,39 @@ class PageState:
         """``collapse`` with the line ``name`` collapsed if it is not, expanded if it is."""
         wanted = set(self.collapse) ^ {name}
         return tuple(n for n in self.lines if n in wanted)
+
+
+STATE_FIELDS = frozenset(f.name for f in fields(PageState))
+# The parameters written before the fields: the function, its values and grads.
+HEAD = frozenset({"expr", "values", "grads"})
+
+
+def _getter(state: PageState, changes: dict[str, Any]) -> Callable[[str], Any]:
+    """An attribute of ``state`` with ``changes`` applied, as dataclasses.replace reads them
+    (without making the new state)."""
+    if not changes.keys() <= STATE_FIELDS:
+        raise TypeError(f"PageState has no field {sorted(changes.keys() - STATE_FIELDS)}")
+    return lambda name: changes[name] if name in changes else getattr(state, name)
+
+
+def _head_pairs(get: Callable[[str], Any]) -> list[tuple[str, str]]:
+    grads = get("grads")
+    pairs: list[tuple[str, str]] = [("expr", get("expr")), *get("values").items()]
+    if any(not on for on in grads.values()):
+        pairs.append(("rg", "1"))
+        pairs += [("grad", name) for name, on in grads.items() if on]
+    return pairs
+
+
+def _field_pairs(get: Callable[[str], Any]) -> list[tuple[str, str]]:
+    pairs = []
+    for f in FIELDS:
+        if f.after and not get(f.after):
+            continue
+        text = f.write(get(f.name))
+        if text is not None:
+            pairs.append((f.key, text))
+    return pairs
 
 
 def first_value(params: Any, name: str) -> str | None:

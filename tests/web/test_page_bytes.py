@@ -14,10 +14,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from jinja2 import Environment
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
-from autograd_playground.core.language.rules import Limits
+from autograd_playground.core.language.rules import Extras, Limits
+from autograd_playground.core.language.values import format_value
+from autograd_playground.core.pipeline import compute
+from autograd_playground.core.result import GraphResult, from_json
+from autograd_playground.core.teach import explain
+from autograd_playground.web import i18n
 from autograd_playground.web import state as page
 from autograd_playground.web.links import quote_param
+from autograd_playground.web.pages import parse_value
+from autograd_playground.web.templating import remembered_gettext
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
 POLY = " + ".join(f"{21 - k}*x**{k}" for k in range(20, 0, -1))
@@ -116,3 +126,55 @@ def test_the_kept_encoding_is_no_field_of_the_state() -> None:
 def test_a_change_of_no_field_is_refused_as_replace_refuses_it() -> None:
     with pytest.raises(TypeError):
         states()[0].query(colour="red")
+
+
+def computed(params: dict[str, str]) -> tuple[page.PageState, GraphResult]:
+    """A corpus request's state and its result, computed here as a worker computes it."""
+    state = page.from_query(params)
+    names, _ = page.variables_of(state.expr, Limits())
+    state = page.with_variables(state, names)
+    inputs = {name: parse_value(name, text) for name, text in state.values.items()}
+    grads = {name: state.grad_on(name) for name in state.values}
+    view = "torchviz" if state.exercise else state.view
+    data = compute(state.expr, inputs, grads, view, Limits(), 10.0, Extras(), state.collapse)
+    return state, from_json(json.loads(json.dumps(data)))
+
+
+RESULTS = [computed(params) for params in CORPUS]
+
+
+@pytest.mark.parametrize("state, result", RESULTS, ids=lambda x: getattr(x, "expr", "")[:20])
+def test_node_details_read_every_value_in_full(state: page.PageState, result: GraphResult) -> None:
+    # The plain way: each value the step showed, formatted again in full.
+    steps = explain.steps(result)
+    by_node = {s.node: s for s in steps}
+    records = {r.node: r for r in result.steps}
+    for view in explain.node_views(result, steps):
+        step, record = by_node.get(view.id), records.get(view.id)
+        if step is None or record is None:
+            assert (view.arrived, view.sent) == (None, ())
+            continue
+        full = [format_value(v) for t, v in zip(record.targets, record.grad_inputs, strict=False)
+                if t is not None and v is not None]
+        assert view.arrived == (format_value(record.grad_outputs[0]) if record.grad_outputs
+                                else step.arrived)
+        assert view.sent == tuple(dataclasses.replace(o, value=v)
+                                  for o, v in zip(step.sent, full, strict=True))
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_a_sentence_with_placeholders_is_what_jinjas_gettext_makes(lang: str) -> None:
+    translations = i18n.translations(lang)
+    ours = remembered_gettext(translations)
+    context = EvalContext(Environment(autoescape=True))
+    texts = [
+        ("%(name)s (%(label)s) receives %(arrived)s and sends %(sent)s.",
+         {"name": "MulBackward0", "label": "x<y & 'z'", "arrived": "1", "sent": "2, 3"}),
+        ("Step %(k)s of %(n)s", {"k": 3, "n": 9}),
+        ("Expand %(name)s", {"name": Markup("<b>h</b>")}),
+    ]
+    for _ in range(2):  # the second time from the memo
+        for text, variables in texts:
+            expected = Markup(translations.gettext(text)) % variables
+            assert ours(context, text, **variables) == expected
+            assert isinstance(ours(context, text, **variables), Markup)

@@ -265,6 +265,12 @@ def forward(result: GraphResult) -> list[ForwardView]:
     return out
 
 
+def _full(value: Any, shown: str) -> str:
+    """``value`` in full, where a step showed it as ``shown`` (brief): the same text, unless
+    brief shortened a tensor."""
+    return format_value(value) if isinstance(value, (list, dict)) else shown
+
+
 def node_views(result: GraphResult, step_views: list[StepView]) -> list[NodeView]:
     """Everything the details panel shows for each node; ``step_views`` is steps(result)."""
     by_node = {s.node: s for s in step_views}
@@ -275,11 +281,13 @@ def node_views(result: GraphResult, step_views: list[StepView]) -> list[NodeView
         record = records.get(node.id)
         arrived, sent = (step.arrived, step.sent) if step else (None, ())
         if step and record:  # the details read the values in full, where the step is brief
-            arrived = format_value(record.grad_outputs[0]) if record.grad_outputs else arrived
-            full = [format_value(v) for t, v in zip(record.targets, record.grad_inputs, strict=False)
+            arrived = _full(record.grad_outputs[0], arrived) if record.grad_outputs else arrived
+            full = [v for t, v in zip(record.targets, record.grad_inputs, strict=False)
                     if t is not None and v is not None]
             if len(full) == len(sent):
-                sent = tuple(dataclasses.replace(o, value=v) for o, v in zip(sent, full, strict=True))
+                sent = tuple(o if (text := _full(v, o.value)) == o.value
+                             else dataclasses.replace(o, value=text)
+                             for o, v in zip(sent, full, strict=True))
         views.append(
             NodeView(
                 id=node.id,

@@ -106,14 +106,18 @@ def remembered_gettext(translations: gettext_module.NullTranslations) -> Callabl
 
     A result's page calls ``_()`` about 150 times; Jinja's own version translates,
     wraps in Markup and formats on every call, a sixth of the web process's time
-    for a new result. The texts are the templates' own, so the memo is small.
+    for a new result. The texts are the templates' own, so the memo is small; a text
+    with placeholders is kept translated and wrapped, and formatted on each call.
     """
     translate = translations.gettext
 
     @functools.lru_cache(maxsize=4096)
+    def translated(text: str, autoescape: bool) -> str:
+        return Markup(translate(text)) if autoescape else translate(text)
+
+    @functools.lru_cache(maxsize=4096)
     def plain(text: str, autoescape: bool) -> str:
-        translated = translate(text)
-        return (Markup(translated) if autoescape else translated) % {}
+        return translated(text, autoescape) % {}
 
     # The evaluation context, not the whole context, is all it needs: Jinja copies
     # the whole context for a function that takes it, on every call in a loop or a
@@ -122,8 +126,7 @@ def remembered_gettext(translations: gettext_module.NullTranslations) -> Callabl
     def gettext(eval_ctx: EvalContext, text: str, /, **variables: Any) -> str:
         if not variables:
             return plain(text, eval_ctx.autoescape)
-        translated = translate(text)
-        return (Markup(translated) if eval_ctx.autoescape else translated) % variables
+        return translated(text, eval_ctx.autoescape) % variables
 
     return gettext
 

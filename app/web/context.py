@@ -67,7 +67,8 @@ def page_context(
     forward = explain.forward(result) if state.forward else []
     total = len(forward) + len(steps)
     step = min(max(state.step, 0), total)
-    state = dataclasses.replace(state, step=step)
+    if step != state.step:
+        state = dataclasses.replace(state, step=step)
     # The collapsed line each node is drawn inside (as the box line.box): node id -> line.
     boxed = {node: line for line in result.lines if line.box for node in line.nodes}
     shown = highlight.paints(forward, steps, {node: line.box for node, line in boxed.items()})

@@ -93,7 +93,9 @@ class Pages:
         lang = i18n.negotiate(state.lang, request.headers.get("accept-language"))
         request.state.expr = state.expr
         base_url = public_base_url(request, self.settings)
-        key = self.page_key(state, template, block, lang, base_url, extra)
+        # The state with one value per variable: what the page shows, and its cache key.
+        shown, parse_error = self.named(state)
+        key = self.page_key(shown, template, block, lang, base_url, extra)
         hit = await self.cache.get(key)
         if hit is not None:
             request.state.cache = "hit"
@@ -103,7 +105,7 @@ class Pages:
             carried = block != "calculus" and await self.calculus_is_quick(state, block)
             started = time.perf_counter()
             state_, outcome, status, headers = await self.result(
-                state, lang, with_result=block not in SMALL_BLOCKS,
+                state, lang, with_result=block not in SMALL_BLOCKS, named=(shown, parse_error),
                 extras=state.extras if block == "calculus" or carried else self.plain(state),
             )
             seconds = time.perf_counter() - started
@@ -111,7 +113,8 @@ class Pages:
                 # The panel made the result too slow: the result alone, the panel apart.
                 request.state.outcome = None
                 state_, outcome, status, headers = await self.result(
-                    state, lang, with_result=True, extras=self.plain(state)
+                    state, lang, with_result=True, extras=self.plain(state),
+                    named=(shown, parse_error),
                 )
             # Quick only if computed just now: an answer from the result cache says
             # nothing about how long the panel takes.
@@ -143,18 +146,24 @@ class Pages:
                 request.state.outcome = outcome
         return encoded_html_response(body, lang, request.headers, status, headers)
 
+    def named(self, state: PageState) -> tuple[PageState, ExprError | None]:
+        """The state with exactly one value per variable of its function (with_variables),
+        or as it is with the reason the function cannot be read."""
+        names, parse_error = variables_of(state.expr, self.settings.limits())
+        return (state if parse_error is not None else with_variables(state, names)), parse_error
+
+    @staticmethod
     def page_key(
-        self, state: PageState, template: str, block: str | None, lang: str, base_url: str,
+        shown: PageState, template: str, block: str | None, lang: str, base_url: str,
         extra: dict[str, Any],
     ) -> str:
-        """The page cache's key: the state the page shows, not the address as typed.
+        """The page cache's key: the state the page shows (``named``), not the address as
+        typed.
 
         Values of names the function does not use (``&zz=1``) change nothing on
         the page, so they make no new entry: a unique address of a kept page is a
         hit, not a new rendering.
         """
-        names, parse_error = variables_of(state.expr, self.settings.limits())
-        shown = state if parse_error is not None else with_variables(state, names)
         return "\n".join((template, block or "", lang, base_url, repr(shown), repr(extra)))
 
     @staticmethod
@@ -174,14 +183,15 @@ class Pages:
         )
 
     async def result(
-        self, state: PageState, lang: str, with_result: bool, extras: Extras = Extras()
+        self, state: PageState, lang: str, with_result: bool, extras: Extras = Extras(),
+        named: tuple[PageState, ExprError | None] | None = None,
     ) -> tuple[PageState, dict[str, Any] | None, int, dict[str, str]]:
-        """The state with its variables, and the result or the error to show, and the status."""
+        """The state with its variables, and the result or the error to show, and the status.
+
+        ``named``: ``self.named(state)``, when the caller has it already."""
         request = self.request
         limits = self.settings.limits()
-        names, parse_error = variables_of(state.expr, limits)
-        if parse_error is None:
-            state = with_variables(state, names)
+        state, parse_error = named or self.named(state)
         if not with_result:
             return state, None, 200, {}
         status, headers = 200, {}

@@ -15,10 +15,15 @@ import re
 from typing import Any
 
 import pytest
+import torchviz
 
 from autograd_playground.core.draw import dot, render, shape
+from autograd_playground.core.draw.named import Names
 from autograd_playground.core.draw.shape import Renaming
+from autograd_playground.core.language.expr import checked
+from autograd_playground.core.language.rules import Limits
 from autograd_playground.core.trace import local
+from autograd_playground.core.trace.graph import trace
 
 from .worker_corpus import CORPUS, Request, answer
 
@@ -33,6 +38,7 @@ def forget_everything() -> None:
     render.drawn.cache_clear()
     render._NAMED.clear()
     dot._DOT_MEMORY.clear()
+    dot._NAMED_DOTS.clear()
     shape._pieces.cache_clear()
 
 
@@ -121,3 +127,55 @@ def test_forgetting_the_layouts_forgets_the_renamed_pictures(
     monkeypatch.setattr(render, "layout", lambda s, *a, **k: calls.append(s) or real(s, *a, **k))
     assert answer(lesson) == first
     assert len(calls) == 1  # laid out again, not taken from what was forgotten
+
+
+def traced(text: str, values: dict[str, Any], grads: dict[str, bool] | None = None):
+    parsed = checked(text, Limits())
+    return trace(parsed, parsed.with_values(values), parsed.with_grads(grads))
+
+
+LESSON = "5*x**3 + 2*x**2 + 4*x + 8"
+PROGRAM = CORPUS["collapsed"].expression
+PROGRAM_VALUES = CORPUS["collapsed"].inputs
+# Names that are words of the DOT too (ids, attributes, labels), placeholders' letters,
+# names of one letter and of many, with _ and digits; drawn one after the other, each
+# after another name of the same shape has been remembered.
+NAMES = ["x", "out", "n1", "var", "box", "cluster", "label", "filled", "B", "X", "BB", "DB",
+         "BDEF", "x_1", "x__", "AccumulateGrad", "MulBackward0", "t0", "y", "line", "q" * 30]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_renamed_dot_is_the_dot_torchviz_writes(name: str) -> None:
+    forget_everything()
+    for other in ("v", name, "u", name):
+        lesson = traced(LESSON.replace("x", other), {other: 2.0})
+        assert dot.remembered_torchviz_dot(lesson) == dot.torchviz_dot(lesson)
+        if other in PROGRAM_VALUES:
+            continue
+        program = re.sub(r"\bh\b", other, PROGRAM)  # the line h = tanh(z) named anew
+        for collapse in ((), (other,), ("z",)):
+            drawn = traced(program, PROGRAM_VALUES)
+            shown = dot.collapsed_lines(drawn, collapse)
+            assert dot.remembered_torchviz_dot(drawn, shown) == dot.torchviz_dot(drawn, shown)
+
+
+def test_names_that_cannot_be_placeholders_are_drawn_as_they_are() -> None:
+    many = " + ".join(f"{chr(97 + i)}*{chr(97 + i)}" for i in range(17))  # 17 of one letter
+    drawn = traced(many, {chr(97 + i): 1.0 for i in range(17)})
+    assert Names.of(drawn) is None
+    assert dot.remembered_torchviz_dot(drawn) == dot.torchviz_dot(drawn)
+
+
+def test_a_renamed_trace_is_drawn_without_make_dot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The polynomial under names of its name's length: one make_dot for them all."""
+    polynomial = CORPUS["polynomial"]
+    others = [polynomial._replace(expression=re.sub(r"\bx\b", name, polynomial.expression),
+                                  inputs={name: 0.5}) for name in ("v", "w", "q")]
+    expected = [fresh(other) for other in others]
+    forget_everything()
+    answer(polynomial)
+    calls: list[object] = []
+    real = torchviz.make_dot
+    monkeypatch.setattr(torchviz, "make_dot", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert [answer(other) for other in others] == expected
+    assert calls == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from cachetools import LRUCache, cached
 from ..language.values import format_value
 from ..result import Value
 from ..trace.names import element_id, var_id
+from .named import Names, placeholders_only
 
 if TYPE_CHECKING:  # the web process inlines SVG without loading torch
     from ..trace.graph import Trace
@@ -30,11 +32,53 @@ _GRAPH_HEADER = (
 DOT_BYTES = 4 * 2**20  # bounds the DOT sources remembered, by their bytes
 _DOT_MEMORY: LRUCache[tuple, str] = LRUCache(maxsize=DOT_BYTES, getsizeof=len)
 _DOT_LOCK = threading.Lock()  # the server's own threads share it when workers=0
+# The DOT of each trace drawn last, with its names, and the key of the DOT it was
+# written from: a class trying new values of one function asks for it again and again.
+# It is used while that DOT is remembered, so that forgetting those forgets these.
+_NAMED_DOTS: LRUCache[tuple, tuple[tuple, str]] = LRUCache(
+    maxsize=DOT_BYTES, getsizeof=lambda entry: len(entry[1]))
 
 
-@cached(_DOT_MEMORY, key=lambda trace, collapse=(): (*drawing_key(trace), collapse), lock=_DOT_LOCK)
 def remembered_torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
-    """:func:`torchviz_dot`, remembered per :func:`drawing_key` and the lines collapsed."""
+    """:func:`torchviz_dot`, remembered per :func:`drawing_key` and the lines collapsed.
+
+    A trace not drawn before is drawn once per shape: the trace with placeholders for
+    its names (named.Names) is drawn and remembered, and this trace's names are
+    written back into that DOT; a trace whose names cannot be is drawn as it is."""
+    key = _memory_key(trace, collapse)
+    with _DOT_LOCK:
+        known = _NAMED_DOTS.get(key)
+        if known is not None and _DOT_MEMORY.get(known[0]) is not None:
+            return known[1]
+    names = Names.of(trace, collapse)
+    source = None
+    if names is not None:
+        drawn_key = _memory_key(names.trace, names.collapse)
+        hidden = _placeholders_dot(names.trace, names.collapse)
+        if placeholders_only(hidden, names.names):
+            source = names.back(hidden)
+    if source is None:
+        drawn_key = ("own", *key)
+        source = _own_dot(trace, collapse)
+    with _DOT_LOCK, contextlib.suppress(ValueError):  # a DOT larger than the memory
+        _NAMED_DOTS[key] = (drawn_key, source)
+    return source
+
+
+def _memory_key(trace: Trace, collapse: tuple[str, ...] = ()) -> tuple:
+    return (*drawing_key(trace), collapse)
+
+
+@cached(_DOT_MEMORY, key=_memory_key, lock=_DOT_LOCK)
+def _placeholders_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
+    """The DOT of a trace whose names are placeholders, remembered per its drawing_key."""
+    return torchviz_dot(trace, collapse)
+
+
+@cached(_DOT_MEMORY, key=lambda trace, collapse=(): ("own", *_memory_key(trace, collapse)),
+        lock=_DOT_LOCK)
+def _own_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
+    """The DOT of a trace whose names cannot be placeholders, remembered as it is."""
     return torchviz_dot(trace, collapse)
 
 

@@ -178,3 +178,22 @@ def test_a_sentence_with_placeholders_is_what_jinjas_gettext_makes(lang: str) ->
             expected = Markup(translations.gettext(text)) % variables
             assert ours(context, text, **variables) == expected
             assert isinstance(ours(context, text, **variables), Markup)
+
+
+@pytest.mark.parametrize("state, result", RESULTS, ids=lambda x: getattr(x, "expr", "")[:20])
+def test_a_step_names_its_node_and_operands_as_each_node_is_named(
+    state: page.PageState, result: GraphResult
+) -> None:
+    # The plain way: each name worked out from its node where it is used.
+    nodes = {n.id: n for n in result.nodes}
+    program = any(n.name_of for n in result.nodes)
+    views = explain.steps(result)
+    assert [v.index for v in views] == [s.index for s in result.steps]
+    for view in views:
+        node = nodes[view.node]
+        assert (view.label, view.of, view.heading) == (
+            explain.label_of(node), explain.of(node, program), explain.heading_of(node))
+        for out in view.sent:
+            target = nodes[out.target]
+            assert (out.label, out.of) == (explain.label_of(target), explain.of(target, program))
+        assert [p.label for p in view.parts] == [explain.label_of(nodes[p.node]) for p in view.parts]

@@ -165,17 +165,19 @@ def label_of(node: Node) -> str:
     return shorten(full_label(node))
 
 
-def heading_of(node: Node) -> str:
-    """A node's label, and in a program the line of a named value: ``h = tanh(z)``."""
+def heading_of(node: Node, label: str | None = None) -> str:
+    """A node's label, and in a program the line of a named value: ``h = tanh(z)``.
+    ``label``: label_of(node), where the caller has it."""
     if node.name_of and node.source:
         return f"{node.name_of} = {shorten(node.source, 2 * MAX_OPERAND)}"
-    return label_of(node)
+    return label_of(node) if label is None else label
 
 
-def of(node: Node, program: bool) -> str:
+def of(node: Node, program: bool, label: str | None = None) -> str:
     """The label after ∂: ``∂y/∂(x**2)``. In a program names and variables stand bare, as
-    the lesson writes ``∂loss/∂h``; a single function keeps its parentheses."""
-    label = label_of(node)
+    the lesson writes ``∂loss/∂h``; a single function keeps its parentheses. ``label``:
+    label_of(node), where the caller has it."""
+    label = label_of(node) if label is None else label
     if program and (node.name_of or node.kind == "leaf"):
         return label
     return f"({label})"
@@ -203,18 +205,22 @@ def _sent(target: str, label: str, value: Any, rule: Rule | None, of: str = "") 
 def steps(result: GraphResult) -> list[StepView]:
     nodes = {n.id: n for n in result.nodes}
     program = any(n.name_of for n in result.nodes)
+    # Each node's names, once: a step names its node and each operand, and shortening a
+    # long sum splits its text into terms character by character.
+    labels = {id_: label_of(node) for id_, node in nodes.items()}
+    ofs = {id_: of(node, program, labels[id_]) for id_, node in nodes.items()}
     out = []
     for step in result.steps:
         node = nodes[step.node]
         arrived = step.grad_outputs[0] if step.grad_outputs else None
         rules = step.rules or (None,) * len(step.targets)
         sent = tuple(
-            _sent(target, label_of(nodes[target]), value, rule, of(nodes[target], program))
+            _sent(target, labels[target], value, rule, ofs[target])
             for target, value, rule in zip(step.targets, step.grad_inputs, rules, strict=False)
             if target is not None and value is not None
         )
         parts = tuple(
-            Part(c.node, label_of(nodes[c.node]), brief(c.value))
+            Part(c.node, labels[c.node], brief(c.value))
             for c in sorted(
                 step.contributions, key=lambda c: (nodes[c.node].start or 0, c.node)
             )
@@ -224,7 +230,7 @@ def steps(result: GraphResult) -> list[StepView]:
                 index=step.index,
                 node=node.id,
                 name=node.name,
-                label=label_of(node),
+                label=labels[node.id],
                 kind=node.kind,
                 arrived=brief(arrived),
                 sent=sent,
@@ -233,8 +239,8 @@ def steps(result: GraphResult) -> list[StepView]:
                 accumulated=brief(step.accumulated)
                 if step.accumulated is not None
                 else None,
-                of=of(node, program),
-                heading=heading_of(node),
+                of=ofs[node.id],
+                heading=heading_of(node, labels[node.id]),
             )
         )
     return out

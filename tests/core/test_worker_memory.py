@@ -179,3 +179,39 @@ def test_a_renamed_trace_is_drawn_without_make_dot(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(torchviz, "make_dot", lambda *a, **k: calls.append(a) or real(*a, **k))
     assert [answer(other) for other in others] == expected
     assert calls == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_renaming_made_from_the_placeholders_dot_is_the_dots_own(name: str) -> None:
+    forget_everything()
+    checked_ones = 0
+    for other in ("v", name, "u", name):
+        drawings = [traced(LESSON.replace("x", other), {other: 2.0})]
+        if other not in PROGRAM_VALUES:
+            drawings.append(traced(re.sub(r"\bh\b", other, PROGRAM), PROGRAM_VALUES))
+        for drawn in drawings:
+            for collapse in ((), ("z",)):
+                dot._NAMED_DOTS.clear()  # drawn from the placeholders' DOT each time
+                source, hidden = dot.named_torchviz_dot(drawn, collapse)
+                assert hidden is not None
+                derived = Renaming.named(*hidden)
+                if derived is not None:  # None: a name that is also a word of the DOT
+                    assert derived == Renaming.of(source)
+                    checked_ones += 1
+    assert checked_ones > 0
+
+
+def test_a_renamed_dot_is_not_split_into_placeholders_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    polynomial = CORPUS["polynomial"]
+    others = [polynomial._replace(expression=re.sub(r"\bx\b", name, polynomial.expression),
+                                  inputs={name: 0.5}) for name in ("v", "w", "q")]
+    expected = [fresh(other) for other in others]
+    forget_everything()
+    answer(polynomial)
+    calls: list[str] = []
+    real = Renaming.of
+    monkeypatch.setattr(Renaming, "of", staticmethod(lambda s: calls.append(s) or real(s)))
+    assert [answer(other) for other in others] == expected
+    assert calls == []

@@ -40,7 +40,15 @@ _NAMED_DOTS: LRUCache[tuple, tuple[tuple, str]] = LRUCache(
 
 
 def remembered_torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:
-    """:func:`torchviz_dot`, remembered per :func:`drawing_key` and the lines collapsed.
+    """:func:`torchviz_dot`, remembered per :func:`drawing_key` and the lines collapsed."""
+    return named_torchviz_dot(trace, collapse)[0]
+
+
+def named_torchviz_dot(
+    trace: Trace, collapse: tuple[str, ...] = (),
+) -> tuple[str, tuple[str, dict[str, str]] | None]:
+    """:func:`torchviz_dot`, remembered; and, when it was written from the DOT of the
+    trace with placeholders for its names, that DOT and the names (placeholder -> name).
 
     A trace not drawn before is drawn once per shape: the trace with placeholders for
     its names (named.Names) is drawn and remembered, and this trace's names are
@@ -49,20 +57,23 @@ def remembered_torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str
     with _DOT_LOCK:
         known = _NAMED_DOTS.get(key)
         if known is not None and _DOT_MEMORY.get(known[0]) is not None:
-            return known[1]
+            return known[1], None
     names = Names.of(trace, collapse)
-    source = None
     if names is not None:
         drawn_key = _memory_key(names.trace, names.collapse)
         hidden = _placeholders_dot(names.trace, names.collapse)
         if placeholders_only(hidden, names.names):
             source = names.back(hidden)
-    if source is None:
-        drawn_key = ("own", *key)
-        source = _own_dot(trace, collapse)
+            _keep(key, drawn_key, source)
+            return source, (hidden, names.names)
+    source = _own_dot(trace, collapse)
+    _keep(key, ("own", *key), source)
+    return source, None
+
+
+def _keep(key: tuple, drawn_key: tuple, source: str) -> None:
     with _DOT_LOCK, contextlib.suppress(ValueError):  # a DOT larger than the memory
         _NAMED_DOTS[key] = (drawn_key, source)
-    return source
 
 
 def _memory_key(trace: Trace, collapse: tuple[str, ...] = ()) -> tuple:

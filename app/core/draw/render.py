@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 from cachetools import LRUCache, cached
 from cachetools.keys import hashkey
 
-from .dot import annotated_dot, collapsed_lines, remembered_torchviz_dot
+from .dot import annotated_dot, collapsed_lines, named_torchviz_dot
 from .layout import layout
 from .sanitize import sanitize_svg
 from .shape import Renaming
@@ -53,22 +53,30 @@ def render(
     each (names that are not a line with nodes are left out)."""
     collapsed = collapsed_lines(trace, collapse)
     if view == "torchviz":
-        source = remembered_torchviz_dot(trace, collapsed)
+        source, hidden = named_torchviz_dot(trace, collapsed)
     else:
-        source = annotated_dot(trace, collapsed)
+        source, hidden = annotated_dot(trace, collapsed), None
     quick = len(trace.nodes) > QUICK_LAYOUT_NODES
-    return Picture(view=view, dot=source, svg=drawn_by_shape(source, timeout, quick),
+    return Picture(view=view, dot=source, svg=drawn_by_shape(source, timeout, quick, hidden),
                    collapsed=collapsed)
 
 
-def drawn_by_shape(dot_source: str, timeout: float = 5.0, quick: bool = False) -> str:
+def drawn_by_shape(
+    dot_source: str, timeout: float = 5.0, quick: bool = False,
+    hidden: tuple[str, dict[str, str]] | None = None,
+) -> str:
     """:func:`drawn`, laid out once for every drawing of the same shape (shape.Renaming):
     a new name, a new function with the same graph, or (in the annotated view) new values
-    written with as many digits cost no layout and no sanitizing."""
+    written with as many digits cost no layout and no sanitizing.
+
+    ``hidden``: the DOT ``dot_source`` was written from, with placeholders for its names,
+    and those names (dot.named_torchviz_dot); its renaming is then made once per shape."""
     known = _known_drawing(dot_source, timeout, quick)
     if known is not None:
         return known
-    renaming = Renaming.of(dot_source)
+    renaming = Renaming.named(*hidden) if hidden is not None else None
+    if renaming is None:
+        renaming = Renaming.of(dot_source)
     if renaming is not None:
         svg = renaming.back(drawn(renaming.source, timeout, quick))
         # Names are letters and digits, so they cannot make markup; but the sanitizer

@@ -126,6 +126,24 @@ class Renaming:
             return None
         return cls(source, names)
 
+    @classmethod
+    def named(cls, hidden: str, names: dict[str, str]) -> Renaming | None:
+        """What :meth:`of` gives the DOT that ``hidden`` is with its placeholders replaced
+        by ``names`` (named.Names: each as long as its name), from :meth:`of` of
+        ``hidden``, which is made once per shape. None where the two could differ: a
+        name that is also another run of the DOT would share that run's placeholder, and
+        a name with ``_`` is two runs of the DOT, one run of ``hidden``."""
+        if not all(run.isalnum() and run.isascii() for run in names.values()):
+            return None
+        base = _renaming_of(hidden)
+        if base is None:
+            return None
+        runs = base.names.values()
+        if any(run in names for run in names.values()) or any(
+                run not in names and run in _values(names) for run in runs):
+            return None
+        return cls(base.source, {p: names.get(run, run) for p, run in base.names.items()})
+
     def back(self, text: str) -> str | None:
         """``text`` (the placeholders' DOT or SVG) with the names written back; None where
         it holds a run of placeholder letters that is no placeholder of this renaming."""
@@ -137,6 +155,20 @@ class Renaming:
                 return None
             parts[i] = found
         return "".join(parts)
+
+
+# The renamings of the DOTs drawn with placeholders for their names, in characters.
+RENAMINGS_CHARS = 4 * 2**20
+
+
+@cached(LRUCache(maxsize=RENAMINGS_CHARS, getsizeof=lambda r: len(r.source) if r else 1),
+        lock=threading.Lock())
+def _renaming_of(hidden: str) -> Renaming | None:
+    return Renaming.of(hidden)
+
+
+def _values(names: dict[str, str]) -> set[str]:
+    return set(names.values())
 
 
 # The laid-out SVGs split at their placeholders, in characters (a drawing's split is

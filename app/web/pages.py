@@ -26,7 +26,14 @@ from ..serve.jobs import make_job, make_train_job
 from ..serve.settings import Settings
 from . import i18n
 from .context import error_view, page_context
-from .deps import EngineDep, PageCacheDep, SettingsDep, TemplatesDep
+from .deps import (
+    SettingsDep,
+    TemplatesDep,
+    get_engine,
+    get_page_cache,
+    get_settings,
+    get_templates,
+)
 from .embedding import embed_options, lesson_frames
 from .errors import BUSY_MESSAGE, NOT_DRAWN, overrun_error
 from .examples import EXAMPLES, Example
@@ -247,14 +254,13 @@ class Pages:
             return {"error": {"message": i18n.message(lang, BUSY_MESSAGE), "where": None}}
 
 
-async def get_pages(
-    request: Request,
-    settings: SettingsDep,
-    engine: EngineDep,
-    templates: TemplatesDep,
-    cache: PageCacheDep,
-) -> Pages:
-    return Pages(request, settings, engine, templates, cache)
+async def get_pages(request: Request) -> Pages:
+    """The page machinery, from deps.py's providers called here: one dependency for FastAPI
+    to resolve on every page, not five."""
+    return Pages(
+        request, await get_settings(request), await get_engine(request),
+        await get_templates(request), await get_page_cache(request),
+    )
 
 
 PagesDep = Annotated[Pages, Depends(get_pages)]
@@ -271,11 +277,11 @@ async def index(pages: PagesDep) -> HTMLResponse:
 
 
 @router.get("/embed", response_class=HTMLResponse, summary="The compact view for an iframe")
-async def embed(pages: PagesDep, settings: SettingsDep) -> HTMLResponse:
+async def embed(pages: PagesDep) -> HTMLResponse:
     response = await pages.respond(pages.state("/embed"), pages.htmx_block(), "embed.html")
     # Course sites are many and unknown: /embed may be framed by what the setting allows.
     response.headers["Content-Security-Policy"] = content_security_policy(
-        settings.allowed_frame_ancestors
+        pages.settings.allowed_frame_ancestors
     )
     return response
 

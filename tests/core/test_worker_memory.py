@@ -215,3 +215,21 @@ def test_a_renamed_dot_is_not_split_into_placeholders_again(
     monkeypatch.setattr(Renaming, "of", staticmethod(lambda s: calls.append(s) or real(s)))
     assert [answer(other) for other in others] == expected
     assert calls == []
+
+
+@pytest.mark.parametrize("params", [("w", "b"), ("t0", "qq"), ("t1", "t0"), None])
+def test_a_notebooks_tensor_is_drawn_as_torchviz_draws_it(params: tuple[str, str] | None) -> None:
+    """A notebook's leaves that were given no name are t0, t1, ...: their ids hold those,
+    and the same shape may call its unnamed leaf t0 once and t1 the next time."""
+    import torch
+
+    from autograd_playground.core.trace.tensor import trace_tensor
+
+    forget_everything()
+    for given in (("pp", "qq"), params):
+        w = torch.tensor([1.0, 2.0], requires_grad=True)
+        b = torch.tensor(0.5, requires_grad=True)
+        u = torch.tensor(3.0, requires_grad=True)
+        y = torch.tanh((w * u).sum() + b)
+        drawn = trace_tensor(y, None if given is None else dict(zip(given, (w, b), strict=True)))
+        assert dot.remembered_torchviz_dot(drawn) == dot.torchviz_dot(drawn)

@@ -90,9 +90,7 @@ class Names:
             for name, text, ids in groups
         )
         hidden = tuple(hide(name) for name in collapse)
-        torch_ids = dict(trace.torch_ids)
-        torch_ids.update({id(t): f"var-{name}" for name, t in params.items()})
-        torch_ids[id(trace.tensor)] = "out"
+        torch_ids = {key: _hidden_id(value, given) for key, value in trace.torch_ids.items()}
         placeholders = set(given.values())
         shown = [n.name for n in trace.nodes] + [text for _, text, _ in groups]
         if trace.output_label is not None:
@@ -109,6 +107,17 @@ class Names:
         """The placeholders' DOT with this trace's names."""
         names = self.names
         return _STANDING.sub(lambda m: names.get(m.group(), m.group()), source)
+
+
+def _hidden_id(value: str, given: dict[str, str]) -> str:
+    """A stable id of the picture with its name hidden: ``var-x`` as ``var-B`` (a leaf's
+    id is the only one that holds a name; names.var_id)."""
+    if not value.startswith("var-"):
+        return value
+    found = given.get(value[4:])
+    if found is None:
+        raise _Unnamed  # a leaf whose name is not one of the trace's names
+    return "var-" + found
 
 
 def placeholders_only(source: str, names: dict[str, str]) -> bool:

@@ -233,3 +233,17 @@ def test_a_notebooks_tensor_is_drawn_as_torchviz_draws_it(params: tuple[str, str
         y = torch.tanh((w * u).sum() + b)
         drawn = trace_tensor(y, None if given is None else dict(zip(given, (w, b), strict=True)))
         assert dot.remembered_torchviz_dot(drawn) == dot.torchviz_dot(drawn)
+
+
+def test_the_new_memories_are_bounded_by_their_characters() -> None:
+    forget_everything()
+    lesson = CORPUS["lesson"]
+    answer(lesson)
+    answer(renamed(lesson, "q"))
+    assert dot._NAMED_DOTS.maxsize == dot.NAMED_DOT_BYTES
+    assert dot._NAMED_DOTS.currsize == sum(len(source) for _, source in dot._NAMED_DOTS.values())
+    assert render._NAMED.maxsize == render.NAMED_CHARS
+    assert render._NAMED.currsize == sum(len(a) + len(b) for a, b in render._NAMED.values())
+    renamings = shape._renaming_of.cache  # type: ignore[attr-defined]
+    assert renamings.maxsize == shape.RENAMINGS_CHARS
+    assert renamings.currsize == sum(len(r.source) for r in renamings.values()) > 0

@@ -35,8 +35,9 @@ _DOT_LOCK = threading.Lock()  # the server's own threads share it when workers=0
 # The DOT of each trace drawn last, with its names, and the key of the DOT it was
 # written from: a class trying new values of one function asks for it again and again.
 # It is used while that DOT is remembered, so that forgetting those forgets these.
+NAMED_DOT_BYTES = 2**20  # a lesson's DOT is 0.7 KB, a 20-term polynomial's 3.7 KB
 _NAMED_DOTS: LRUCache[tuple, tuple[tuple, str]] = LRUCache(
-    maxsize=DOT_BYTES, getsizeof=lambda entry: len(entry[1]))
+    maxsize=NAMED_DOT_BYTES, getsizeof=lambda entry: len(entry[1]))
 
 
 def remembered_torchviz_dot(trace: Trace, collapse: tuple[str, ...] = ()) -> str:

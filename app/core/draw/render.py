@@ -92,7 +92,7 @@ def drawn_by_shape(
 # function sends one source again and again), with their placeholders' source: bounded
 # by their characters, and used only while that source's layout is remembered in
 # :func:`drawn`, so that forgetting the layouts forgets them too.
-NAMED_CHARS = 4 * 2**20
+NAMED_CHARS = 2 * 2**20  # a lesson's picture is 6 KB, a 20-term polynomial's 40 KB
 _NAMED: LRUCache[tuple[str, bool], tuple[str, str]] = LRUCache(
     maxsize=NAMED_CHARS, getsizeof=lambda entry: len(entry[0]) + len(entry[1]))
 _NAMED_LOCK = threading.Lock()

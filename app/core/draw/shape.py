@@ -158,7 +158,7 @@ class Renaming:
 
 
 # The renamings of the DOTs drawn with placeholders for their names, in characters.
-RENAMINGS_CHARS = 4 * 2**20
+RENAMINGS_CHARS = 2**20  # one per shape, as long as its DOT
 
 
 @cached(LRUCache(maxsize=RENAMINGS_CHARS, getsizeof=lambda r: len(r.source) if r else 1),

@@ -274,7 +274,8 @@ def forward(result: GraphResult) -> list[ForwardView]:
 def _full(value: Any, shown: str) -> str:
     """``value`` in full, where a step showed it as ``shown`` (brief): the same text, unless
     brief shortened a tensor."""
-    return format_value(value) if isinstance(value, (list, dict)) else shown
+    shortened = isinstance(value, (list, dict))  # the only values brief shortens
+    return format_value(value) if shortened else shown
 
 
 def node_views(result: GraphResult, step_views: list[StepView]) -> list[NodeView]:
@@ -287,7 +288,7 @@ def node_views(result: GraphResult, step_views: list[StepView]) -> list[NodeView
         record = records.get(node.id)
         arrived, sent = (step.arrived, step.sent) if step else (None, ())
         if step and record:  # the details read the values in full, where the step is brief
-            arrived = _full(record.grad_outputs[0], arrived) if record.grad_outputs else arrived
+            arrived = _full(record.grad_outputs[0], step.arrived) if record.grad_outputs else arrived
             full = [v for t, v in zip(record.targets, record.grad_inputs, strict=False)
                     if t is not None and v is not None]
             if len(full) == len(sent):

@@ -29,21 +29,15 @@ from autograd_playground.web.links import quote_param
 from autograd_playground.web.pages import parse_value
 from autograd_playground.web.templating import remembered_gettext
 
+from ..core.worker_corpus import MLP, MLP_VALUES, POLYNOMIAL
+
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
-POLY = " + ".join(f"{21 - k}*x**{k}" for k in range(20, 0, -1))
-MLP = "h = tanh(W1 @ x + b1)\nout = W2 @ h + b2\nloss = mse(out, t)"
-MLP_VALUES = {
-    "W1": [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6], [-0.7, 0.8, 0.9], [0.2, 0.1, -0.1]],
-    "x": [1.0, 2.0, -1.0], "b1": [0.1, 0.2, 0.3, 0.4],
-    "W2": [[0.5, -0.5, 0.25, 0.1], [-0.3, 0.2, 0.6, -0.4]], "b2": [0.05, -0.05],
-    "t": [1.0, 0.0],
-}
 
 # (query parameters, what the page is asked for): the corpus of requests.
 CORPUS: list[dict[str, str]] = [
     {"expr": SEED, "x": "2"},
     {"expr": SEED, "x": "-1.25", "lang": "de"},
-    {"expr": POLY, "x": "0.5"},
+    {"expr": POLYNOMIAL, "x": "0.5"},
     {"expr": "x**2*y + sin(y)", "x": "3", "y": "0.5"},
     {"expr": "mean((w*x - t)**2)", "w": "1.5", "x": "[1, 2, 3]", "t": "[2, 4, 6]",
      "rg": "1", "grad": "w"},

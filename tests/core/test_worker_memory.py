@@ -166,14 +166,21 @@ def test_names_that_cannot_be_placeholders_are_drawn_as_they_are() -> None:
     assert dot.remembered_torchviz_dot(drawn) == dot.torchviz_dot(drawn)
 
 
-def test_a_renamed_trace_is_drawn_without_make_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The polynomial under names of its name's length: one make_dot for them all."""
+def renamed_polynomials() -> tuple[list[Request], list[bytes]]:
+    """The polynomial under three other names of its name's length, and their answers
+    computed fresh; then the polynomial itself answered, so that its shape is known."""
     polynomial = CORPUS["polynomial"]
     others = [polynomial._replace(expression=re.sub(r"\bx\b", name, polynomial.expression),
                                   inputs={name: 0.5}) for name in ("v", "w", "q")]
     expected = [fresh(other) for other in others]
     forget_everything()
     answer(polynomial)
+    return others, expected
+
+
+def test_a_renamed_trace_is_drawn_without_make_dot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The polynomial under names of its name's length: one make_dot for them all."""
+    others, expected = renamed_polynomials()
     calls: list[object] = []
     real = torchviz.make_dot
     monkeypatch.setattr(torchviz, "make_dot", lambda *a, **k: calls.append(a) or real(*a, **k))
@@ -204,12 +211,7 @@ def test_a_renaming_made_from_the_placeholders_dot_is_the_dots_own(name: str) ->
 def test_a_renamed_dot_is_not_split_into_placeholders_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    polynomial = CORPUS["polynomial"]
-    others = [polynomial._replace(expression=re.sub(r"\bx\b", name, polynomial.expression),
-                                  inputs={name: 0.5}) for name in ("v", "w", "q")]
-    expected = [fresh(other) for other in others]
-    forget_everything()
-    answer(polynomial)
+    others, expected = renamed_polynomials()
     calls: list[str] = []
     real = Renaming.of
     monkeypatch.setattr(Renaming, "of", staticmethod(lambda s: calls.append(s) or real(s)))

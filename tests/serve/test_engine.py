@@ -61,10 +61,11 @@ def test_workers_use_one_thread_and_a_memory_cap(engine):
 
 
 def remembered_outputs() -> list[str]:
-    """Runs in a worker: the output names of the drawings its process remembers."""
+    """Runs in a worker: the output names of the drawings its process remembers (each
+    drawn from its shape's DOT, which holds placeholders for the names)."""
     from autograd_playground.core.draw import dot
 
-    return [key[0] for key in dot._DOT_MEMORY]
+    return [key[0] for key in dot._NAMED_DOTS]
 
 
 def test_workers_are_forked_warm_from_the_fork_server(engine):

@@ -19,7 +19,9 @@ only when the work already waiting would keep the newcomer waiting longer than
 ``max_wait`` seconds. A class of 200 pressing Compute together is queued (200 x
 5 ms over 2 workers is half a second), a queue of slow functions is refused
 early, even while the plain jobs' mean is a few milliseconds. ``max_queue``
-stays as a hard cap on waiting jobs.
+stays as a hard cap on waiting jobs. Work a student asked for beside a result
+(``aside``: the page's derivative panel loaded apart) waits for a turn among all
+workers but one (aside.Aside), so that results rarely queue behind panels.
 
 Each client has a share of the workers (share.Shares): at most ``client_units``
 units of work in flight; past it, its jobs wait behind its own, or are refused,
@@ -44,9 +46,10 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 
 from ..core.language.rules import ExprError, Limits
+from .aside import Aside
 from .cache import Cache, Encoded, MemoryCache, SingleFlight
 from .jobs import Job, TrainJob, _run_job, _run_training
 from .pool import STALL, PoolBroken, PoolStuck, TaskTimeout, WorkerDied, WorkerPool
@@ -61,6 +64,8 @@ STUCK_GRACE = 10.0
 HEAVY_FACTOR = 10.0
 # Most keys of timed-out jobs remembered (64 bytes each, a few hundred KB at most).
 TIMEOUTS_KEPT = 10_000
+ASIDE_WAIT = 0.1  # seconds a job aside waits for its turn before it runs anyway
+TOOK_KEPT = 1_000  # keys whose worker seconds are kept (Engine.took)
 
 
 class Busy(Exception):
@@ -98,6 +103,7 @@ class Engine:
         first_estimate: float = 0.05,
         client_units: int | None = None,
         timeout_memory: float = 0.0,
+        aside_slots: int | None = None,
     ):
         self.workers = workers
         self.timeout = timeout
@@ -128,7 +134,11 @@ class Engine:
         self.timeouts: TTLCache[str, bool] | None = (
             TTLCache(TIMEOUTS_KEPT, timeout_memory) if timeout_memory > 0 else None
         )
+        # Jobs ``aside`` hold at most all workers but one, for ASIDE_WAIT s at most (aside.py).
+        self.aside = Aside(max(0, workers - 1) if aside_slots is None else aside_slots,
+                           ASIDE_WAIT)
         self._flights = SingleFlight()  # identical jobs in flight share one computation
+        self.took: LRUCache[str, float] = LRUCache(TOOK_KEPT)  # a key's seconds in a worker
         # The results this process's workers made, by identity, while anything holds them
         # (the in-memory cache keeps them as they came): see made_here.
         self._made: weakref.WeakValueDictionary[int, Encoded] = weakref.WeakValueDictionary()
@@ -195,16 +205,17 @@ class Engine:
     # --- work ---------------------------------------------------------------
 
     async def compute(
-        self, job: Job, missed: bool = False, client: str | None = None
+        self, job: Job, missed: bool = False, client: str | None = None, aside: bool = False,
     ) -> tuple[Encoded, str]:
         """The result for ``job`` and how it was had: "hit", "shared" or "miss".
 
         ``missed``: the caller has just found nothing kept under the job's key.
         ``client``: whose share of the workers a new computation counts against.
+        ``aside``: asked for beside a result (see ``aside_slots``).
         """
         return await self.cached(
             job.key, _run_job, job, self.limits, self.dot_timeout, missed=missed,
-            client=client, cost=job.cost, heavy=job.heavy,
+            client=client, cost=job.cost, heavy=job.heavy, aside=aside,
         )
 
     async def train(
@@ -231,7 +242,7 @@ class Engine:
 
     async def cached(
         self, key: str, fn: Callable[..., Encoded], *args: Any, missed: bool = False,
-        client: str | None = None, cost: int = 1, heavy: bool = False,
+        client: str | None = None, cost: int = 1, heavy: bool = False, aside: bool = False,
     ) -> tuple[Encoded, str]:
         """``fn(*args)`` run in a worker, or its kept result under ``key``, and how it was had.
 
@@ -248,7 +259,8 @@ class Engine:
 
         async def make() -> Encoded:
             try:
-                result = await self.submit(fn, *args, cost=cost, heavy=heavy)
+                result = await self.submit(
+                    fn, *args, cost=cost, heavy=heavy, aside=aside, key=key)
             except Overrun as overrun:
                 if overrun.reason == "timeout" and self.timeouts is not None:
                     self.timeouts[key] = True
@@ -286,7 +298,8 @@ class Engine:
         return min(self.timeout, cost * (self.heavy_time if heavy else self.service_time))
 
     async def submit(
-        self, fn: Callable[..., Any], *args: Any, cost: int = 1, heavy: bool = False
+        self, fn: Callable[..., Any], *args: Any, cost: int = 1, heavy: bool = False,
+        aside: bool = False, key: str | None = None,
     ) -> Any:
         """Run ``fn(*args)`` in a worker under the time limit, or refuse when too busy.
 
@@ -306,8 +319,11 @@ class Engine:
         self.pending_seconds += estimate
         self.on_event("queue", str(self.pending))
         try:
-            seconds, result = await self._run(fn, *args)
+            async with self.aside.turn(aside):
+                seconds, result = await self._run(fn, *args)
             self._observe(seconds, cost, heavy)
+            if key is not None:
+                self.took[key] = seconds
             return result
         except Overrun as overrun:
             if overrun.reason == "timeout":

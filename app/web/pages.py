@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -110,12 +109,11 @@ class Pages:
 
         async def make() -> tuple[Encoded, int, dict[str, str], str | None]:
             carried = block != "calculus" and await self.calculus_is_quick(state, block)
-            started = time.perf_counter()
             state_, outcome, status, headers = await self.result(
                 state, lang, with_result=block not in SMALL_BLOCKS, named=(shown, parse_error),
                 extras=state.extras if block == "calculus" or carried else self.plain(state),
+                aside=block == "calculus",
             )
-            seconds = time.perf_counter() - started
             if carried and getattr(request.state, "outcome", None) == "timeout":
                 # The panel made the result too slow: the result alone, the panel apart.
                 request.state.outcome = None
@@ -123,11 +121,13 @@ class Pages:
                     state, lang, with_result=True, extras=self.plain(state),
                     named=(shown, parse_error),
                 )
-            # Quick only if computed just now: an answer from the result cache says
-            # nothing about how long the panel takes.
-            computed = getattr(request.state, "cache", None) == "miss"
-            if block == "calculus" and outcome and "result" in outcome and computed \
-                    and seconds < QUICK_CALCULUS_SECONDS:
+            # Quick only if computed just now (an answer from the result cache says nothing
+            # about how long the panel takes), by the worker's time: a panel aside may
+            # have waited its turn for a worker (Engine.aside_slots).
+            took = getattr(request.state, "took", None)
+            if block == "calculus" and outcome and "result" in outcome and took is not None \
+                    and getattr(request.state, "cache", None) == "miss" \
+                    and took < QUICK_CALCULUS_SECONDS:
                 await self.cache.put(quick_calculus_key(state), QUICK)
             context = page_context(state_, lang, outcome, only_calculus=block == "calculus")
             context.update(base_url=base_url, **extra)
@@ -191,11 +191,12 @@ class Pages:
 
     async def result(
         self, state: PageState, lang: str, with_result: bool, extras: Extras = Extras(),
-        named: tuple[PageState, ExprError | None] | None = None,
+        named: tuple[PageState, ExprError | None] | None = None, aside: bool = False,
     ) -> tuple[PageState, dict[str, Any] | None, int, dict[str, str]]:
         """The state with its variables, and the result or the error to show, and the status.
 
-        ``named``: ``self.named(state)``, when the caller has it already."""
+        ``named``: ``self.named(state)``, when the caller has it already. ``aside``: the
+        derivative panel loaded apart (Engine.compute)."""
         request = self.request
         limits = self.settings.limits()
         state, parse_error = named or self.named(state)
@@ -211,7 +212,9 @@ class Pages:
             # The annotated view writes every gradient on the graph: an exercise draws the plain one.
             view = "torchviz" if state.exercise else state.view
             job = make_job(state.expr, inputs, grads, view, limits, extras, state.collapse)
-            result, request.state.cache = await self.engine.compute(job, client=self.client)
+            result, request.state.cache = await self.engine.compute(
+                job, client=self.client, aside=aside)
+            request.state.took = self.engine.took.get(job.key)
             # Our own worker's SVG is inlined as it is; any other is sanitized again.
             outcome = {"result": result.data(), "sanitized": self.engine.made_here(result)}
             if state.train and state.shows("training"):

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from autograd_playground.core.language.rules import Extras, Limits
+from autograd_playground.serve.aside import Aside
 from autograd_playground.serve.cache import Encoded
 from autograd_playground.serve.engine import Busy, Engine, Overrun
 from autograd_playground.serve.jobs import job_cost, make_job, make_train_job
@@ -213,3 +214,86 @@ def test_the_api_answers_a_remembered_timeout_with_the_same_422() -> None:
     assert again.json() == first.json()
     assert "longer than" in first.json()["detail"]
     assert calls == ["ran"]
+
+
+# --- work aside leaves a worker to the results ---------------------------------------------
+
+
+def started_until(gate: threading.Event, started: list[str], label: str) -> Encoded:
+    """A task that says it started, then holds its worker until ``gate`` opens."""
+    started.append(label)
+    gate.wait(10)
+    return Encoded.of(label)
+
+
+def test_panels_aside_leave_a_worker_to_the_results() -> None:
+    engine = in_process_engine()
+    engine.aside = Aside(1, wait=30.0)  # longer than the test: panel 2 waits for its turn
+    gate, started = threading.Event(), []
+
+    async def play() -> list[str]:
+        def submit(label: str, aside: bool) -> asyncio.Future:
+            return asyncio.ensure_future(engine.submit(
+                started_until, gate, started, label, heavy=True, aside=aside))
+
+        first = submit("panel 1", True)
+        await until(lambda: started == ["panel 1"])
+        second = submit("panel 2", True)
+        result = submit("result with its panel", False)
+        await until(lambda: "result with its panel" in started)
+        assert started == ["panel 1", "result with its panel"]  # panel 2 waits its turn
+        gate.set()
+        answers = await asyncio.gather(first, second, result)
+        assert [a.data() for a in answers] == ["panel 1", "panel 2", "result with its panel"]
+        return started
+
+    assert run(play()) == ["panel 1", "result with its panel", "panel 2"]
+
+
+def test_a_job_aside_runs_anyway_once_it_has_waited_its_while() -> None:
+    engine = in_process_engine()
+    engine.aside = Aside(1, wait=0.05)
+    gate, started = threading.Event(), []
+
+    async def play() -> None:
+        first = asyncio.ensure_future(engine.submit(
+            started_until, gate, started, "panel 1", heavy=True, aside=True))
+        await until(lambda: started == ["panel 1"])
+        second = asyncio.ensure_future(engine.submit(
+            started_until, gate, started, "panel 2", heavy=True, aside=True))
+        await until(lambda: "panel 2" in started)  # while panel 1 still holds the turn
+        assert not first.done()
+        gate.set()
+        await asyncio.gather(first, second)
+
+    run(play())
+    # Its turn was never taken, so none is given back: both turns are free again.
+    assert engine.aside._turns is not None and engine.aside._turns._value == 1
+
+
+def test_work_aside_keeps_one_worker_free_by_default() -> None:
+    assert in_process_engine(workers=2).aside.slots == 1
+    assert in_process_engine(workers=4).aside.slots == 3
+    # One worker cannot be shared out; in-process (development) nothing is bounded.
+    assert in_process_engine(workers=1).aside.slots == 0
+    assert in_process_engine(workers=0).aside.slots == 0
+
+
+def test_the_page_asks_for_its_derivative_panel_aside(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(Settings(workers=0, rate_limit_per_minute=0))
+    asked: list[tuple[str, bool]] = []
+    with TestClient(app) as client:
+        engine = app.state.engine
+        real = engine.compute
+
+        async def compute(job, missed=False, client=None, aside=False):
+            asked.append((job.expression, aside))
+            return await real(job, missed, client, aside)
+
+        monkeypatch.setattr(engine, "compute", compute)
+        query = {"expr": "x**3 + sin(x)", "x": "0.7", "grad": "x", "rg": "1"}
+        assert client.get("/", params=query, headers={"HX-Request": "true",
+                                                       "HX-Target": "result"}).status_code == 200
+        assert client.get("/calculus", params=query, headers={"HX-Request": "true"}
+                          ).status_code == 200
+    assert asked == [("x**3 + sin(x)", False), ("x**3 + sin(x)", True)]

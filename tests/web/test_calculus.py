@@ -7,6 +7,7 @@ d²y/dx² = 30x + 4 = 64, and a second backward() without zeroing leaves x.grad 
 
 from __future__ import annotations
 
+import asyncio
 import html
 from urllib.parse import parse_qs, urlsplit
 
@@ -410,6 +411,25 @@ def test_a_panel_from_the_result_cache_does_not_count_as_quick(client, monkeypat
     soup(client.get("/calculus", params={"expr": LESSON, "x": "2", "step": "1"}))
     _, loader = derivative_of(client.get("/", params={"expr": LESSON, "x": "4"}, headers=hx))
     assert loader["hx-trigger"] == "load"
+
+
+def test_a_panel_that_waited_for_a_worker_counts_by_the_worker_s_time(client, monkeypatch):
+    """A panel aside waits its turn in a class's first seconds (Engine.aside_slots): whether
+    it is quick is what its worker took, not the wait."""
+    from autograd_playground.serve.engine import Engine
+
+    real = Engine.compute
+
+    async def after_a_wait(self, job, **kwargs):
+        await asyncio.sleep(0.4)  # a wait longer than QUICK_CALCULUS_SECONDS
+        return await real(self, job, **kwargs)
+
+    monkeypatch.setattr(Engine, "compute", after_a_wait)
+    soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))
+    monkeypatch.setattr(Engine, "compute", real)
+    _, panel = derivative_of(client.get("/", params={"expr": LESSON, "x": "4"},
+                                        headers={"HX-Request": "true", "HX-Target": "result"}))
+    assert panel is not None and not panel.has_attr("hx-get")  # carried: marked quick
 
 
 def test_a_carried_panel_that_overruns_leaves_the_result_and_loads_apart(client, monkeypatch):

@@ -12,6 +12,7 @@ shared: the URL reader, the link writer, the share panel and oEmbed all go by it
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -119,18 +120,18 @@ class PageState:
     def query(self, **changes: Any) -> str:
         """This state as a query string, with ``changes`` applied.
 
-        A page writes about ten links of one state, each with a change or two in the
-        fields after the values: the function and its values are encoded once.
+        A page writes about ten links of one state, each with a change or two after the
+        values: the function and its values are encoded once (_head_query).
         """
         get = _getter(self, changes)
-        own_head = not changes.keys() & HEAD
-        head: str | None = self.__dict__.get("_head") if own_head else None
-        if head is None:
-            head = query_string(_head_pairs(get))
-            if own_head:  # not a field: eq, hash and repr ignore it
-                object.__setattr__(self, "_head", head)
+        head = query_string(_head_pairs(get)) if changes.keys() & HEAD else self._head_query
         fields = query_string(_field_pairs(get))
         return f"{head}&{fields}" if fields else head
+
+    @functools.cached_property
+    def _head_query(self) -> str:
+        """The function, its values and grads as a query (no field: eq and repr ignore it)."""
+        return query_string(_head_pairs(_getter(self, {})))
 
     def pairs(self, **changes: Any) -> list[tuple[str, str]]:
         """This state as query parameters, in order, with ``changes`` applied."""

@@ -138,9 +138,9 @@ class Renaming:
         base = _renaming_of(hidden)
         if base is None:
             return None
-        runs = base.names.values()
-        if any(run in names for run in names.values()) or any(
-                run not in names and run in _values(names) for run in runs):
+        given = set(names.values())
+        if any(run in names for run in given) or any(
+                run not in names and run in given for run in base.names.values()):
             return None
         return cls(base.source, {p: names.get(run, run) for p, run in base.names.items()})
 
@@ -165,10 +165,6 @@ RENAMINGS_CHARS = 2**20  # one per shape, as long as its DOT
         lock=threading.Lock())
 def _renaming_of(hidden: str) -> Renaming | None:
     return Renaming.of(hidden)
-
-
-def _values(names: dict[str, str]) -> set[str]:
-    return set(names.values())
 
 
 # The laid-out SVGs split at their placeholders, in characters (a drawing's split is

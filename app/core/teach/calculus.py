@@ -12,13 +12,9 @@ accumulation are their neighbours in this package (plot.py, second_order.py).
 
 from __future__ import annotations
 
-import gc
 import math
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +27,7 @@ from ..language.values import scalar
 from ..trace.graph import evaluate
 from ..trace.model import Trace, to_value
 from ..trace.numeric import close, parting
+from .deadline import Late, deadline
 from .mathml import formula_text, mathml
 
 # A tree with more nodes than this gets no formula: sympy's work grows fast with size.
@@ -144,56 +141,6 @@ _FORMS = new_forms_cache(FORMS_MAX_BYTES)
 _FORMS_LOCK = threading.Lock()
 
 
-class _Late(Exception):
-    """simplify() ran past its sub-deadline."""
-
-
-@contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Raise _Late in this thread after ``seconds``; only where signals can (the main thread).
-
-    A worker runs its task in its main thread; elsewhere (tests, workers=0) the
-    size bound alone keeps simplify() short.
-    """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    # An exception raised while a gc callback runs is lost ("ignored"), and with it the
-    # deadline: so the alarm repeats, and waits out a collection before it raises.
-    state = {"collecting": False, "raised": False}
-
-    def collection_starts(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            state["collecting"] = True
-
-    def collection_ends(phase: str, info: dict[str, int]) -> None:
-        if phase == "stop":
-            state["collecting"] = False
-
-    # The alarm may also land on the first or last line of those two callbacks, where
-    # "collecting" does not say so yet (or any more).
-    ours = {collection_starts.__code__, collection_ends.__code__}
-
-    def late(signum: int, frame: Any) -> None:
-        if state["collecting"] or state["raised"] or (frame is not None and frame.f_code in ours):
-            return  # the repeating alarm comes back in a moment
-        state["raised"] = True
-        raise _Late
-
-    gc.callbacks.insert(0, collection_starts)  # before any other callback's code runs
-    gc.callbacks.append(collection_ends)  # after every other callback's code ran
-    previous = signal.signal(signal.SIGALRM, late)
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.01)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        gc.callbacks.remove(collection_starts)
-        gc.callbacks.remove(collection_ends)
-
-
 def simplest(derivative: Any) -> tuple[Any, bool]:
     """``derivative`` simplified within SIMPLIFY_SECONDS, or as it is; and whether it was."""
     import sympy
@@ -201,12 +148,12 @@ def simplest(derivative: Any) -> tuple[Any, bool]:
     if sympy.count_ops(derivative) > SIMPLIFY_MAX_OPS:
         return derivative, False
     try:
-        with _deadline(SIMPLIFY_SECONDS):
+        with deadline(SIMPLIFY_SECONDS):
             if derivative.is_polynomial():
                 candidate = sympy.expand(derivative)
             else:
                 candidate = sympy.simplify(derivative)
-    except _Late:
+    except Late:
         return derivative, False
     # A form with functions the student never wrote (cosh for a sigmoid) teaches less.
     new_functions = {type(f) for f in candidate.atoms(sympy.Function)} - {

@@ -22,7 +22,7 @@ import sympy
 from autograd_playground.core.language.expr import parse
 from autograd_playground.core.language.rules import Extras
 from autograd_playground.core.pipeline import compute
-from autograd_playground.core.teach import calculus
+from autograd_playground.core.teach import calculus, deadline
 from autograd_playground.core.trace.graph import trace
 from autograd_playground.core.trace.symbolic import evaluate, symbol
 from autograd_playground.web.markup import inline_mathml
@@ -315,7 +315,7 @@ def test_a_deadline_that_falls_in_a_garbage_collection_is_not_lost():
 
     gc.callbacks.append(slow_callback)
     try:
-        with pytest.raises(calculus._Late), calculus._deadline(0.01):
+        with pytest.raises(deadline.Late), deadline.deadline(0.01):
             give_up = time.monotonic() + 5
             while time.monotonic() < give_up:
                 gc.collect()  # 50 ms in a collection, where the first alarm falls
@@ -329,7 +329,7 @@ def test_a_deadline_that_falls_in_a_garbage_collection_is_not_lost():
 def test_an_alarm_on_the_gc_callbacks_own_lines_waits_for_the_next():
     # The first line of the callback that marks a collection runs before the mark: an
     # alarm there would raise inside the callback, and be lost (seen once in CI).
-    with calculus._deadline(60):
+    with deadline.deadline(60):
         late = signal.getsignal(signal.SIGALRM)
         starts, ends = gc.callbacks[0], gc.callbacks[-1]
         raised = []
@@ -338,7 +338,7 @@ def test_an_alarm_on_the_gc_callbacks_own_lines_waits_for_the_next():
             if event == "call" and frame.f_code in (starts.__code__, ends.__code__):
                 try:
                     late(signal.SIGALRM, frame)  # as if the alarm fell on its first line
-                except calculus._Late:
+                except deadline.Late:
                     raised.append(frame.f_code.co_name)
 
         sys.setprofile(profile)
@@ -348,5 +348,5 @@ def test_an_alarm_on_the_gc_callbacks_own_lines_waits_for_the_next():
         finally:
             sys.setprofile(None)
         assert raised == []
-        with pytest.raises(calculus._Late):  # anywhere else, it raises
+        with pytest.raises(deadline.Late):  # anywhere else, it raises
             late(signal.SIGALRM, sys._getframe())

@@ -120,8 +120,10 @@ def calculus_json(
     data: dict[str, Any] = {}
     max_shown = limits.max_shown_elements
     if extras.symbolic:
-        data["symbolic"] = calculus.derivatives(parsed, result, inputs, limits)
-        data["plot"] = plot(parsed, result, limits)
+        symbolic = calculus.derivatives(parsed, result, inputs, limits, extras.known_only)
+        if symbolic is not None:
+            data["symbolic"] = symbolic
+            data["plot"] = plot(parsed, result, limits)
     if extras.order == 2:
         second = second_order(parsed, inputs, requires_grad, limits)
         graph = None

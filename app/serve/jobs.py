@@ -90,6 +90,8 @@ def make_job(
     parts: list[Any] = [RESULT_VERSION, expression, used, grads, view]
     if extras.wanted:  # the default answer keeps its key
         parts.append([extras.symbolic, extras.order, extras.accumulate])
+    if extras.symbolic and extras.known_only:  # may come without the formula
+        parts.append("known_only")
     if extras.retain_grad:  # so is the answer without retain_grad
         parts.append("retain_grad")
     collapse = check_collapse(expression, collapse)

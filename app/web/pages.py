@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -55,7 +55,8 @@ SMALL_BLOCKS = ("fields", "share_snippet")
 
 # A derivative panel computed within this many seconds marks its function as quick
 # (in the page cache): the playground's later results of that function carry the
-# panel, so the page asks once, not twice. sympy's work per function is bounded
+# panel, so the page asks once, not twice, if the worker that computes the result has
+# derived the formula before (Pages.carried). sympy's work per function is bounded
 # (autograd_playground.core.teach.calculus), and each worker keeps the formula it derived.
 QUICK_CALCULUS_SECONDS = 0.25
 QUICK = Encoded.of_text("")
@@ -111,7 +112,8 @@ class Pages:
             carried = block != "calculus" and await self.calculus_is_quick(state, block)
             state_, outcome, status, headers = await self.result(
                 state, lang, with_result=block not in SMALL_BLOCKS, named=(shown, parse_error),
-                extras=state.extras if block == "calculus" or carried else self.plain(state),
+                extras=self.carried(state) if carried else (
+                    state.extras if block == "calculus" else self.plain(state)),
                 aside=block == "calculus",
             )
             if carried and getattr(request.state, "outcome", None) == "timeout":
@@ -179,6 +181,14 @@ class Pages:
         of the mode on (second order, accumulation), which the output panel and the code
         show on the first screen."""
         return Extras(order=state.order, accumulate=state.accumulate, retain_grad=state.retain)
+
+    @staticmethod
+    def carried(state: PageState) -> Extras:
+        """What a result that carries its panel asks for: the panel only if its worker
+        has the formula already. A worker new to the function (just started, or
+        replaced after ``worker_max_tasks``) answers the result alone at once, and the
+        page loads the panel apart, as for a function not yet quick."""
+        return replace(state.extras, known_only=True)
 
     async def calculus_is_quick(self, state: PageState, block: str | None) -> bool:
         """Whether the playground's result (page or block) should carry the derivative

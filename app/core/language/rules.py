@@ -155,12 +155,16 @@ class Extras:
     second derivatives and the graph of the gradient computation; ``accumulate``: a
     second backward() without zeroing the gradients. ``retain_grad``: ``retain_grad()`` on
     a program's named intermediates, so that their ``.grad`` is kept (cheap: not in ``wanted``).
+    ``known_only``: with ``symbolic``, the formula only if this process has derived it
+    before; otherwise the answer has no ``symbolic`` and no ``plot``, as if not asked
+    (a result that carries its panel never waits for sympy; the page loads it apart).
     """
 
     symbolic: bool = False
     order: int = 1
     accumulate: bool = False
     retain_grad: bool = False
+    known_only: bool = False
 
     @property
     def wanted(self) -> bool:

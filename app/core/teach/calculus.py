@@ -213,8 +213,18 @@ def scalar_only(parsed: Parsed, shapes: dict[str, tuple[int, ...]]) -> bool:
     return not any(shapes.values())
 
 
-def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Limits) -> dict[str, Any]:
+def known(parsed: Parsed, names: tuple[str, ...]) -> bool:
+    """Whether this process has derived the formulas of ``names`` already (forms)."""
+    with _FORMS_LOCK:
+        return (parsed.normalized, names) in _FORMS
+
+
+def derivatives(
+    parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Limits, known_only: bool = False,
+) -> dict[str, Any] | None:
     """dy/dx for each variable with requires_grad, beside PyTorch's ``x.grad``.
+
+    ``known_only``: None instead, if the formulas would need sympy's work here now.
 
     ``{"kind": "formula" | "finite_difference", "reason": None | sentence,
     "derivatives": [{"variable", "text", "mathml", "simplified", "value", "grad", "agrees",
@@ -230,6 +240,8 @@ def derivatives(parsed: Parsed, trace: Trace, inputs: dict[str, Any], limits: Li
         reason = NO_FORMULA_TENSOR
     elif _size(parsed) > SYMBOLIC_MAX_NODES:
         reason = NO_FORMULA_LARGE
+    if reason is None and known_only and not known(parsed, wanted):
+        return None
     if reason is None:
         try:
             made = forms(parsed, wanted)

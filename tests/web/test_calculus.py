@@ -451,6 +451,29 @@ def test_a_carried_panel_that_overruns_leaves_the_result_and_loads_apart(client,
     assert block.select_one("[data-testid=error]") is None
 
 
+def test_a_worker_new_to_the_function_sends_the_result_and_the_panel_loads_apart(
+    client, monkeypatch
+):
+    """A carried panel is computed only where the formula is known: a worker started
+    after the panel was marked quick (and lent nothing) answers the result at once."""
+    from autograd_playground.core.teach import calculus
+    from autograd_playground.serve.formulas import Formulas
+
+    hx = {"HX-Request": "true", "HX-Target": "result"}
+    soup(client.get("/calculus", params={"expr": LESSON, "x": "2"}))  # quick: marked
+    monkeypatch.setattr(calculus, "_FORMS", calculus.new_forms_cache(10**6))
+    client.app.state.engine.formulas = Formulas()
+    block, loader = derivative_of(client.get("/", params={"expr": LESSON, "x": "4"}, headers=hx))
+    assert "x.grad = 260" in block.text  # by hand: 15·16 + 4·4 + 4
+    assert loader["hx-trigger"] == "load" and block.select_one("[data-testid=error]") is None
+    panel = soup(client.get(loader["hx-get"]))
+    assert panel.select_one("[data-testid=symbolic-x]")["data-text"] == "15*x**2 + 4*x + 4"
+    assert panel.select_one("[data-testid=symbolic-value-x]").text == "260"
+    # Derived now: the next student's result carries it again.
+    _, carried = derivative_of(client.get("/", params={"expr": LESSON, "x": "1"}, headers=hx))
+    assert carried.select_one("[data-testid=symbolic-value-x]").text == "23"
+
+
 def test_the_exercise_submits_no_form_and_hints_at_the_rule_not_the_value(client):
     """A frame sandboxed without allow-forms blocks every form submission, so the
     question is no form; its hint names the op and its local derivative."""

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 from .cache import MemoryCache, RedisCache
-from .engine import Engine, default_workers
+from .engine import Engine
 from .metrics import Metrics
 from .ratelimit import RateLimiter, RedisRateLimiter
 from .settings import Settings
+
+
+def default_workers() -> int:
+    """One worker per CPU."""
+    return max(1, os.cpu_count() or 1)
 
 
 def build_engine(settings: Settings, metrics: Metrics) -> Engine:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import pickle
 import threading
 import weakref
@@ -51,6 +50,7 @@ from cachetools import LRUCache, TTLCache
 from ..core.language.rules import ExprError, Limits
 from .aside import Aside
 from .cache import Cache, Encoded, MemoryCache, SingleFlight
+from .formulas import Formulas
 from .jobs import Job, TrainJob, _run_job, _run_training
 from .pool import STALL, PoolBroken, PoolStuck, TaskTimeout, WorkerDied, WorkerPool
 from .share import OverShare, Shares
@@ -139,6 +139,7 @@ class Engine:
                            ASIDE_WAIT)
         self._flights = SingleFlight()  # identical jobs in flight share one computation
         self.took: LRUCache[str, float] = LRUCache(TOOK_KEPT)  # a key's seconds in a worker
+        self.formulas = Formulas()  # sympy's formulas, derived once per server (formulas.py)
         # The results this process's workers made, by identity, while anything holds them
         # (the in-memory cache keeps them as they came): see made_here.
         self._made: weakref.WeakValueDictionary[int, Encoded] = weakref.WeakValueDictionary()
@@ -213,10 +214,13 @@ class Engine:
         ``client``: whose share of the workers a new computation counts against.
         ``aside``: asked for beside a result (see ``aside_slots``).
         """
-        return await self.cached(
+        job = self.formulas.lend(job)
+        result, how = await self.cached(
             job.key, _run_job, job, self.limits, self.dot_timeout, missed=missed,
             client=client, cost=job.cost, heavy=job.heavy, aside=aside,
         )
+        self.formulas.learn(job, result)
+        return result, how
 
     async def train(
         self, job: TrainJob, missed: bool = False, client: str | None = None
@@ -389,10 +393,6 @@ class Engine:
             self.heavy_time += weight * (per_unit - self.heavy_time)
         else:
             self.service_time += weight * (per_unit - self.service_time)
-
-
-def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
 
 
 __all__ = ["Busy", "Engine", "Overrun"]

@@ -19,6 +19,7 @@ from ..core.language.tree import Parsed, post_order
 from ..core.language.values import check_training, check_value
 from ..core.result import RESULT_VERSION
 from .cache import Encoded
+from .formulas import Derived
 
 # Functions of the page's examples and the ops a first lesson uses: the cost of each
 # op's first derivation is paid in the fork server (autograd_playground.serve.prewarm), not by a student;
@@ -51,11 +52,19 @@ class Job:
     # The checked tree, sent along so that the worker need not parse the text again
     # (see SENT_NODES); None: the worker parses it.
     parsed: Parsed | None = field(default=None, compare=False, repr=False)
+    # Formulas a worker derived for this function before (serve.formulas), for its
+    # worker to adopt rather than derive again; None: none known.
+    formulas: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def heavy(self) -> bool:
         """Whether admission estimates it by the heavy jobs' time (sympy, create_graph)."""
         return self.extras.symbolic or self.extras.order == 2
+
+    @property
+    def function(self) -> str | None:
+        """The function as sympy sees it (normalized), if the job carries its tree."""
+        return None if self.parsed is None else self.parsed.normalized
 
 
 def make_job(
@@ -151,6 +160,11 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
     # the web process, which only parses, caches and renders pages.
     from ..core.pipeline import check_result_size, compute
 
+    if job.heavy:
+        from ..core.teach import calculus
+
+        if job.formulas is not None:
+            calculus.adopt(job.formulas)
     result = compute(
         job.expression, job.inputs, job.requires_grad, job.view, limits, dot_timeout, job.extras,
         job.collapse, job.parsed,
@@ -158,7 +172,8 @@ def _run_job(job: Job, limits: Limits, dot_timeout: float) -> Encoded:
     encoded = Encoded.of(result)
     # Bound the answer before it crosses back to the web process.
     check_result_size(len(encoded.body), limits)
-    return encoded
+    formulas = calculus.derived() if job.heavy else None
+    return encoded if formulas is None else Derived(encoded.body, encoded.gzip, formulas)
 
 
 @dataclass(frozen=True)

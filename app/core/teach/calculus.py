@@ -13,8 +13,10 @@ accumulation are their neighbours in this package (plot.py, second_order.py).
 from __future__ import annotations
 
 import math
+import pickle
 import sys
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +141,29 @@ def new_forms_cache(max_bytes: int) -> LRUCache[tuple[str, tuple[str, ...]], Kep
 # Shared by the threads that run requests in the web process (workers=0), hence the lock.
 _FORMS = new_forms_cache(FORMS_MAX_BYTES)
 _FORMS_LOCK = threading.Lock()
+# The keys of formulas derived here since derived() was last asked (a task derives few).
+_DERIVED: deque[tuple[str, tuple[str, ...]]] = deque(maxlen=8)
+
+
+def derived() -> bytes | None:
+    """The formulas this process derived since the last call, pickled for adopt(), or None.
+
+    A worker hands them to the engine, which lends them to the jobs of the same
+    function (serve.formulas): each function's formula is worked out once per
+    server, not once per worker and again by each worker started after it.
+    """
+    with _FORMS_LOCK:
+        entries = [(key, kept) for key in _DERIVED if (kept := _FORMS.get(key)) is not None]
+        _DERIVED.clear()
+    return pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL) if entries else None
+
+
+def adopt(data: bytes) -> None:
+    """Keep the formulas another worker derived (derived()); those known here stay as they are."""
+    for key, kept in pickle.loads(data):
+        with _FORMS_LOCK:
+            if key not in _FORMS and form_bytes(kept) <= _FORMS.maxsize:
+                _FORMS[key] = kept
 
 
 def simplest(derivative: Any) -> tuple[Any, bool]:
@@ -190,6 +215,7 @@ def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
     with _FORMS_LOCK:
         if form_bytes(entry) <= _FORMS.maxsize:  # LRUCache refuses an entry past its bound
             _FORMS[key] = entry
+            _DERIVED.append(key)
     return entry[1]
 
 

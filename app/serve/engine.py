@@ -214,13 +214,10 @@ class Engine:
         ``client``: whose share of the workers a new computation counts against.
         ``aside``: asked for beside a result (see ``aside_slots``).
         """
-        job = self.formulas.lend(job)
-        result, how = await self.cached(
+        return await self.formulas.through(job, lambda job: self.cached(
             job.key, _run_job, job, self.limits, self.dot_timeout, missed=missed,
             client=client, cost=job.cost, heavy=job.heavy, aside=aside,
-        )
-        self.formulas.learn(job, result)
-        return result, how
+        ))
 
     async def train(
         self, job: TrainJob, missed: bool = False, client: str | None = None

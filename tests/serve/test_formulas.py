@@ -9,6 +9,7 @@ every task gets a worker of its own, new to the function.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import pickle
 
@@ -112,18 +113,103 @@ def test_adopting_keeps_what_a_worker_knows(monkeypatch):
     assert calculus.forms(parsed, ("qb",)) == mine
 
 
-def test_the_engine_lends_only_to_jobs_that_ask_for_formulas_and_keeps_a_bound():
-    formulas = Formulas(max_bytes=100)
-    asks = job(1.0, 2.0)
-    plain = make_job(TEXT, {"qa": 1.0, "qb": 2.0}, None, "torchviz", Limits())
-    formulas.learn(asks, Encoded.of({"a": 1}))  # a result that brought none
-    assert formulas.lend(asks).formulas is None
-    formulas.learn(asks, Derived(b"{}", b"", b"x" * 40))
-    assert formulas.lend(asks).formulas == b"x" * 40
-    assert formulas.lend(asks).key == asks.key  # the same job, the same cache key
-    assert formulas.lend(plain).formulas is None  # no sympy in it: nothing to carry
-    order_2 = make_job(TEXT, {"qa": 1.0, "qb": 2.0}, None, "torchviz", Limits(), Extras(order=2))
-    assert formulas.lend(order_2).formulas == b"x" * 40  # d²y/dx² starts from dy/dx's formula
-    formulas.learn(asks, Derived(b"{}", b"", b"y" * 101))  # past the bound: not kept
-    assert formulas.lend(asks).formulas == b"x" * 40
+class Worker:
+    """A stand-in for the engine's compute: records what each job was lent, and answers
+    when told to (``release``), with the formulas ``brings`` or a plain result."""
+
+    def __init__(self, brings: bytes | None = b"formulas"):
+        self.brings = brings
+        self.lent: list[bytes | None] = []
+        self.release = asyncio.Event()
+
+    async def compute(self, job):
+        self.lent.append(job.formulas)
+        await self.release.wait()
+        result = Encoded(b"{}", b"") if self.brings is None else Derived(b"{}", b"", self.brings)
+        return result, "miss"
+
+
+def test_jobs_of_one_function_at_once_wait_for_its_first_derivation_and_borrow_it():
+    async def scenario():
+        formulas, worker = Formulas(wait=60), Worker()
+        first = asyncio.create_task(formulas.through(job(1.0, 2.0), worker.compute))
+        await asyncio.sleep(0)  # the first starts deriving
+        others = [asyncio.create_task(formulas.through(job(k, 2.0), worker.compute))
+                  for k in (3.0, 4.0)]
+        await asyncio.sleep(0.05)
+        assert worker.lent == [None]  # the others wait, holding no worker
+        worker.release.set()
+        await asyncio.gather(first, *others)
+        return worker.lent
+
+    assert run(scenario()) == [None, b"formulas", b"formulas"]
+
+
+def test_a_wait_for_another_s_derivation_is_bounded():
+    async def scenario():
+        formulas, worker = Formulas(wait=0.05), Worker()
+        first = asyncio.create_task(formulas.through(job(1.0, 2.0), worker.compute))
+        await asyncio.sleep(0)
+        second = asyncio.create_task(formulas.through(job(3.0, 2.0), worker.compute))
+        async def second_starts():
+            while len(worker.lent) < 2:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(second_starts(), 30)  # while the first still derives
+        worker.release.set()
+        await asyncio.gather(first, second)
+        return worker.lent
+
+    assert run(scenario()) == [None, None]
+
+
+def test_a_carried_panel_waits_for_no_derivation():
+    async def scenario():
+        formulas, worker = Formulas(), Worker()
+        first = asyncio.create_task(formulas.through(job(1.0, 2.0), worker.compute))
+        await asyncio.sleep(0)
+        carried = asyncio.create_task(
+            formulas.through(job(3.0, 2.0, known_only=True), worker.compute))
+        await asyncio.sleep(0.02)
+        started = len(worker.lent)
+        worker.release.set()
+        await asyncio.gather(first, carried)
+        return started
+
+    assert run(scenario()) == 2
+
+
+def test_a_function_without_formulas_to_derive_is_not_waited_for_again():
+    async def scenario():
+        formulas, worker = Formulas(), Worker(brings=None)  # a tensor function's panel
+        worker.release.set()
+        await formulas.through(job(1.0, 2.0), worker.compute)
+        worker.release.clear()
+        both = [asyncio.create_task(formulas.through(job(k, 2.0), worker.compute))
+                for k in (3.0, 4.0)]
+        await asyncio.sleep(0.02)
+        started = len(worker.lent)
+        worker.release.set()
+        await asyncio.gather(*both)
+        return started, worker.lent
+
+    assert run(scenario()) == (3, [None, None, None])
+
+
+def test_only_jobs_that_ask_for_formulas_are_lent_them_within_a_bound():
+    async def scenario():
+        formulas, worker = Formulas(max_bytes=100), Worker(b"x" * 40)
+        worker.release.set()
+        plain = make_job(TEXT, {"qa": 1.0, "qb": 2.0}, None, "torchviz", Limits())
+        order_2 = make_job(TEXT, {"qa": 1.0, "qb": 2.0}, None, "torchviz", Limits(),
+                           Extras(order=2))
+        await formulas.through(job(1.0, 2.0), worker.compute)
+        await formulas.through(plain, worker.compute)  # no sympy in it: nothing to carry
+        await formulas.through(order_2, worker.compute)  # d²y/dx² starts from dy/dx's
+        worker.brings = b"y" * 101  # past the bound: not kept
+        await formulas.through(job(2.0, 2.0), worker.compute)
+        await formulas.through(job(3.0, 2.0), worker.compute)
+        return worker.lent
+
+    assert run(scenario()) == [None, None, b"x" * 40, b"x" * 40, b"x" * 40]
     assert Derived(b"ab", b"c", b"xyz").size == 6

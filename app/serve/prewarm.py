@@ -16,17 +16,27 @@ import logging
 
 from .jobs import WARM_UP
 
+# How many of the warm-up functions also get their derivative panel here: sympy's
+# simplify() imports sympy.physics on its first call (about 0.1 to 0.2 s), and its
+# first derivations fill sympy's caches; without this, every new worker paid that on
+# its first panel of a function that is not a polynomial, beside the class's results.
+WARM_FORMULAS = 3
+
 
 def warm() -> None:
-    """Compute each warm-up function once in this process, in both views."""
+    """Compute each warm-up function once in this process, in both views, and the first
+    few with their derivative panel."""
     import torch
 
+    from ..core.language.rules import Extras
     from ..core.pipeline import compute
 
     torch.set_num_threads(1)
     for expression, inputs in WARM_UP:
         for view in ("torchviz", "annotated"):
             compute(expression, dict(inputs), view=view)
+    for expression, inputs in WARM_UP[:WARM_FORMULAS]:
+        compute(expression, dict(inputs), extras=Extras(symbolic=True))
 
 
 try:

@@ -74,6 +74,23 @@ def test_workers_are_forked_warm_from_the_fork_server(engine):
     assert "loss" in run(engine.submit(remembered_outputs))
 
 
+def panel_warmth() -> tuple[bool, bool]:
+    """Runs in a worker: whether simplify()'s first import is done, and whether the
+    process knows the formulas of a warm-up function that is not a polynomial."""
+    import sys
+
+    from autograd_playground.core.language.expr import parse
+    from autograd_playground.core.teach import calculus
+    from autograd_playground.serve.jobs import WARM_UP
+
+    expression, inputs = WARM_UP[1]
+    return "sympy.physics" in sys.modules, calculus.known(parse(expression), tuple(inputs))
+
+
+def test_workers_are_forked_with_the_derivative_panel_warm(engine):
+    assert run(engine.submit(panel_warmth)) == (True, True)
+
+
 def test_every_warm_up_function_computes() -> None:
     # The fork server logs a failing warm-up and goes on; here it must not fail.
     from autograd_playground.core.pipeline import compute

@@ -30,6 +30,7 @@ def warm() -> None:
 
     from ..core.language.rules import Extras
     from ..core.pipeline import compute
+    from ..core.teach import calculus
 
     torch.set_num_threads(1)
     for expression, inputs in WARM_UP:
@@ -37,6 +38,7 @@ def warm() -> None:
             compute(expression, dict(inputs), view=view)
     for expression, inputs in WARM_UP[:WARM_FORMULAS]:
         compute(expression, dict(inputs), extras=Extras(symbolic=True))
+    calculus.derived()  # every worker knows these: none is sent back (serve.formulas)
 
 
 try:

@@ -74,9 +74,10 @@ def test_workers_are_forked_warm_from_the_fork_server(engine):
     assert "loss" in run(engine.submit(remembered_outputs))
 
 
-def panel_warmth() -> tuple[bool, bool]:
-    """Runs in a worker: whether simplify()'s first import is done, and whether the
-    process knows the formulas of a warm-up function that is not a polynomial."""
+def panel_warmth() -> tuple[bool, bool, bool]:
+    """Runs in a worker: whether simplify()'s first import is done, whether the process
+    knows the formulas of a warm-up function that is not a polynomial, and whether it
+    has formulas of its own to send back (it must not: every worker knows those)."""
     import sys
 
     from autograd_playground.core.language.expr import parse
@@ -84,11 +85,12 @@ def panel_warmth() -> tuple[bool, bool]:
     from autograd_playground.serve.jobs import WARM_UP
 
     expression, inputs = WARM_UP[1]
-    return "sympy.physics" in sys.modules, calculus.known(parse(expression), tuple(inputs))
+    known = calculus.known(parse(expression), tuple(inputs))
+    return "sympy.physics" in sys.modules, known, calculus.derived() is not None
 
 
 def test_workers_are_forked_with_the_derivative_panel_warm(engine):
-    assert run(engine.submit(panel_warmth)) == (True, True)
+    assert run(engine.submit(panel_warmth)) == (True, True, False)
 
 
 def test_every_warm_up_function_computes() -> None:

@@ -1,13 +1,14 @@
 """Formulas worked out once per server, not once per worker.
 
 sympy's formulas for a function (dy/dx derived, simplified and printed: 30 to 150 ms
-on this machine) are the one part of an answer a worker cannot redo cheaply, and
-each worker kept its own (core.teach.calculus). A function a class used was derived
-again by every worker, and again by each worker started after recycling, while the
-class's results waited behind it. Now a worker that derives formulas returns them
-with its result, pickled (Derived); the engine keeps the newest per function,
-within a bound in bytes, and lends them to the next job of that function that
-asks for formulas, whose worker adopts them (calculus.adopt) before it computes.
+on this machine, a program's over a second) are the one part of an answer a worker
+cannot redo cheaply. Each worker keeps those it derived (core.teach.calculus); so
+that a function a class uses is not derived again by every worker, and again by
+each worker started after recycling while the class's results wait, a worker that
+derives formulas returns them with its result, pickled (Derived). The engine keeps
+the newest per function, within a bound in bytes, and lends them to the next job of
+that function that asks for formulas, whose worker adopts them (calculus.adopt)
+before it computes.
 
 The web process keeps these bytes as it keeps results, and never unpickles them:
 only workers do, and only what workers made.

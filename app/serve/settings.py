@@ -107,7 +107,7 @@ class Settings(BaseSettings):
         1536, ge=0, description="Address-space cap of each worker (RLIMIT_AS), in MiB; 0: none."
     )
     worker_max_tasks: int = Field(
-        500, ge=0, description="A worker is replaced after this many tasks; 0: never."
+        5000, ge=0, description="A worker is replaced after this many tasks; 0: never."
     )
     max_wait: float = Field(
         2.0,

@@ -204,6 +204,26 @@ def test_a_slow_function_through_the_api_is_stopped_and_the_server_goes_on(make_
     assert response.json()["gradients"] == {"x": 72.0}
 
 
+def test_a_server_with_workers_freezes_what_it_built_to_start_and_gives_it_back(clean_env):
+    # A full collection stops every request: it should not walk the app's start-up.
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from autograd_playground.serve.settings import Settings
+    from autograd_playground.web.main import create_app
+    from tests.conftest import IN_PROCESS
+
+    assert gc.get_freeze_count() == 0
+    with TestClient(create_app(Settings(**IN_PROCESS))):
+        assert gc.get_freeze_count() == 0  # workers=0: apps come and go in one process
+    with TestClient(create_app(Settings(**{**IN_PROCESS, "workers": 1}))) as client:
+        assert gc.get_freeze_count() > 100_000
+        assert client.post("/api/graph", json={"expression": SEED, "inputs": {"x": 2}}
+                           ).json()["gradients"] == {"x": 72.0}
+    assert gc.get_freeze_count() == 0
+
+
 def test_the_web_process_does_not_load_torch():
     # Only the workers (and the fork server they come from) need torch: a web process
     # without it is about 250 MiB smaller, per replica.

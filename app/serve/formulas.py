@@ -11,7 +11,8 @@ that function that asks for formulas, whose worker adopts them (calculus.adopt)
 before it computes.
 
 The web process keeps these bytes as it keeps results, and never unpickles them:
-only workers do, and only what workers made.
+only workers do, and only what workers made (with workers=0, for development and
+tests, the one process is both).
 """
 
 from __future__ import annotations

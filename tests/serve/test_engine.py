@@ -110,7 +110,7 @@ def test_a_worker_s_collector_leaves_what_it_inherited_alone(engine):
 def test_every_warm_up_function_computes() -> None:
     # The fork server logs a failing warm-up and goes on; here it must not fail.
     from autograd_playground.core.pipeline import compute
-    from autograd_playground.serve.prewarm import WARM_UP
+    from autograd_playground.serve.jobs import WARM_UP
 
     for expression, inputs in WARM_UP:
         assert compute(expression, dict(inputs))["steps"], expression

@@ -72,6 +72,21 @@ class Contribution:
     value: Value
 
 
+def N_(text: str) -> str:
+    """Mark a phrase for the message catalogue; it is translated where it is shown."""
+    return text
+
+
+# A rule's formula where it is words rather than symbols (trace.forms, trace.local):
+# the API gives it as here, and a page in its own language.
+OWN_NUMBERS = N_("PyTorch's own numbers")  # no symbolic form: PyTorch's numbers alone
+SUM_OVER_COPIES = N_("sum of G over the copies")
+AT_LARGEST = N_("g at the largest element")
+AT_SMALLEST = N_("g at the smallest element")
+AT_INDEX_K = N_("−g at index k")
+WORDED_FORMULAS = frozenset({OWN_NUMBERS, SUM_OVER_COPIES, AT_LARGEST, AT_SMALLEST, AT_INDEX_K})
+
+
 @dataclass(frozen=True)
 class Rule:
     """How a step makes the gradient it sends to one input: derived, computed, checked.

@@ -67,6 +67,13 @@ def test_a_batched_matmul_reads_the_pages_rule_at_every_node(batch: dict, lang: 
         assert "für jede Matrix des Stapels" in rules["BmmBackward0"][0]
 
 
+@pytest.mark.parametrize("lang, formula", [("en", "sum of G over the copies"), ("de", "Summe von G über die Kopien")])
+def test_a_rule_in_words_reads_in_the_outputs_language(batch: dict, lang: str, formula: str) -> None:
+    soup = BeautifulSoup(shown(batch, Pictures(batch["svg"]), lang).html, "html.parser")
+    codes = [c.get_text(" ", strip=True) for c in soup.select('[data-testid="tensor-rule"] code')]
+    assert codes and any(code.startswith(f"{formula} = ") for code in codes)
+
+
 @pytest.mark.parametrize("kind", sorted({kind for kind, _ in TENSOR_RULES.values()} | {"reshape"}))
 def test_every_tensor_rule_the_trace_names_has_a_sentence(kind: str) -> None:
     notes = _environment("en").get_template("notes.html").module

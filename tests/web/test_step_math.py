@@ -236,6 +236,24 @@ def test_the_lessons_tensor_rules_are_explained_and_checked(client, expr, values
 
 
 @pytest.mark.parametrize(
+    "expr, values, node, english, german",
+    [
+        ("max(v)", {"v": "[1, 3, 3]"}, "MaxBackward1", "g at the largest element", "g beim größten Element"),
+        ("min(v)", {"v": "[1, 3, 3]"}, "MinBackward1", "g at the smallest element", "g beim kleinsten Element"),
+        ("cross_entropy(v, 1)", {"v": "[0.5, 2, -1]"}, "NllLossBackward0", "−g at index k", "−g bei Index k"),
+        ("sum(A @ B)", {"A": "[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]", "B": "[[[1, 0], [0, 1]], [[2, 1], [1, 2]]]"},
+         "ExpandBackward0", "sum of G over the copies", "Summe von G über die Kopien"),
+    ],
+)
+def test_a_rule_in_words_reads_in_the_pages_language(client, expr, values, node, english, german):
+    # The API keeps the formula as the core writes it; each page shows it in its language.
+    for lang, shown, other in (("en", english, german), ("de", german, english)):
+        step = step_named(steps_of(client, lang, expr=expr, **values), node)
+        rule = text(step.select_one("[data-testid=tensor-rule]"))
+        assert f"{shown} = " in rule and other not in rule
+
+
+@pytest.mark.parametrize(
     "expr, values, node, formula, note",
     [
         ("maximum(x, y)", {"x": "1.5", "y": "1.5"}, "MaximumBackward0", "[x > y] + ½·[x = y] = 0.5", "tie-split"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..language.values import format_value, leaves, list_shape
-from ..result import GraphResult, Node, Rule
+from ..result import WORDED_FORMULAS, GraphResult, Node, Rule
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Sent:
     notes: tuple[str, ...] = ()  # see result.Rule
     of: str = ""  # the label as it reads after ∂: (x**2), or in a program a bare name: h
     chain: str | None = None  # element-wise ops: the float32 local derivative PyTorch multiplied by
+    worded: bool = False  # the formula is words (result.WORDED_FORMULAS): a page translates it
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ def _sent(target: str, label: str, value: Any, rule: Rule | None, of: str = "") 
         notes=rule.notes,
         of=of,
         chain=brief(rule.torch) if rule.kind == "local" and rule.torch is not None else None,
+        worded=rule.formula in WORDED_FORMULAS,
     )
 
 

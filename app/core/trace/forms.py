@@ -18,6 +18,7 @@ from typing import Any
 
 import sympy
 
+from ..result import AT_INDEX_K, AT_LARGEST, AT_SMALLEST, SUM_OVER_COPIES
 from .symbolic import Clamp, Relu, Sigmoid
 
 # The inputs of an op in next_functions order: p0, p1. ``k`` is a constant the
@@ -64,16 +65,16 @@ TENSOR_RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "MvBackward0": ("mv", ("G·{B}ᵀ", "{A}ᵀ·G")),
     "MmBackward0": ("mm", ("G·{B}ᵀ", "{A}ᵀ·G")),
     "BmmBackward0": ("bmm", ("G·{B}ᵀ", "{A}ᵀ·G")),
-    "ExpandBackward0": ("expand", ("sum of G over the copies",)),
+    "ExpandBackward0": ("expand", (SUM_OVER_COPIES,)),
     "TransposeBackward0": ("transpose", ("Gᵀ",)),
     # The lesson's tensor ops, over the last dimension (s is the softmax of the input).
     "SoftmaxBackward0": ("softmax", ("s ⊙ (g − g·s)",)),
     "LogSoftmaxBackward0": ("log_softmax", ("g − softmax({A})·sum(g)",)),
     "LogsumexpBackward0": ("logsumexp", ("g·softmax({A})",)),
-    "MaxBackward1": ("max", ("g at the largest element",)),
-    "MinBackward1": ("min", ("g at the smallest element",)),
+    "MaxBackward1": ("max", (AT_LARGEST,)),
+    "MinBackward1": ("min", (AT_SMALLEST,)),
     "MseLossBackward0": ("mse", ("2·({A} − {B})/n·g", "−2·({A} − {B})/n·g")),
-    "NllLossBackward0": ("nll", ("−g at index k",)),
+    "NllLossBackward0": ("nll", (AT_INDEX_K,)),
 }
 
 # Nodes that only reshape (matmul adds them around 1-d and batched operands):

@@ -24,7 +24,7 @@ import numpy as np
 import sympy
 
 from ..language.tree import Expr
-from ..result import Rule, Value
+from ..result import OWN_NUMBERS, Rule, Value
 from . import numeric, remembered
 from .forms import FORMS, RESHAPES, TENSOR_RULES, derived, held_constants
 from .numeric import as_value, close, parting
@@ -32,9 +32,8 @@ from .printing import Operand, printed
 from .remembered import fresh
 from .symbolic import evaluate
 
-# The formula of a rule that has no symbolic form here (a node of the gradient's own
-# graph, a backward of a backward): the numbers are PyTorch's own.
-OWN_NUMBERS = "PyTorch's own numbers"
+# OWN_NUMBERS: the formula of a rule that has no symbolic form here (a node of the
+# gradient's own graph, a backward of a backward): the numbers are PyTorch's own.
 
 # --- one node ------------------------------------------------------------------
 

@@ -57,7 +57,9 @@ FORMS: dict[str, Callable[[], sympy.Expr]] = {
 }
 
 # Node classes whose rule is not a local derivative but a tensor rule applied
-# to what arrived: (rule name, formula per input). G is what arrived.
+# to what arrived: (rule name, formula per input). G is what arrived; {A} and {B}
+# are the operands as typed, in parentheses unless a name, and {a} and {b} the
+# same inside a difference, where fewer are needed (local._tensor_rule).
 TENSOR_RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "SumBackward0": ("sum", ("g·1",)),
     "MeanBackward0": ("mean", ("g·1/n",)),
@@ -73,7 +75,7 @@ TENSOR_RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "LogsumexpBackward0": ("logsumexp", ("g·softmax({A})",)),
     "MaxBackward1": ("max", (AT_LARGEST,)),
     "MinBackward1": ("min", (AT_SMALLEST,)),
-    "MseLossBackward0": ("mse", ("2·({A} − {B})/n·g", "−2·({A} − {B})/n·g")),
+    "MseLossBackward0": ("mse", ("2·({a} − {b})/n·g", "−2·({a} − {b})/n·g")),
     "NllLossBackward0": ("nll", (AT_INDEX_K,)),
 }
 

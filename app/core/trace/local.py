@@ -52,6 +52,9 @@ class NodeFacts:
     # What the node saved for its tensor rule: arrays, and dimensions as ints or int tuples.
     saved: dict[str, Any] = field(default_factory=dict)
     texts: tuple[str, str] = ("A", "B")  # the owner's operands as typed, for @
+    # Whether each text reads right after a minus without parentheses (the tree knows:
+    # not a sum, difference or negation); False: parentheses around any text not a name.
+    bare: tuple[bool, bool] = (False, False)
 
 
 def rules(facts: NodeFacts) -> tuple[Rule | None, ...]:
@@ -266,7 +269,10 @@ def _tensor_rule(facts: NodeFacts, index: int, sent: np.ndarray) -> Rule:
     else:
         kind, formulas = TENSOR_RULES.get(name, ("unknown", ()))
         a, b = (_operand_text(t) for t in facts.texts)
-        formula = formulas[index].format(A=a, B=b) if index < len(formulas) else OWN_NUMBERS
+        # In a difference, {a} (before the minus) needs no parentheses; {b} only where not bare.
+        b_after_minus = facts.texts[1] if facts.bare[1] else b
+        formula = (formulas[index].format(A=a, B=b, a=facts.texts[0], b=b_after_minus)
+                   if index < len(formulas) else OWN_NUMBERS)
     key = remembered.key_of(facts.arrived, sent, facts.saved)
     # numeric.apply is part of the key, as the form is of a plan: one replaced computes anew.
     slot = [] if key is None else remembered.slot((name, index, numeric.apply, key))

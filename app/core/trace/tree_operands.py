@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ..language.tree import ATOM, Expr, ListConst, Num, Var, children, post_order
+from ..language.tree import ATOM, PRECEDENCE, Expr, ListConst, Num, Var, children, post_order
 from . import local
 from .model import op_name
 from .printing import Operand, constant_operand, precedence
@@ -66,6 +66,7 @@ class TreeOperands:
         inputs = tuple(self.operand(nf, owner) if nf is not None else None for nf, _ in fn.next_functions)
         constants: tuple[Operand, ...] = ()
         texts = ("A", "B")
+        bare = (False, False)
         if owner is not None:
             kids = children(owner)
             constants = tuple(
@@ -81,6 +82,7 @@ class TreeOperands:
             if kids:  # the operands as typed: A and B of the rules (softmax(A), A − B)
                 typed = tuple(self.names.get(id(k)) or self.text[k.start : k.end] for k in kids[:2])
                 texts = typed + texts[len(typed) :]
+                bare = (self.bare(kids[0]), len(kids) > 1 and self.bare(kids[1]))
         return local.NodeFacts(
             name=op_name(fn),
             owner=owner,
@@ -91,7 +93,13 @@ class TreeOperands:
             torch_local=torch_local,
             saved=saved_for_rules(fn),
             texts=texts,
+            bare=bare,
         )
+
+    def bare(self, kid: Expr) -> bool:
+        """Whether an operand's text reads right after a minus: a line's name, or not a
+        sum, a difference or a negation."""
+        return id(kid) in self.names or precedence(kid) not in (PRECEDENCE["-"], PRECEDENCE["unary"])
 
     def operand(self, nf: Any, owner: Expr | None) -> Operand:
         node = self.nodes[self.ids[nf]]

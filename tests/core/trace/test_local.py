@@ -400,6 +400,23 @@ def test_mse_and_cross_entropy_say_what_n_and_k_are():
     assert rule.value == [0.0, 0.0, -1.0]
 
 
+@pytest.mark.parametrize(
+    "text, formula",
+    [
+        ("mse(w*x, q)", "2·(w*x − q)/n·g"),  # a product needs no parentheses in a difference
+        ("mse(w*x - 1, q + 1)", "2·(w*x - 1 − (q + 1))/n·g"),  # only the sum after the minus
+        ("mse(w*x, -q)", "2·(w*x − (-q))/n·g"),
+        ("mse(w*x, 2*q)", "2·(w*x − 2*q)/n·g"),
+    ],
+)
+def test_mses_rule_puts_parentheses_only_where_the_difference_needs_them(text, formula):
+    values = {"w": [1.0, 2.0, 4.0], "x": [1.0, 1.0, 0.5], "q": [0.0, 2.0, 1.0]}
+    t = trace(parse(text), values)
+    step = next(s for s in t.steps if s.name == "MseLossBackward0")
+    first = next(r for r in step.rules if r is not None)
+    assert first.formula == formula and first.agrees
+
+
 def test_where_inf_arrives_the_real_arithmetic_is_shown():
     # log(sqrt(x)) at 0: log sends 1/0 = inf; sqrt's local derivative is 1/(2·√0) = inf.
     t = trace(parse("log(sqrt(x))"), {"x": 0.0})

@@ -19,6 +19,7 @@ const DRAG_THRESHOLD_PX = 5; // a pointer that moved less than this tapped
 const READABLE_PX = 10; // smaller labels than this are not read, but guessed
 const FOLLOW_PX = 13; // the label size the followed view zooms to, never less
 const EDGE_PX = 16; // keep a node this far inside the pane's edge
+const CLEAR_PX = 4; // the drawing ends this far above zoom buttons floating over it
 const MAX_SCALE = 20; // the furthest zoom in, unless following needs more
 const FITTED = { startScale: 1, startX: 0, startY: 0 }; // the whole drawing in its pane
 
@@ -32,6 +33,7 @@ export function attachPanZoom(svg) {
   // an element's style attribute to its successor with the same id on a swap,
   // which the CSP (style-src 'self') forbids.
   const area = svg.closest("#graph");
+  clearOfControls(svg);
   const follow = needsFollowing(svg);
   const view = (follow && followedView(svg)) || { scale: 1, x: 0, y: 0 };
   const panzoom = Panzoom(svg, {
@@ -54,6 +56,31 @@ export function attachPanZoom(svg) {
   // Panzoom's own first pan, in a timeout, would undo a step taken before it
   // (an arrow key pressed while the page loads): follow that step again after it.
   window.setTimeout(() => followStep());
+}
+
+/** Where the zoom buttons float over the pane's foot (a short pane, a frame),
+ * the canvas leaves them a strip: the whole drawing fits above it, and a
+ * followed step is centred above it (visibleArea). Measured, since the
+ * buttons' size and place follow the pane's. */
+function clearOfControls(svg) {
+  const canvas = svg.parentElement;
+  const panel = svg.closest(".graph-panel");
+  const controls = panel && $(".zoom-controls", panel);
+  canvas.style.paddingBottom = "";
+  if (!controls || getComputedStyle(controls).position !== "absolute") return;
+  const pane = canvas.getBoundingClientRect();
+  const buttons = controls.getBoundingClientRect();
+  const covered = pane.bottom - buttons.top;
+  if (covered > 0 && buttons.left < pane.right && buttons.right > pane.left) {
+    canvas.style.paddingBottom = `${Math.ceil(covered + CLEAR_PX)}px`;
+  }
+}
+
+/** The part of the pane the drawing is fitted to, on screen: the canvas
+ * without the buttons' strip (the SVG's own box, before our transform). */
+function visibleArea(svg) {
+  const box = svg.parentElement.getBoundingClientRect();
+  return { left: box.left, top: box.top, width: svg.clientWidth, height: svg.clientHeight };
 }
 
 /** The furthest zoom in: room to zoom in past the followed view. */
@@ -168,7 +195,7 @@ function boxesToShow(svg, shown, paneHeight, scale) {
 
 /** The scale and pan (Panzoom's absolute values) that follow the step. */
 function followedView(svg) {
-  const pane = svg.closest("#graph").getBoundingClientRect();
+  const pane = visibleArea(svg);
   if (!pane.width || !pane.height) return null;
   const scale = Math.max(1, labelPx(svg, "--follow-label-px", FOLLOW_PX) / fittedLabelPx(svg));
   const shown = shownTransform(svg);
@@ -200,6 +227,7 @@ function followedView(svg) {
 /** After the pane changed size: fit again, and follow again if that is on. */
 export function refitGraph() {
   if (!live()) return;
+  clearOfControls(current.svg);
   current.panzoom.reset({ animate: false, ...FITTED });
   setFollow(current.follow || needsFollowing(current.svg));
 }
@@ -218,7 +246,7 @@ function onZoomButton(button) {
     setFollow(!current.follow && needsFollowing(current.svg));
     return;
   }
-  const frame = current.svg.closest("#graph").getBoundingClientRect();
+  const frame = visibleArea(current.svg);
   const factor = how === "in" ? ZOOM_STEP : 1 / ZOOM_STEP;
   panzoom.zoomToPoint(panzoom.getScale() * factor, {
     clientX: frame.left + frame.width / 2,

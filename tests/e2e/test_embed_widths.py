@@ -251,3 +251,64 @@ def test_a_narrow_frame_side_by_side_asks_for_the_side_by_side_height(
     found = faults(frame.locator("html").evaluate(MEASURE), width)
     assert not found, "\n".join(found)
     assert_no_problems(problems)
+
+
+# The current node, the nodes it sends to (pan-zoom.js's boxesToShow) and every node, each
+# as a box; and the zoom buttons' boxes.
+GRAPH_BOXES = """(html) => {
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom,
+            name: el.querySelector("text") ? el.querySelector("text").textContent
+              : el.getAttribute("aria-label") || el.textContent.trim()};
+  };
+  const graph = document.querySelector("#graph");
+  const current = graph.querySelector("g.node.current");
+  const inputs = new Set([...graph.querySelectorAll("g.edge title")]
+    .map((t) => t.textContent.split("->").map((s) => s.trim()))
+    .filter(([, head]) => current && head === current.id).map(([tail]) => tail));
+  const nodes = [...graph.querySelectorAll("g.node")];
+  const buttons = [...document.querySelectorAll(".graph-panel .zoom-controls button")]
+    .filter((b) => b.getClientRects().length > 0);
+  return {pane: {...box(graph), name: "the graph"}, buttons: buttons.map(box),
+          current: current ? [box(current)] : [], inputs: nodes.filter((g) => inputs.has(g.id)).map(box),
+          all: nodes.map(box)};
+}"""
+
+
+def under_buttons(m: dict, nodes: list[dict]) -> list[str]:
+    return [f"{edges(node)} under {edges(button)}"
+            for node in nodes for button in m["buttons"] if overlap(node, button)]
+
+
+def cut_off(m: dict, nodes: list[dict]) -> list[str]:
+    return [f"{edges(node)} outside {edges(m['pane'])}" for node in nodes
+            if not inside(node, m["pane"], 0)]
+
+
+@pytest.mark.parametrize("width", (375, 700, 960))
+def test_the_zoom_buttons_cover_neither_the_step_nor_the_whole_graph(
+    open_frame: Callable[..., tuple[Page, Frame]], width: int, problems: Problems
+):
+    """In a frame the zoom buttons float over the graph's foot. Following the steps, each
+    step's node is in the pane clear of them, and so are the nodes it sends to where the
+    pane has room for them too (else they lie outside it, never half under a button). The
+    whole graph shows every node clear of them."""
+    page, frame = open_frame(width, 450, readonly="1", hide="code,examples", step="1")
+    steps = page.frame_locator("iframe")
+    for step in range(1, 10):
+        expect(steps.get_by_test_id("step-counter")).to_have_text(f"Step {step} of 9")
+        m = frame.locator("html").evaluate(GRAPH_BOXES)
+        assert m["current"], f"step {step}: no current node"
+        found = cut_off(m, m["current"]) + under_buttons(m, m["current"] + m["inputs"])
+        assert not found, f"step {step}: " + "\n".join(found)
+        if step < 9:
+            steps.get_by_test_id("step-next").click()
+    overview = steps.get_by_test_id("zoom-overview")
+    if overview.get_attribute("data-showing") == "whole":  # following: show the whole graph
+        overview.click()
+    expect(overview).to_have_attribute("data-showing", "follow")
+    m = frame.locator("html").evaluate(GRAPH_BOXES)
+    found = cut_off(m, m["all"]) + under_buttons(m, m["all"])
+    assert not found, "whole graph: " + "\n".join(found)
+    assert_no_problems(problems)

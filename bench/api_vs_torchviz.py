@@ -39,9 +39,12 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import classroom
+import pool_round_trip
 import soak
 
 SEED = "5*x**3 + 2*x**2 + 4*x + 8"
+BARE_ROUTE = "bare route (/healthz), for scale"
+FLOOR_TRIP = "a worker's round trip, no work"
 POLY_TERMS = 20
 NEURON = "sigmoid(sum(w*x) + b)"
 NEURON_VALUES = {"w": [0.5, -1.0, 2.0], "x": [1.0, 2.0, 3.0], "b": 0.1}
@@ -258,11 +261,44 @@ def single(base: str, runs: int) -> list[tuple[str, float, float, float]]:
             ours_ms.append(ms(lambda: send("GET", "/healthz")))
         for _ in range(runs):
             busy_ms.append(ms(lambda: send("GET", "/healthz")))
-        out.append(("bare route (/healthz), for scale", statistics.median(base_ms),
+        out.append((BARE_ROUTE, statistics.median(base_ms),
                     statistics.median(ours_ms), statistics.median(busy_ms)))
     finally:
         connection.close()
     return out
+
+
+def pool_floor(runs: int) -> tuple[float, float, float]:
+    """(baseline ms, ours ms, back to back ms), medians, for a task that adds two numbers
+    through a pool like the server's (two workers from the engine's fork server), in this
+    process, interleaved with the lesson's baseline as the requests are: what any
+    computation in a worker pays before its own work, with nothing computed."""
+    from autograd_playground.serve.pool import WorkerPool
+    from autograd_playground.serve.worker import fork_context
+
+    pool = WorkerPool(2, 0, int, (), fork_context())
+    pool.start()
+
+    async def trips() -> tuple[float, float, float]:
+        for _ in range(20):  # the workers are up and warm
+            await pool.run(pool_round_trip.PAYLOAD, 5.0)
+        base_ms, ours_ms, busy_ms = [], [], []
+        for _ in range(runs):
+            base_ms.append(ms(lambda: torchviz.make_dot(seed_by_hand()).pipe(format="svg")))
+            start = time.perf_counter()
+            await pool.run(pool_round_trip.PAYLOAD, 5.0)
+            ours_ms.append((time.perf_counter() - start) * 1000)
+        for _ in range(runs):
+            start = time.perf_counter()
+            await pool.run(pool_round_trip.PAYLOAD, 5.0)
+            busy_ms.append((time.perf_counter() - start) * 1000)
+        return statistics.median(base_ms), statistics.median(ours_ms), statistics.median(busy_ms)
+
+    try:
+        return asyncio.run(trips())
+    finally:
+        pool.stop()
+        pool.join()
 
 
 # --- 200 new computations at once -----------------------------------------------
@@ -440,6 +476,7 @@ def measure(args, goals: Goals, base: str, proc, healthy: float, first: float,
     print(f"\n{'request':<38}{'baseline ms':>12}{'api ms':>9}{'ratio':>7}"
           f"{'back to back ms':>17}{'ratio':>7}")
     rows = single(base, args.runs)
+    rows.append((FLOOR_TRIP, *pool_floor(args.runs)))
     load.append(os.getloadavg()[0])
     for name, b, a, busy in rows:
         print(f"{name:<38}{b:>12.2f}{a:>9.2f}{a / b:>7.3f}{busy:>17.2f}{busy / b:>7.3f}")
@@ -456,6 +493,10 @@ def measure(args, goals: Goals, base: str, proc, healthy: float, first: float,
     goals.ratio("lesson, never seen", by_case, "seed, never seen", 0.3)
     goals.ratio("lesson, new value", by_case, "seed, new value", 0.2)
     goals.ratio("lesson, cache hit", by_case, "seed, cache hit", 0.1)
+    # Under every ratio but the cache hit's: the bare route and a worker's round trip.
+    route, trip = by_case[BARE_ROUTE][1], by_case[FLOOR_TRIP][1]
+    goals.add("floor: bare route + a worker's round trip", f"{(route + trip) / seed_base:.2f}× "
+              f"({route:.2f} + {trip:.2f} of {seed_base:.1f} ms)", "reported", None)
 
     print()
     rows_memory = memory(proc.pid)

@@ -79,7 +79,9 @@ def N_(text: str) -> str:
 
 # A rule's formula where it is words rather than symbols (trace.forms, trace.local):
 # the API gives it as here, and a page in its own language.
-OWN_NUMBERS = N_("PyTorch's own numbers")  # no symbolic form: PyTorch's numbers alone
+# A rule with no symbolic form (a node of the gradient's own graph, a backward of a
+# backward): the numbers are PyTorch's own.
+OWN_NUMBERS = N_("PyTorch's own numbers")
 SUM_OVER_COPIES = N_("sum of G over the copies")
 AT_LARGEST = N_("g at the largest element")
 AT_SMALLEST = N_("g at the smallest element")

@@ -32,9 +32,6 @@ from .printing import Operand, printed
 from .remembered import fresh
 from .symbolic import evaluate
 
-# OWN_NUMBERS: the formula of a rule that has no symbolic form here (a node of the
-# gradient's own graph, a backward of a backward): the numbers are PyTorch's own.
-
 # --- one node ------------------------------------------------------------------
 
 

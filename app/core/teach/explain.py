@@ -34,7 +34,11 @@ class Sent:
     notes: tuple[str, ...] = ()  # see result.Rule
     of: str = ""  # the label as it reads after ∂: (x**2), or in a program a bare name: h
     chain: str | None = None  # element-wise ops: the float32 local derivative PyTorch multiplied by
-    worded: bool = False  # the formula is words (result.WORDED_FORMULAS): a page translates it
+
+    @property
+    def worded(self) -> bool:
+        """Whether the formula is words (result.WORDED_FORMULAS), which a page translates."""
+        return self.formula in WORDED_FORMULAS
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,6 @@ def _sent(target: str, label: str, value: Any, rule: Rule | None, of: str = "") 
         notes=rule.notes,
         of=of,
         chain=brief(rule.torch) if rule.kind == "local" and rule.torch is not None else None,
-        worded=rule.formula in WORDED_FORMULAS,
     )
 
 

@@ -145,6 +145,11 @@ _FORMS_LOCK = threading.Lock()
 _DERIVED: deque[tuple[str, tuple[str, ...]]] = deque(maxlen=8)
 
 
+def _fits(entry: Kept) -> bool:
+    """Whether the formula cache can keep ``entry``: LRUCache refuses one past its bound."""
+    return form_bytes(entry) <= _FORMS.maxsize
+
+
 def derived() -> bytes | None:
     """The formulas this process derived since the last call, pickled for adopt(), or None.
 
@@ -162,7 +167,7 @@ def adopt(data: bytes) -> None:
     """Keep the formulas another worker derived (derived()); those known here stay as they are."""
     for key, kept in pickle.loads(data):
         with _FORMS_LOCK:
-            if key not in _FORMS and form_bytes(kept) <= _FORMS.maxsize:
+            if key not in _FORMS and _fits(kept):
                 _FORMS[key] = kept
 
 
@@ -213,7 +218,7 @@ def forms(parsed: Parsed, names: tuple[str, ...]) -> tuple[Form, ...]:
         made.append(Form(name, formula_text(shown), mathml(shown), simplified, raw))
     entry = (parsed.normalized, tuple(made))
     with _FORMS_LOCK:
-        if form_bytes(entry) <= _FORMS.maxsize:  # LRUCache refuses an entry past its bound
+        if _fits(entry):
             _FORMS[key] = entry
             _DERIVED.append(key)
     return entry[1]

@@ -90,11 +90,13 @@ def mlp_by_hand() -> torch.Tensor:
     return torch.nn.functional.mse_loss(out, v["t"])
 
 
-def mlp_text(k: int) -> tuple[str, dict]:
-    """The MLP with every name made new by ``k``: a text never sent before."""
+def mlp_text(k: int) -> tuple[str, dict, dict]:
+    """The MLP with every name made new by ``k``: a text never sent before, its values,
+    and requires_grad for each (off for the target t, as in the lesson)."""
     names = {n: f"{n}n{k}" for n in (*MLP_VALUES, "h", "out", "loss")}
     text = classroom._IDENTIFIER.sub(lambda m: names.get(m.group(), m.group()), MLP)
-    return text, {names[n]: v for n, v in MLP_VALUES.items()}
+    return (text, {names[n]: v for n, v in MLP_VALUES.items()},
+            {names[n]: n != "t" for n in MLP_VALUES})
 
 
 def ms(fn) -> float:
@@ -195,9 +197,8 @@ def single(base: str, runs: int) -> list[tuple[str, float, float, float]]:
         return {"expression": text, "inputs": {f"{n}{k}": v for n, v in NEURON_VALUES.items()}}
 
     def mlp_new() -> dict:
-        text, values = mlp_text(next(counter))
-        return {"expression": text, "inputs": values,
-                "requires_grad": {n: not n.startswith("tn") for n in values}}
+        text, values, grads = mlp_text(next(counter))
+        return {"expression": text, "inputs": values, "requires_grad": grads}
 
     def seed_hit() -> dict:
         return {"expression": SEED, "inputs": {"x": 2}}

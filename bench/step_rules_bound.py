@@ -43,9 +43,7 @@ def cases() -> list[tuple[str, Callable[[int], Job], Callable]]:
         return make_job(bench.poly(f"v{k}"), {f"v{k}": 0.5}, None, "torchviz", LIMITS)
 
     def mlp(k: int) -> Job:
-        text, values = bench.mlp_text(k)
-        grads = {n: not n.startswith("tn") for n in values}
-        return make_job(text, values, grads, "torchviz", LIMITS)
+        return make_job(*bench.mlp_text(k), "torchviz", LIMITS)
 
     return [("seed, never seen", seed, bench.seed_by_hand),
             (f"{bench.POLY_TERMS}-term polynomial, never seen", poly, bench.poly_by_hand),
